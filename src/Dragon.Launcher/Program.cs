@@ -1,1 +1,36 @@
-return 0;
+using Dragon.Launcher;
+using Dragon.Services.Spawning;
+
+try
+{
+    if (args.Length == 0)
+    {
+        Console.Error.WriteLine(LauncherOptions.Usage);
+        return 2;
+    }
+
+    switch (args[0])
+    {
+        case "--help" or "-h":
+            Console.WriteLine(LauncherOptions.Usage);
+            return 0;
+        case "--version":
+            Console.WriteLine($"dragon {typeof(LauncherOptions).Assembly.GetName().Version?.ToString(3)}");
+            return 0;
+        case "cleanup":
+            return Cleanup.Run(args[1..]);
+    }
+
+    return await RunHost.RunAsync(LauncherOptions.Parse(args)).ConfigureAwait(false);
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    Console.Error.WriteLine(LauncherOptions.Usage);
+    return 2;
+}
+catch (SpawnException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    return 127;
+}

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dragon.Launcher;
+
+/// <summary>The command line of <c>dragon</c>: options up to the program, then the program and its own arguments.</summary>
+internal sealed record LauncherOptions
+{
+    public const string Usage = """
+        usage: dragon [options] PROGRAM [ARGS...]
+               dragon cleanup [--dry-run]
+
+        Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
+        runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
+        (128+N if it was killed by signal N).
+
+        options:
+          --local-nodes N       run N node services on this machine (nodes local0..localN-1)
+          -l, --log-level LEVEL write logs (trace, debug, information, warning, error) to the run directory;
+                                they are kept in ./dragon-logs-<run id> when the run ends
+          --label               prefix forwarded output with [puid@node]
+          --version             print the version
+          -h, --help            print this help
+
+        commands:
+          cleanup [--dry-run]   remove what killed runs left behind (processes, run directories,
+                                shared memory) whose launcher is gone; --dry-run only lists them
+        """;
+
+    public int LocalNodes { get; init; } = 1;
+
+    public LogLevel LogLevel { get; init; } = LogLevel.None;
+
+    public bool Label { get; init; }
+
+    public string Program { get; init; } = string.Empty;
+
+    public IReadOnlyList<string> ProgramArgs { get; init; } = [];
+
+    /// <summary>Parses the command line; throws <see cref="UsageException"/> with the problem.</summary>
+    public static LauncherOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new LauncherOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            switch (arg)
+            {
+                case "--local-nodes":
+                    var text = Value(args, ref i, arg);
+                    if (!int.TryParse(text, out var n) || n < 1 || n > 64)
+                    {
+                        throw new UsageException($"--local-nodes takes a number from 1 to 64, not '{text}'");
+                    }
+
+                    options = options with { LocalNodes = n };
+                    break;
+                case "-l" or "--log-level":
+                    var level = Value(args, ref i, arg);
+                    options = options with
+                    {
+                        LogLevel = Enum.TryParse<LogLevel>(level, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+                            ? parsed
+                            : throw new UsageException($"unknown log level '{level}' (trace, debug, information, warning, error, none)"),
+                    };
+                    break;
+                case "--label":
+                    options = options with { Label = true };
+                    break;
+                case "--":
+                    return WithProgram(options, args, i + 1);
+                default:
+                    if (arg.StartsWith('-'))
+                    {
+                        throw new UsageException($"unknown option '{arg}'");
+                    }
+
+                    return WithProgram(options, args, i);
+            }
+        }
+
+        throw new UsageException("no program given");
+    }
+
+    private static LauncherOptions WithProgram(LauncherOptions options, IReadOnlyList<string> args, int index) =>
+        index < args.Count
+            ? options with { Program = args[index], ProgramArgs = args.Skip(index + 1).ToArray() }
+            : throw new UsageException("no program given");
+
+    private static string Value(IReadOnlyList<string> args, ref int i, string option) =>
+        ++i < args.Count ? args[i] : throw new UsageException($"{option} needs a value");
+}
+
+/// <summary>A command line that cannot be run; dragon prints it with the usage and exits 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,143 @@
+using System.Runtime.InteropServices;
+using Dragon.Runtime.Protocol;
+using Dragon.Services.Global;
+using Dragon.Services.Node;
+using Dragon.Services.Runtime;
+using Dragon.Services.Spawning;
+using Microsoft.Extensions.Logging;
+
+namespace Dragon.Launcher;
+
+/// <summary>
+/// One run on this machine: the run directory, global services and the node services (in this process), the head
+/// program, and the teardown that leaves nothing behind.
+/// </summary>
+internal sealed class RunHost
+{
+    private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> RunAsync(LauncherOptions options)
+    {
+        var (executable, args) = ProgramResolver.Resolve(options.Program, options.ProgramArgs);
+        using var sink = new ConsoleSink();
+        var run = RunContext.Create(
+            sink,
+            options.Label,
+            options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
+        var global = new GlobalServices(run);
+        var nodes = new List<NodeService>();
+        var interrupts = 0;
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (Interlocked.Increment(ref interrupts) == 1)
+            {
+                Console.Error.WriteLine($"dragon: {context.Signal}: stopping every process of the run (again to kill at once)");
+                stopping.TrySetResult();
+            }
+            else
+            {
+                foreach (var node in nodes)
+                {
+                    foreach (var puid in global.NodeDescriptors.Length > 0 ? AllRunning(global) : [])
+                    {
+                        node.Signal(puid, Signals.SIGKILL);
+                    }
+                }
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            for (var i = 0; i < options.LocalNodes; i++)
+            {
+                var name = options.LocalNodes == 1 ? Environment.MachineName : $"local{i}";
+                nodes.Add(new NodeService(run, global, NodeService.DescribeLocal(i, name)));
+            }
+
+            global.AttachNodes(nodes);
+            var head = new ProcessSpec(
+                executable,
+                args,
+                Environment.CurrentDirectory,
+                [],
+                new StdioSpec(StdioKind.Inherit, null),
+                new StdioSpec(StdioKind.Inherit, null),
+                new StdioSpec(StdioKind.Inherit, null),
+                new PlacementSpec(0, null, Distribution.Default, null),
+                null,
+                Path.GetFileName(executable));
+            ProcessRecord headRecord;
+            try
+            {
+                headRecord = global.Find(global.Start([head])[0].Puid);
+            }
+            catch (ServiceException e)
+            {
+                Console.Error.WriteLine($"dragon: {e.Message}");
+                return e.Message.StartsWith("no such program", StringComparison.Ordinal) ? 127 : 126;
+            }
+
+            await Task.WhenAny(headRecord.Exit, stopping.Task).ConfigureAwait(false);
+            if (!headRecord.HasExited)
+            {
+                await global.StopAllAsync(s_patience, "stopped: dragon was interrupted").ConfigureAwait(false);
+            }
+
+            var status = await headRecord.Exit.ConfigureAwait(false);
+            await global.StopAllAsync(s_patience, "stopped: the head program ended").ConfigureAwait(false);
+            if (interrupts > 0 && status.Signal == 0 && status.ExitCode == 0)
+            {
+                return 130;
+            }
+
+            return status.Signal != 0 ? 128 + status.Signal : status.ExitCode;
+        }
+        finally
+        {
+            await global.StopAllAsync(TimeSpan.FromMilliseconds(200), "stopped: the run is ending").ConfigureAwait(false);
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync().ConfigureAwait(false);
+            }
+
+            run.Dispose();
+            KeepLogs(run, options);
+            run.RemoveFiles();
+        }
+    }
+
+    private static ulong[] AllRunning(GlobalServices global) => global.RunningPuids();
+
+    private static void KeepLogs(RunContext run, LauncherOptions options)
+    {
+        var logs = Path.Combine(run.RunDir, "logs");
+        if (options.LogLevel == LogLevel.None || !Directory.Exists(logs))
+        {
+            return;
+        }
+
+        var kept = Path.Combine(Environment.CurrentDirectory, $"dragon-logs-{run.RunId}");
+        try
+        {
+            Directory.Move(logs, kept);
+        }
+        catch (IOException)
+        {
+            CopyDirectory(logs, kept);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+        }
+    }
+}

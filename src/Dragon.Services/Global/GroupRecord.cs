@@ -1,0 +1,293 @@
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Services.Global;
+
+/// <summary>
+/// The state machine of one process group in global services: start (batched per node), restart of members that
+/// exit, the first failure, walltime, stop escalation, and the joins waiting on it.
+/// </summary>
+internal sealed class GroupRecord
+{
+    private readonly Lock _lock = new();
+    private readonly GlobalServices _global;
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<ProcessRecord> _exited = [];
+    private ProcessRecord[] _slots = [];
+    private ProcessSpec[] _slotSpecs = [];
+    private int[] _slotNodes = [];
+    private GroupState _state = GroupState.Pending;
+    private string? _failure;
+    private Timer? _walltime;
+
+    public GroupRecord(ulong id, GroupSpec spec, GlobalServices global)
+    {
+        Id = id;
+        Spec = spec;
+        _global = global;
+    }
+
+    public ulong Id { get; }
+
+    public GroupSpec Spec { get; }
+
+    /// <summary>Hook for MPI groups: extra environment per rank, and a callback once the ranks are started.</summary>
+    public IGroupLaunchHook? LaunchHook { get; set; }
+
+    public void Start()
+    {
+        lock (_lock)
+        {
+            if (_state != GroupState.Pending)
+            {
+                throw new ServiceException(ErrorKind.Closed, $"process group {Id} was already started");
+            }
+
+            _slotSpecs = Spec.Members.SelectMany(m => Enumerable.Repeat(m.Template, m.Count)).ToArray();
+            _slotNodes = _slotSpecs.Select((s, i) => Placement.Choose(s.Placement, i, _slotSpecs.Length, _global.NodeDescriptors, () => i % _global.NodeDescriptors.Length)).ToArray();
+            _state = GroupState.Running;
+        }
+
+        LaunchHook?.BeforeStart(this, _slotNodes);
+        ProcessDescriptor[] started;
+        try
+        {
+            started = _global.StartPlaced(_slotSpecs, _slotNodes, Id, LaunchHook is { } hook ? i => hook.EnvironmentFor(i) : null);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                _state = GroupState.Finished;
+            }
+
+            _finished.TrySetResult();
+            throw;
+        }
+
+        lock (_lock)
+        {
+            _slots = started.Select(d => _global.Find(d.Puid)).ToArray();
+        }
+
+        LaunchHook?.AfterStart(this, _slots);
+        if (Spec.WalltimeMs > 0)
+        {
+            _walltime = new Timer(_ => OnWalltime(), null, Spec.WalltimeMs, Timeout.Infinite);
+        }
+
+        // Members may have exited before the slots were recorded.
+        foreach (var record in _slots.Where(r => r.HasExited).ToArray())
+        {
+            OnMemberExited(record);
+        }
+    }
+
+    public int SlotOf(ulong puid) => Array.FindIndex(_slots, r => r.Puid == puid);
+
+    public IReadOnlyList<ProcessRecord> Slots => _slots;
+
+    public void OnMemberExited(ProcessRecord record)
+    {
+        ProcessSpec? respawn = null;
+        int slot;
+        lock (_lock)
+        {
+            slot = Array.IndexOf(_slots, record);
+            if (slot < 0 || _exited.Contains(record))
+            {
+                return;
+            }
+
+            _exited.Add(record);
+            var status = record.Status;
+            if (status.Failed && !Spec.IgnoreErrorOnExit)
+            {
+                Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}");
+            }
+
+            if (Spec.Restart && _state == GroupState.Running)
+            {
+                respawn = _slotSpecs[slot];
+            }
+            else if (_slots.All(r => r.HasExited))
+            {
+                Finish();
+            }
+        }
+
+        LaunchHook?.OnMemberExited(this, slot, record);
+        if (respawn is not null)
+        {
+            Respawn(slot, respawn);
+        }
+    }
+
+    private void Respawn(int slot, ProcessSpec spec)
+    {
+        try
+        {
+            var descriptor = _global.StartPlaced([spec], [_slotNodes[slot]], Id)[0];
+            var record = _global.Find(descriptor.Puid);
+            lock (_lock)
+            {
+                _slots[slot] = record;
+            }
+
+            if (record.HasExited)
+            {
+                OnMemberExited(record);
+            }
+        }
+        catch (ServiceException e)
+        {
+            lock (_lock)
+            {
+                Fail($"member {slot} could not be restarted: {e.Message}");
+                if (_slots.All(r => r.HasExited))
+                {
+                    Finish();
+                }
+            }
+        }
+    }
+
+    /// <summary>Records the first failure; joins throw it.</summary>
+    public void Fail(string failure)
+    {
+        lock (_lock)
+        {
+            _failure ??= failure;
+        }
+
+        _failed.TrySetResult();
+    }
+
+    private void Finish()
+    {
+        _state = GroupState.Finished;
+        _walltime?.Dispose();
+        _finished.TrySetResult();
+    }
+
+    private void OnWalltime()
+    {
+        if (!Spec.IgnoreErrorOnExit)
+        {
+            Fail($"walltime of {TimeSpan.FromMilliseconds(Spec.WalltimeMs)} exceeded");
+        }
+
+        _ = StopAsync(TimeSpan.FromSeconds(2), "walltime exceeded");
+    }
+
+    public async Task<GroupStatus> JoinAsync(long timeoutMs, CancellationToken cancellationToken)
+    {
+        RequireStarted();
+        var waits = new List<Task> { _finished.Task, _failed.Task };
+        if (timeoutMs >= 0)
+        {
+            waits.Add(Task.Delay(TimeSpan.FromMilliseconds(timeoutMs), cancellationToken));
+        }
+        else
+        {
+            waits.Add(Task.Delay(Timeout.Infinite, cancellationToken));
+        }
+
+        await Task.WhenAny(waits).ConfigureAwait(false);
+        if (_failure is { } failure)
+        {
+            throw new ServiceException(ErrorKind.GroupFailed, $"process group {Id}: {failure}");
+        }
+
+        return Status(timedOut: !_finished.Task.IsCompleted);
+    }
+
+    public async Task<GroupStatus> StopAsync(TimeSpan patience, string reason = "stopped by the runtime")
+    {
+        ProcessRecord[] alive;
+        lock (_lock)
+        {
+            if (_state == GroupState.Pending)
+            {
+                Finish();
+                return Status(false);
+            }
+
+            if (_state == GroupState.Running)
+            {
+                _state = GroupState.Stopping;
+            }
+
+            alive = _slots.Where(r => !r.HasExited).ToArray();
+        }
+
+        await Escalation.StopAsync(alive, _global, patience, reason).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (_slots.All(r => r.HasExited))
+            {
+                Finish();
+            }
+        }
+
+        return Status(false);
+    }
+
+    public void Signal(int signal)
+    {
+        RequireStarted();
+        foreach (var record in _slots.Where(r => !r.HasExited))
+        {
+            _global.Nodes[record.NodeIndex].Signal(record.Puid, signal);
+        }
+    }
+
+    public async Task CloseAsync(TimeSpan patience)
+    {
+        await StopAsync(patience).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _state = GroupState.Closed;
+        }
+
+        LaunchHook?.OnClosed(this);
+        _global.RemoveGroup(Id);
+    }
+
+    public GroupStatus Status(bool timedOut)
+    {
+        lock (_lock)
+        {
+            return new GroupStatus(
+                Id,
+                _state,
+                _slots.Select(r => r.Puid).ToArray(),
+                _exited.Select(r => r.Puid).ToArray(),
+                _exited.Select(r => r.Status).Concat(_slots.Where(r => !r.HasExited).Select(r => r.Status)).ToArray(),
+                _failure,
+                timedOut);
+        }
+    }
+
+    private void RequireStarted()
+    {
+        if (_state == GroupState.Pending)
+        {
+            throw new ServiceException(ErrorKind.Closed, $"process group {Id} has not been started");
+        }
+    }
+}
+
+/// <summary>What an MPI (PMI) group adds to the life of a group.</summary>
+internal interface IGroupLaunchHook
+{
+    void BeforeStart(GroupRecord group, IReadOnlyList<int> slotNodes);
+
+    IReadOnlyDictionary<string, string>? EnvironmentFor(int slot);
+
+    void AfterStart(GroupRecord group, IReadOnlyList<ProcessRecord> slots);
+
+    void OnMemberExited(GroupRecord group, int slot, ProcessRecord record);
+
+    void OnClosed(GroupRecord group);
+}

@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using Dragon.Runtime;
+using Dragon.Services.Node;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dragon.Services.Runtime;
+
+/// <summary>
+/// What identifies one run: its id, its secret, its run directory (sockets, logs, the record of started pids that
+/// <c>dragon cleanup</c> reads) and its shared-memory prefix.
+/// </summary>
+internal sealed class RunContext : IDisposable
+{
+    private readonly StreamWriter _processLog;
+    private readonly Lock _processLogLock = new();
+
+    private RunContext(string runId, string secret, string runDir, IOutputSink sink, bool label, ILoggerFactory loggers)
+    {
+        RunId = runId;
+        Secret = secret;
+        RunDir = runDir;
+        Output = sink;
+        Label = label;
+        Loggers = loggers;
+        _processLog = new StreamWriter(new FileStream(Path.Combine(runDir, RunLayout.ProcessesFile), FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+    }
+
+    public string RunId { get; }
+
+    public string Secret { get; }
+
+    public string RunDir { get; }
+
+    public IOutputSink Output { get; }
+
+    /// <summary>Prefix forwarded output with <c>[puid@node]</c>.</summary>
+    public bool Label { get; }
+
+    public ILoggerFactory Loggers { get; }
+
+    public string ShmPrefix => RuntimeEnvironment.ShmPrefix(RunId);
+
+    /// <summary>Creates the run directory (mode 0700) and records the owning launcher for cleanup.</summary>
+    public static RunContext Create(IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers = null, string? baseDir = null)
+    {
+        var runId = $"{Environment.ProcessId:x}{RandomNumberGenerator.GetHexString(6, lowercase: true)}";
+        var secret = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        var root = baseDir ?? RunLayout.BaseDirectory();
+        Directory.CreateDirectory(root);
+        var runDir = Path.Combine(root, runId);
+        Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(Path.Combine(runDir, RunLayout.OwnerFile), ProcessIdentity.Describe(Environment.ProcessId));
+        return new RunContext(runId, secret, runDir, sink, label, loggers?.Invoke(Path.Combine(runDir, "logs")) ?? NullLoggerFactory.Instance);
+    }
+
+    /// <summary>Appends a started child to the run's record so a later cleanup can find it if this launcher dies.</summary>
+    public void RecordProcess(int pid)
+    {
+        var line = ProcessIdentity.Describe(pid);
+        lock (_processLogLock)
+        {
+            _processLog.WriteLine(line);
+        }
+    }
+
+    /// <summary>Removes the run directory and every shared-memory file of the run.</summary>
+    public void RemoveFiles()
+    {
+        RunLayout.RemoveShm(RunId);
+        try
+        {
+            Directory.Delete(RunDir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _processLog.Dispose();
+        Loggers.Dispose();
+    }
+}

@@ -1,0 +1,82 @@
+using Dragon.Runtime;
+using Dragon.Services.Spawning;
+
+namespace Dragon.Services.Runtime;
+
+/// <summary>Where runs keep their files, shared by the launcher, the node services and <c>dragon cleanup</c>.</summary>
+internal static class RunLayout
+{
+    /// <summary>Holds "pid starttime" of the launcher that owns the run.</summary>
+    public const string OwnerFile = "owner";
+
+    /// <summary>One "pid starttime" line per process the run started.</summary>
+    public const string ProcessesFile = "processes";
+
+    /// <summary>Environment variable that moves every run directory elsewhere (tests use it).</summary>
+    public const string BaseVariable = "DRAGON_RUN_BASE";
+
+    public static string BaseDirectory() =>
+        Environment.GetEnvironmentVariable(BaseVariable) is { Length: > 0 } custom
+            ? custom
+            : Path.Combine(Path.GetTempPath(), $"dragon-{Native.getuid()}");
+
+    public static string NodeSocket(string runDir, int nodeIndex) => Path.Combine(runDir, $"node{nodeIndex}.sock");
+
+    public static void RemoveShm(string runId)
+    {
+        var prefix = RuntimeEnvironment.ShmPrefix(runId);
+        if (!Directory.Exists("/dev/shm"))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles("/dev/shm", prefix + "*"))
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}
+
+/// <summary>A process named by pid and start time, so a recycled pid is never mistaken for it.</summary>
+internal static class ProcessIdentity
+{
+    public static string Describe(int pid) => $"{pid} {StartTime(pid)}";
+
+    /// <summary>Start time in clock ticks since boot (field 22 of /proc/pid/stat), or 0 if the process is gone.</summary>
+    public static long StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>True if the process described by a "pid starttime" line is still that same process.</summary>
+    public static bool IsAlive(string description, out int pid)
+    {
+        var parts = description.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        pid = 0;
+        if (parts.Length != 2 || !int.TryParse(parts[0], out pid) || !long.TryParse(parts[1], out var start))
+        {
+            return false;
+        }
+
+        var now = StartTime(pid);
+        return now != 0 && now == start;
+    }
+}

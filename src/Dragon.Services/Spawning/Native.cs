@@ -1,0 +1,132 @@
+using System.Runtime.InteropServices;
+
+namespace Dragon.Services.Spawning;
+
+/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes.</summary>
+internal static unsafe partial class Native
+{
+    private const string Libc = "libc";
+
+    public const int O_RDONLY = 0x0;
+    public const int O_WRONLY = 0x1;
+    public const int O_RDWR = 0x2;
+    public const int O_CREAT = 0x40;
+    public const int O_TRUNC = 0x200;
+    public const int O_CLOEXEC = 0x80000;
+
+    public const short POSIX_SPAWN_SETSIGDEF = 0x04;
+    public const short POSIX_SPAWN_SETSIGMASK = 0x08;
+    public const short POSIX_SPAWN_SETSID = 0x80;
+
+    public const int X_OK = 1;
+    public const int EINTR = 4;
+    public const int ESRCH = 3;
+    public const int ECHILD = 10;
+
+    /// <summary>glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; room to spare.</summary>
+    public const int SpawnStructBytes = 1024;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int posix_spawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_init(void* fileActions);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_destroy(void* fileActions);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_adddup2(void* fileActions, int fd, int newFd);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawn_file_actions_addchdir_np(void* fileActions, byte* path);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_init(void* attr);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_destroy(void* attr);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setflags(void* attr, short flags);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
+
+    [LibraryImport(Libc)]
+    public static partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
+
+    [LibraryImport(Libc)]
+    public static partial int sigemptyset(void* set);
+
+    [LibraryImport(Libc)]
+    public static partial int sigfillset(void* set);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int waitpid(int pid, out int status, int options);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int kill(int pid, int signal);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, int mode);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint read(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int sched_setaffinity(int pid, nint size, byte* mask);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int sched_getaffinity(int pid, nint size, byte* mask);
+
+    [LibraryImport(Libc)]
+    public static partial int getuid();
+
+    /// <summary>Decodes a waitpid status into (exit code, signal); exactly one is meaningful.</summary>
+    public static (int Code, int Signal) DecodeWaitStatus(int status)
+    {
+        var signal = status & 0x7f;
+        return signal == 0 ? ((status >> 8) & 0xff, 0) : (-signal, signal);
+    }
+
+    public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    /// <summary>Writes all of a buffer to a file descriptor, retrying on EINTR and short writes.</summary>
+    public static bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            var offset = 0;
+            while (offset < data.Length)
+            {
+                var n = write(fd, p + offset, data.Length - offset);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == EINTR)
+                    {
+                        continue;
+                    }
+
+                    return false;
+                }
+
+                offset += (int)n;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,152 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Dragon.Runtime.Serialization;
+
+namespace Dragon.Runtime;
+
+/// <summary>
+/// C# methods as process targets: validated and encoded in the parent at Start, decoded and invoked
+/// in the child by <see cref="StartupHookEntry"/> before <c>Main</c> would run.
+/// </summary>
+internal static class MethodTargets
+{
+    public static string Describe(MethodInfo method) => $"{method.DeclaringType?.FullName}.{method.Name}";
+
+    public static bool IsCompilerGenerated(MethodInfo method) =>
+        method.Name.Contains('<', StringComparison.Ordinal)
+        || method.DeclaringType?.GetCustomAttribute<CompilerGeneratedAttribute>() is not null
+        || (method.DeclaringType?.Name.Contains('<', StringComparison.Ordinal) ?? false);
+
+    /// <summary>The command that starts this same program again: the apphost, or the dotnet host with the entry dll.</summary>
+    public static (string Host, string[] Args) HostCommand()
+    {
+        var host = Environment.ProcessPath ?? throw new DragonException("cannot tell which executable runs this program");
+        var entry = Assembly.GetEntryAssembly()?.Location;
+        if (string.Equals(Path.GetFileNameWithoutExtension(host), "dotnet", StringComparison.Ordinal))
+        {
+            if (string.IsNullOrEmpty(entry))
+            {
+                throw new DragonException("cannot start a C# method: the entry assembly has no file location");
+            }
+
+            return (host, [entry]);
+        }
+
+        return (host, []);
+    }
+
+    public static void ValidateArguments(MethodInfo method, object?[] args)
+    {
+        var parameters = method.GetParameters();
+        if (parameters.Length != args.Length)
+        {
+            throw new ArgumentException($"{Describe(method)} takes {parameters.Length} arguments, {args.Length} given");
+        }
+
+        if (method.ContainsGenericParameters)
+        {
+            throw new ArgumentException($"{Describe(method)} is generic; a process target must be a closed method");
+        }
+
+        for (var i = 0; i < args.Length; i++)
+        {
+            var type = parameters[i].ParameterType;
+            var arg = args[i];
+            if (arg is null)
+            {
+                if (type.IsValueType && Nullable.GetUnderlyingType(type) is null)
+                {
+                    throw new ArgumentException($"argument {i} ({parameters[i].Name}) of {Describe(method)} is null but {type.Name} cannot be null");
+                }
+
+                continue;
+            }
+
+            if (!type.IsInstanceOfType(arg))
+            {
+                throw new ArgumentException($"argument {i} ({parameters[i].Name}) of {Describe(method)} is a {arg.GetType().Name}, not a {type.Name}");
+            }
+
+            if (UserCodec.WhyNotSerializable(arg.GetType()) is { } why)
+            {
+                throw new ArgumentException($"argument {i} ({parameters[i].Name}, {arg.GetType().FullName}) of {Describe(method)} cannot be serialized: {why}");
+            }
+
+            try
+            {
+                // Round trip now so a value the child could not rebuild fails here, in the parent.
+                _ = UserCodec.Deserialize(UserCodec.Serialize(arg, type), type);
+            }
+            catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
+            {
+                throw new ArgumentException($"argument {i} ({parameters[i].Name}, {arg.GetType().FullName}) of {Describe(method)} cannot be serialized: {e.Message}", e);
+            }
+        }
+    }
+
+    public static byte[] Encode(MethodInfo method, IReadOnlyList<object?> args)
+    {
+        var parameters = method.GetParameters();
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("assembly", method.Module.Assembly.FullName);
+            writer.WriteString("assemblyPath", method.Module.Assembly.Location);
+            writer.WriteString("type", method.DeclaringType!.FullName);
+            writer.WriteString("method", method.Name);
+            writer.WriteStartArray("parameters");
+            foreach (var p in parameters)
+            {
+                writer.WriteStringValue(p.ParameterType.AssemblyQualifiedName);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("args");
+            for (var i = 0; i < args.Count; i++)
+            {
+                writer.WriteRawValue(UserCodec.Serialize(args[i], parameters[i].ParameterType));
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    public static (MethodInfo Method, object?[] Args) Decode(byte[] payload)
+    {
+        using var document = JsonDocument.Parse(payload);
+        var root = document.RootElement;
+        var assemblyName = root.GetProperty("assembly").GetString()!;
+        var assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.FullName == assemblyName)
+            ?? LoadAssembly(assemblyName, root.GetProperty("assemblyPath").GetString());
+        var typeName = root.GetProperty("type").GetString()!;
+        var type = assembly.GetType(typeName, throwOnError: false)
+            ?? throw new DragonException($"type {typeName} not found in {assemblyName}");
+        var parameterTypes = root.GetProperty("parameters").EnumerateArray()
+            .Select(p => Type.GetType(p.GetString()!, throwOnError: true)!)
+            .ToArray();
+        var methodName = root.GetProperty("method").GetString()!;
+        var method = type.GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, parameterTypes)
+            ?? throw new DragonException($"static method {typeName}.{methodName} not found");
+        var args = root.GetProperty("args").EnumerateArray()
+            .Select((element, i) => UserCodec.Deserialize(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()), parameterTypes[i]))
+            .ToArray();
+        return (method, args);
+    }
+
+    private static Assembly LoadAssembly(string name, string? path)
+    {
+        try
+        {
+            return Assembly.Load(name);
+        }
+        catch (FileNotFoundException) when (!string.IsNullOrEmpty(path))
+        {
+            return Assembly.LoadFrom(path);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using MemoryPack;
+
+namespace Dragon.Runtime.Protocol;
+
+/// <summary>
+/// Length-prefixed frames: int32 length of what follows, int64 request id, MemoryPack body.
+/// The same framing serves the Unix control sockets and the TCP links between services.
+/// </summary>
+internal static class FrameCodec
+{
+    /// <summary>Largest frame accepted; a bigger length means a corrupt or hostile peer.</summary>
+    public const int MaxFrameBytes = 256 * 1024 * 1024;
+
+    public static byte[] Encode(long id, IMessage message)
+    {
+        var body = MemoryPackSerializer.Serialize(message);
+        var frame = new byte[12 + body.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, 8 + body.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(4), id);
+        body.CopyTo(frame.AsSpan(12));
+        return frame;
+    }
+
+    /// <summary>Reads one frame; returns null at a clean end of stream.</summary>
+    public static async ValueTask<(long Id, IMessage Message)?> ReadAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var header = new byte[12];
+        var got = await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false);
+        if (got == 0)
+        {
+            return null;
+        }
+
+        if (got < header.Length)
+        {
+            throw new IOException("control connection closed in the middle of a frame header");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (length < 8 || length > MaxFrameBytes)
+        {
+            throw new InvalidDataException($"control frame length {length} is out of range (8..{MaxFrameBytes})");
+        }
+
+        var id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(4));
+        var body = new byte[length - 8];
+        if (await ReadFullyAsync(stream, body, cancellationToken).ConfigureAwait(false) < body.Length)
+        {
+            throw new IOException("control connection closed in the middle of a frame");
+        }
+
+        var message = MemoryPackSerializer.Deserialize<IMessage>(body)
+            ?? throw new InvalidDataException("control frame carried no message");
+        return (id, message);
+    }
+
+    private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await stream.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+}

@@ -1,0 +1,116 @@
+using MemoryPack;
+
+namespace Dragon.Runtime.Protocol;
+
+/// <summary>Every control message between a process and its node service, and between services.</summary>
+/// <remarks>Tags are part of the wire format: append new ones, never renumber.</remarks>
+[MemoryPackable]
+[MemoryPackUnion(0, typeof(Ack))]
+[MemoryPackUnion(1, typeof(ErrorReply))]
+[MemoryPackUnion(2, typeof(HelloRequest))]
+[MemoryPackUnion(3, typeof(HelloReply))]
+[MemoryPackUnion(4, typeof(StartRequest))]
+[MemoryPackUnion(5, typeof(StartReply))]
+[MemoryPackUnion(6, typeof(JoinRequest))]
+[MemoryPackUnion(7, typeof(JoinReply))]
+[MemoryPackUnion(8, typeof(SignalRequest))]
+[MemoryPackUnion(9, typeof(QueryRequest))]
+[MemoryPackUnion(10, typeof(QueryReply))]
+[MemoryPackUnion(11, typeof(StreamRecvRequest))]
+[MemoryPackUnion(12, typeof(StreamData))]
+[MemoryPackUnion(13, typeof(StreamWriteRequest))]
+[MemoryPackUnion(14, typeof(TargetRequest))]
+[MemoryPackUnion(15, typeof(TargetReply))]
+[MemoryPackUnion(16, typeof(GroupCreateRequest))]
+[MemoryPackUnion(17, typeof(GroupCommand))]
+[MemoryPackUnion(18, typeof(GroupStatusReply))]
+internal partial interface IMessage;
+
+/// <summary>Success with nothing to return.</summary>
+[MemoryPackable]
+internal sealed partial record Ack : IMessage;
+
+/// <summary>A request failed; <see cref="Kind"/> selects the exception type the client throws.</summary>
+[MemoryPackable]
+internal sealed partial record ErrorReply(ErrorKind Kind, string Message) : IMessage;
+
+/// <summary>Failure categories carried across the wire.</summary>
+internal enum ErrorKind
+{
+    Internal = 0,
+    InvalidArgument = 1,
+    NotFound = 2,
+    StartFailed = 3,
+    Unauthorized = 4,
+    GroupFailed = 5,
+    Closed = 6,
+}
+
+/// <summary>First message on a control connection: proves the run's secret.</summary>
+[MemoryPackable]
+internal sealed partial record HelloRequest(string Secret, ulong Puid, int Pid) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record HelloReply(string RunId, int NodeIndex, NodeDescriptor[] Nodes, ulong HeadPuid) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record NodeDescriptor(int Index, string Name, string Host, int Cpus, long MemoryBytes, string NodeId);
+
+[MemoryPackable]
+internal sealed partial record StartRequest(ProcessSpec[] Specs) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record StartReply(ProcessDescriptor[] Processes) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record JoinRequest(ulong[] Puids, bool All, long TimeoutMs) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record JoinReply(ProcessStatus[] Statuses) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record SignalRequest(ulong Puid, int Signal) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record QueryRequest(ulong Puid) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record QueryReply(ProcessDescriptor Process, ProcessStatus Status) : IMessage;
+
+/// <summary>Next line of a piped stdout/stderr (Fd 1 or 2) of a process.</summary>
+[MemoryPackable]
+internal sealed partial record StreamRecvRequest(ulong Puid, int Fd, long TimeoutMs) : IMessage;
+
+/// <summary>A line (without its newline) or end of stream; <see cref="TimedOut"/> when nothing came in time.</summary>
+[MemoryPackable]
+internal sealed partial record StreamData(byte[] Data, bool EndOfStream, bool TimedOut) : IMessage;
+
+/// <summary>Bytes for a piped stdin; <see cref="Close"/> closes it after writing.</summary>
+[MemoryPackable]
+internal sealed partial record StreamWriteRequest(ulong Puid, byte[] Data, bool Close) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record TargetRequest(ulong Puid) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record TargetReply(byte[] Payload) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record GroupCreateRequest(GroupSpec Spec) : IMessage;
+
+/// <summary>An operation on an existing group.</summary>
+[MemoryPackable]
+internal sealed partial record GroupCommand(ulong GroupId, GroupOp Op, long TimeoutMs, int Signal) : IMessage;
+
+internal enum GroupOp
+{
+    Query = 0,
+    Start = 1,
+    Join = 2,
+    Stop = 3,
+    Signal = 4,
+    Close = 5,
+}
+
+[MemoryPackable]
+internal sealed partial record GroupStatusReply(GroupStatus Status) : IMessage;

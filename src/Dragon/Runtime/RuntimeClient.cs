@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Runtime;
+
+/// <summary>
+/// The link from a user process to its node service: one Unix socket, requests multiplexed by id,
+/// replies completed by a single reader task. Long requests (joins) do not block short ones.
+/// </summary>
+internal sealed class RuntimeClient : IDisposable
+{
+    private static readonly Lock s_instanceLock = new();
+    private static RuntimeClient? s_instance;
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<IMessage>> _pending = new();
+    private long _nextId;
+    private volatile Exception? _broken;
+
+    private RuntimeClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _ = Task.Run(ReadLoopAsync);
+    }
+
+    public required HelloReply Hello { get; init; }
+
+    public ulong Puid { get; init; }
+
+    /// <summary>The connection of this process, made on first use from the environment the runtime set.</summary>
+    public static RuntimeClient Current
+    {
+        get
+        {
+            if (s_instance is { } existing)
+            {
+                return existing;
+            }
+
+            lock (s_instanceLock)
+            {
+                s_instance ??= ConnectFromEnvironment();
+                return s_instance;
+            }
+        }
+    }
+
+    /// <summary>True when this process was started by the runtime.</summary>
+    public static bool IsAvailable => Environment.GetEnvironmentVariable(RuntimeEnvironment.Socket) is not null;
+
+    private static RuntimeClient ConnectFromEnvironment()
+    {
+        var path = Environment.GetEnvironmentVariable(RuntimeEnvironment.Socket);
+        var secret = Environment.GetEnvironmentVariable(RuntimeEnvironment.Secret);
+        if (path is null || secret is null)
+        {
+            throw new DragonException(
+                "this process is not running inside a Dragon runtime: start the program with `dragon <program>`");
+        }
+
+        _ = ulong.TryParse(Environment.GetEnvironmentVariable(RuntimeEnvironment.Puid), out var puid);
+        return Connect(path, secret, puid);
+    }
+
+    /// <summary>Connects to a node service socket and proves the run's secret.</summary>
+    public static RuntimeClient Connect(string socketPath, string secret, ulong puid)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new DragonException($"cannot reach the node service at {socketPath}: {e.Message} (has the runtime ended?)", e);
+        }
+
+        // Say hello synchronously before the reader starts so the reply is read in order.
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        var frame = FrameCodec.Encode(0, new HelloRequest(secret, puid, Environment.ProcessId));
+        stream.Write(frame);
+        var reply = FrameCodec.ReadAsync(stream, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        switch (reply?.Message)
+        {
+            case HelloReply hello:
+                return new RuntimeClient(socket) { Hello = hello, Puid = puid };
+            case ErrorReply error:
+                socket.Dispose();
+                throw new DragonException($"the node service refused this process: {error.Message}");
+            default:
+                socket.Dispose();
+                throw new DragonException("the node service closed the connection during hello");
+        }
+    }
+
+    /// <summary>Sends a request and waits for its reply; an <see cref="ErrorReply"/> becomes an exception.</summary>
+    public async Task<TReply> RequestAsync<TReply>(IMessage request, CancellationToken cancellationToken = default)
+        where TReply : IMessage
+    {
+        var reply = await SendAsync(request, cancellationToken).ConfigureAwait(false);
+        return reply switch
+        {
+            TReply typed => typed,
+            ErrorReply error => throw RemoteErrors.ToException(error),
+            _ => throw new DragonException($"unexpected reply {reply.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+
+    /// <summary>Blocking form for the synchronous API; never called from inside the runtime core.</summary>
+    public TReply Request<TReply>(IMessage request)
+        where TReply : IMessage => RequestAsync<TReply>(request).GetAwaiter().GetResult();
+
+    private async Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken)
+    {
+        if (_broken is { } broken)
+        {
+            throw new DragonException("the connection to the node service is lost: " + broken.Message, broken);
+        }
+
+        var id = Interlocked.Increment(ref _nextId);
+        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = completion;
+        var frame = FrameCodec.Encode(id, request);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            _pending.TryRemove(id, out _);
+            throw new DragonException("the connection to the node service is lost: " + e.Message, e);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+
+        using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
+        {
+            try
+            {
+                return await completion.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                _pending.TryRemove(id, out _);
+            }
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        Exception reason = new IOException("the node service closed the connection");
+        try
+        {
+            while (await FrameCodec.ReadAsync(_stream, CancellationToken.None).ConfigureAwait(false) is { } frame)
+            {
+                if (_pending.TryRemove(frame.Id, out var completion))
+                {
+                    completion.TrySetResult(frame.Message);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
+        {
+            reason = e;
+        }
+
+        _broken = reason;
+        foreach (var (_, completion) in _pending)
+        {
+            completion.TrySetException(new DragonException("the connection to the node service is lost: " + reason.Message, reason));
+        }
+    }
+
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _writeLock.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Dragon.Runtime.Serialization;
+
+/// <summary>
+/// The one codec for user values (method-target arguments, and messages in queues and connections):
+/// System.Text.Json with public properties and fields, so a plain record or class needs no attributes.
+/// Runtime objects (processes, groups, connections, queues, events...) are written as descriptors and
+/// re-attach when read in another process.
+/// </summary>
+internal static class UserCodec
+{
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
+        {
+            IncludeFields = true,
+            MaxDepth = 256,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        };
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    /// <summary>Types that cannot mean anything in another process, refused with a clear error.</summary>
+    public static string? WhyNotSerializable(Type type)
+    {
+        if (typeof(Delegate).IsAssignableFrom(type))
+        {
+            return "a delegate cannot cross to another process";
+        }
+
+        if (typeof(Stream).IsAssignableFrom(type) || typeof(System.Runtime.InteropServices.SafeHandle).IsAssignableFrom(type)
+            || type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer
+            || typeof(Task).IsAssignableFrom(type) || type == typeof(Thread) || typeof(System.Net.Sockets.Socket).IsAssignableFrom(type))
+        {
+            return $"{type.Name} is a handle to something in this process";
+        }
+
+        return null;
+    }
+
+    public static byte[] Serialize(object? value, Type type) => JsonSerializer.SerializeToUtf8Bytes(value, type, Options);
+
+    public static object? Deserialize(ReadOnlySpan<byte> utf8, Type type) => JsonSerializer.Deserialize(utf8, type, Options);
+}
+
+/// <summary>A runtime object that travels between processes as a descriptor.</summary>
+/// <typeparam name="TSelf">The implementing type.</typeparam>
+internal interface IRuntimeObject<TSelf>
+    where TSelf : class, IRuntimeObject<TSelf>
+{
+    /// <summary>Writes what another process needs to re-attach.</summary>
+    void WriteDescriptor(Utf8JsonWriter writer);
+
+    /// <summary>Re-attaches from a descriptor written by <see cref="WriteDescriptor"/>.</summary>
+    static abstract TSelf FromDescriptor(JsonElement descriptor);
+}
+
+/// <summary>JSON converter that moves an <see cref="IRuntimeObject{TSelf}"/> as its descriptor.</summary>
+/// <typeparam name="T">The runtime object type.</typeparam>
+internal sealed class RuntimeObjectConverter<T> : JsonConverter<T>
+    where T : class, IRuntimeObject<T>
+{
+    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var document = JsonDocument.ParseValue(ref reader);
+        return T.FromDescriptor(document.RootElement);
+    }
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        value.WriteDescriptor(writer);
+        writer.WriteEndObject();
+    }
+}
