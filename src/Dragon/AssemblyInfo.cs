@@ -1,2 +1,1 @@
 [assembly: System.CLSCompliant(false)]
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -1,0 +1,160 @@
+namespace Dragon.TestApp;
+
+public static class ProcessScenarios
+{
+    /// <summary>8 executables and 4 C# methods over every node; some piped; read in order; multi-join any.</summary>
+    public static int GroupMixed()
+    {
+        var nodes = SystemInfo.Nodes;
+        Check.That(nodes.Count == 3, $"the run has 3 nodes ({string.Join(",", nodes.Select(n => n.Name))})");
+        var processes = new List<(Process Process, int ExpectedCode, int Lines, bool Piped, int Node)>();
+        for (var i = 0; i < 8; i++)
+        {
+            var piped = i % 2 == 0;
+            var node = i % 3;
+            var template = ProcessTemplate.Executable("/bin/sh", "-c", $"for k in $(seq 1 {50 + i}); do echo exe{i}-line$k; done; sleep {(piped ? 0 : 0.3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)}; exit {i}") with
+            {
+                Stdout = piped ? Stdio.Pipe : Stdio.DevNull,
+                Policy = Policy.OnNode(node),
+            };
+            processes.Add((Process.Start(template), i, 50 + i, piped, node));
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            var node = (i + 1) % 3;
+            var template = ProcessTemplate.FromMethod(Workers.Count, $"method{i}", 30 + i, 20 + i) with
+            {
+                Stdout = Stdio.Pipe,
+                Policy = Policy.OnNode(nodes[node].Name),
+            };
+            processes.Add((Process.Start(template), 20 + i, 30 + i, true, node));
+        }
+
+        foreach (var (process, _, lines, piped, node) in processes.Where(p => p.Piped))
+        {
+            var prefix = process.Name.Contains("Count", StringComparison.Ordinal) ? null : "exe";
+            var got = new List<string>();
+            foreach (var line in process.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable())
+            {
+                got.Add(line);
+            }
+
+            Check.That(got.Count == lines, $"puid {process.Puid} sent {got.Count} of {lines} lines");
+            Check.That(got.Select((l, k) => l.EndsWith($"line{k + 1}", StringComparison.Ordinal)).All(ok => ok), $"puid {process.Puid} lines in order");
+            Check.Throws<EndOfStreamException>(() => process.StdoutConnection.Recv<string>(), $"puid {process.Puid} end of stream again after the end");
+            _ = prefix;
+        }
+
+        var pending = processes.Select(p => p.Process.Puid).ToHashSet();
+        var exitCodes = new Dictionary<ulong, int>();
+        var rounds = 0;
+        while (pending.Count > 0)
+        {
+            var result = Process.MultiJoin(pending, joinAll: false, timeout: TimeSpan.FromSeconds(30));
+            Check.That(result.Exited.Count > 0, $"multi-join round {++rounds} returned {result.Exited.Count} exited, {result.Running.Count} running");
+            if (rounds == 1)
+            {
+                Check.That(result.Running.Count > 0, "join-any returned while others still ran");
+            }
+
+            foreach (var (puid, code) in result.Exited)
+            {
+                exitCodes[puid] = code;
+                pending.Remove(puid);
+            }
+        }
+
+        foreach (var (process, expected, _, _, node) in processes)
+        {
+            Check.That(exitCodes[process.Puid] == expected, $"puid {process.Puid} exited {exitCodes[process.Puid]} (expected {expected})");
+            Check.That(process.Node.Index == node, $"puid {process.Puid} ran on node {process.Node.Name}");
+            Check.That(process.ExitCode == expected, $"puid {process.Puid} ExitCode {process.ExitCode}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>Starts sleepers on every node, prints their pids, waits forever (to be killed by a test).</summary>
+    public static int Sleepers(int count)
+    {
+        var group = new ProcessGroup();
+        group.AddProcess(count, ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.RoundRobin });
+        group.Start();
+        foreach (var process in group.Processes)
+        {
+            Console.WriteLine($"PID {process.Pid}");
+        }
+
+        Console.WriteLine($"PID {Environment.ProcessId}");
+        Console.WriteLine("READY");
+        group.Join();
+        return 0;
+    }
+
+    /// <summary>A process and a group are passed to a C# method in another process and used there.</summary>
+    public static int PassObjects()
+    {
+        var sleeper = Process.Start(ProcessTemplate.Executable("/bin/sleep", "300"));
+        var group = new ProcessGroup();
+        group.AddProcess(2, ProcessTemplate.Executable("/bin/sleep", "300"));
+        group.Start();
+        var worker = Process.Start(ProcessTemplate.FromMethod(Workers.StopOthers, sleeper, group) with { Stdout = Stdio.Pipe });
+        var report = worker.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
+        Check.That(worker.Join(TimeSpan.FromSeconds(30)) == 0, $"worker exited 0 ({string.Join(" | ", report)})");
+        Check.That(sleeper.Join(TimeSpan.FromSeconds(10)) is not null, "the sleeper was killed from the other process");
+        Check.That(group.Join(TimeSpan.FromSeconds(10)), "the group was stopped from the other process");
+        return 0;
+    }
+
+    public static int PrintSystemInfo()
+    {
+        foreach (var node in SystemInfo.Nodes)
+        {
+            Console.WriteLine($"NODE {node.Index} {node.Name} cpus={node.Cpus} mem={node.MemoryBytes}");
+        }
+
+        Console.WriteLine($"CPUS {SystemInfo.CpuCount}");
+        Console.WriteLine($"CURRENT {Node.Current.Name}");
+        return 0;
+    }
+}
+
+public static class Workers
+{
+    /// <summary>Prints <paramref name="lines"/> numbered lines and exits with <paramref name="code"/>.</summary>
+    public static int Count(string name, int lines, int code)
+    {
+        for (var k = 1; k <= lines; k++)
+        {
+            Console.WriteLine($"{name}-line{k}");
+        }
+
+        return code;
+    }
+
+    public static void StopOthers(Process sleeper, ProcessGroup group)
+    {
+        Console.WriteLine($"got process {sleeper.Puid} alive={sleeper.IsAlive} and group {group.Id} of {group.Puids.Count}");
+        sleeper.Kill();
+        group.Stop(TimeSpan.FromSeconds(1));
+        Console.WriteLine("stopped both");
+    }
+
+    public static int Sleep(int seconds)
+    {
+        Thread.Sleep(TimeSpan.FromSeconds(seconds));
+        return 0;
+    }
+
+}
+
+public sealed class InstanceWorker
+{
+    public int Run() => GetHashCode() > 0 ? 0 : 1;
+}
+
+public sealed class Unserializable
+{
+    public Stream Handle { get; } = Stream.Null;
+}

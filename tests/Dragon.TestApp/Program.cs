@@ -1,0 +1,32 @@
+using Dragon.TestApp;
+
+// Scenarios the integration tests run under `dragon`. Each prints CHECK lines for what held and exits non-zero
+// with a FAIL line when something did not.
+if (args.Length == 0)
+{
+    Console.Error.WriteLine("usage: Dragon.TestApp SCENARIO [ARGS]");
+    return 2;
+}
+
+try
+{
+    return args[0] switch
+    {
+        "group-mixed" => ProcessScenarios.GroupMixed(),
+        "restart" => GroupScenarios.Restart(),
+        "ignore-error" => GroupScenarios.IgnoreError(),
+        "walltime" => GroupScenarios.Walltime(),
+        "stop-escalation" => GroupScenarios.StopEscalation(),
+        "failure-reasons" => GroupScenarios.FailureReasons(),
+        "bad-input" => BadInputScenarios.All(),
+        "sleepers" => ProcessScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
+        "pass-objects" => ProcessScenarios.PassObjects(),
+        "system-info" => ProcessScenarios.PrintSystemInfo(),
+        _ => Check.Usage(args[0]),
+    };
+}
+catch (CheckFailedException e)
+{
+    Console.WriteLine($"FAIL {e.Message}");
+    return 1;
+}

@@ -1,0 +1,175 @@
+using Xunit;
+using System.Diagnostics;
+using System.Text;
+
+namespace Dragon.Tests.Infrastructure;
+
+/// <summary>The outcome of one <c>dragon</c> command.</summary>
+internal sealed record RunResult(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
+{
+    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
+/// <summary>
+/// Runs the real <c>dragon</c> launcher with its run directories under a private base directory, and checks
+/// afterwards that the run left nothing: no run directory, no process, no shared-memory file.
+/// </summary>
+internal sealed class DragonRun : IDisposable
+{
+    private readonly HashSet<string> _shmBefore = ShmFiles();
+
+    public DragonRun()
+    {
+        RunBase = Path.Combine(Path.GetTempPath(), "dragon-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(RunBase);
+    }
+
+    /// <summary>Where this test's runs keep their directories (DRAGON_RUN_BASE).</summary>
+    public string RunBase { get; }
+
+    public RunResult Run(TimeSpan timeout, params string[] args) => RunWithEnv(timeout, null, args);
+
+    public RunResult RunWithEnv(TimeSpan timeout, IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        using var process = StartDragon(args, env);
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (stderr) { stderr.AppendLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            throw new TimeoutException($"dragon {string.Join(' ', args)} did not finish in {timeout}\n{stdout}\n{stderr}");
+        }
+
+        process.WaitForExit();
+        return new RunResult(process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);
+    }
+
+    /// <summary>Starts dragon without waiting; the caller reads and ends it.</summary>
+    public System.Diagnostics.Process StartDragon(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    {
+        var info = new ProcessStartInfo(Repo.Dragon)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DRAGON_RUN_BASE"] = RunBase;
+        foreach (var (key, value) in env ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        return System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("cannot start dragon");
+    }
+
+    /// <summary>Pids of live processes that belong to a run of this test (their environment names its run base).</summary>
+    public int[] LiveProcessesOfRuns()
+    {
+        var marker = Encoding.UTF8.GetBytes("DRAGON_RUN_DIR=" + RunBase + "/");
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var environ = File.ReadAllBytes(Path.Combine(dir, "environ"));
+                if (environ.AsSpan().IndexOf(marker) >= 0 && !IsZombie(pid))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found.ToArray();
+    }
+
+    /// <summary>Asserts the runs of this test left nothing behind (waiting briefly for the kernel to reap).</summary>
+    public void AssertNothingLeft()
+    {
+        var deadline = Stopwatch.StartNew();
+        int[] alive;
+        while ((alive = LiveProcessesOfRuns()).Length > 0 && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.True(alive.Length == 0, $"processes of the run still alive: {string.Join(", ", alive.Select(Describe))}");
+        var dirs = Directory.Exists(RunBase) ? Directory.GetFileSystemEntries(RunBase) : [];
+        Assert.True(dirs.Length == 0, $"run directories left: {string.Join(", ", dirs)}");
+        var leaked = ShmFiles().Except(_shmBefore).Where(f => !f.StartsWith("dragon-test-", StringComparison.Ordinal)).ToArray();
+        Assert.True(leaked.Length == 0, $"shared-memory files left: {string.Join(", ", leaked)}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var pid in LiveProcessesOfRuns())
+        {
+            try
+            {
+                System.Diagnostics.Process.GetProcessById(pid).Kill(entireProcessTree: true);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+            }
+        }
+
+        try
+        {
+            Directory.Delete(RunBase, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    private static HashSet<string> ShmFiles() =>
+        Directory.Exists("/dev/shm")
+            ? Directory.EnumerateFiles("/dev/shm", "dragon-*").Select(Path.GetFileName).OfType<string>().ToHashSet()
+            : [];
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] == 'Z';
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    private static string Describe(int pid)
+    {
+        try
+        {
+            return $"{pid} ({File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim()})";
+        }
+        catch (IOException)
+        {
+            return pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+}
