@@ -5,7 +5,7 @@ namespace Dragon.Launcher;
 /// <summary>Forwarded output of every process, written whole lines at a time to the launcher's stdout or stderr.</summary>
 internal sealed class ConsoleSink : IOutputSink, IDisposable
 {
-    private readonly Lock _lock = new();
+    private readonly System.Threading.Lock _lock = new();
     private readonly Stream _stdout = Console.OpenStandardOutput();
     private readonly Stream _stderr = Console.OpenStandardError();
 

@@ -56,7 +56,7 @@ internal sealed class RunHost
             for (var i = 0; i < options.LocalNodes; i++)
             {
                 var name = options.LocalNodes == 1 ? Environment.MachineName : $"local{i}";
-                nodes.Add(new NodeService(run, global, NodeService.DescribeLocal(i, name)));
+                nodes.Add(new NodeService(run, global, i, name, System.Net.IPAddress.Loopback));
             }
 
             global.AttachNodes(nodes);

@@ -22,6 +22,7 @@ try
         "sleepers" => ProcessScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "pass-objects" => ProcessScenarios.PassObjects(),
         "system-info" => ProcessScenarios.PrintSystemInfo(),
+        "channel-smoke" => ChannelSmoke.Run(),
         _ => Check.Usage(args[0]),
     };
 }

@@ -17,6 +17,7 @@ internal sealed partial class GlobalServices
 
     private readonly ConcurrentDictionary<ulong, ProcessRecord> _processes = new();
     private readonly ConcurrentDictionary<ulong, GroupRecord> _groups = new();
+    private readonly ConcurrentDictionary<string, ObjectDescriptor> _objectNames = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private IReadOnlyList<INodeControl> _nodes = [];
     private long _nextPuid = (long)FirstPuid;
@@ -142,6 +143,11 @@ internal sealed partial class GlobalServices
         }
 
         var failed = (code != 0 || signal != 0) && !stoppedByUs;
+        foreach (var node in _nodes)
+        {
+            node.OnProcessExited(puid);
+        }
+
         LogExited(puid, reason);
         record.Complete(new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, failed));
         if (record.Descriptor.GroupId != 0 && _groups.TryGetValue(record.Descriptor.GroupId, out var group))
@@ -153,6 +159,30 @@ internal sealed partial class GlobalServices
     /// <summary>Stops every process still running: SIGINT, SIGTERM, SIGKILL, <paramref name="patience"/> apart.</summary>
     public Task StopAllAsync(TimeSpan patience, string reason) =>
         Escalation.StopAsync(_processes.Values.Where(r => !r.HasExited).ToArray(), this, patience, reason);
+
+    /// <summary>Creates an object through <paramref name="create"/> and records its name, which must be new.</summary>
+    public ObjectDescriptor RegisterObject(string? name, Func<ObjectDescriptor> create)
+    {
+        if (!string.IsNullOrEmpty(name) && _objectNames.ContainsKey(name))
+        {
+            throw new ServiceException(ErrorKind.InvalidArgument, $"an object named '{name}' already exists in this run; attach to it instead");
+        }
+
+        var descriptor = create();
+        if (!_objectNames.TryAdd(descriptor.Name, descriptor))
+        {
+            throw new ServiceException(ErrorKind.InvalidArgument, $"an object named '{descriptor.Name}' already exists in this run; attach to it instead");
+        }
+
+        return descriptor;
+    }
+
+    public ObjectDescriptor LookupObject(string name) =>
+        _objectNames.TryGetValue(name, out var descriptor)
+            ? descriptor
+            : throw new ServiceException(ErrorKind.ObjectNotFound, $"no object named '{name}' in this run (it was destroyed, or never created)");
+
+    public void OnObjectDestroyed(ObjectDescriptor descriptor) => _objectNames.TryRemove(new KeyValuePair<string, ObjectDescriptor>(descriptor.Name, descriptor));
 
     public ulong[] RunningPuids() => _processes.Values.Where(r => !r.HasExited).Select(r => r.Puid).ToArray();
 

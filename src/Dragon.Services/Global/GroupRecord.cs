@@ -8,7 +8,7 @@ namespace Dragon.Services.Global;
 /// </summary>
 internal sealed class GroupRecord
 {
-    private readonly Lock _lock = new();
+    private readonly System.Threading.Lock _lock = new();
     private readonly GlobalServices _global;
     private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -12,4 +12,7 @@ internal interface INodeControl
 
     /// <summary>Signals a process of this node (its whole process group); a process already gone is ignored.</summary>
     void Signal(ulong puid, int signal);
+
+    /// <summary>A process of the run exited (on any node): objects hosted here let go of what it held.</summary>
+    void OnProcessExited(ulong puid);
 }

@@ -63,7 +63,7 @@ internal sealed partial class ControlSession : IDisposable
         IMessage reply;
         try
         {
-            reply = await RequestHandler.HandleAsync(_node, request, cancellationToken).ConfigureAwait(false);
+            reply = await RequestHandler.HandleAsync(_node, request, _puid, cancellationToken).ConfigureAwait(false);
         }
         catch (ServiceException e)
         {

@@ -6,7 +6,7 @@ namespace Dragon.Services.Node;
 /// <summary>A child of this node service: its pid, its pipes, and the thread that reaps it.</summary>
 internal sealed class LocalProcess
 {
-    private readonly Lock _stdinLock = new();
+    private readonly System.Threading.Lock _stdinLock = new();
     private int _stdinFd;
 
     public LocalProcess(ulong puid, SpawnedChild child, OutputPump? stdout, OutputPump? stderr, byte[]? methodTarget)

@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Net.Sockets;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
+using Dragon.Services.Objects;
 using Dragon.Services.Runtime;
 using Dragon.Services.Spawning;
+using Dragon.Services.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Node;
@@ -20,21 +23,35 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private readonly Socket _listener;
+    private readonly Socket _linkListener;
     private readonly Task _acceptLoop;
+    private readonly Task _linkAcceptLoop;
+    private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
+    private readonly byte[] _secret;
 
-    public NodeService(RunContext run, GlobalServices global, NodeDescriptor descriptor)
+    public NodeService(RunContext run, GlobalServices global, int index, string name, IPAddress linkAddress)
     {
         Run = run;
         Global = global;
-        Descriptor = descriptor;
-        _logger = run.Loggers.CreateLogger($"node{descriptor.Index}");
-        SocketPath = RunLayout.NodeSocket(run.RunDir, descriptor.Index);
+        _secret = LinkHandshake.SecretBytes(run.Secret);
+        _logger = run.Loggers.CreateLogger($"node{index}");
+        _linkListener = new Socket(linkAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _linkListener.Bind(new IPEndPoint(linkAddress, 0));
+        _linkListener.Listen(128);
+        var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
+        Descriptor = DescribeLocal(index, name, $"{endpoint.Address}:{endpoint.Port}");
+        Objects = new HostedObjects(run, index, global.OnObjectDestroyed);
+        SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
         File.SetUnixFileMode(SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _listener.Listen(512);
         _acceptLoop = Task.Run(AcceptLoopAsync);
+        _linkAcceptLoop = Task.Run(AcceptLinksAsync);
     }
+
+    /// <summary>Channels and synchronization objects whose home is this node.</summary>
+    public HostedObjects Objects { get; }
 
     public RunContext Run { get; }
 
@@ -45,11 +62,11 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     public string SocketPath { get; }
 
     /// <summary>Describes this machine as a node.</summary>
-    public static NodeDescriptor DescribeLocal(int index, string name)
+    public static NodeDescriptor DescribeLocal(int index, string name, string endpoint)
     {
         var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
-        return new NodeDescriptor(index, name, Environment.MachineName, Environment.ProcessorCount, memory, $"{bootId}/{name}");
+        return new NodeDescriptor(index, name, Environment.MachineName, Environment.ProcessorCount, memory, $"{bootId}/{name}", endpoint);
     }
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
@@ -160,6 +177,66 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
     }
 
+    public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
+
+    /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
+    public Task<NodeLink> LinkTo(int peer) =>
+        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Global.NodeDescriptors[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
+
+    /// <summary>Sends a request to another node's service and waits for its reply.</summary>
+    public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
+    {
+        var link = await LinkTo(peer).ConfigureAwait(false);
+        try
+        {
+            return await link.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, _links.GetValueOrDefault(peer)!));
+            throw new ServiceException(ErrorKind.Internal, $"node {Global.NodeDescriptors[peer].Name} cannot be reached: {e.Message}");
+        }
+    }
+
+    private Task<IMessage> ServeLinkAsync(IMessage request, CancellationToken cancellationToken) =>
+        RequestHandler.HandleAsync(this, request, callerPuid: 0, cancellationToken);
+
+    private async Task AcceptLinksAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _linkListener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                var remote = socket.RemoteEndPoint?.ToString() ?? "unknown";
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                    timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                    var link = await NodeLink.AcceptedAsync(socket, _secret, ServeLinkAsync, timeout.Token).ConfigureAwait(false);
+                    _links.TryAdd(link.PeerIndex, Task.FromResult(link));
+                    _acceptedLinks.Add(link);
+                }
+                catch (Exception e) when (e is AuthenticationFailedException or IOException or SocketException or OperationCanceledException or EndOfStreamException)
+                {
+                    LogLinkRefused(remote, e.Message);
+                    socket.Dispose();
+                }
+            });
+        }
+    }
+
+    private readonly ConcurrentBag<NodeLink> _acceptedLinks = [];
+
     public LocalProcess Find(ulong puid) =>
         _processes.TryGetValue(puid, out var process)
             ? process
@@ -189,7 +266,15 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Dispose();
+        _linkListener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
+        await _linkAcceptLoop.ConfigureAwait(false);
+        Objects.DestroyAll();
+        foreach (var link in _links.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Concat(_acceptedLinks).Distinct())
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var session in _sessions.Keys)
         {
             session.Dispose();
@@ -204,6 +289,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused a link from {Remote}: {Reason}")]
+    private partial void LogLinkRefused(string remote, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "reaped puid {Puid} pid {Pid}: code {Code} signal {Signal}")]
     private partial void LogReaped(ulong puid, int pid, int code, int signal);

@@ -6,7 +6,11 @@ namespace Dragon.Services.Node;
 /// <summary>Serves one control request from a process of this node, reaching global services or other nodes as needed.</summary>
 internal static class RequestHandler
 {
-    public static async Task<IMessage> HandleAsync(NodeService node, IMessage request, CancellationToken cancellationToken)
+    /// <param name="node">The serving node.</param>
+    /// <param name="request">The request.</param>
+    /// <param name="callerPuid">The process asking (from its authenticated session), or 0 for a request that came over a link.</param>
+    /// <param name="cancellationToken">Cancelled when the service stops.</param>
+    public static async Task<IMessage> HandleAsync(NodeService node, IMessage request, ulong callerPuid, CancellationToken cancellationToken)
     {
         var global = node.Global;
         switch (request)
@@ -42,8 +46,46 @@ internal static class RequestHandler
                     ?? throw new ServiceException(ErrorKind.NotFound, $"process {targetRequest.Puid} has no method target");
                 return new TargetReply(payload);
 
-            case GroupCreateRequest create:
-                return new GroupStatusReply(global.CreateGroup(create.Spec).Status(false));
+            case ObjectCreateRequest create:
+                create = callerPuid == 0 ? create : create with { Puid = callerPuid };
+                var home = create.HomeNode < 0 ? node.Descriptor.Index : create.HomeNode;
+                if (home >= global.NodeDescriptors.Length)
+                {
+                    throw new ServiceException(ErrorKind.InvalidArgument, $"node index {home} is out of range: the run has {global.NodeDescriptors.Length} node(s)");
+                }
+
+                if (home != node.Descriptor.Index)
+                {
+                    return await node.ForwardAsync(home, create with { HomeNode = home }, cancellationToken).ConfigureAwait(false);
+                }
+
+                return new ObjectDescriptorReply(global.RegisterObject(create.Name, () => node.Objects.Create(create)));
+
+            case ObjectAttachRequest attach:
+                attach = callerPuid == 0 ? attach : attach with { Puid = callerPuid };
+                var id = attach.Id != 0 ? attach.Id : global.LookupObject(attach.Name ?? string.Empty).Id;
+                return ObjectDescriptor.HomeOf(id) == node.Descriptor.Index
+                    ? new ObjectDescriptorReply(node.Objects.Attach(id, attach.Puid))
+                    : await node.ForwardAsync(ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
+
+            case ObjectReleaseRequest release:
+                release = callerPuid == 0 ? release : release with { Puid = callerPuid };
+                if (ObjectDescriptor.HomeOf(release.Id) != node.Descriptor.Index)
+                {
+                    return await node.ForwardAsync(ObjectDescriptor.HomeOf(release.Id), release, cancellationToken).ConfigureAwait(false);
+                }
+
+                node.Objects.Release(release.Id, release.Puid);
+                return new Ack();
+
+            case ObjectRequest operation:
+                operation = callerPuid == 0 ? operation : operation with { Puid = callerPuid };
+                return ObjectDescriptor.HomeOf(operation.Id) == node.Descriptor.Index
+                    ? await node.Objects.HandleAsync(operation, cancellationToken).ConfigureAwait(false)
+                    : await node.ForwardAsync(ObjectDescriptor.HomeOf(operation.Id), operation, cancellationToken).ConfigureAwait(false);
+
+            case GroupCreateRequest groupCreate:
+                return new GroupStatusReply(global.CreateGroup(groupCreate.Spec).Status(false));
 
             case GroupCommand command:
                 return new GroupStatusReply(await GroupCommandAsync(global, command, cancellationToken).ConfigureAwait(false));

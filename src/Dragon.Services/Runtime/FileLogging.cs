@@ -32,7 +32,7 @@ internal sealed class FileLoggerFactory : ILoggerFactory
 
     private sealed class FileLogger(string path, LogLevel minimum) : ILogger, IDisposable
     {
-        private readonly Lock _lock = new();
+        private readonly System.Threading.Lock _lock = new();
         private StreamWriter? _writer;
 
         public IDisposable? BeginScope<TState>(TState state)

@@ -13,7 +13,7 @@ namespace Dragon.Services.Runtime;
 internal sealed class RunContext : IDisposable
 {
     private readonly StreamWriter _processLog;
-    private readonly Lock _processLogLock = new();
+    private readonly System.Threading.Lock _processLogLock = new();
 
     private RunContext(string runId, string secret, string runDir, IOutputSink sink, bool label, ILoggerFactory loggers)
     {

@@ -18,7 +18,7 @@ internal sealed class SpawnException(string message) : Exception(message);
 /// </summary>
 internal static unsafe class Spawner
 {
-    private static readonly Lock s_affinityLock = new();
+    private static readonly System.Threading.Lock s_affinityLock = new();
 
     /// <param name="executable">Absolute path, already checked to exist and be executable.</param>
     /// <param name="argv">argv[0] first.</param>

@@ -73,6 +73,7 @@ public abstract class Connection : IRuntimeObject<Connection>
         {
             OutputConnection.Kind => new OutputConnection(descriptor.GetProperty("puid").GetUInt64(), descriptor.GetProperty("fd").GetInt32()),
             InputConnection.Kind => new InputConnection(descriptor.GetProperty("puid").GetUInt64()),
+            ChannelConnection.Kind => ChannelConnection.FromDescriptor(descriptor),
             var other => throw new JsonException($"unknown connection kind '{other}'"),
         };
 }

@@ -12,6 +12,7 @@ internal static class RemoteErrors
         ErrorKind.StartFailed => new ProcessStartException(error.Message),
         ErrorKind.GroupFailed => new ProcessGroupException(error.Message),
         ErrorKind.Closed => new InvalidOperationException(error.Message),
+        ErrorKind.ObjectNotFound => new KeyNotFoundException(error.Message),
         _ => new DragonException(error.Message),
     };
 }

@@ -10,7 +10,7 @@ namespace Dragon.Runtime;
 /// </summary>
 internal sealed class RuntimeClient : IDisposable
 {
-    private static readonly Lock s_instanceLock = new();
+    private static readonly System.Threading.Lock s_instanceLock = new();
     private static RuntimeClient? s_instance;
 
     private readonly Socket _socket;

@@ -24,6 +24,13 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(16, typeof(GroupCreateRequest))]
 [MemoryPackUnion(17, typeof(GroupCommand))]
 [MemoryPackUnion(18, typeof(GroupStatusReply))]
+[MemoryPackUnion(19, typeof(ObjectCreateRequest))]
+[MemoryPackUnion(20, typeof(ObjectAttachRequest))]
+[MemoryPackUnion(21, typeof(ObjectReleaseRequest))]
+[MemoryPackUnion(22, typeof(ObjectDescriptorReply))]
+[MemoryPackUnion(23, typeof(ObjectRequest))]
+[MemoryPackUnion(24, typeof(ObjectReply))]
+[MemoryPackUnion(25, typeof(LinkHello))]
 internal partial interface IMessage;
 
 /// <summary>Success with nothing to return.</summary>
@@ -44,6 +51,7 @@ internal enum ErrorKind
     Unauthorized = 4,
     GroupFailed = 5,
     Closed = 6,
+    ObjectNotFound = 7,
 }
 
 /// <summary>First message on a control connection: proves the run's secret.</summary>
@@ -53,8 +61,9 @@ internal sealed partial record HelloRequest(string Secret, ulong Puid, int Pid) 
 [MemoryPackable]
 internal sealed partial record HelloReply(string RunId, int NodeIndex, NodeDescriptor[] Nodes, ulong HeadPuid) : IMessage;
 
+/// <summary>A node of the run; <see cref="Endpoint"/> is where its service accepts links from other nodes.</summary>
 [MemoryPackable]
-internal sealed partial record NodeDescriptor(int Index, string Name, string Host, int Cpus, long MemoryBytes, string NodeId);
+internal sealed partial record NodeDescriptor(int Index, string Name, string Host, int Cpus, long MemoryBytes, string NodeId, string Endpoint);
 
 [MemoryPackable]
 internal sealed partial record StartRequest(ProcessSpec[] Specs) : IMessage;
@@ -114,3 +123,30 @@ internal enum GroupOp
 
 [MemoryPackable]
 internal sealed partial record GroupStatusReply(GroupStatus Status) : IMessage;
+
+/// <summary>Creates a channel or synchronization object hosted by a node (-1: the requester's node).</summary>
+[MemoryPackable]
+internal sealed partial record ObjectCreateRequest(ObjectKind Kind, string? Name, int HomeNode, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag, ulong Puid) : IMessage;
+
+/// <summary>Attaches to an existing object by id, or by name when <see cref="Id"/> is 0.</summary>
+[MemoryPackable]
+internal sealed partial record ObjectAttachRequest(ulong Id, string? Name, ulong Puid) : IMessage;
+
+/// <summary>Lets go of one reference; the last one destroys the object.</summary>
+[MemoryPackable]
+internal sealed partial record ObjectReleaseRequest(ulong Id, ulong Puid) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record ObjectDescriptorReply(ObjectDescriptor Descriptor) : IMessage;
+
+/// <summary>An operation on a hosted object, served by the object's home node.</summary>
+[MemoryPackable]
+internal sealed partial record ObjectRequest(ulong Id, ObjectOp Op, byte[] Payload, long TimeoutMs, long Argument, ulong Puid) : IMessage;
+
+/// <summary>Result of an <see cref="ObjectRequest"/>: data and/or a value; <see cref="Status"/> says how it ended.</summary>
+[MemoryPackable]
+internal sealed partial record ObjectReply(ObjectStatus Status, byte[] Payload, long Value) : IMessage;
+
+/// <summary>First frame on a link between node services, after the challenge-response.</summary>
+[MemoryPackable]
+internal sealed partial record LinkHello(int NodeIndex) : IMessage;

@@ -86,3 +86,54 @@ internal sealed partial record GroupStatus(
     ProcessStatus[] Members,
     string? Failure,
     bool TimedOut);
+
+/// <summary>The kinds of objects node services host for the run.</summary>
+internal enum ObjectKind
+{
+    Channel = 0,
+    Event = 1,
+    Barrier = 2,
+    Lock = 3,
+    Semaphore = 4,
+}
+
+/// <summary>What a process needs to use a hosted object; the home node is encoded in the top 16 bits of the id.</summary>
+[MemoryPackable]
+internal sealed partial record ObjectDescriptor(ulong Id, ObjectKind Kind, string Name, int HomeNode, string? ShmPath, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag)
+{
+    public static int HomeOf(ulong id) => (int)(id >> 48);
+}
+
+internal enum ObjectOp
+{
+    Send = 0,
+    Receive = 1,
+    CloseChannel = 2,
+    Poll = 3,
+    EventSet = 10,
+    EventClear = 11,
+    EventIsSet = 12,
+    EventWait = 13,
+    BarrierWait = 20,
+    BarrierAbort = 21,
+    BarrierReset = 22,
+    LockAcquire = 30,
+    LockRelease = 31,
+    SemaphoreAcquire = 40,
+    SemaphoreRelease = 41,
+    SemaphoreValue = 42,
+    TaskDone = 50,
+    JoinQueue = 51,
+    AddUnfinished = 52,
+}
+
+internal enum ObjectStatus
+{
+    Ok = 0,
+    TimedOut = 1,
+    EndOfStream = 2,
+    Closed = 3,
+    Broken = 4,
+    Destroyed = 5,
+    Invalid = 6,
+}

@@ -1,0 +1,101 @@
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Services.Objects;
+
+/// <summary>
+/// A barrier of a fixed number of parties. Wait returns the arrival index (0 for the first). As in Python, a
+/// waiter's timeout, an abort, or a reset while parties wait breaks the barrier: every waiter gets Broken until
+/// the barrier is reset.
+/// </summary>
+internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(descriptor)
+{
+    private readonly System.Threading.Lock _lock = new();
+    private readonly List<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid, int Index)> _waiting = [];
+    private bool _broken;
+
+    private int Parties => (int)Descriptor.Parties;
+
+    public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            switch (request.Op)
+            {
+                case ObjectOp.BarrierWait:
+                    if (_broken)
+                    {
+                        return Task.FromResult(Reply(ObjectStatus.Broken));
+                    }
+
+                    var index = _waiting.Count;
+                    if (index == Parties - 1)
+                    {
+                        foreach (var (waiter, _, arrival) in _waiting)
+                        {
+                            waiter.TrySetResult(Ok(arrival));
+                        }
+
+                        _waiting.Clear();
+                        return Task.FromResult(Ok(index));
+                    }
+
+                    var w = NewWaiter();
+                    _waiting.Add((w, request.Puid, index));
+                    return AwaitAsync(w, request.TimeoutMs, Break, cancellationToken);
+                case ObjectOp.BarrierAbort:
+                    Break();
+                    return Task.FromResult(Ok());
+                case ObjectOp.BarrierReset:
+                    BreakLocked();
+                    _broken = false;
+                    return Task.FromResult(Ok());
+                default:
+                    return Invalid(request, "a barrier");
+            }
+        }
+    }
+
+    private void Break()
+    {
+        lock (_lock)
+        {
+            BreakLocked();
+        }
+    }
+
+    private void BreakLocked()
+    {
+        _broken = true;
+        foreach (var (waiter, _, _) in _waiting)
+        {
+            waiter.TrySetResult(Reply(ObjectStatus.Broken));
+        }
+
+        _waiting.Clear();
+    }
+
+    /// <summary>A party that dies while waiting can never be released with the others: the barrier breaks.</summary>
+    public override void OnProcessExited(ulong puid)
+    {
+        lock (_lock)
+        {
+            if (_waiting.Any(w => w.Puid == puid))
+            {
+                BreakLocked();
+            }
+        }
+    }
+
+    public override void Destroy()
+    {
+        lock (_lock)
+        {
+            foreach (var (waiter, _, _) in _waiting)
+            {
+                waiter.TrySetResult(Reply(ObjectStatus.Destroyed));
+            }
+
+            _waiting.Clear();
+        }
+    }
+}

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Dragon.Runtime.Protocol;
+using Dragon.Services.Global;
+using Dragon.Services.Runtime;
+
+namespace Dragon.Services.Objects;
+
+/// <summary>
+/// The objects a node service hosts: ids (home node in the top 16 bits), reference counts per holding process,
+/// and destruction when the last holder lets go, when its holders all exit, or when the run ends.
+/// </summary>
+internal sealed class HostedObjects
+{
+    /// <summary>Default ring geometry: 1024 slots of 1 KiB; larger messages are side-allocated by the ring.</summary>
+    public const long DefaultSlots = 1024;
+    public const long DefaultSlotSize = 1024;
+
+    /// <summary>Largest message a channel accepts unless created with another limit.</summary>
+    public const long DefaultMaxMessageBytes = 64L * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<ulong, Entry> _objects = new();
+    private readonly RunContext _run;
+    private readonly int _nodeIndex;
+    private readonly Action<ObjectDescriptor> _onDestroyed;
+    private long _next;
+
+    public HostedObjects(RunContext run, int nodeIndex, Action<ObjectDescriptor> onDestroyed)
+    {
+        _run = run;
+        _nodeIndex = nodeIndex;
+        _onDestroyed = onDestroyed;
+    }
+
+    public ObjectDescriptor Create(ObjectCreateRequest request)
+    {
+        var id = ((ulong)_nodeIndex << 48) | (ulong)Interlocked.Increment(ref _next);
+        var name = string.IsNullOrEmpty(request.Name) ? $"{request.Kind.ToString().ToLowerInvariant()}-{id:x}" : request.Name;
+        var descriptor = request.Kind switch
+        {
+            ObjectKind.Channel => new ObjectDescriptor(
+                id, ObjectKind.Channel, name, _nodeIndex,
+                $"/dev/shm/{_run.ShmPrefix}-ch{id.ToString("x", CultureInfo.InvariantCulture)}",
+                request.Capacity > 0 ? request.Capacity : DefaultSlots,
+                request.SlotSize > 0 ? request.SlotSize : DefaultSlotSize,
+                request.MaxMessageBytes > 0 ? request.MaxMessageBytes : DefaultMaxMessageBytes,
+                0,
+                request.Flag),
+            ObjectKind.Barrier when request.Parties < 1 => throw new ServiceException(ErrorKind.InvalidArgument, $"a barrier needs at least 1 party, not {request.Parties}"),
+            ObjectKind.Semaphore when request.Capacity < 0 => throw new ServiceException(ErrorKind.InvalidArgument, $"a semaphore's value cannot be negative ({request.Capacity})"),
+            _ => new ObjectDescriptor(id, request.Kind, name, _nodeIndex, null, request.Capacity, 0, 0, request.Parties, request.Flag),
+        };
+        HostedObject hosted = descriptor.Kind switch
+        {
+            ObjectKind.Channel => new ChannelHost(descriptor),
+            ObjectKind.Event => new EventHost(descriptor),
+            ObjectKind.Barrier => new BarrierHost(descriptor),
+            ObjectKind.Lock => new LockHost(descriptor),
+            ObjectKind.Semaphore => new SemaphoreHost(descriptor),
+            _ => throw new ServiceException(ErrorKind.InvalidArgument, $"unknown object kind {descriptor.Kind}"),
+        };
+        var entry = new Entry(hosted);
+        entry.Refs[request.Puid] = 1;
+        _objects[id] = entry;
+        return descriptor;
+    }
+
+    public ObjectDescriptor Attach(ulong id, ulong puid)
+    {
+        var entry = Find(id);
+        lock (entry)
+        {
+            if (entry.Destroyed)
+            {
+                throw Destroyed(id);
+            }
+
+            entry.Refs[puid] = entry.Refs.GetValueOrDefault(puid) + 1;
+        }
+
+        return entry.Object.Descriptor;
+    }
+
+    public void Release(ulong id, ulong puid)
+    {
+        if (!_objects.TryGetValue(id, out var entry))
+        {
+            return;
+        }
+
+        lock (entry)
+        {
+            if (entry.Refs.TryGetValue(puid, out var count))
+            {
+                if (count <= 1)
+                {
+                    entry.Refs.Remove(puid);
+                }
+                else
+                {
+                    entry.Refs[puid] = count - 1;
+                }
+            }
+
+            if (entry.Refs.Count > 0 || entry.Destroyed)
+            {
+                return;
+            }
+
+            entry.Destroyed = true;
+        }
+
+        Destroy(id, entry);
+    }
+
+    public Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
+    {
+        if (!_objects.TryGetValue(request.Id, out var entry) || entry.Destroyed)
+        {
+            return Task.FromResult(new ObjectReply(ObjectStatus.Destroyed, [], 0));
+        }
+
+        return entry.Object.HandleAsync(request, cancellationToken);
+    }
+
+    /// <summary>A process exited: objects let go of what it held, and its references are dropped.</summary>
+    public void OnProcessExited(ulong puid)
+    {
+        foreach (var (id, entry) in _objects)
+        {
+            entry.Object.OnProcessExited(puid);
+            bool last;
+            lock (entry)
+            {
+                if (!entry.Refs.Remove(puid))
+                {
+                    continue;
+                }
+
+                last = entry.Refs.Count == 0 && !entry.Destroyed;
+                entry.Destroyed |= last;
+            }
+
+            if (last)
+            {
+                Destroy(id, entry);
+            }
+        }
+    }
+
+    public void DestroyAll()
+    {
+        foreach (var (id, entry) in _objects)
+        {
+            entry.Destroyed = true;
+            Destroy(id, entry);
+        }
+    }
+
+    private void Destroy(ulong id, Entry entry)
+    {
+        _objects.TryRemove(id, out _);
+        entry.Object.Destroy();
+        _onDestroyed(entry.Object.Descriptor);
+    }
+
+    private Entry Find(ulong id) => _objects.TryGetValue(id, out var entry) ? entry : throw Destroyed(id);
+
+    private static ServiceException Destroyed(ulong id) =>
+        new(ErrorKind.ObjectNotFound, $"object {id:x} does not exist (it was destroyed, or never created in this run)");
+
+    private sealed class Entry(HostedObject hosted)
+    {
+        public HostedObject Object { get; } = hosted;
+
+        public Dictionary<ulong, int> Refs { get; } = [];
+
+        public volatile bool Destroyed;
+    }
+}

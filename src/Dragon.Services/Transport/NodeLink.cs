@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Services.Transport;
+
+/// <summary>
+/// One authenticated TCP connection between two node services, used in both directions: requests from the side
+/// that dialled carry even ids, requests from the side that accepted carry odd ids, and a reply echoes its
+/// request's id. Frames are the control codec's; TCP's own flow control slows a writer when the reader lags.
+/// </summary>
+internal sealed class NodeLink : IAsyncDisposable
+{
+    private readonly NetworkStream _stream;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<IMessage>> _pending = new();
+    private readonly Func<IMessage, CancellationToken, Task<IMessage>> _serve;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _reader;
+    private readonly long _parity;
+    private long _nextId;
+
+    public NodeLink(Socket socket, int peerIndex, bool dialled, Func<IMessage, CancellationToken, Task<IMessage>> serve)
+    {
+        socket.NoDelay = true;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        PeerIndex = peerIndex;
+        _parity = dialled ? 0 : 1;
+        _serve = serve;
+        _reader = Task.Run(ReadLoopAsync);
+    }
+
+    public static async Task<NodeLink> AcceptedAsync(Socket socket, byte[] secret, Func<IMessage, CancellationToken, Task<IMessage>> serve, CancellationToken cancellationToken)
+    {
+        using var handshake = new NetworkStream(socket, ownsSocket: false);
+        var peer = await LinkHandshake.AcceptAsync(handshake, secret, cancellationToken).ConfigureAwait(false);
+        return new NodeLink(socket, peer, dialled: false, serve);
+    }
+
+    public static async Task<NodeLink> DialAsync(string endpoint, int peerIndex, int myIndex, byte[] secret, Func<IMessage, CancellationToken, Task<IMessage>> serve, CancellationToken cancellationToken)
+    {
+        var (host, port) = ParseEndpoint(endpoint);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            using (var handshake = new NetworkStream(socket, ownsSocket: false))
+            {
+                await LinkHandshake.ConnectAsync(handshake, secret, myIndex, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new NodeLink(socket, peerIndex, dialled: true, serve);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public static (string Host, int Port) ParseEndpoint(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        return (endpoint[..colon], int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public int PeerIndex { get; }
+
+    /// <summary>Completes when the link is gone (peer closed, network error, or disposed).</summary>
+    public Task Closed => _reader;
+
+    public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
+    {
+        var id = (Interlocked.Increment(ref _nextId) * 2) + _parity;
+        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = completion;
+        try
+        {
+            await WriteAsync(id, request, cancellationToken).ConfigureAwait(false);
+            using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
+            {
+                return await completion.Task.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    private async Task WriteAsync(long id, IMessage message, CancellationToken cancellationToken)
+    {
+        var frame = FrameCodec.Encode(id, message);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        Exception reason = new IOException($"the link to node {PeerIndex} closed");
+        try
+        {
+            while (await FrameCodec.ReadAsync(_stream, _closing.Token).ConfigureAwait(false) is { } frame)
+            {
+                if ((frame.Id & 1) == _parity)
+                {
+                    if (_pending.TryRemove(frame.Id, out var completion))
+                    {
+                        completion.TrySetResult(frame.Message);
+                    }
+                }
+                else
+                {
+                    _ = ServeAsync(frame.Id, frame.Message);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidDataException)
+        {
+            reason = e;
+        }
+
+        foreach (var (_, completion) in _pending)
+        {
+            completion.TrySetException(new IOException($"the link to node {PeerIndex} is lost: {reason.Message}", reason));
+        }
+    }
+
+    private async Task ServeAsync(long id, IMessage request)
+    {
+        IMessage reply;
+        try
+        {
+            reply = await _serve(request, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Global.ServiceException e)
+        {
+            reply = new ErrorReply(e.Kind, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            reply = new ErrorReply(ErrorKind.Internal, $"{request.GetType().Name} failed on the remote node: {e.Message}");
+        }
+
+        try
+        {
+            await WriteAsync(id, reply, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        _stream.Dispose();
+        try
+        {
+            await _reader.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+        }
+
+        _closing.Dispose();
+        _writeLock.Dispose();
+    }
+}

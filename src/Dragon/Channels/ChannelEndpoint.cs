@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.Text;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Channels;
+
+/// <summary>
+/// Sends and receives encoded messages on one channel: straight through the shared-memory ring when the channel
+/// lives on this node, through the node services (and their TCP link) when it lives on another.
+/// </summary>
+internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
+{
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    public HostedHandle Handle { get; } = handle;
+
+    /// <summary>Sends; false when the timeout passed with the channel still full.</summary>
+    public bool Send<T>(T value, long timeoutMs)
+    {
+        var buffer = Encode(value);
+        if (Handle.Ring is { } ring)
+        {
+            return ring.TrySend(buffer.WrittenSpan, ToTimeSpan(timeoutMs));
+        }
+
+        return Completed(Handle.Request(ObjectOp.Send, timeoutMs, payload: buffer.WrittenSpan.ToArray()));
+    }
+
+    public async ValueTask<bool> SendAsync<T>(T value, long timeoutMs, CancellationToken cancellationToken)
+    {
+        var buffer = Encode(value);
+        if (Handle.Ring is { } ring)
+        {
+            if (ring.TrySend(buffer.WrittenSpan, TimeSpan.Zero))
+            {
+                return true;
+            }
+
+            if (timeoutMs == 0)
+            {
+                return false;
+            }
+
+            var copy = buffer.WrittenSpan.ToArray();
+            return await Task.Run(() => ring.TrySend(copy, ToTimeSpan(timeoutMs)), cancellationToken).ConfigureAwait(false);
+        }
+
+        return Completed(await Handle.RequestAsync(ObjectOp.Send, timeoutMs, 0, buffer.WrittenSpan.ToArray(), cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Receives; false when the timeout passed with nothing to receive. End of stream throws.</summary>
+    public bool TryReceive<T>(long timeoutMs, out T value)
+    {
+        if (Handle.Ring is { } ring)
+        {
+            var buffer = Buffer();
+            if (!ring.TryReceive(buffer, ToTimeSpan(timeoutMs), out _))
+            {
+                value = default!;
+                return false;
+            }
+
+            value = MessageCodec.Decode<T>(buffer.WrittenSpan);
+            return true;
+        }
+
+        return Received(Handle.Request(ObjectOp.Receive, timeoutMs), out value);
+    }
+
+    public async ValueTask<(bool Received, T Value)> ReceiveAsync<T>(long timeoutMs, CancellationToken cancellationToken)
+    {
+        if (Handle.Ring is not null)
+        {
+            if (TryReceive<T>(0, out var ready))
+            {
+                return (true, ready);
+            }
+
+            if (timeoutMs == 0)
+            {
+                return (false, default!);
+            }
+
+            return await Task.Run(() => (TryReceive<T>(timeoutMs, out var v), v), cancellationToken).ConfigureAwait(false);
+        }
+
+        var reply = await Handle.RequestAsync(ObjectOp.Receive, timeoutMs, 0, null, cancellationToken).ConfigureAwait(false);
+        var ok = Received(reply, out T value);
+        return (ok, value);
+    }
+
+    /// <summary>Closes the channel for every holder: senders fail, receivers drain and then see end of stream.</summary>
+    public void Close()
+    {
+        if (Handle.Ring is { } ring)
+        {
+            ring.Close();
+        }
+        else
+        {
+            Handle.Request(ObjectOp.CloseChannel);
+        }
+    }
+
+    private ArrayBufferWriter<byte> Encode<T>(T value)
+    {
+        Handle.ThrowIfReleased();
+        var buffer = Buffer();
+        MessageCodec.Encode(value, buffer);
+        if (buffer.WrittenCount > Handle.Descriptor.MaxMessageBytes)
+        {
+            throw new ArgumentException(
+                $"a message of {buffer.WrittenCount} bytes is larger than {Handle.Describe} allows ({Handle.Descriptor.MaxMessageBytes} bytes); nothing was sent");
+        }
+
+        return buffer;
+    }
+
+    private static ArrayBufferWriter<byte> Buffer()
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        if (buffer.Capacity > 1 << 20)
+        {
+            // Do not keep a huge buffer alive after one large message.
+            buffer = t_buffer = new ArrayBufferWriter<byte>(4096);
+        }
+
+        buffer.ResetWrittenCount();
+        return buffer;
+    }
+
+    private bool Completed(ObjectReply reply) => reply.Status switch
+    {
+        ObjectStatus.Ok => true,
+        ObjectStatus.TimedOut => false,
+        ObjectStatus.Closed => throw new InvalidOperationException($"{Handle.Describe} is closed"),
+        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}"),
+    };
+
+    private bool Received<T>(ObjectReply reply, out T value)
+    {
+        switch (reply.Status)
+        {
+            case ObjectStatus.Ok:
+                value = MessageCodec.Decode<T>(reply.Payload);
+                return true;
+            case ObjectStatus.TimedOut:
+                value = default!;
+                return false;
+            case ObjectStatus.EndOfStream:
+                throw new EndOfStreamException($"{Handle.Describe} is closed and empty");
+            default:
+                throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}");
+        }
+    }
+
+    private static TimeSpan ToTimeSpan(long timeoutMs) => timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs);
+
+    public void Dispose() => Handle.Dispose();
+}

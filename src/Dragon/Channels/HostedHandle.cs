@@ -1,0 +1,96 @@
+using System.Text;
+using Dragon.Channels.Internal;
+using Dragon.Runtime;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Channels;
+
+/// <summary>
+/// This process's reference to an object hosted by a node service: creation, attachment, the requests that
+/// operate on it, and (for a channel whose home is this node) the shared-memory ring used directly.
+/// </summary>
+internal sealed class HostedHandle : IDisposable
+{
+    private ShmRing? _ring;
+    private int _released;
+
+    private HostedHandle(ObjectDescriptor descriptor)
+    {
+        Descriptor = descriptor;
+        if (descriptor.ShmPath is { } path && descriptor.HomeNode == RuntimeClient.Current.Hello.NodeIndex)
+        {
+            _ring = ShmRing.Open(path);
+        }
+    }
+
+    public ObjectDescriptor Descriptor { get; }
+
+    public ulong Id => Descriptor.Id;
+
+    /// <summary>The ring, when the channel lives on this node; null when operations go to its home node.</summary>
+    public ShmRing? Ring => _ring;
+
+    public static HostedHandle Create(ObjectKind kind, string? name, int? node, long capacity = 0, long slotSize = 0, long maxMessage = 0, long parties = 0, bool flag = false)
+    {
+        var reply = RuntimeClient.Current.Request<ObjectDescriptorReply>(
+            new ObjectCreateRequest(kind, name, node ?? -1, capacity, slotSize, maxMessage, parties, flag, 0));
+        return new HostedHandle(reply.Descriptor);
+    }
+
+    /// <summary>Attaches by id (or by name when id is 0); throws naming the object if it no longer exists.</summary>
+    public static HostedHandle Attach(ObjectKind kind, ulong id, string? name)
+    {
+        var reply = RuntimeClient.Current.Request<ObjectDescriptorReply>(new ObjectAttachRequest(id, name, 0));
+        if (reply.Descriptor.Kind != kind)
+        {
+            throw new ArgumentException($"'{reply.Descriptor.Name}' is a {reply.Descriptor.Kind}, not a {kind}");
+        }
+
+        return new HostedHandle(reply.Descriptor);
+    }
+
+    public ObjectReply Request(ObjectOp op, long timeoutMs = -1, long argument = 0, byte[]? payload = null) =>
+        RequestAsync(op, timeoutMs, argument, payload, CancellationToken.None).GetAwaiter().GetResult();
+
+    public async Task<ObjectReply> RequestAsync(ObjectOp op, long timeoutMs, long argument, byte[]? payload, CancellationToken cancellationToken)
+    {
+        ThrowIfReleased();
+        var reply = await RuntimeClient.Current
+            .RequestAsync<ObjectReply>(new ObjectRequest(Id, op, payload ?? [], timeoutMs, argument, 0), cancellationToken)
+            .ConfigureAwait(false);
+        if (reply.Status == ObjectStatus.Destroyed)
+        {
+            throw new ObjectDisposedException(Describe, $"{Describe} was destroyed");
+        }
+
+        if (reply.Status == ObjectStatus.Invalid)
+        {
+            throw new InvalidOperationException($"{Describe}: {Encoding.UTF8.GetString(reply.Payload)}");
+        }
+
+        return reply;
+    }
+
+    public string Describe => $"{Descriptor.Kind.ToString().ToLowerInvariant()} '{Descriptor.Name}'";
+
+    public void ThrowIfReleased() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, Describe);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        _ring?.Dispose();
+        _ring = null;
+        try
+        {
+            RuntimeClient.Current.Request<Ack>(new ObjectReleaseRequest(Id, 0));
+        }
+        catch (DragonException)
+        {
+            // The runtime is ending; it destroys every object anyway.
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Dragon.Runtime.Serialization;
+
+namespace Dragon.Channels;
+
+/// <summary>
+/// How a message is laid out in a channel: one tag byte, then the value. Raw bytes, strings and primitives take
+/// a fast path (no serializer); anything else is JSON through <see cref="UserCodec"/>, so a plain record or class
+/// needs no attributes. A type that cannot be serialized fails at send, with its name in the message.
+/// </summary>
+internal static class MessageCodec
+{
+    private const byte Null = 0;
+    private const byte Bytes = 1;
+    private const byte Utf8 = 2;
+    private const byte Int32 = 3;
+    private const byte Int64 = 4;
+    private const byte Float64 = 5;
+    private const byte Boolean = 6;
+    private const byte Json = 10;
+
+    /// <summary>Writes <paramref name="value"/> into <paramref name="writer"/>.</summary>
+    public static void Encode<T>(T value, ArrayBufferWriter<byte> writer)
+    {
+        switch (value)
+        {
+            case null:
+                writer.Write([Null]);
+                return;
+            case byte[] bytes:
+                WriteTagged(writer, Bytes, bytes);
+                return;
+            case ReadOnlyMemory<byte> memory:
+                WriteTagged(writer, Bytes, memory.Span);
+                return;
+            case Memory<byte> memory:
+                WriteTagged(writer, Bytes, memory.Span);
+                return;
+            case string text:
+                var span = writer.GetSpan(1 + Encoding.UTF8.GetMaxByteCount(text.Length));
+                span[0] = Utf8;
+                writer.Advance(1 + Encoding.UTF8.GetBytes(text, span[1..]));
+                return;
+            case int i:
+                BinaryPrimitives.WriteInt32LittleEndian(Tag(writer, Int32, 4), i);
+                writer.Advance(5);
+                return;
+            case long l:
+                BinaryPrimitives.WriteInt64LittleEndian(Tag(writer, Int64, 8), l);
+                writer.Advance(9);
+                return;
+            case double d:
+                BinaryPrimitives.WriteDoubleLittleEndian(Tag(writer, Float64, 8), d);
+                writer.Advance(9);
+                return;
+            case bool b:
+                Tag(writer, Boolean, 1)[0] = b ? (byte)1 : (byte)0;
+                writer.Advance(2);
+                return;
+        }
+
+        if (UserCodec.WhyNotSerializable(value.GetType()) is { } why)
+        {
+            throw new ArgumentException($"a {value.GetType().FullName} cannot be sent: {why}");
+        }
+
+        writer.Write([Json]);
+        try
+        {
+            using var json = new Utf8JsonWriter(writer);
+            JsonSerializer.Serialize(json, value, typeof(T) == typeof(object) ? value.GetType() : typeof(T), UserCodec.Options);
+        }
+        catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"a {value.GetType().FullName} cannot be sent: {e.Message}", e);
+        }
+    }
+
+    public static T Decode<T>(ReadOnlySpan<byte> message)
+    {
+        if (message.IsEmpty)
+        {
+            throw new InvalidDataException("an empty message is not a value");
+        }
+
+        object? value = message[0] switch
+        {
+            Null => null,
+            Bytes when typeof(T) == typeof(ReadOnlyMemory<byte>) => new ReadOnlyMemory<byte>(message[1..].ToArray()),
+            Bytes => message[1..].ToArray(),
+            Utf8 => Encoding.UTF8.GetString(message[1..]),
+            Int32 => BinaryPrimitives.ReadInt32LittleEndian(message[1..]),
+            Int64 => BinaryPrimitives.ReadInt64LittleEndian(message[1..]),
+            Float64 => BinaryPrimitives.ReadDoubleLittleEndian(message[1..]),
+            Boolean => message[1] != 0,
+            Json => JsonSerializer.Deserialize(message[1..], typeof(T) == typeof(object) ? typeof(JsonElement) : typeof(T), UserCodec.Options),
+            var tag => throw new InvalidDataException($"unknown message tag {tag}"),
+        };
+        return value is T typed ? typed
+            : value is null && default(T) is null ? default!
+            : throw new InvalidCastException($"received a {value?.GetType().Name ?? "null"}, not a {typeof(T).Name}");
+    }
+
+    private static void WriteTagged(ArrayBufferWriter<byte> writer, byte tag, ReadOnlySpan<byte> payload)
+    {
+        var span = writer.GetSpan(1 + payload.Length);
+        span[0] = tag;
+        payload.CopyTo(span[1..]);
+        writer.Advance(1 + payload.Length);
+    }
+
+    private static Span<byte> Tag(ArrayBufferWriter<byte> writer, byte tag, int size)
+    {
+        var span = writer.GetSpan(1 + size);
+        span[0] = tag;
+        return span.Slice(1, size);
+    }
+}

@@ -1,0 +1,207 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Dragon.Channels;
+using Dragon.Runtime;
+using Dragon.Runtime.Protocol;
+using Dragon.Runtime.Serialization;
+
+namespace Dragon;
+
+/// <summary>
+/// A bounded multi-producer, multi-consumer queue shared by processes on any node, like Dragon's (and Python's)
+/// Queue. On its home node it moves messages through shared memory; elsewhere through the node services.
+/// Disposing lets go of this process's reference; the queue is destroyed when the last holder lets go.
+/// </summary>
+/// <typeparam name="T">The message type: bytes, strings, primitives, or any plain record or class.</typeparam>
+[JsonConverter(typeof(QueueConverterFactory))]
+public sealed class Queue<T> : IDisposable
+{
+    private readonly ChannelEndpoint _channel;
+
+    /// <summary>Creates a queue.</summary>
+    /// <param name="maxSize">How many messages it holds before Put blocks.</param>
+    /// <param name="joinable">Track unfinished items for <see cref="TaskDone"/> and <see cref="Join"/>.</param>
+    /// <param name="name">A run-wide name others can <see cref="Attach"/> to; null for an anonymous queue.</param>
+    /// <param name="node">Index of the node that hosts it; null for this process's node.</param>
+    /// <param name="maxMessageBytes">Largest encoded message accepted; null for 64 MiB.</param>
+    public Queue(int maxSize = 1024, bool joinable = false, string? name = null, int? node = null, int? maxMessageBytes = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 1);
+        _channel = new ChannelEndpoint(HostedHandle.Create(ObjectKind.Channel, name, node, maxSize, 0, maxMessageBytes ?? 0, flag: joinable));
+    }
+
+    private Queue(HostedHandle handle) => _channel = new ChannelEndpoint(handle);
+
+    /// <summary>Attaches to a queue by its run-wide name.</summary>
+    /// <exception cref="KeyNotFoundException">No such queue (destroyed, or never created).</exception>
+    public static Queue<T> Attach(string name) => new(HostedHandle.Attach(ObjectKind.Channel, 0, name));
+
+    /// <summary>The run-wide name.</summary>
+    public string Name => _channel.Handle.Descriptor.Name;
+
+    /// <summary>Capacity in messages.</summary>
+    public int MaxSize => (int)_channel.Handle.Descriptor.Capacity;
+
+    /// <summary>Whether the queue counts unfinished items.</summary>
+    public bool Joinable => _channel.Handle.Descriptor.Flag;
+
+    /// <summary>Puts an item, waiting for room up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
+    /// <exception cref="QueueFullException">No room in time.</exception>
+    /// <exception cref="InvalidOperationException">The queue is closed.</exception>
+    /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows.</exception>
+    public void Put(T item, bool block = true, TimeSpan? timeout = null)
+    {
+        if (!TryPut(item, block ? timeout ?? Timeout.InfiniteTimeSpan : TimeSpan.Zero))
+        {
+            throw new QueueFullException($"queue '{Name}' is full ({MaxSize} items)");
+        }
+    }
+
+    /// <summary>Puts an item if there is room within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    public bool TryPut(T item, TimeSpan timeout = default)
+    {
+        if (!_channel.Send(item, Timeouts.ToMilliseconds(timeout)))
+        {
+            return false;
+        }
+
+        CountPut();
+        return true;
+    }
+
+    /// <summary>Puts an item, waiting for room.</summary>
+    public async ValueTask PutAsync(T item, CancellationToken cancellationToken = default)
+    {
+        await _channel.SendAsync(item, -1, cancellationToken).ConfigureAwait(false);
+        CountPut();
+    }
+
+    /// <summary>Gets an item, waiting up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
+    /// <exception cref="QueueEmptyException">Nothing arrived in time.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    public T Get(bool block = true, TimeSpan? timeout = null) =>
+        TryGet(out var item, block ? timeout ?? Timeout.InfiniteTimeSpan : TimeSpan.Zero)
+            ? item
+            : throw new QueueEmptyException($"queue '{Name}' is empty");
+
+    /// <summary>Gets an item if one comes within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    public bool TryGet(out T item, TimeSpan timeout = default) => _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item);
+
+    /// <summary>Gets an item, waiting for one.</summary>
+    public async ValueTask<T> GetAsync(CancellationToken cancellationToken = default)
+    {
+        var (_, value) = await _channel.ReceiveAsync<T>(-1, cancellationToken).ConfigureAwait(false);
+        return value;
+    }
+
+    /// <summary>Marks one item taken with Get as processed (joinable queues).</summary>
+    /// <exception cref="InvalidOperationException">Called more often than items were put, or the queue is not joinable.</exception>
+    public void TaskDone()
+    {
+        RequireJoinable();
+        _channel.Handle.Request(ObjectOp.TaskDone);
+    }
+
+    /// <summary>Waits until every item put has been marked done (joinable queues); false on timeout.</summary>
+    public bool Join(TimeSpan? timeout = null)
+    {
+        RequireJoinable();
+        return _channel.Handle.Request(ObjectOp.JoinQueue, Timeouts.ToMilliseconds(timeout)).Status == ObjectStatus.Ok;
+    }
+
+    /// <summary>Closes the queue for everyone: later puts fail; gets drain what is left, then see end of stream.</summary>
+    public void Close() => _channel.Close();
+
+    /// <summary>Lets go of this process's reference.</summary>
+    public void Dispose() => _channel.Dispose();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"queue '{Name}'";
+
+    private void CountPut()
+    {
+        if (Joinable)
+        {
+            _channel.Handle.Request(ObjectOp.AddUnfinished, argument: 1);
+        }
+    }
+
+    private void RequireJoinable()
+    {
+        if (!Joinable)
+        {
+            throw new InvalidOperationException($"queue '{Name}' is not joinable; create it with joinable: true");
+        }
+    }
+
+    internal ulong Id => _channel.Handle.Id;
+
+    internal static Queue<T> AttachById(ulong id) => new(HostedHandle.Attach(ObjectKind.Channel, id, null));
+}
+
+/// <summary>Thrown by a put that found no room in time.</summary>
+public sealed class QueueFullException : DragonException
+{
+    /// <summary>Creates the exception.</summary>
+    public QueueFullException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public QueueFullException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with no message.</summary>
+    public QueueFullException()
+    {
+    }
+}
+
+/// <summary>Thrown by a get that found nothing in time.</summary>
+public sealed class QueueEmptyException : DragonException
+{
+    /// <summary>Creates the exception.</summary>
+    public QueueEmptyException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public QueueEmptyException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with no message.</summary>
+    public QueueEmptyException()
+    {
+    }
+}
+
+/// <summary>Moves any <see cref="Queue{T}"/> between processes as its id.</summary>
+internal sealed class QueueConverterFactory : JsonConverterFactory
+{
+    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Queue<>);
+
+    public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
+        (JsonConverter)Activator.CreateInstance(typeof(QueueConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
+
+    private sealed class QueueConverter<TItem> : JsonConverter<Queue<TItem>>
+    {
+        public override Queue<TItem> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            using var document = JsonDocument.ParseValue(ref reader);
+            return Queue<TItem>.AttachById(document.RootElement.GetProperty("queue").GetUInt64());
+        }
+
+        public override void Write(Utf8JsonWriter writer, Queue<TItem> value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("queue", value.Id);
+            writer.WriteEndObject();
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Dragon.Channels;
+using Dragon.Runtime;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon;
+
+/// <summary>
+/// Base of the synchronization objects (event, barrier, lock, semaphore): each is hosted by one node service and
+/// used by processes on any node. Disposing lets go of this process's reference.
+/// </summary>
+public abstract class SyncObject : IDisposable
+{
+    private protected SyncObject(HostedHandle handle) => Handle = handle;
+
+    private protected HostedHandle Handle { get; }
+
+    /// <summary>The run-wide name (given, or made up for an anonymous object).</summary>
+    public string Name => Handle.Descriptor.Name;
+
+    /// <summary>Lets go of this process's reference; the last one destroys the object.</summary>
+    public void Dispose()
+    {
+        Handle.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Handle.Describe;
+
+    private protected ObjectReply Request(ObjectOp op, TimeSpan? timeout = null, long argument = 0) =>
+        Handle.Request(op, Timeouts.ToMilliseconds(timeout), argument);
+
+    private protected Task<ObjectReply> RequestAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        Handle.RequestAsync(op, Timeouts.ToMilliseconds(timeout), 0, null, cancellationToken);
+
+    private protected void WriteId(Utf8JsonWriter writer) => writer.WriteNumber("id", Handle.Id);
+
+    private protected static HostedHandle AttachFrom(JsonElement descriptor, ObjectKind kind) =>
+        HostedHandle.Attach(kind, descriptor.GetProperty("id").GetUInt64(), null);
+
+    private protected static HostedHandle AttachByName(string name, ObjectKind kind) => HostedHandle.Attach(kind, 0, name);
+}
