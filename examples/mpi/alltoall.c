@@ -21,8 +21,8 @@
 #include <string.h>
 
 #define DEFAULT_MAX_SIZE 4096
-#define DEFAULT_ITERATIONS 10000
-#define DEFAULT_WARMUP 1000
+#define DEFAULT_ITERATIONS 500
+#define DEFAULT_WARMUP 50
 #define LARGEST_MAX_SIZE (64 * 1024 * 1024)
 
 struct options {

@@ -23,6 +23,9 @@ try
         "pass-objects" => ProcessScenarios.PassObjects(),
         "system-info" => ProcessScenarios.PrintSystemInfo(),
         "channel-smoke" => ChannelSmoke.Run(),
+        "mpi-hello" => MpiScenarios.Hello(args[1], spread: args.Length > 2 && args[2] == "spread"),
+        "mpi-failures" => MpiScenarios.Failures(args[1]),
+        "mpi-not-mpi" => MpiScenarios.NotMpi(),
         _ => Check.Usage(args[0]),
     };
 }

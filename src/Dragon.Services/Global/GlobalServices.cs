@@ -195,6 +195,11 @@ internal sealed partial class GlobalServices
 
         var id = (ulong)Interlocked.Increment(ref _nextGroup);
         var group = new GroupRecord(id, spec, this);
+        if (spec.Pmi == PmiMode.Simple)
+        {
+            group.LaunchHook = new Pmi.PmiGroupLaunch(this);
+        }
+
         _groups[id] = group;
         return group;
     }

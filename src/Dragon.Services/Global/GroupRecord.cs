@@ -34,7 +34,7 @@ internal sealed class GroupRecord
     /// <summary>Hook for MPI groups: extra environment per rank, and a callback once the ranks are started.</summary>
     public IGroupLaunchHook? LaunchHook { get; set; }
 
-    public void Start()
+    public async Task StartAsync()
     {
         lock (_lock)
         {
@@ -48,7 +48,11 @@ internal sealed class GroupRecord
             _state = GroupState.Running;
         }
 
-        LaunchHook?.BeforeStart(this, _slotNodes);
+        if (LaunchHook is { } launch)
+        {
+            await launch.BeforeStartAsync(this, _slotNodes).ConfigureAwait(false);
+        }
+
         ProcessDescriptor[] started;
         try
         {
@@ -101,7 +105,8 @@ internal sealed class GroupRecord
 
             _exited.Add(record);
             var status = record.Status;
-            if (status.Failed && !Spec.IgnoreErrorOnExit)
+            // An MPI group's launch hook judges its ranks itself (a rank's death there means the whole job's).
+            if (status.Failed && !Spec.IgnoreErrorOnExit && LaunchHook is null)
             {
                 Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}");
             }
@@ -281,7 +286,7 @@ internal sealed class GroupRecord
 /// <summary>What an MPI (PMI) group adds to the life of a group.</summary>
 internal interface IGroupLaunchHook
 {
-    void BeforeStart(GroupRecord group, IReadOnlyList<int> slotNodes);
+    Task BeforeStartAsync(GroupRecord group, IReadOnlyList<int> slotNodes);
 
     IReadOnlyDictionary<string, string>? EnvironmentFor(int slot);
 

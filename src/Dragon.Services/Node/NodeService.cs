@@ -48,7 +48,18 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         _listener.Listen(512);
         _acceptLoop = Task.Run(AcceptLoopAsync);
         _linkAcceptLoop = Task.Run(AcceptLinksAsync);
+        _pmi = new Lazy<Task<Pmi.PmiServer>>(async () =>
+        {
+            var server = new Pmi.PmiServer(linkAddress, run.Loggers.CreateLogger($"pmi{index}"));
+            await server.StartAsync().ConfigureAwait(false);
+            return server;
+        });
     }
+
+    private readonly Lazy<Task<Pmi.PmiServer>> _pmi;
+
+    /// <summary>The PMI server of this node, started on first use by an MPI group.</summary>
+    public Task<Pmi.PmiServer> PmiServerAsync() => _pmi.Value;
 
     /// <summary>Channels and synchronization objects whose home is this node.</summary>
     public HostedObjects Objects { get; }
@@ -142,6 +153,15 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         env[RuntimeEnvironment.Puid] = puid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.NodeIndex] = Descriptor.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.RunDir] = Run.RunDir;
+        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Port) == true)
+        {
+            // An MPI rank must not see the PMI settings of a launcher that itself runs under mpiexec.
+            foreach (var key in env.Keys.Where(Pmi.PmiEnvironment.IsInherited).ToArray())
+            {
+                env.Remove(key);
+            }
+        }
+
         foreach (var (key, value) in extraEnv ?? new Dictionary<string, string>())
         {
             env[key] = value;
@@ -270,6 +290,11 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         await _acceptLoop.ConfigureAwait(false);
         await _linkAcceptLoop.ConfigureAwait(false);
         Objects.DestroyAll();
+        if (_pmi.IsValueCreated && _pmi.Value.IsCompletedSuccessfully)
+        {
+            await _pmi.Value.Result.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var link in _links.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Concat(_acceptedLinks).Distinct())
         {
             await link.DisposeAsync().ConfigureAwait(false);

@@ -104,7 +104,7 @@ internal static class RequestHandler
             case GroupOp.Query:
                 return group.Status(false);
             case GroupOp.Start:
-                group.Start();
+                await group.StartAsync().ConfigureAwait(false);
                 return group.Status(false);
             case GroupOp.Join:
                 return await group.JoinAsync(command.TimeoutMs, cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,118 @@
+using System.Runtime.CompilerServices;
+
+namespace Dragon.Channels.Internal;
+
+// The robust producer and consumer locks, and the waiting policy shared by all blocking paths.
+internal sealed unsafe partial class ShmRing
+{
+    private const int LockContended = 0x4000_0000; // above any pid (pid_max <= 2^22)
+    private const int LockPidMask = 0x3FFF_FFFF;
+    private const int SpinIterations = 40;
+
+    // How long a sleeper goes without re-checking that the process it waits on is alive.
+    private const long LivenessSliceNanoseconds = 100_000_000;
+
+    private static readonly int s_pid = Environment.ProcessId;
+
+    private enum LockResult
+    {
+        TimedOut,
+        Acquired,
+        // Taken over from a dead owner: its "I am sleeping" flags may be stale.
+        Recovered,
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static LockResult AcquireLock(int* lockWord, ref WaitDeadline deadline)
+    {
+        if (Interlocked.CompareExchange(ref *lockWord, s_pid, 0) == 0)
+        {
+            return LockResult.Acquired;
+        }
+
+        return AcquireLockSlow(lockWord, ref deadline);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static LockResult AcquireLockSlow(int* lockWord, ref WaitDeadline deadline)
+    {
+        if (!deadline.IsZero)
+        {
+            deadline.Start();
+            var spinner = default(SpinWait);
+            for (var i = 0; i < SpinIterations; i++)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+                if (Volatile.Read(ref *lockWord) == 0 && Interlocked.CompareExchange(ref *lockWord, s_pid, 0) == 0)
+                {
+                    return LockResult.Acquired;
+                }
+            }
+        }
+
+        while (true)
+        {
+            var observed = Volatile.Read(ref *lockWord);
+            if (observed == 0)
+            {
+                // Others may sleep behind us, so keep the contended bit: our release then wakes one.
+                if (Interlocked.CompareExchange(ref *lockWord, s_pid | LockContended, 0) == 0)
+                {
+                    return LockResult.Acquired;
+                }
+
+                continue;
+            }
+
+            var remaining = deadline.RemainingNanoseconds();
+            if (remaining == 0)
+            {
+                return LockResult.TimedOut;
+            }
+
+            var contended = observed | LockContended;
+            if (observed != contended && Interlocked.CompareExchange(ref *lockWord, contended, observed) != observed)
+            {
+                continue;
+            }
+
+            if (!Futex.Wait(lockWord, contended, Math.Min(remaining, LivenessSliceNanoseconds))
+                && !ProcessLiveness.IsAlive(observed & LockPidMask)
+                && Interlocked.CompareExchange(ref *lockWord, s_pid | LockContended, contended) == contended)
+            {
+                return LockResult.Recovered;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReleaseLock(int* lockWord)
+    {
+        if ((Interlocked.Exchange(ref *lockWord, 0) & LockContended) != 0)
+        {
+            Futex.Wake(lockWord, 1);
+        }
+    }
+
+    /// <summary>
+    /// True when no live process holds the producer lock. Without <paramref name="checkLiveness"/>
+    /// only a free lock counts, which costs no syscall.
+    /// </summary>
+    private bool ProducerLockAbandoned(bool checkLiveness)
+    {
+        var owner = Volatile.Read(ref _header->ProducerLock) & LockPidMask;
+        return owner == 0 || (checkLiveness && !ProcessLiveness.IsAlive(owner));
+    }
+
+    private void SignalData()
+    {
+        Interlocked.Increment(ref _header->DataEvent);
+        Futex.Wake(&_header->DataEvent, int.MaxValue);
+    }
+
+    private void SignalSpace()
+    {
+        Interlocked.Increment(ref _header->SpaceEvent);
+        Futex.Wake(&_header->SpaceEvent, int.MaxValue);
+    }
+}

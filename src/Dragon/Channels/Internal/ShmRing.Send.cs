@@ -1,0 +1,170 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace Dragon.Channels.Internal;
+
+// The producer side: everything here runs under the producer lock.
+internal sealed unsafe partial class ShmRing
+{
+    /// <summary>
+    /// Sends one message, waiting while the ring is full for at most <paramref name="timeout"/>
+    /// (<see cref="Timeout.InfiniteTimeSpan"/> waits forever, <see cref="TimeSpan.Zero"/> tries once).
+    /// The timeout covers the whole message: if it runs out after part of a long message went
+    /// in, that part is withdrawn (receivers discard it) and the result is false.
+    /// </summary>
+    /// <returns>True when the whole message was published; false on timeout, nothing delivered.</returns>
+    /// <exception cref="ArgumentException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
+    /// <exception cref="InvalidOperationException">The channel is closed.</exception>
+    public bool TrySend(ReadOnlySpan<byte> message, TimeSpan timeout)
+    {
+        ThrowIfDisposed();
+        if (message.Length > _maxMessageSize)
+        {
+            ThrowTooLarge(message.Length, nameof(message));
+        }
+
+        var deadline = WaitDeadline.From(timeout);
+        if (Volatile.Read(ref _header->State) != StateOpen)
+        {
+            ThrowClosed();
+        }
+
+        var locked = AcquireLock(&_header->ProducerLock, ref deadline);
+        if (locked == LockResult.TimedOut)
+        {
+            return false;
+        }
+
+        if (locked == LockResult.Recovered)
+        {
+            Volatile.Write(ref _header->SpaceWaiting, 0);
+        }
+
+        var completed = false;
+        try
+        {
+            // Re-checked under the lock: a receiver that saw "closed" and a free lock has
+            // already reported end of stream, so nothing may be published after it.
+            if (Volatile.Read(ref _header->State) != StateOpen)
+            {
+                ThrowClosed();
+            }
+
+            var tail = _header->Tail;
+            var total = message.Length;
+            var offset = 0;
+            do
+            {
+                if (tail - _producerHeadCache >= _slotCount && !WaitForSpace(tail, ref deadline))
+                {
+                    return false;
+                }
+
+                var chunk = Math.Min(total - offset, _slotSize);
+                var slot = SlotAt(tail);
+                slot->ChunkLength = chunk;
+                slot->MessageLength = total;
+                slot->Flags = (offset == 0 ? ShmSlotHeader.FirstFlag : 0) | (offset + chunk == total ? ShmSlotHeader.LastFlag : 0);
+                message.Slice(offset, chunk).CopyTo(new Span<byte>(slot + 1, chunk));
+                offset += chunk;
+                tail++;
+                PublishTail(tail);
+            }
+            while (offset < total);
+
+            completed = true;
+            return true;
+        }
+        finally
+        {
+            ReleaseLock(&_header->ProducerLock);
+            // A consumer parked in the middle of this message, or waiting to see the end of a
+            // closed ring, watches the producer lock: tell it the lock is free. The release was
+            // a full fence, so the flag read cannot be stale against the consumer's handshake.
+            if (!completed && Volatile.Read(ref _header->DataWaiting) != 0)
+            {
+                SignalData();
+            }
+        }
+    }
+
+    /// <summary>Sends one message, waiting as long as it takes for room.</summary>
+    /// <exception cref="ArgumentException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
+    /// <exception cref="InvalidOperationException">The channel is closed.</exception>
+    public void Send(ReadOnlySpan<byte> message) => TrySend(message, Timeout.InfiniteTimeSpan);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PublishTail(long tail)
+    {
+        // Exchange, not a plain store: the full fence orders the store before the read of
+        // DataWaiting (the sleeper sets the flag, then re-reads Tail, the mirror image).
+        Interlocked.Exchange(ref _header->Tail, tail);
+        if (Volatile.Read(ref _header->DataWaiting) != 0)
+        {
+            SignalData();
+        }
+    }
+
+    /// <summary>Waits until the slot at <paramref name="tail"/> is free; false on timeout.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForSpace(long tail, ref WaitDeadline deadline)
+    {
+        var spins = 0;
+        var sleeping = false;
+        var spinner = default(SpinWait);
+        try
+        {
+            while (true)
+            {
+                // Same handshake as WaitForData, with AdvanceHead and Close as the wakers.
+                var observed = sleeping ? Volatile.Read(ref _header->SpaceEvent) : 0;
+                _producerHeadCache = Volatile.Read(ref _header->Head);
+                if (tail - _producerHeadCache < _slotCount)
+                {
+                    return true;
+                }
+
+                if (Volatile.Read(ref _header->State) != StateOpen)
+                {
+                    ThrowClosed();
+                }
+
+                var remaining = deadline.RemainingNanoseconds();
+                if (remaining == 0)
+                {
+                    return false;
+                }
+
+                if (spins < SpinIterations)
+                {
+                    spins++;
+                    spinner.SpinOnce(sleep1Threshold: -1);
+                }
+                else if (!sleeping)
+                {
+                    Interlocked.Exchange(ref _header->SpaceWaiting, 1);
+                    sleeping = true;
+                }
+                else
+                {
+                    // No liveness check here: a dead consumer's lock is taken over by the next
+                    // consumer, and until one comes the ring is simply full.
+                    Futex.Wait(&_header->SpaceEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
+                }
+            }
+        }
+        finally
+        {
+            if (sleeping)
+            {
+                Volatile.Write(ref _header->SpaceWaiting, 0);
+            }
+        }
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowTooLarge(int length, string paramName) =>
+        throw new ArgumentException(
+            $"message of {length} bytes exceeds the {_maxMessageSize}-byte limit of channel '{_path}'", paramName);
+}

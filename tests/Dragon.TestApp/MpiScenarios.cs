@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace Dragon.TestApp;
+
+/// <summary>MPI jobs as process groups (PMI served by the runtime), with the real MPICH program tests/mpi/mpitest.c.</summary>
+public static class MpiScenarios
+{
+    /// <summary>A 2-rank hello on one node or spread over two: every rank reports size 2 and its own rank.</summary>
+    public static int Hello(string mpitest, bool spread)
+    {
+        var group = new ProcessGroup(pmi: Pmi.Simple);
+        var policy = spread ? Policy.RoundRobin : Policy.OnNode(0);
+        group.AddProcess(2, ProcessTemplate.Executable(mpitest, "hello") with { Stdout = Stdio.Pipe, Policy = policy });
+        group.Start();
+        var members = group.Processes;
+        for (var rank = 0; rank < 2; rank++)
+        {
+            var lines = members[rank].StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
+            var hello = lines.SingleOrDefault(l => l.StartsWith("rank=", StringComparison.Ordinal)) ?? string.Empty;
+            Check.That(hello.StartsWith($"rank={rank} size=2 ", StringComparison.Ordinal), $"member {rank} on {members[rank].Node.Name} says '{hello}'");
+        }
+
+        Check.That(group.Join(TimeSpan.FromSeconds(60)), "the job finished");
+        Check.That(group.ExitStatus.All(s => s.ExitCode == 0), "every rank exited 0");
+        var nodes = members.Select(m => m.Node.Index).Distinct().Count();
+        Check.That(nodes == (spread ? 2 : 1), $"ranks ran on {nodes} node(s)");
+        group.Close();
+        return 0;
+    }
+
+    /// <summary>Each failure kind ends every rank within 2 s with the reason, while a second job runs on unaffected.</summary>
+    public static int Failures(string mpitest)
+    {
+        var bystander = new ProcessGroup(pmi: Pmi.Simple);
+        bystander.AddProcess(2, ProcessTemplate.Executable(mpitest, "sleep", "4") with { Stdout = Stdio.DevNull, Policy = Policy.OnNode(0) });
+        bystander.Start();
+
+        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)");
+        Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init");
+        Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init");
+
+        Check.That(bystander.Join(TimeSpan.FromSeconds(60)), "the other job finished");
+        Check.That(bystander.ExitStatus.Count == 2 && bystander.ExitStatus.All(s => s.ExitCode == 0), "the other job was unaffected (both ranks exited 0)");
+        bystander.Close();
+        return 0;
+    }
+
+    private static void Expect(string mpitest, string[] args, string rank, string reason)
+    {
+        var group = new ProcessGroup(pmi: Pmi.Simple);
+        group.AddProcess(2, ProcessTemplate.Executable(mpitest, args) with { Stdout = Stdio.DevNull, Stderr = Stdio.DevNull, Policy = Policy.OnNode(0) });
+        group.Start();
+        var clock = Stopwatch.StartNew();
+        var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(60)), $"{args[0]}: the group fails");
+        Check.That(e.Message.Contains(rank, StringComparison.Ordinal) && e.Message.Contains(reason, StringComparison.Ordinal)
+            && e.Message.Contains("on node ", StringComparison.Ordinal), $"{args[0]}: the reason names {rank}, its node and '{reason}'");
+        while (group.IsRunning && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(20);
+        }
+
+        Check.That(!group.IsRunning, $"{args[0]}: every rank ended {clock.Elapsed.TotalSeconds:F2} s after the failure was reported");
+        Check.That(clock.Elapsed < TimeSpan.FromSeconds(2), $"{args[0]}: within 2 s");
+        group.Close();
+    }
+
+    /// <summary>A program that never speaks PMI in a PMI group: reported, no hang.</summary>
+    public static int NotMpi()
+    {
+        var group = new ProcessGroup(pmi: Pmi.Simple);
+        group.AddProcess(2, ProcessTemplate.Executable("/bin/true"));
+        group.Start();
+        var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "a non-MPI program fails its PMI group");
+        Check.That(e.Message.Contains("without ever connecting to PMI", StringComparison.Ordinal), $"the reason says it never connected: {e.Message}");
+        group.Close();
+        return 0;
+    }
+}
