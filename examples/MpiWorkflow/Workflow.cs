@@ -21,6 +21,7 @@ public static partial class Workflow
         var waiting = new System.Collections.Generic.Queue<int>(Enumerable.Range(0, options.Producers));
         var running = new Dictionary<ulong, int>();
         var failed = new List<string>();
+        var reasons = new Dictionary<int, string>();
         while (waiting.Count > 0 || running.Count > 0)
         {
             while (running.Count < options.Concurrent && waiting.TryDequeue(out var id))
@@ -35,9 +36,13 @@ public static partial class Workflow
                 running.Remove(puid);
                 if (code != 0)
                 {
-                    var reason = failures.TryGet(out var failure, TimeSpan.FromSeconds(1)) && failure.Producer == id
-                        ? failure.Reason
-                        : Process.Attach(puid).ExitReason ?? $"exit code {code}";
+                    // A failed producer puts its reason on the failures queue before it exits.
+                    while (!reasons.ContainsKey(id) && failures.TryGet(out var failure, TimeSpan.FromSeconds(1)))
+                    {
+                        reasons[failure.Producer] = failure.Reason;
+                    }
+
+                    var reason = reasons.GetValueOrDefault(id) ?? Process.Attach(puid).ExitReason ?? $"exit code {code}";
                     failed.Add($"producer {id} failed: {reason}");
                     Console.Error.WriteLine($"main: producer {id} failed: {reason}");
                 }
