@@ -56,10 +56,16 @@ internal sealed class RunHost
             for (var i = 0; i < options.LocalNodes; i++)
             {
                 var name = options.LocalNodes == 1 ? Environment.MachineName : $"local{i}";
-                nodes.Add(new NodeService(run, global, i, name, System.Net.IPAddress.Loopback));
+                nodes.Add(new NodeService(run, i, name, System.Net.IPAddress.Loopback));
             }
 
             global.AttachNodes(nodes);
+            foreach (var node in nodes)
+            {
+                node.GlobalLink = new LocalGlobalLink(global);
+                node.Nodes = global.NodeDescriptors;
+            }
+
             var head = new ProcessSpec(
                 executable,
                 args,
@@ -74,7 +80,7 @@ internal sealed class RunHost
             ProcessRecord headRecord;
             try
             {
-                headRecord = global.Find(global.Start([head])[0].Puid);
+                headRecord = global.Find((await global.StartAsync([head]).ConfigureAwait(false))[0].Puid);
             }
             catch (ServiceException e)
             {

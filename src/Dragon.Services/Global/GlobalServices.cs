@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dragon.Runtime.Protocol;
+using Dragon.Services.Pmi;
 using Dragon.Services.Runtime;
 using Dragon.Services.Spawning;
 using Microsoft.Extensions.Logging;
@@ -7,8 +8,8 @@ using Microsoft.Extensions.Logging;
 namespace Dragon.Services.Global;
 
 /// <summary>
-/// The run's namespace: processes and groups by id, placement, and join bookkeeping. One per run, beside the
-/// primary node's service. Node services report exits here; joins complete from here.
+/// The run's namespace: processes and groups by id, placement, join bookkeeping, object names, and the loss of
+/// nodes. One per run, in the launcher. Node services report exits here; joins complete from here.
 /// </summary>
 internal sealed partial class GlobalServices
 {
@@ -18,6 +19,7 @@ internal sealed partial class GlobalServices
     private readonly ConcurrentDictionary<ulong, ProcessRecord> _processes = new();
     private readonly ConcurrentDictionary<ulong, GroupRecord> _groups = new();
     private readonly ConcurrentDictionary<string, ObjectDescriptor> _objectNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, string> _lostNodes = new();
     private readonly ILogger _logger;
     private IReadOnlyList<INodeControl> _nodes = [];
     private long _nextPuid = (long)FirstPuid;
@@ -36,6 +38,9 @@ internal sealed partial class GlobalServices
 
     public NodeDescriptor[] NodeDescriptors { get; private set; } = [];
 
+    /// <summary>Raised when a node is lost (its service died or its host's network went away).</summary>
+    public event Action<int, string>? NodeLost;
+
     public void AttachNodes(IReadOnlyList<INodeControl> nodes)
     {
         _nodes = nodes;
@@ -43,7 +48,7 @@ internal sealed partial class GlobalServices
     }
 
     /// <summary>Starts processes, placed and batched per node; all or none: on a failure the ones started are killed.</summary>
-    public ProcessDescriptor[] Start(IReadOnlyList<ProcessSpec> specs, ulong groupId = 0, Func<int, IReadOnlyDictionary<string, string>?>? extraEnv = null)
+    public Task<ProcessDescriptor[]> StartAsync(IReadOnlyList<ProcessSpec> specs, ulong groupId = 0)
     {
         var placed = new int[specs.Count];
         for (var i = 0; i < specs.Count; i++)
@@ -51,52 +56,85 @@ internal sealed partial class GlobalServices
             placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode);
         }
 
-        return StartPlaced(specs, placed, groupId, extraEnv);
+        return StartPlacedAsync(specs, placed, groupId);
     }
 
-    /// <summary>Starts processes on nodes already chosen.</summary>
-    public ProcessDescriptor[] StartPlaced(IReadOnlyList<ProcessSpec> specs, IReadOnlyList<int> nodeIndexes, ulong groupId, Func<int, IReadOnlyDictionary<string, string>?>? extraEnv = null)
+    /// <summary>Starts processes on nodes already chosen, the nodes in parallel, each node's batch in order.</summary>
+    public async Task<ProcessDescriptor[]> StartPlacedAsync(
+        IReadOnlyList<ProcessSpec> specs, IReadOnlyList<int> nodeIndexes, ulong groupId, Func<int, IReadOnlyDictionary<string, string>?>? extraEnv = null)
     {
-        var started = new ProcessDescriptor[specs.Count];
-        var count = 0;
+        foreach (var node in nodeIndexes.Distinct())
+        {
+            if (_lostNodes.TryGetValue(node, out var why))
+            {
+                throw new ServiceException(ErrorKind.StartFailed, $"node {NodeDescriptors[node].Name} is lost ({why}); nothing can start there");
+            }
+        }
+
+        var started = new ProcessDescriptor?[specs.Count];
+        var records = new ProcessRecord[specs.Count];
+        for (var i = 0; i < specs.Count; i++)
+        {
+            var puid = (ulong)Interlocked.Increment(ref _nextPuid) - 1;
+            records[i] = new ProcessRecord(new ProcessDescriptor(puid, nodeIndexes[i], 0, false, false, false, groupId, specs[i].DisplayName), specs[i], i);
+            _processes[puid] = records[i];
+        }
+
+        var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).Select(async batch =>
+        {
+            foreach (var i in batch)
+            {
+                var descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
+                records[i].Descriptor = descriptor;
+                started[i] = descriptor;
+                LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
+            }
+        }).ToArray();
         try
         {
-            foreach (var i in Enumerable.Range(0, specs.Count).OrderBy(i => nodeIndexes[i]))
-            {
-                var puid = (ulong)Interlocked.Increment(ref _nextPuid) - 1;
-                var record = new ProcessRecord(new ProcessDescriptor(puid, nodeIndexes[i], 0, false, false, false, groupId, specs[i].DisplayName), specs[i], i);
-                _processes[puid] = record;
-                try
-                {
-                    record.Descriptor = _nodes[nodeIndexes[i]].Spawn(puid, specs[i], groupId, extraEnv?.Invoke(i));
-                }
-                catch
-                {
-                    _processes.TryRemove(puid, out _);
-                    throw;
-                }
-
-                started[i] = record.Descriptor;
-                count++;
-                LogStarted(puid, specs[i].DisplayName, nodeIndexes[i], record.Descriptor.Pid);
-            }
-
-            return started;
+            await Task.WhenAll(batches).ConfigureAwait(false);
+            return started.Select(d => d!).ToArray();
         }
-        catch (ServiceException) when (count > 0)
+        catch (ServiceException)
         {
-            foreach (var d in started.Where(d => d is not null))
+            try
             {
-                var record = _processes[d.Puid];
-                record.StopReason = "start of its batch failed";
-                _nodes[d.NodeIndex].Signal(d.Puid, Signals.SIGKILL);
+                await Task.WhenAll(batches).ConfigureAwait(false);
+            }
+            catch (ServiceException)
+            {
             }
 
-            throw;
+            for (var i = 0; i < specs.Count; i++)
+            {
+                if (started[i] is { } d)
+                {
+                    records[i].StopReason = "start of its batch failed";
+                    _nodes[d.NodeIndex].Signal(d.Puid, Signals.SIGKILL);
+                }
+                else
+                {
+                    _processes.TryRemove(records[i].Puid, out _);
+                }
+            }
+
+            throw batches.Select(b => b.Exception?.InnerException).OfType<ServiceException>().First();
         }
     }
 
-    private int NextDefaultNode() => (int)((uint)Interlocked.Increment(ref _nextNode) % (uint)Math.Max(_nodes.Count, 1));
+    private int NextDefaultNode()
+    {
+        for (var attempt = 0; attempt < _nodes.Count; attempt++)
+        {
+            var node = (int)((uint)Interlocked.Increment(ref _nextNode) % (uint)Math.Max(_nodes.Count, 1));
+            if (!_lostNodes.ContainsKey(node))
+            {
+                return node;
+            }
+        }
+
+        return 0;
+    }
 
     public ProcessRecord Find(ulong puid) =>
         _processes.TryGetValue(puid, out var record)
@@ -127,10 +165,10 @@ internal sealed partial class GlobalServices
         }
     }
 
-    /// <summary>Called by a node service when one of its children was reaped.</summary>
+    /// <summary>Called when a node service reaped one of its children.</summary>
     public void OnExited(ulong puid, int code, int signal)
     {
-        if (!_processes.TryGetValue(puid, out var record))
+        if (!_processes.TryGetValue(puid, out var record) || record.HasExited)
         {
             return;
         }
@@ -142,47 +180,47 @@ internal sealed partial class GlobalServices
             reason = $"{record.StopReason} ({reason})";
         }
 
-        var failed = (code != 0 || signal != 0) && !stoppedByUs;
-        foreach (var node in _nodes)
+        Complete(record, new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, (code != 0 || signal != 0) && !stoppedByUs));
+    }
+
+    private void Complete(ProcessRecord record, ProcessStatus status)
+    {
+        LogExited(record.Puid, status.Reason);
+        record.Complete(status);
+        foreach (var (index, node) in _nodes.Index())
         {
-            node.OnProcessExited(puid);
+            if (!_lostNodes.ContainsKey(index))
+            {
+                node.OnProcessExited(record.Puid);
+            }
         }
 
-        LogExited(puid, reason);
-        record.Complete(new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, failed));
         if (record.Descriptor.GroupId != 0 && _groups.TryGetValue(record.Descriptor.GroupId, out var group))
         {
             group.OnMemberExited(record);
         }
     }
 
+    /// <summary>A node is gone: every process there is reported dead with reason "node lost"; its groups fail.</summary>
+    public void OnNodeLost(int node, string why)
+    {
+        if (!_lostNodes.TryAdd(node, why))
+        {
+            return;
+        }
+
+        LogNodeLost(NodeDescriptors[node].Name, why);
+        foreach (var record in _processes.Values.Where(r => r.NodeIndex == node && !r.HasExited).ToArray())
+        {
+            Complete(record, new ProcessStatus(record.Puid, ProcessState.Exited, -1, 0, $"node lost: {NodeDescriptors[node].Name} ({why})", node, Failed: true));
+        }
+
+        NodeLost?.Invoke(node, why);
+    }
+
     /// <summary>Stops every process still running: SIGINT, SIGTERM, SIGKILL, <paramref name="patience"/> apart.</summary>
     public Task StopAllAsync(TimeSpan patience, string reason) =>
         Escalation.StopAsync(_processes.Values.Where(r => !r.HasExited).ToArray(), this, patience, reason);
-
-    /// <summary>Creates an object through <paramref name="create"/> and records its name, which must be new.</summary>
-    public ObjectDescriptor RegisterObject(string? name, Func<ObjectDescriptor> create)
-    {
-        if (!string.IsNullOrEmpty(name) && _objectNames.ContainsKey(name))
-        {
-            throw new ServiceException(ErrorKind.InvalidArgument, $"an object named '{name}' already exists in this run; attach to it instead");
-        }
-
-        var descriptor = create();
-        if (!_objectNames.TryAdd(descriptor.Name, descriptor))
-        {
-            throw new ServiceException(ErrorKind.InvalidArgument, $"an object named '{descriptor.Name}' already exists in this run; attach to it instead");
-        }
-
-        return descriptor;
-    }
-
-    public ObjectDescriptor LookupObject(string name) =>
-        _objectNames.TryGetValue(name, out var descriptor)
-            ? descriptor
-            : throw new ServiceException(ErrorKind.ObjectNotFound, $"no object named '{name}' in this run (it was destroyed, or never created)");
-
-    public void OnObjectDestroyed(ObjectDescriptor descriptor) => _objectNames.TryRemove(new KeyValuePair<string, ObjectDescriptor>(descriptor.Name, descriptor));
 
     public ulong[] RunningPuids() => _processes.Values.Where(r => !r.HasExited).Select(r => r.Puid).ToArray();
 
@@ -197,7 +235,7 @@ internal sealed partial class GlobalServices
         var group = new GroupRecord(id, spec, this);
         if (spec.Pmi == PmiMode.Simple)
         {
-            group.LaunchHook = new Pmi.PmiGroupLaunch(this);
+            group.LaunchHook = new PmiGroupLaunch(this);
         }
 
         _groups[id] = group;
@@ -211,6 +249,35 @@ internal sealed partial class GlobalServices
 
     public void RemoveGroup(ulong id) => _groups.TryRemove(id, out _);
 
+    public void OnPmiEvent(PmiEventNotice notice)
+    {
+        if (_groups.TryGetValue(notice.GroupId, out var group) && group.LaunchHook is PmiGroupLaunch launch)
+        {
+            launch.OnRankEvent(notice.Rank, (PmiRankEventKind)notice.Kind, notice.ExitCode, notice.Message);
+        }
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> PmiExchangeAsync(ulong groupId, KeyValuePair<string, string>[] puts, CancellationToken cancellationToken) =>
+        FindGroup(groupId).LaunchHook is PmiGroupLaunch launch
+            ? launch.ExchangeAsync(puts, cancellationToken)
+            : throw new ServiceException(ErrorKind.InvalidArgument, $"process group {groupId} is not an MPI job");
+
+    /// <summary>Records a named object's name run-wide; a taken name is refused.</summary>
+    public void RegisterObjectName(ObjectDescriptor descriptor)
+    {
+        if (!_objectNames.TryAdd(descriptor.Name, descriptor))
+        {
+            throw new ServiceException(ErrorKind.InvalidArgument, $"an object named '{descriptor.Name}' already exists in this run; attach to it instead");
+        }
+    }
+
+    public ObjectDescriptor LookupObject(string name) =>
+        _objectNames.TryGetValue(name, out var descriptor)
+            ? descriptor
+            : throw new ServiceException(ErrorKind.ObjectNotFound, $"no object named '{name}' in this run (it was destroyed, or never created)");
+
+    public void OnObjectDestroyed(ObjectDescriptor descriptor) => _objectNames.TryRemove(new KeyValuePair<string, ObjectDescriptor>(descriptor.Name, descriptor));
+
     internal string Describe(ProcessRecord record) =>
         $"puid {record.Puid} on node {NodeDescriptors[record.NodeIndex].Name}, {record.Spec.DisplayName}";
 
@@ -219,4 +286,7 @@ internal sealed partial class GlobalServices
 
     [LoggerMessage(Level = LogLevel.Information, Message = "puid {Puid} {Reason}")]
     private partial void LogExited(ulong puid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} lost: {Why}")]
+    private partial void LogNodeLost(string node, string why);
 }

@@ -56,7 +56,7 @@ internal sealed class GroupRecord
         ProcessDescriptor[] started;
         try
         {
-            started = _global.StartPlaced(_slotSpecs, _slotNodes, Id, LaunchHook is { } hook ? i => hook.EnvironmentFor(i) : null);
+            started = await _global.StartPlacedAsync(_slotSpecs, _slotNodes, Id, LaunchHook is { } hook ? i => hook.EnvironmentFor(i) : null).ConfigureAwait(false);
         }
         catch
         {
@@ -124,15 +124,15 @@ internal sealed class GroupRecord
         LaunchHook?.OnMemberExited(this, slot, record);
         if (respawn is not null)
         {
-            Respawn(slot, respawn);
+            _ = RespawnAsync(slot, respawn);
         }
     }
 
-    private void Respawn(int slot, ProcessSpec spec)
+    private async Task RespawnAsync(int slot, ProcessSpec spec)
     {
         try
         {
-            var descriptor = _global.StartPlaced([spec], [_slotNodes[slot]], Id)[0];
+            var descriptor = (await _global.StartPlacedAsync([spec], [_slotNodes[slot]], Id).ConfigureAwait(false))[0];
             var record = _global.Find(descriptor.Puid);
             lock (_lock)
             {

@@ -41,8 +41,7 @@ internal sealed partial class ControlSession : IDisposable
             }
 
             _puid = hello.Puid;
-            var global = _node.Global;
-            await ReplyAsync(first.Id, new HelloReply(global.Run.RunId, _node.Descriptor.Index, global.NodeDescriptors, 0), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(first.Id, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes, 0), cancellationToken).ConfigureAwait(false);
             while (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } frame)
             {
                 _ = HandleAsync(frame.Id, frame.Message, cancellationToken);

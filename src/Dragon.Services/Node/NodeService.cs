@@ -29,18 +29,24 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
     private readonly byte[] _secret;
 
-    public NodeService(RunContext run, GlobalServices global, int index, string name, IPAddress linkAddress)
+    private readonly ConcurrentDictionary<ulong, Pmi.PmiJob> _pmiJobs = new();
+
+    /// <param name="run">The run this node belongs to.</param>
+    /// <param name="index">The node's index in the run.</param>
+    /// <param name="name">The node's name (host name, or localN).</param>
+    /// <param name="linkAddress">Where to accept links from other nodes (and serve PMI).</param>
+    /// <param name="advertised">The address other nodes dial; null for <paramref name="linkAddress"/>.</param>
+    public NodeService(RunContext run, int index, string name, IPAddress linkAddress, IPAddress? advertised = null)
     {
         Run = run;
-        Global = global;
         _secret = LinkHandshake.SecretBytes(run.Secret);
         _logger = run.Loggers.CreateLogger($"node{index}");
         _linkListener = new Socket(linkAddress.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _linkListener.Bind(new IPEndPoint(linkAddress, 0));
         _linkListener.Listen(128);
         var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
-        Descriptor = DescribeLocal(index, name, $"{endpoint.Address}:{endpoint.Port}");
-        Objects = new HostedObjects(run, index, global.OnObjectDestroyed);
+        Descriptor = DescribeLocal(index, name, $"{advertised ?? endpoint.Address}:{endpoint.Port}");
+        Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)));
         SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -66,7 +72,11 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public RunContext Run { get; }
 
-    public GlobalServices Global { get; }
+    /// <summary>How this node reaches global services; set once the node is part of a run.</summary>
+    public IGlobalLink GlobalLink { get; set; } = null!;
+
+    /// <summary>The run's node table (endpoints for links), set at bring-up.</summary>
+    public NodeDescriptor[] Nodes { get; set; } = [];
 
     public NodeDescriptor Descriptor { get; }
 
@@ -79,6 +89,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
         return new NodeDescriptor(index, name, Environment.MachineName, Environment.ProcessorCount, memory, $"{bootId}/{name}", endpoint);
     }
+
+    public Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv) =>
+        Task.FromResult(Spawn(puid, spec, groupId, extraEnv));
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {
@@ -185,7 +198,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private void OnChildExited(LocalProcess process, int code, int signal)
     {
         // Output may still be in the pipes: it stays readable after the exit is reported.
-        Global.OnExited(process.Puid, code, signal);
+        GlobalLink.Notify(new ProcessExitedNotice(process.Puid, code, signal));
         LogReaped(process.Puid, process.Pid, code, signal);
     }
 
@@ -199,9 +212,46 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
 
+    public async Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
+    {
+        var server = await PmiServerAsync().ConfigureAwait(false);
+        var groupId = request.GroupId;
+        Pmi.PmiBarrierExchange? exchange = request.JobWideBarrier
+            ? async (puts, cancellationToken) =>
+            {
+                var reply = await GlobalLink.RequestAsync(new PmiExchangeRequest(groupId, Descriptor.Index, puts.ToArray()), cancellationToken).ConfigureAwait(false);
+                return reply is PmiExchangeReply all
+                    ? all.Puts.ToDictionary(kv => kv.Key, kv => kv.Value)
+                    : throw new InvalidOperationException($"the job-wide PMI barrier failed: {(reply as ErrorReply)?.Message}");
+            }
+            : null;
+        var job = server.CreateJob(request.NodeOfRank.Length, Pmi.PmiProcessMapping.FromNodeOfRank(request.NodeOfRank), request.LocalRanks, exchange, request.KvsName);
+        job.RankEvent += e => GlobalLink.Notify(new PmiEventNotice(groupId, e.Rank, (int)e.Kind, e.ExitCode ?? 0, e.Message));
+        _pmiJobs[groupId] = job;
+        return new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray());
+    }
+
+    public void ClosePmiJob(ulong groupId)
+    {
+        if (_pmiJobs.TryRemove(groupId, out var job))
+        {
+            job.Dispose();
+        }
+    }
+
+    private readonly TaskCompletionSource<TimeSpan> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes (with the patience to use) when global services tell this node the run is ending.</summary>
+    public Task<TimeSpan> ShutdownRequested => _shutdown.Task;
+
+    public void RequestShutdown(TimeSpan patience) => _shutdown.TrySetResult(patience);
+
+    /// <summary>Every process of this node still running (for teardown).</summary>
+    public IEnumerable<LocalProcess> RunningProcesses => _processes.Values.Where(p => !p.Exited);
+
     /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
     public Task<NodeLink> LinkTo(int peer) =>
-        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Global.NodeDescriptors[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
+        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Nodes[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
     public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
@@ -214,12 +264,12 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         catch (IOException e)
         {
             _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, _links.GetValueOrDefault(peer)!));
-            throw new ServiceException(ErrorKind.Internal, $"node {Global.NodeDescriptors[peer].Name} cannot be reached: {e.Message}");
+            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} cannot be reached: {e.Message}");
         }
     }
 
     private Task<IMessage> ServeLinkAsync(IMessage request, CancellationToken cancellationToken) =>
-        RequestHandler.HandleAsync(this, request, callerPuid: 0, cancellationToken);
+        RequestHandler.HandleLinkAsync(this, request, cancellationToken);
 
     private async Task AcceptLinksAsync()
     {

@@ -3,128 +3,143 @@ using Dragon.Services.Global;
 
 namespace Dragon.Services.Node;
 
-/// <summary>Serves one control request from a process of this node, reaching global services or other nodes as needed.</summary>
+/// <summary>
+/// Serves control requests at a node service: from the node's own processes (over the Unix socket), and from
+/// other node services and global services (over links). What only global services can answer goes to them;
+/// what belongs to another node (its processes' streams, the objects it hosts) goes to that node.
+/// </summary>
 internal static class RequestHandler
 {
+    /// <summary>A request from a process of this node.</summary>
     /// <param name="node">The serving node.</param>
     /// <param name="request">The request.</param>
-    /// <param name="callerPuid">The process asking (from its authenticated session), or 0 for a request that came over a link.</param>
+    /// <param name="callerPuid">The process asking, from its authenticated session.</param>
     /// <param name="cancellationToken">Cancelled when the service stops.</param>
-    public static async Task<IMessage> HandleAsync(NodeService node, IMessage request, ulong callerPuid, CancellationToken cancellationToken)
+    public static Task<IMessage> HandleAsync(NodeService node, IMessage request, ulong callerPuid, CancellationToken cancellationToken)
     {
-        var global = node.Global;
+        if (GlobalRequestHandler.IsGlobal(request))
+        {
+            return node.GlobalLink.RequestAsync(request, cancellationToken);
+        }
+
+        return request switch
+        {
+            ObjectCreateRequest create => CreateObjectAsync(node, create with { Puid = callerPuid }, cancellationToken),
+            ObjectAttachRequest attach => AttachObjectAsync(node, attach with { Puid = callerPuid }, cancellationToken),
+            ObjectReleaseRequest release => Routed(node, ObjectDescriptor.HomeOf(release.Id), release with { Puid = callerPuid }, cancellationToken),
+            ObjectRequest operation => Routed(node, ObjectDescriptor.HomeOf(operation.Id), operation with { Puid = callerPuid }, cancellationToken),
+            StreamRecvRequest recv => Routed(node, recv.NodeIndex, recv, cancellationToken),
+            StreamWriteRequest write => Routed(node, write.NodeIndex, write, cancellationToken),
+            TargetRequest target => Task.FromResult<IMessage>(new TargetReply(node.Find(target.Puid).MethodTarget
+                ?? throw new ServiceException(ErrorKind.NotFound, $"process {target.Puid} has no method target"))),
+            _ => throw new ServiceException(ErrorKind.InvalidArgument, $"{request.GetType().Name} is not a request a process can send"),
+        };
+    }
+
+    /// <summary>A request that came over a link, from another node's service or from global services.</summary>
+    public static async Task<IMessage> HandleLinkAsync(NodeService node, IMessage request, CancellationToken cancellationToken)
+    {
         switch (request)
         {
-            case StartRequest start:
-                return new StartReply(global.Start(start.Specs));
-
-            case JoinRequest join:
-                return new JoinReply(await global.JoinAsync(join.Puids, join.All, join.TimeoutMs, cancellationToken).ConfigureAwait(false));
-
-            case SignalRequest signal:
-                global.Signal(signal.Puid, signal.Signal);
+            case SpawnRequest spawn:
+                return new ProcessDescriptorReply(node.Spawn(spawn.Puid, spawn.Spec, spawn.GroupId, spawn.ExtraEnv.ToDictionary(kv => kv.Key, kv => kv.Value)));
+            case NodeSignalRequest signal:
+                node.Signal(signal.Puid, signal.Signal);
                 return new Ack();
+            case ProcessGoneNotice gone:
+                node.OnProcessExited(gone.Puid);
+                return new Ack();
+            case PmiJobRequest job:
+                return await node.CreatePmiJobAsync(job).ConfigureAwait(false);
+            case PmiJobClose close:
+                node.ClosePmiJob(close.GroupId);
+                return new Ack();
+            case ShutdownRequest shutdown:
+                node.RequestShutdown(TimeSpan.FromMilliseconds(shutdown.PatienceMs));
+                return new Ack();
+            default:
+                return await ServeLocalAsync(node, request, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            case QueryRequest query:
-                var record = global.Find(query.Puid);
-                return new QueryReply(record.Descriptor, record.Status);
+    /// <summary>Serves here what belongs to this node, or forwards it to the node it belongs to.</summary>
+    private static Task<IMessage> Routed(NodeService node, int owner, IMessage request, CancellationToken cancellationToken) =>
+        owner == node.Descriptor.Index
+            ? ServeLocalAsync(node, request, cancellationToken)
+            : node.ForwardAsync(owner, request, cancellationToken);
 
+    private static async Task<IMessage> ServeLocalAsync(NodeService node, IMessage request, CancellationToken cancellationToken)
+    {
+        switch (request)
+        {
+            case ObjectCreateRequest create:
+                return await CreateObjectAsync(node, create, cancellationToken).ConfigureAwait(false);
+            case ObjectAttachRequest attach:
+                return new ObjectDescriptorReply(node.Objects.Attach(attach.Id, attach.Puid));
+            case ObjectReleaseRequest release:
+                node.Objects.Release(release.Id, release.Puid);
+                return new Ack();
+            case ObjectRequest operation:
+                return await node.Objects.HandleAsync(operation, cancellationToken).ConfigureAwait(false);
             case StreamRecvRequest recv:
                 return await ReceiveLineAsync(node, recv, cancellationToken).ConfigureAwait(false);
-
             case StreamWriteRequest write:
-                var target = OwnerOf(node, write.Puid).Find(write.Puid);
-                if (!target.WriteStdin(write.Data, write.Close))
+                if (!node.Find(write.Puid).WriteStdin(write.Data, write.Close))
                 {
                     throw new ServiceException(ErrorKind.Closed, $"the stdin of process {write.Puid} is closed or was not piped");
                 }
 
                 return new Ack();
-
-            case TargetRequest targetRequest:
-                var payload = OwnerOf(node, targetRequest.Puid).Find(targetRequest.Puid).MethodTarget
-                    ?? throw new ServiceException(ErrorKind.NotFound, $"process {targetRequest.Puid} has no method target");
-                return new TargetReply(payload);
-
-            case ObjectCreateRequest create:
-                create = callerPuid == 0 ? create : create with { Puid = callerPuid };
-                var home = create.HomeNode < 0 ? node.Descriptor.Index : create.HomeNode;
-                if (home >= global.NodeDescriptors.Length)
-                {
-                    throw new ServiceException(ErrorKind.InvalidArgument, $"node index {home} is out of range: the run has {global.NodeDescriptors.Length} node(s)");
-                }
-
-                if (home != node.Descriptor.Index)
-                {
-                    return await node.ForwardAsync(home, create with { HomeNode = home }, cancellationToken).ConfigureAwait(false);
-                }
-
-                return new ObjectDescriptorReply(global.RegisterObject(create.Name, () => node.Objects.Create(create)));
-
-            case ObjectAttachRequest attach:
-                attach = callerPuid == 0 ? attach : attach with { Puid = callerPuid };
-                var id = attach.Id != 0 ? attach.Id : global.LookupObject(attach.Name ?? string.Empty).Id;
-                return ObjectDescriptor.HomeOf(id) == node.Descriptor.Index
-                    ? new ObjectDescriptorReply(node.Objects.Attach(id, attach.Puid))
-                    : await node.ForwardAsync(ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
-
-            case ObjectReleaseRequest release:
-                release = callerPuid == 0 ? release : release with { Puid = callerPuid };
-                if (ObjectDescriptor.HomeOf(release.Id) != node.Descriptor.Index)
-                {
-                    return await node.ForwardAsync(ObjectDescriptor.HomeOf(release.Id), release, cancellationToken).ConfigureAwait(false);
-                }
-
-                node.Objects.Release(release.Id, release.Puid);
-                return new Ack();
-
-            case ObjectRequest operation:
-                operation = callerPuid == 0 ? operation : operation with { Puid = callerPuid };
-                return ObjectDescriptor.HomeOf(operation.Id) == node.Descriptor.Index
-                    ? await node.Objects.HandleAsync(operation, cancellationToken).ConfigureAwait(false)
-                    : await node.ForwardAsync(ObjectDescriptor.HomeOf(operation.Id), operation, cancellationToken).ConfigureAwait(false);
-
-            case GroupCreateRequest groupCreate:
-                return new GroupStatusReply(global.CreateGroup(groupCreate.Spec).Status(false));
-
-            case GroupCommand command:
-                return new GroupStatusReply(await GroupCommandAsync(global, command, cancellationToken).ConfigureAwait(false));
-
             default:
                 throw new ServiceException(ErrorKind.InvalidArgument, $"{request.GetType().Name} is not a request a node service serves");
         }
     }
 
-    private static async Task<GroupStatus> GroupCommandAsync(GlobalServices global, GroupCommand command, CancellationToken cancellationToken)
+    /// <summary>Creates an object on its home node; a named one is recorded with global services (a taken name undoes it).</summary>
+    private static async Task<IMessage> CreateObjectAsync(NodeService node, ObjectCreateRequest create, CancellationToken cancellationToken)
     {
-        var group = global.FindGroup(command.GroupId);
-        var patience = TimeSpan.FromMilliseconds(command.TimeoutMs < 0 ? 2000 : command.TimeoutMs);
-        switch (command.Op)
+        var home = create.HomeNode < 0 ? node.Descriptor.Index : create.HomeNode;
+        if (home >= node.Nodes.Length)
         {
-            case GroupOp.Query:
-                return group.Status(false);
-            case GroupOp.Start:
-                await group.StartAsync().ConfigureAwait(false);
-                return group.Status(false);
-            case GroupOp.Join:
-                return await group.JoinAsync(command.TimeoutMs, cancellationToken).ConfigureAwait(false);
-            case GroupOp.Stop:
-                return await group.StopAsync(patience).ConfigureAwait(false);
-            case GroupOp.Signal:
-                group.Signal(command.Signal);
-                return group.Status(false);
-            case GroupOp.Close:
-                var status = await group.StopAsync(patience).ConfigureAwait(false);
-                await group.CloseAsync(patience).ConfigureAwait(false);
-                return status;
-            default:
-                throw new ServiceException(ErrorKind.InvalidArgument, $"unknown group operation {command.Op}");
+            throw new ServiceException(ErrorKind.InvalidArgument, $"node index {home} is out of range: the run has {node.Nodes.Length} node(s)");
         }
+
+        if (home != node.Descriptor.Index)
+        {
+            return await node.ForwardAsync(home, create with { HomeNode = home }, cancellationToken).ConfigureAwait(false);
+        }
+
+        var descriptor = node.Objects.Create(create);
+        var registered = await node.GlobalLink.RequestAsync(new ObjectRegisterRequest(descriptor), cancellationToken).ConfigureAwait(false);
+        if (registered is ErrorReply error)
+        {
+            node.Objects.Release(descriptor.Id, create.Puid);
+            return error;
+        }
+
+        return new ObjectDescriptorReply(descriptor);
+    }
+
+    private static async Task<IMessage> AttachObjectAsync(NodeService node, ObjectAttachRequest attach, CancellationToken cancellationToken)
+    {
+        var id = attach.Id;
+        if (id == 0)
+        {
+            var found = await node.GlobalLink.RequestAsync(new ObjectLookupRequest(attach.Name ?? string.Empty), cancellationToken).ConfigureAwait(false);
+            if (found is not ObjectDescriptorReply reply)
+            {
+                return found;
+            }
+
+            id = reply.Descriptor.Id;
+        }
+
+        return await Routed(node, ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<StreamData> ReceiveLineAsync(NodeService node, StreamRecvRequest recv, CancellationToken cancellationToken)
     {
-        var process = OwnerOf(node, recv.Puid).Find(recv.Puid);
+        var process = node.Find(recv.Puid);
         var pump = (recv.Fd == 1 ? process.Stdout : process.Stderr)
             ?? throw new ServiceException(ErrorKind.InvalidArgument, $"the {(recv.Fd == 1 ? "stdout" : "stderr")} of process {recv.Puid} is not piped");
         try
@@ -136,12 +151,5 @@ internal static class RequestHandler
         {
             return new StreamData([], EndOfStream: false, TimedOut: true);
         }
-    }
-
-    /// <summary>The node service that owns a process (in-process for local nodes).</summary>
-    private static NodeService OwnerOf(NodeService node, ulong puid)
-    {
-        var record = node.Global.Find(puid);
-        return (NodeService)node.Global.Nodes[record.NodeIndex];
     }
 }

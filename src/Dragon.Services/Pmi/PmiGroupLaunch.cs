@@ -1,6 +1,5 @@
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
-using Dragon.Services.Node;
 using Dragon.Services.Spawning;
 
 namespace Dragon.Services.Pmi;
@@ -14,9 +13,12 @@ namespace Dragon.Services.Pmi;
 internal sealed class PmiGroupLaunch : IGroupLaunchHook
 {
     private readonly GlobalServices _global;
-    private readonly Dictionary<int, PmiJob> _jobs = [];
+    private readonly Dictionary<int, IReadOnlyDictionary<string, string>> _environments = [];
+    private PmiRankState[] _states = [];
     private int[] _slotNodes = [];
+    private int[] _nodes = [];
     private GroupRecord? _group;
+    private PmiBarrierCoordinator? _barrier;
     private volatile bool _failed;
 
     public PmiGroupLaunch(GlobalServices global) => _global = global;
@@ -25,21 +27,31 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     {
         _group = group;
         _slotNodes = slotNodes.ToArray();
-        var mapping = PmiProcessMapping.FromNodeOfRank(_slotNodes);
+        _states = new PmiRankState[_slotNodes.Length];
+        _nodes = _slotNodes.Distinct().ToArray();
+        _barrier = _nodes.Length > 1 ? new PmiBarrierCoordinator(_nodes.Length) : null;
         var kvsName = $"dragon_{_global.Run.RunId}_{group.Id}";
-        var nodes = _slotNodes.Distinct().ToArray();
-        var exchange = nodes.Length > 1 ? new PmiBarrierCoordinator(nodes.Length) : null;
-        foreach (var node in nodes)
+        var replies = await Task.WhenAll(_nodes.Select(node => _global.Nodes[node].CreatePmiJobAsync(new PmiJobRequest(
+            group.Id,
+            _slotNodes,
+            Enumerable.Range(0, _slotNodes.Length).Where(r => _slotNodes[r] == node).ToArray(),
+            kvsName,
+            JobWideBarrier: _barrier is not null)))).ConfigureAwait(false);
+        foreach (var reply in replies)
         {
-            var server = await ((NodeService)_global.Nodes[node]).PmiServerAsync().ConfigureAwait(false);
-            var local = Enumerable.Range(0, _slotNodes.Length).Where(r => _slotNodes[r] == node).ToArray();
-            var job = server.CreateJob(_slotNodes.Length, mapping, local, exchange is null ? null : exchange.Exchange, kvsName);
-            job.RankEvent += OnRankEvent;
-            _jobs[node] = job;
+            for (var i = 0; i < reply.Ranks.Length; i++)
+            {
+                _environments[reply.Ranks[i]] = reply.Environments[i].ToDictionary(kv => kv.Key, kv => kv.Value);
+            }
         }
     }
 
-    public IReadOnlyDictionary<string, string>? EnvironmentFor(int slot) => _jobs[_slotNodes[slot]].EnvironmentFor(slot);
+    /// <summary>One node's puts at a barrier; completes with every node's once all have arrived.</summary>
+    public Task<IReadOnlyDictionary<string, string>> ExchangeAsync(KeyValuePair<string, string>[] puts, CancellationToken cancellationToken) =>
+        (_barrier ?? throw new ServiceException(Dragon.Runtime.Protocol.ErrorKind.InvalidArgument, "this MPI job runs on one node and has no job-wide barrier"))
+            .Exchange(puts.ToDictionary(kv => kv.Key, kv => kv.Value), cancellationToken);
+
+    public IReadOnlyDictionary<string, string>? EnvironmentFor(int slot) => _environments[slot];
 
     public void AfterStart(GroupRecord group, IReadOnlyList<ProcessRecord> slots)
     {
@@ -48,7 +60,7 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     public void OnMemberExited(GroupRecord group, int slot, ProcessRecord record)
     {
         var status = record.Status;
-        var state = _jobs[_slotNodes[slot]].GetRankState(slot);
+        var state = _states[slot];
         if (state == PmiRankState.Finalized && !status.Failed)
         {
             return;
@@ -70,15 +82,30 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         Fail(slot, reason);
     }
 
-    private void OnRankEvent(PmiRankEvent e)
+    /// <summary>A rank's PMI event, from the node service that serves it (in the order it happened there).</summary>
+    public void OnRankEvent(int rank, PmiRankEventKind kind, int exitCode, string? message)
     {
-        switch (e.Kind)
+        if (rank < 0 || rank >= _states.Length)
+        {
+            return;
+        }
+
+        _states[rank] = kind switch
+        {
+            PmiRankEventKind.Connected => PmiRankState.Connected,
+            PmiRankEventKind.Initialized => PmiRankState.Initialized,
+            PmiRankEventKind.Finalized => PmiRankState.Finalized,
+            PmiRankEventKind.Aborted => PmiRankState.Aborted,
+            PmiRankEventKind.ProtocolError => PmiRankState.Failed,
+            _ => _states[rank] == PmiRankState.NotConnected ? PmiRankState.NotConnected : PmiRankState.Disconnected,
+        };
+        switch (kind)
         {
             case PmiRankEventKind.Aborted:
-                Fail(e.Rank, $"aborted (MPI_Abort with code {e.ExitCode}){(string.IsNullOrEmpty(e.Message) ? string.Empty : ": " + e.Message)}");
+                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}");
                 break;
             case PmiRankEventKind.ProtocolError:
-                Fail(e.Rank, $"failed: PMI protocol error: {e.Message}");
+                Fail(rank, $"failed: PMI protocol error: {message}");
                 break;
         }
     }
@@ -119,13 +146,10 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
 
     public void OnClosed(GroupRecord group)
     {
-        foreach (var job in _jobs.Values)
+        foreach (var node in _nodes)
         {
-            job.RankEvent -= OnRankEvent;
-            job.Dispose();
+            _global.Nodes[node].ClosePmiJob(group.Id);
         }
-
-        _jobs.Clear();
     }
 }
 

@@ -88,6 +88,9 @@ internal sealed class NodeLink : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends a message that needs no reply (id 0); the peer serves it and answers nothing.</summary>
+    public Task NotifyAsync(IMessage notice, CancellationToken cancellationToken) => WriteAsync(0, notice, cancellationToken);
+
     private async Task WriteAsync(long id, IMessage message, CancellationToken cancellationToken)
     {
         var frame = FrameCodec.Encode(id, message);
@@ -109,7 +112,19 @@ internal sealed class NodeLink : IAsyncDisposable
         {
             while (await FrameCodec.ReadAsync(_stream, _closing.Token).ConfigureAwait(false) is { } frame)
             {
-                if ((frame.Id & 1) == _parity)
+                if (frame.Id == 0)
+                {
+                    // Notices are served in order, on this reader, before the next frame is read.
+                    try
+                    {
+                        await _serve(frame.Message, _closing.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is Global.ServiceException or InvalidOperationException or KeyNotFoundException)
+                    {
+                        // A notice about something already gone: nothing to answer.
+                    }
+                }
+                else if ((frame.Id & 1) == _parity)
                 {
                     if (_pending.TryRemove(frame.Id, out var completion))
                     {

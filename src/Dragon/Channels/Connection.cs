@@ -71,8 +71,8 @@ public abstract class Connection : IRuntimeObject<Connection>
     static Connection IRuntimeObject<Connection>.FromDescriptor(JsonElement descriptor) =>
         descriptor.GetProperty("kind").GetString() switch
         {
-            OutputConnection.Kind => new OutputConnection(descriptor.GetProperty("puid").GetUInt64(), descriptor.GetProperty("fd").GetInt32()),
-            InputConnection.Kind => new InputConnection(descriptor.GetProperty("puid").GetUInt64()),
+            OutputConnection.Kind => new OutputConnection(descriptor.GetProperty("puid").GetUInt64(), descriptor.GetProperty("node").GetInt32(), descriptor.GetProperty("fd").GetInt32()),
+            InputConnection.Kind => new InputConnection(descriptor.GetProperty("puid").GetUInt64(), descriptor.GetProperty("node").GetInt32()),
             ChannelConnection.Kind => ChannelConnection.FromDescriptor(descriptor),
             var other => throw new JsonException($"unknown connection kind '{other}'"),
         };

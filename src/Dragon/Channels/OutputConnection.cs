@@ -11,13 +11,15 @@ internal sealed class OutputConnection : Connection
     public const string Kind = "output";
 
     private readonly ulong _puid;
+    private readonly int _node;
     private readonly int _fd;
     private StreamData? _peeked;
     private bool _ended;
 
-    public OutputConnection(ulong puid, int fd)
+    public OutputConnection(ulong puid, int node, int fd)
     {
         _puid = puid;
+        _node = node;
         _fd = fd;
     }
 
@@ -76,7 +78,7 @@ internal sealed class OutputConnection : Connection
         }
 
         return await RuntimeClient.Current
-            .RequestAsync<StreamData>(new StreamRecvRequest(_puid, _fd, Timeouts.ToMilliseconds(timeout)), cancellationToken)
+            .RequestAsync<StreamData>(new StreamRecvRequest(_puid, _node, _fd, Timeouts.ToMilliseconds(timeout)), cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -84,6 +86,7 @@ internal sealed class OutputConnection : Connection
     {
         writer.WriteString("kind", Kind);
         writer.WriteNumber("puid", _puid);
+        writer.WriteNumber("node", _node);
         writer.WriteNumber("fd", _fd);
     }
 }
@@ -94,8 +97,13 @@ internal sealed class InputConnection : Connection
     public const string Kind = "input";
 
     private readonly ulong _puid;
+    private readonly int _node;
 
-    public InputConnection(ulong puid) => _puid = puid;
+    public InputConnection(ulong puid, int node)
+    {
+        _puid = puid;
+        _node = node;
+    }
 
     public override ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"the stdin connection of process {_puid} only sends");
@@ -109,17 +117,18 @@ internal sealed class InputConnection : Connection
             _ => throw new ArgumentException($"stdin takes strings or byte[], not {typeof(T).Name}", nameof(value)),
         };
         await RuntimeClient.Current
-            .RequestAsync<Ack>(new StreamWriteRequest(_puid, bytes, Close: false), cancellationToken)
+            .RequestAsync<Ack>(new StreamWriteRequest(_puid, _node, bytes, Close: false), cancellationToken)
             .ConfigureAwait(false);
     }
 
     public override bool Poll(TimeSpan timeout) => false;
 
-    public override void Close() => RuntimeClient.Current.Request<Ack>(new StreamWriteRequest(_puid, [], Close: true));
+    public override void Close() => RuntimeClient.Current.Request<Ack>(new StreamWriteRequest(_puid, _node, [], Close: true));
 
     private protected override void WriteDescriptor(Utf8JsonWriter writer)
     {
         writer.WriteString("kind", Kind);
         writer.WriteNumber("puid", _puid);
+        writer.WriteNumber("node", _node);
     }
 }

@@ -16,9 +16,9 @@ public sealed partial class Process : IRuntimeObject<Process>
     internal Process(ProcessDescriptor descriptor)
     {
         _descriptor = descriptor;
-        StdoutConnection = descriptor.StdoutPiped ? new OutputConnection(descriptor.Puid, 1) : null;
-        StderrConnection = descriptor.StderrPiped ? new OutputConnection(descriptor.Puid, 2) : null;
-        Stdin = descriptor.StdinPiped ? new InputConnection(descriptor.Puid) : null;
+        StdoutConnection = descriptor.StdoutPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 1) : null;
+        StderrConnection = descriptor.StderrPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 2) : null;
+        Stdin = descriptor.StdinPiped ? new InputConnection(descriptor.Puid, descriptor.NodeIndex) : null;
     }
 
     /// <summary>Id of the process, unique in the run.</summary>

@@ -31,6 +31,24 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(23, typeof(ObjectRequest))]
 [MemoryPackUnion(24, typeof(ObjectReply))]
 [MemoryPackUnion(25, typeof(LinkHello))]
+[MemoryPackUnion(26, typeof(NodeRegisterRequest))]
+[MemoryPackUnion(27, typeof(NodeTableReply))]
+[MemoryPackUnion(28, typeof(SpawnRequest))]
+[MemoryPackUnion(29, typeof(NodeSignalRequest))]
+[MemoryPackUnion(30, typeof(ProcessExitedNotice))]
+[MemoryPackUnion(31, typeof(ProcessGoneNotice))]
+[MemoryPackUnion(32, typeof(OutputNotice))]
+[MemoryPackUnion(33, typeof(PmiJobRequest))]
+[MemoryPackUnion(34, typeof(PmiJobReply))]
+[MemoryPackUnion(35, typeof(PmiJobClose))]
+[MemoryPackUnion(36, typeof(PmiEventNotice))]
+[MemoryPackUnion(37, typeof(PmiExchangeRequest))]
+[MemoryPackUnion(38, typeof(PmiExchangeReply))]
+[MemoryPackUnion(39, typeof(ObjectRegisterRequest))]
+[MemoryPackUnion(40, typeof(ObjectLookupRequest))]
+[MemoryPackUnion(41, typeof(ObjectUnregisterNotice))]
+[MemoryPackUnion(42, typeof(ShutdownRequest))]
+[MemoryPackUnion(43, typeof(ProcessDescriptorReply))]
 internal partial interface IMessage;
 
 /// <summary>Success with nothing to return.</summary>
@@ -88,7 +106,7 @@ internal sealed partial record QueryReply(ProcessDescriptor Process, ProcessStat
 
 /// <summary>Next line of a piped stdout/stderr (Fd 1 or 2) of a process.</summary>
 [MemoryPackable]
-internal sealed partial record StreamRecvRequest(ulong Puid, int Fd, long TimeoutMs) : IMessage;
+internal sealed partial record StreamRecvRequest(ulong Puid, int NodeIndex, int Fd, long TimeoutMs) : IMessage;
 
 /// <summary>A line (without its newline) or end of stream; <see cref="TimedOut"/> when nothing came in time.</summary>
 [MemoryPackable]
@@ -96,7 +114,7 @@ internal sealed partial record StreamData(byte[] Data, bool EndOfStream, bool Ti
 
 /// <summary>Bytes for a piped stdin; <see cref="Close"/> closes it after writing.</summary>
 [MemoryPackable]
-internal sealed partial record StreamWriteRequest(ulong Puid, byte[] Data, bool Close) : IMessage;
+internal sealed partial record StreamWriteRequest(ulong Puid, int NodeIndex, byte[] Data, bool Close) : IMessage;
 
 [MemoryPackable]
 internal sealed partial record TargetRequest(ulong Puid) : IMessage;
@@ -150,3 +168,70 @@ internal sealed partial record ObjectReply(ObjectStatus Status, byte[] Payload, 
 /// <summary>First frame on a link between node services, after the challenge-response.</summary>
 [MemoryPackable]
 internal sealed partial record LinkHello(int NodeIndex) : IMessage;
+
+/// <summary>A node service introduces itself to the launcher (global services) after the link handshake.</summary>
+[MemoryPackable]
+internal sealed partial record NodeRegisterRequest(NodeDescriptor Descriptor, int Pid) : IMessage;
+
+/// <summary>The run's node table, sent to each node service once every node has registered.</summary>
+[MemoryPackable]
+internal sealed partial record NodeTableReply(NodeDescriptor[] Nodes) : IMessage;
+
+/// <summary>Global services ask a node service to start one process.</summary>
+[MemoryPackable]
+internal sealed partial record SpawnRequest(ulong Puid, ProcessSpec Spec, ulong GroupId, KeyValuePair<string, string>[] ExtraEnv) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record ProcessDescriptorReply(ProcessDescriptor Process) : IMessage;
+
+/// <summary>Global services ask a node service to signal one of its processes.</summary>
+[MemoryPackable]
+internal sealed partial record NodeSignalRequest(ulong Puid, int Signal) : IMessage;
+
+/// <summary>A node service reports that one of its children was reaped (code, or signal).</summary>
+[MemoryPackable]
+internal sealed partial record ProcessExitedNotice(ulong Puid, int Code, int Signal) : IMessage;
+
+/// <summary>Global services tell every node that a process is gone, so hosted objects let go of what it held.</summary>
+[MemoryPackable]
+internal sealed partial record ProcessGoneNotice(ulong Puid) : IMessage;
+
+/// <summary>A line of forwarded output from a process on a node, for the launcher's stdout or stderr.</summary>
+[MemoryPackable]
+internal sealed partial record OutputNotice(string Label, byte[] Line, bool IsError) : IMessage;
+
+/// <summary>Creates a node's part of an MPI job: its local ranks, the job's mapping and KVS name.</summary>
+[MemoryPackable]
+internal sealed partial record PmiJobRequest(ulong GroupId, int[] NodeOfRank, int[] LocalRanks, string KvsName, bool JobWideBarrier) : IMessage;
+
+/// <summary>The PMI environment of each local rank, by rank.</summary>
+[MemoryPackable]
+internal sealed partial record PmiJobReply(int[] Ranks, KeyValuePair<string, string>[][] Environments) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record PmiJobClose(ulong GroupId) : IMessage;
+
+/// <summary>A rank of an MPI job connected, initialized, finalized, aborted, broke the protocol, or disconnected.</summary>
+[MemoryPackable]
+internal sealed partial record PmiEventNotice(ulong GroupId, int Rank, int Kind, int ExitCode, string? Message) : IMessage;
+
+/// <summary>One node's puts at a barrier of a job spanning nodes; the reply carries every node's puts.</summary>
+[MemoryPackable]
+internal sealed partial record PmiExchangeRequest(ulong GroupId, int NodeIndex, KeyValuePair<string, string>[] Puts) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record PmiExchangeReply(KeyValuePair<string, string>[] Puts) : IMessage;
+
+/// <summary>A node created a named object: record the name run-wide (fails if it is taken).</summary>
+[MemoryPackable]
+internal sealed partial record ObjectRegisterRequest(ObjectDescriptor Descriptor) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record ObjectLookupRequest(string Name) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record ObjectUnregisterNotice(ObjectDescriptor Descriptor) : IMessage;
+
+/// <summary>The run is ending: stop every process (with this patience between signals), clean up, and exit.</summary>
+[MemoryPackable]
+internal sealed partial record ShutdownRequest(long PatienceMs) : IMessage;
