@@ -15,6 +15,11 @@ internal sealed record LauncherOptions
 
         options:
           --local-nodes N       run N node services on this machine (nodes local0..localN-1)
+          --hosts H1,H2,...     run a node service on each host, started over SSH
+          --hostfile FILE       the same, one host per line (# comments)
+          --wlm ssh|slurm|local choose how node services start; inside a Slurm allocation (SLURM_JOB_ID set)
+                                the default is slurm (one srun task per allocated node)
+          --nodes N             use only the first N hosts or allocated nodes
           -l, --log-level LEVEL write logs (trace, debug, information, warning, error) to the run directory;
                                 they are kept in ./dragon-logs-<run id> when the run ends
           --label               prefix forwarded output with [puid@node]
@@ -27,6 +32,12 @@ internal sealed record LauncherOptions
         """;
 
     public int LocalNodes { get; init; } = 1;
+
+    public IReadOnlyList<string> Hosts { get; init; } = [];
+
+    public string? Wlm { get; init; }
+
+    public int? Nodes { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.None;
 
@@ -62,6 +73,26 @@ internal sealed record LauncherOptions
                             ? parsed
                             : throw new UsageException($"unknown log level '{level}' (trace, debug, information, warning, error, none)"),
                     };
+                    break;
+                case "--hosts":
+                    options = options with { Hosts = Value(args, ref i, arg).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+                    break;
+                case "--hostfile":
+                    var file = Value(args, ref i, arg);
+                    options = options with
+                    {
+                        Hosts = File.Exists(file)
+                            ? File.ReadAllLines(file).Select(l => l.Split('#')[0].Trim()).Where(l => l.Length > 0).ToArray()
+                            : throw new UsageException($"--hostfile {file} does not exist"),
+                    };
+                    break;
+                case "--wlm":
+                    var wlm = Value(args, ref i, arg);
+                    options = options with { Wlm = wlm is "ssh" or "slurm" or "local" or "fork" ? wlm : throw new UsageException($"--wlm takes ssh, slurm or local, not '{wlm}'") };
+                    break;
+                case "--nodes":
+                    var count = Value(args, ref i, arg);
+                    options = options with { Nodes = int.TryParse(count, out var nodes) && nodes >= 1 ? nodes : throw new UsageException($"--nodes takes a number of at least 1, not '{count}'") };
                     break;
                 case "--label":
                     options = options with { Label = true };

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Dragon.Launcher.Nodes;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
 using Dragon.Services.Node;
@@ -9,23 +10,25 @@ using Microsoft.Extensions.Logging;
 namespace Dragon.Launcher;
 
 /// <summary>
-/// One run on this machine: the run directory, global services and the node services (in this process), the head
-/// program, and the teardown that leaves nothing behind.
+/// One run: the run directory, global services, the node services (in this process for one machine, or on other
+/// hosts over SSH or Slurm), the head program, and the teardown that leaves nothing behind on any node.
 /// </summary>
-internal sealed class RunHost
+internal static class RunHost
 {
     private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(2);
 
     public static async Task<int> RunAsync(LauncherOptions options)
     {
         var (executable, args) = ProgramResolver.Resolve(options.Program, options.ProgramArgs);
+        var plan = NodeLaunchPlan.From(options);
         using var sink = new ConsoleSink();
         var run = RunContext.Create(
             sink,
             options.Label,
             options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
         var global = new GlobalServices(run);
-        var nodes = new List<NodeService>();
+        var localNodes = new List<NodeService>();
+        RemoteNodes? remote = null;
         var interrupts = 0;
         var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -39,12 +42,9 @@ internal sealed class RunHost
             }
             else
             {
-                foreach (var node in nodes)
+                foreach (var puid in global.RunningPuids())
                 {
-                    foreach (var puid in global.NodeDescriptors.Length > 0 ? AllRunning(global) : [])
-                    {
-                        node.Signal(puid, Signals.SIGKILL);
-                    }
+                    global.Signal(puid, Signals.SIGKILL);
                 }
             }
         }
@@ -53,18 +53,35 @@ internal sealed class RunHost
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            for (var i = 0; i < options.LocalNodes; i++)
+            if (plan is null)
             {
-                var name = options.LocalNodes == 1 ? Environment.MachineName : $"local{i}";
-                nodes.Add(new NodeService(run, i, name, System.Net.IPAddress.Loopback));
+                for (var i = 0; i < options.LocalNodes; i++)
+                {
+                    var name = options.LocalNodes == 1 ? Environment.MachineName : $"local{i}";
+                    localNodes.Add(new NodeService(run, i, name, System.Net.IPAddress.Loopback));
+                }
+
+                global.AttachNodes(localNodes);
+                foreach (var node in localNodes)
+                {
+                    node.GlobalLink = new LocalGlobalLink(global);
+                    node.Nodes = global.NodeDescriptors;
+                }
+            }
+            else
+            {
+                remote = await RemoteNodes.StartAsync(run, global, plan, options).ConfigureAwait(false);
             }
 
-            global.AttachNodes(nodes);
-            foreach (var node in nodes)
+            var headLost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            global.NodeLost += (node, why) =>
             {
-                node.GlobalLink = new LocalGlobalLink(global);
-                node.Nodes = global.NodeDescriptors;
-            }
+                Console.Error.WriteLine($"dragon: node {global.NodeDescriptors[node].Name} lost: {why}");
+                if (node == 0)
+                {
+                    headLost.TrySetResult(why);
+                }
+            };
 
             var head = new ProcessSpec(
                 executable,
@@ -96,6 +113,12 @@ internal sealed class RunHost
 
             var status = await headRecord.Exit.ConfigureAwait(false);
             await global.StopAllAsync(s_patience, "stopped: the head program ended").ConfigureAwait(false);
+            if (headLost.Task.IsCompleted)
+            {
+                Console.Error.WriteLine($"dragon: the head program's node {global.NodeDescriptors[0].Name} was lost ({headLost.Task.Result}); the run ends");
+                return 1;
+            }
+
             if (interrupts > 0 && status.Signal == 0 && status.ExitCode == 0)
             {
                 return 130;
@@ -106,7 +129,13 @@ internal sealed class RunHost
         finally
         {
             await global.StopAllAsync(TimeSpan.FromMilliseconds(200), "stopped: the run is ending").ConfigureAwait(false);
-            foreach (var node in nodes)
+            if (remote is not null)
+            {
+                await remote.ShutdownAsync(s_patience).ConfigureAwait(false);
+                await remote.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var node in localNodes)
             {
                 await node.DisposeAsync().ConfigureAwait(false);
             }
@@ -116,8 +145,6 @@ internal sealed class RunHost
             run.RemoveFiles();
         }
     }
-
-    private static ulong[] AllRunning(GlobalServices global) => global.RunningPuids();
 
     private static void KeepLogs(RunContext run, LauncherOptions options)
     {
@@ -134,16 +161,11 @@ internal sealed class RunHost
         }
         catch (IOException)
         {
-            CopyDirectory(logs, kept);
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+            Directory.CreateDirectory(kept);
+            foreach (var file in Directory.EnumerateFiles(logs))
+            {
+                File.Copy(file, Path.Combine(kept, Path.GetFileName(file)), overwrite: true);
+            }
         }
     }
 }

@@ -111,7 +111,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             throw new ServiceException(ErrorKind.StartFailed, e.Message);
         }
 
-        var capture = Run.Label;
+        var capture = Run.Label || Run.CaptureInherited;
         SpawnedChild child;
         try
         {
@@ -292,7 +292,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                     timeout.CancelAfter(TimeSpan.FromSeconds(10));
-                    var link = await NodeLink.AcceptedAsync(socket, _secret, ServeLinkAsync, timeout.Token).ConfigureAwait(false);
+                    var link = await NodeLink.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
                     _links.TryAdd(link.PeerIndex, Task.FromResult(link));
                     _acceptedLinks.Add(link);
                 }

@@ -15,6 +15,7 @@ internal sealed class ChannelHost : HostedObject
     private readonly ShmRing _ring;
     private readonly System.Threading.Lock _lock = new();
     private readonly List<TaskCompletionSource<ObjectReply>> _joiners = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CancellationTokenSource, ulong> _callers = new();
     private long _unfinished;
     private int _inFlight;
     private volatile bool _destroyed;
@@ -32,19 +33,15 @@ internal sealed class ChannelHost : HostedObject
         switch (request.Op)
         {
             case ObjectOp.Send:
-                return Blocking(request.TimeoutMs, cancellationToken, timeout =>
+                if (request.Payload.Length > _ring.MaxMessageSize)
                 {
-                    if (request.Payload.Length > _ring.MaxMessageSize)
-                    {
-                        return new ObjectReply(ObjectStatus.Invalid, System.Text.Encoding.UTF8.GetBytes(
-                            $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0);
-                    }
+                    return Task.FromResult(new ObjectReply(ObjectStatus.Invalid, System.Text.Encoding.UTF8.GetBytes(
+                        $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0));
+                }
 
-                    return _ring.TrySend(request.Payload, timeout) ? Ok() : null;
-                });
+                return ServeAsync(request, SendSlice(request.Payload.Length), timeout => _ring.TrySend(request.Payload, timeout) ? Ok() : null, cancellationToken);
             case ObjectOp.Receive:
-                return Blocking(request.TimeoutMs, cancellationToken, timeout =>
-                    _ring.TryReceive(timeout) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null);
+                return ServeAsync(request, s_slice, timeout => _ring.TryReceive(timeout) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
             case ObjectOp.Poll:
                 return Task.FromResult(Ok(_ring.IsClosed ? 1 : 0));
             case ObjectOp.CloseChannel:
@@ -86,57 +83,119 @@ internal sealed class ChannelHost : HostedObject
         }
     }
 
-    /// <summary>Runs a blocking ring call off the thread pool, in slices, until it succeeds, ends, or times out.</summary>
-    private Task<ObjectReply> Blocking(long timeoutMs, CancellationToken cancellationToken, Func<TimeSpan, ObjectReply?> attempt) =>
-        Task.Factory.StartNew(
-            () =>
-            {
-                Interlocked.Increment(ref _inFlight);
-                try
-                {
-                    return BlockingLoop(timeoutMs, cancellationToken, attempt);
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _inFlight);
-                }
-            },
-            cancellationToken,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
-
-    private ObjectReply BlockingLoop(long timeoutMs, CancellationToken cancellationToken, Func<TimeSpan, ObjectReply?> attempt)
+    /// <summary>
+    /// Serves a send or receive for a process of another node: one try on the thread pool (most calls find room or
+    /// a message at once), then, if it must wait, a dedicated thread that waits in slices until it succeeds, the
+    /// channel ends, the timeout passes, or the caller exits.
+    /// </summary>
+    private async Task<ObjectReply> ServeAsync(ObjectRequest request, TimeSpan slice, Func<TimeSpan, ObjectReply?> attempt, CancellationToken cancellationToken)
     {
-        var deadline = timeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs;
-        while (true)
+        var deadline = request.TimeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + request.TimeoutMs;
+        using var caller = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _callers[caller] = request.Puid;
+        try
+        {
+            var reply = await Task.Run(() => Attempt(request, attempt, TimeSpan.Zero, caller.Token), CancellationToken.None).ConfigureAwait(false);
+            if (reply is null && request.TimeoutMs != 0)
+            {
+                reply = await Task.Factory.StartNew(
+                    () => BlockingLoop(request, deadline, slice, attempt, caller.Token),
+                    CancellationToken.None,
+                    TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default).ConfigureAwait(false);
+            }
+
+            return reply ?? Reply(ObjectStatus.TimedOut);
+        }
+        finally
+        {
+            _callers.TryRemove(caller, out _);
+        }
+    }
+
+    private ObjectReply BlockingLoop(ObjectRequest request, long deadline, TimeSpan slice, Func<TimeSpan, ObjectReply?> attempt, CancellationToken caller)
+    {
+        while (!caller.IsCancellationRequested)
+        {
+            var left = deadline == long.MaxValue
+                ? slice
+                : TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(deadline - Environment.TickCount64, slice.TotalMilliseconds)));
+            if (Attempt(request, attempt, left, caller) is { } reply)
+            {
+                return reply;
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                break;
+            }
+        }
+
+        return Reply(ObjectStatus.TimedOut);
+    }
+
+    /// <summary>One ring call, counted in flight so <see cref="Destroy"/> does not unmap the ring under it.</summary>
+    private ObjectReply? Attempt(ObjectRequest request, Func<TimeSpan, ObjectReply?> attempt, TimeSpan timeout, CancellationToken caller)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
         {
             if (_destroyed)
             {
                 return Reply(ObjectStatus.Destroyed);
             }
 
-            var left = deadline == long.MaxValue
-                ? s_slice
-                : TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(deadline - Environment.TickCount64, s_slice.TotalMilliseconds)));
-            try
-            {
-                if (attempt(left) is { } reply)
-                {
-                    return reply;
-                }
-            }
-            catch (EndOfStreamException)
-            {
-                return Reply(ObjectStatus.EndOfStream);
-            }
-            catch (InvalidOperationException e)
-            {
-                return new ObjectReply(ObjectStatus.Closed, System.Text.Encoding.UTF8.GetBytes(e.Message), 0);
-            }
-
-            if (Environment.TickCount64 >= deadline || cancellationToken.IsCancellationRequested)
+            if (caller.IsCancellationRequested)
             {
                 return Reply(ObjectStatus.TimedOut);
+            }
+
+            var reply = attempt(timeout);
+            if (reply is { Status: ObjectStatus.Ok } && request.Op == ObjectOp.Receive && caller.IsCancellationRequested)
+            {
+                // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
+                // message to the next receiver (at the back of the queue) rather than lose it.
+                _ring.TrySend(reply.Payload, s_slice);
+                return Reply(ObjectStatus.TimedOut);
+            }
+
+            return reply;
+        }
+        catch (EndOfStreamException)
+        {
+            return Reply(ObjectStatus.EndOfStream);
+        }
+        catch (InvalidOperationException e)
+        {
+            return new ObjectReply(ObjectStatus.Closed, System.Text.Encoding.UTF8.GetBytes(e.Message), 0);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>
+    /// How long one slice of a send may wait. A message longer than the ring only completes while a receiver
+    /// drains it, and a slice that runs out withdraws what was sent, so long messages get longer slices.
+    /// </summary>
+    private static TimeSpan SendSlice(int length) => TimeSpan.FromMilliseconds(Math.Min(1000, s_slice.TotalMilliseconds + (length >> 14)));
+
+    /// <summary>A process that exited stops waiting in every send or receive it asked of this channel.</summary>
+    public override void OnProcessExited(ulong puid)
+    {
+        foreach (var (caller, owner) in _callers)
+        {
+            if (owner == puid)
+            {
+                try
+                {
+                    caller.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The call ended meanwhile.
+                }
             }
         }
     }

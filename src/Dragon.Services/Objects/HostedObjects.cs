@@ -40,7 +40,7 @@ internal sealed class HostedObjects
         {
             ObjectKind.Channel => new ObjectDescriptor(
                 id, ObjectKind.Channel, name, _nodeIndex,
-                $"/dev/shm/{_run.ShmPrefix}-ch{id.ToString("x", CultureInfo.InvariantCulture)}",
+                $"/dev/shm/{_run.ShmPrefix}-n{_nodeIndex}-ch{id.ToString("x", CultureInfo.InvariantCulture)}",
                 request.Capacity > 0 ? request.Capacity : DefaultSlots,
                 request.SlotSize > 0 ? request.SlotSize : DefaultSlotSize,
                 request.MaxMessageBytes > 0 ? request.MaxMessageBytes : DefaultMaxMessageBytes,

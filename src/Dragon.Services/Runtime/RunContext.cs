@@ -41,14 +41,29 @@ internal sealed class RunContext : IDisposable
 
     public string ShmPrefix => RuntimeEnvironment.ShmPrefix(RunId);
 
+    /// <summary>Forwarded output is always piped here (the node is not where the launcher's terminal is).</summary>
+    public bool CaptureInherited { get; set; }
+
     /// <summary>Creates the run directory (mode 0700) and records the owning launcher for cleanup.</summary>
-    public static RunContext Create(IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers = null, string? baseDir = null)
+    public static RunContext Create(IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers = null, string? baseDir = null) =>
+        CreateWith(
+            $"{Environment.ProcessId:x}{RandomNumberGenerator.GetHexString(6, lowercase: true)}",
+            RandomNumberGenerator.GetHexString(32, lowercase: true),
+            null,
+            sink,
+            label,
+            loggers,
+            baseDir);
+
+    /// <summary>The part of a run one node service keeps on its host: a run directory of its own (hosts may share /tmp).</summary>
+    public static RunContext CreateForNode(string runId, string secret, int nodeIndex, IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers) =>
+        CreateWith(runId, secret, $"{runId}.n{nodeIndex}", sink, label, loggers, null);
+
+    private static RunContext CreateWith(string runId, string secret, string? dirName, IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers, string? baseDir)
     {
-        var runId = $"{Environment.ProcessId:x}{RandomNumberGenerator.GetHexString(6, lowercase: true)}";
-        var secret = RandomNumberGenerator.GetHexString(32, lowercase: true);
         var root = baseDir ?? RunLayout.BaseDirectory();
         Directory.CreateDirectory(root);
-        var runDir = Path.Combine(root, runId);
+        var runDir = Path.Combine(root, dirName ?? runId);
         Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(runDir, RunLayout.OwnerFile), ProcessIdentity.Describe(Environment.ProcessId));
         return new RunContext(runId, secret, runDir, sink, label, loggers?.Invoke(Path.Combine(runDir, "logs")) ?? NullLoggerFactory.Instance);
@@ -64,10 +79,10 @@ internal sealed class RunContext : IDisposable
         }
     }
 
-    /// <summary>Removes the run directory and every shared-memory file of the run.</summary>
-    public void RemoveFiles()
+    /// <summary>Removes the run directory and the run's shared-memory files (only one node's, when given).</summary>
+    public void RemoveFiles(int? nodeIndex = null)
     {
-        RunLayout.RemoveShm(RunId);
+        RunLayout.RemoveShm(nodeIndex is { } node ? $"{RunId}-n{node}" : RunId);
         try
         {
             Directory.Delete(RunDir, recursive: true);

@@ -15,7 +15,8 @@ internal sealed class ChannelConnection : Connection
 
     private readonly ChannelEndpoint? _send;
     private readonly ChannelEndpoint? _receive;
-    private (bool Has, object? Value) _peeked;
+    // A message Poll took off the channel, kept encoded: only the later Recv<T> knows what type to decode it as.
+    private byte[]? _peeked;
 
     public ChannelConnection(ChannelEndpoint? send, ChannelEndpoint? receive)
     {
@@ -26,11 +27,10 @@ internal sealed class ChannelConnection : Connection
     public override async ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
-        if (_peeked.Has)
+        if (_peeked is { } peeked)
         {
-            var value = _peeked.Value;
-            _peeked = default;
-            return value is T typed ? typed : (T)value!;
+            _peeked = null;
+            return MessageCodec.Decode<T>(peeked);
         }
 
         var (received, item) = await receive.ReceiveAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
@@ -46,16 +46,16 @@ internal sealed class ChannelConnection : Connection
     public override bool Poll(TimeSpan timeout)
     {
         var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
-        if (_peeked.Has)
+        if (_peeked is not null)
         {
             return true;
         }
 
         try
         {
-            if (receive.TryReceive<object?>(Timeouts.ToMilliseconds(timeout), out var value))
+            if (receive.TryReceiveEncoded(Timeouts.ToMilliseconds(timeout), out var message))
             {
-                _peeked = (true, value);
+                _peeked = message;
                 return true;
             }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Dragon.Channels.Internal;
 using Dragon.Runtime.Protocol;
 
 namespace Dragon.Channels;
@@ -21,7 +22,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         var buffer = Encode(value);
         if (Handle.Ring is { } ring)
         {
-            return ring.TrySend(buffer.WrittenSpan, ToTimeSpan(timeoutMs));
+            return RingSend(ring, buffer.WrittenSpan, ToTimeSpan(timeoutMs));
         }
 
         return Completed(Handle.Request(ObjectOp.Send, timeoutMs, payload: buffer.WrittenSpan.ToArray()));
@@ -32,7 +33,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         var buffer = Encode(value);
         if (Handle.Ring is { } ring)
         {
-            if (ring.TrySend(buffer.WrittenSpan, TimeSpan.Zero))
+            if (RingSend(ring, buffer.WrittenSpan, TimeSpan.Zero))
             {
                 return true;
             }
@@ -43,7 +44,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
             }
 
             var copy = buffer.WrittenSpan.ToArray();
-            return await Task.Run(() => ring.TrySend(copy, ToTimeSpan(timeoutMs)), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => RingSend(ring, copy, ToTimeSpan(timeoutMs)), cancellationToken).ConfigureAwait(false);
         }
 
         return Completed(await Handle.RequestAsync(ObjectOp.Send, timeoutMs, 0, buffer.WrittenSpan.ToArray(), cancellationToken).ConfigureAwait(false));
@@ -55,7 +56,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         if (Handle.Ring is { } ring)
         {
             var buffer = Buffer();
-            if (!ring.TryReceive(buffer, ToTimeSpan(timeoutMs), out _))
+            if (!RingReceive(ring, buffer, ToTimeSpan(timeoutMs)))
             {
                 value = default!;
                 return false;
@@ -66,6 +67,23 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         }
 
         return Received(Handle.Request(ObjectOp.Receive, timeoutMs), out value);
+    }
+
+    /// <summary>Receives one message still encoded (decode it later with <see cref="MessageCodec.Decode{T}"/>); false on timeout.</summary>
+    public bool TryReceiveEncoded(long timeoutMs, out byte[] message)
+    {
+        if (Handle.Ring is { } ring)
+        {
+            var buffer = Buffer();
+            var received = RingReceive(ring, buffer, ToTimeSpan(timeoutMs));
+            message = received ? buffer.WrittenSpan.ToArray() : [];
+            return received;
+        }
+
+        var reply = Handle.Request(ObjectOp.Receive, timeoutMs);
+        var arrived = Arrived(reply);
+        message = arrived ? reply.Payload : [];
+        return arrived;
     }
 
     public async ValueTask<(bool Received, T Value)> ReceiveAsync<T>(long timeoutMs, CancellationToken cancellationToken)
@@ -140,18 +158,42 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
 
     private bool Received<T>(ObjectReply reply, out T value)
     {
-        switch (reply.Status)
+        var arrived = Arrived(reply);
+        value = arrived ? MessageCodec.Decode<T>(reply.Payload) : default!;
+        return arrived;
+    }
+
+    /// <summary>True when the reply carries a message, false when the receive timed out; throws at end of stream.</summary>
+    private bool Arrived(ObjectReply reply) => reply.Status switch
+    {
+        ObjectStatus.Ok => true,
+        ObjectStatus.TimedOut => false,
+        ObjectStatus.EndOfStream => throw new EndOfStreamException($"{Handle.Describe} is closed and empty"),
+        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}"),
+    };
+
+    // The ring names its file; a user should read the queue's or pipe's name, as on the remote path.
+    private bool RingSend(ShmRing ring, ReadOnlySpan<byte> message, TimeSpan timeout)
+    {
+        try
         {
-            case ObjectStatus.Ok:
-                value = MessageCodec.Decode<T>(reply.Payload);
-                return true;
-            case ObjectStatus.TimedOut:
-                value = default!;
-                return false;
-            case ObjectStatus.EndOfStream:
-                throw new EndOfStreamException($"{Handle.Describe} is closed and empty");
-            default:
-                throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}");
+            return ring.TrySend(message, timeout);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Handle.Describe} is closed", e);
+        }
+    }
+
+    private bool RingReceive(ShmRing ring, ArrayBufferWriter<byte> buffer, TimeSpan timeout)
+    {
+        try
+        {
+            return ring.TryReceive(buffer, timeout, out _);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new EndOfStreamException($"{Handle.Describe} is closed and empty", e);
         }
     }
 

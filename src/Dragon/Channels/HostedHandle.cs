@@ -73,7 +73,14 @@ internal sealed class HostedHandle : IDisposable
 
     public string Describe => $"{Descriptor.Kind.ToString().ToLowerInvariant()} '{Descriptor.Name}'";
 
-    public void ThrowIfReleased() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _released) != 0, Describe);
+    public void ThrowIfReleased()
+    {
+        if (Volatile.Read(ref _released) != 0)
+        {
+            // Not ObjectDisposedException.ThrowIf(cond, Describe): that names the type of its argument, System.String.
+            throw new ObjectDisposedException(Describe, $"{Describe} was disposed (or closed) by this process");
+        }
+    }
 
     public void Dispose()
     {

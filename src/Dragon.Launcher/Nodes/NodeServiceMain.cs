@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Sockets;
+using Dragon.Runtime.Protocol;
+using Dragon.Services.Global;
+using Dragon.Services.Node;
+using Dragon.Services.Runtime;
+using Dragon.Services.Spawning;
+using Dragon.Services.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Dragon.Launcher.Nodes;
+
+/// <summary>
+/// <c>dragon _node</c>: the node service of one host, started by the launcher over SSH or srun. It dials the
+/// launcher, proves the run's secret, registers the host's hardware, serves until told the run is over (or until
+/// the launcher is lost), then stops everything it started and removes what it made.
+/// </summary>
+internal static class NodeServiceMain
+{
+    public const string Command = "_node";
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    {
+        string? launcher = null, runId = null, indexText = null;
+        var label = false;
+        var level = LogLevel.None;
+        for (var i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--launcher": launcher = args[++i]; break;
+                case "--run-id": runId = args[++i]; break;
+                case "--index": indexText = args[++i]; break;
+                case "--label": label = true; break;
+                case "--log-level": level = Enum.Parse<LogLevel>(args[++i], ignoreCase: true); break;
+                default: throw new UsageException($"unknown node service option '{args[i]}'");
+            }
+        }
+
+        if (launcher is null || runId is null || indexText is null)
+        {
+            throw new UsageException("the node service needs --launcher HOST:PORT --run-id ID --index N|slurm");
+        }
+
+        var index = indexText == "slurm"
+            ? int.Parse(Environment.GetEnvironmentVariable("SLURM_NODEID") ?? throw new UsageException("--index slurm outside a Slurm step"), System.Globalization.CultureInfo.InvariantCulture)
+            : int.Parse(indexText, System.Globalization.CultureInfo.InvariantCulture);
+
+        // The secret never appears on a command line: srun passes it in the environment, ssh on stdin.
+        var secret = Environment.GetEnvironmentVariable("DRAGON_SECRET") ?? Console.In.ReadLine()
+            ?? throw new UsageException("the node service got no secret (DRAGON_SECRET or first line of stdin)");
+        Environment.SetEnvironmentVariable("DRAGON_SECRET", null);
+
+        var (host, port) = NodeLink.ParseEndpoint(launcher);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(host, port).ConfigureAwait(false);
+        var secretBytes = LinkHandshake.SecretBytes(secret);
+        using (var handshake = new NetworkStream(socket, ownsSocket: false))
+        {
+            await LinkHandshake.ConnectAsync(handshake, secretBytes, index, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var sink = new LinkOutputSink();
+        var run = RunContext.CreateForNode(runId, secret, index, sink, label, level == LogLevel.None ? null : dir => new FileLoggerFactory(dir, level));
+        run.CaptureInherited = true;
+        var advertised = ((IPEndPoint)socket.LocalEndPoint!).Address;
+        var node = new NodeService(run, index, Environment.MachineName, IPAddress.Any, advertised);
+        var link = new NodeLink(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
+        var global = new RemoteGlobalLink(link);
+        node.GlobalLink = global;
+        sink.Link = global;
+        try
+        {
+            var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
+            node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
+            var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
+            var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : TimeSpan.Zero;
+            await StopProcessesAsync(node, patience).ConfigureAwait(false);
+            await global.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            return ended == node.ShutdownRequested ? 0 : 1;
+        }
+        finally
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            await link.DisposeAsync().ConfigureAwait(false);
+            run.Dispose();
+            run.RemoveFiles(index);
+        }
+    }
+
+    /// <summary>Whatever still runs here: SIGINT, SIGTERM, SIGKILL, a patience apart (at once when the launcher is lost).</summary>
+    private static async Task StopProcessesAsync(NodeService node, TimeSpan patience)
+    {
+        foreach (var signal in new[] { Signals.SIGINT, Signals.SIGTERM, Signals.SIGKILL })
+        {
+            var alive = node.RunningProcesses.ToArray();
+            if (alive.Length == 0)
+            {
+                return;
+            }
+
+            if (patience == TimeSpan.Zero && signal != Signals.SIGKILL)
+            {
+                continue;
+            }
+
+            foreach (var process in alive)
+            {
+                process.Signal(signal);
+            }
+
+            var deadline = DateTime.UtcNow + (signal == Signals.SIGKILL ? TimeSpan.FromSeconds(5) : patience);
+            while (node.RunningProcesses.Any() && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        }
+    }
+}

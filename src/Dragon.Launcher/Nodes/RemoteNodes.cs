@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Dragon.Runtime.Protocol;
+using Dragon.Services.Global;
+using Dragon.Services.Runtime;
+using Dragon.Services.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Dragon.Launcher.Nodes;
+
+/// <summary>
+/// Node services on other hosts: started over SSH (in parallel) or with one srun step, each dialling back to the
+/// launcher over an authenticated link and registering its hardware; the head program starts only once every node
+/// has. A node whose link breaks is reported lost to global services.
+/// </summary>
+internal sealed class RemoteNodes : IAsyncDisposable
+{
+    private static readonly TimeSpan s_bringUpTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly RunContext _run;
+    private readonly GlobalServices _global;
+    private readonly List<System.Diagnostics.Process> _starters = [];
+    private readonly List<RemoteNode> _nodes = [];
+    private readonly Socket _listener;
+    private volatile bool _shuttingDown;
+
+    private RemoteNodes(RunContext run, GlobalServices global, Socket listener)
+    {
+        _run = run;
+        _global = global;
+        _listener = listener;
+    }
+
+    public static async Task<RemoteNodes> StartAsync(RunContext run, GlobalServices global, NodeLaunchPlan plan, LauncherOptions options)
+    {
+        var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(plan.ListenAddress, 0));
+        listener.Listen(256);
+        var nodes = new RemoteNodes(run, global, listener);
+        try
+        {
+            await nodes.BringUpAsync(plan, options).ConfigureAwait(false);
+            return nodes;
+        }
+        catch
+        {
+            await nodes.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task BringUpAsync(NodeLaunchPlan plan, LauncherOptions options)
+    {
+        var count = plan.Hosts.Count;
+        var endpoint = (IPEndPoint)_listener.LocalEndPoint!;
+        var descriptors = new NodeDescriptor?[count];
+        var links = new NodeLink?[count];
+        var registered = 0;
+        var allRegistered = new TaskCompletionSource<NodeDescriptor[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secret = LinkHandshake.SecretBytes(_run.Secret);
+
+        async Task<IMessage> ServeAsync(int peer, IMessage request, CancellationToken cancellationToken)
+        {
+            if (request is NodeRegisterRequest register)
+            {
+                if (peer < 0 || peer >= count || descriptors[peer] is not null)
+                {
+                    throw new ServiceException(ErrorKind.InvalidArgument, $"node index {peer} is not expected or already registered");
+                }
+
+                descriptors[peer] = register.Descriptor with { Index = peer, Name = plan.Hosts[peer] };
+                if (Interlocked.Increment(ref registered) == count)
+                {
+                    allRegistered.TrySetResult(descriptors.Select(d => d!).ToArray());
+                }
+
+                return new NodeTableReply(await allRegistered.Task.WaitAsync(cancellationToken).ConfigureAwait(false));
+            }
+
+            return await GlobalRequestHandler.HandleAsync(_global, request, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var bringUp = new CancellationTokenSource(s_bringUpTimeout);
+        var accepting = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref registered) < count && !bringUp.IsCancellationRequested)
+            {
+                var socket = await _listener.AcceptAsync(bringUp.Token).ConfigureAwait(false);
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        var link = await NodeLink.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), bringUp.Token).ConfigureAwait(false);
+                        if (link.PeerIndex >= 0 && link.PeerIndex < count)
+                        {
+                            links[link.PeerIndex] = link;
+                        }
+                    }
+                    catch (Exception e) when (e is AuthenticationFailedException or IOException or SocketException or OperationCanceledException or EndOfStreamException)
+                    {
+                        Console.Error.WriteLine($"dragon: refused a node connection from {socket.RemoteEndPoint}: {e.Message}");
+                        socket.Dispose();
+                    }
+                });
+            }
+        });
+
+        StartNodeServices(plan, $"{endpoint.Address}:{endpoint.Port}", options);
+        var starterExits = _starters.Select(p => p.WaitForExitAsync()).ToArray();
+        var done = await Task.WhenAny(allRegistered.Task, Task.WhenAny(starterExits.DefaultIfEmpty(Task.Delay(Timeout.Infinite))), Task.Delay(s_bringUpTimeout)).ConfigureAwait(false);
+        if (done != allRegistered.Task)
+        {
+            var missing = Enumerable.Range(0, count).Where(i => descriptors[i] is null).Select(i => plan.Hosts[i]).ToArray();
+            var why = _starters.Where(p => p.HasExited).Select(p => $"{p.StartInfo.FileName} exited with code {p.ExitCode}: {ReadError(p)}").FirstOrDefault()
+                ?? $"no answer within {s_bringUpTimeout.TotalSeconds:F0} s";
+            throw new Services.Spawning.SpawnException($"node services did not come up on {string.Join(", ", missing)}: {why}");
+        }
+
+        var table = await allRegistered.Task.ConfigureAwait(false);
+        await Task.Delay(50).ConfigureAwait(false);
+        for (var i = 0; i < count; i++)
+        {
+            var link = links[i] ?? throw new Services.Spawning.SpawnException($"the link to node {plan.Hosts[i]} was lost during bring-up");
+            _nodes.Add(new RemoteNode(table[i], link));
+        }
+
+        _global.AttachNodes(_nodes);
+        foreach (var (index, node) in _nodes.Index())
+        {
+            _ = node.Closed.ContinueWith(
+                _ =>
+                {
+                    if (!_shuttingDown)
+                    {
+                        _global.OnNodeLost(index, "its node service stopped answering");
+                    }
+                },
+                TaskScheduler.Default);
+        }
+    }
+
+    private void StartNodeServices(NodeLaunchPlan plan, string launcher, LauncherOptions options)
+    {
+        var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
+        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId };
+        if (options.Label)
+        {
+            common.Add("--label");
+        }
+
+        if (options.LogLevel != LogLevel.None)
+        {
+            common.AddRange(["--log-level", options.LogLevel.ToString()]);
+        }
+
+        switch (plan.Kind)
+        {
+            case "slurm":
+                var srun = new ProcessStartInfo("srun") { RedirectStandardError = true, RedirectStandardInput = true };
+                foreach (var a in new[] { $"--nodes={plan.Hosts.Count}", $"--ntasks={plan.Hosts.Count}", "--ntasks-per-node=1", "--overlap", "--cpu-bind=none", "--kill-on-bad-exit=0", $"--nodelist={string.Join(',', plan.Hosts)}", "--export=ALL", exe })
+                {
+                    srun.ArgumentList.Add(a);
+                }
+
+                foreach (var a in common.Concat(["--index", "slurm"]))
+                {
+                    srun.ArgumentList.Add(a);
+                }
+
+                srun.Environment["DRAGON_SECRET"] = _run.Secret;
+                _starters.Add(System.Diagnostics.Process.Start(srun)!);
+                break;
+            default:
+                for (var i = 0; i < plan.Hosts.Count; i++)
+                {
+                    ProcessStartInfo start;
+                    var nodeArgs = common.Concat(["--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ToArray();
+                    if (plan.Kind == "fork")
+                    {
+                        start = new ProcessStartInfo(exe, nodeArgs);
+                    }
+                    else
+                    {
+                        start = new ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", plan.Hosts[i], "exec", exe, .. nodeArgs]);
+                    }
+
+                    start.RedirectStandardInput = true;
+                    start.RedirectStandardError = true;
+                    var process = System.Diagnostics.Process.Start(start)!;
+                    process.StandardInput.WriteLine(_run.Secret);
+                    process.StandardInput.Flush();
+                    _starters.Add(process);
+                }
+
+                break;
+        }
+    }
+
+    private static string ReadError(System.Diagnostics.Process process)
+    {
+        try
+        {
+            return process.StandardError.ReadToEnd().Trim();
+        }
+        catch (InvalidOperationException)
+        {
+            return string.Empty;
+        }
+    }
+
+    /// <summary>Tells every node the run is over, waits for their services to exit, then kills any that did not.</summary>
+    public async Task ShutdownAsync(TimeSpan patience)
+    {
+        _shuttingDown = true;
+        await Task.WhenAll(_nodes.Select(async n =>
+        {
+            try
+            {
+                await n.ShutdownAsync(patience).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ServiceException or TimeoutException or IOException)
+            {
+            }
+        })).ConfigureAwait(false);
+        await Task.WhenAll(_starters.Select(p => p.WaitForExitAsync().WaitAsync(patience * 3 + TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _shuttingDown = true;
+        _listener.Dispose();
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var starter in _starters)
+        {
+            if (!starter.HasExited)
+            {
+                starter.Kill(entireProcessTree: true);
+            }
+
+            starter.Dispose();
+        }
+    }
+}
+
+/// <summary>Which hosts run node services and how they are started (ssh, slurm, or fork on this machine).</summary>
+internal sealed record NodeLaunchPlan(string Kind, IReadOnlyList<string> Hosts, IPAddress ListenAddress)
+{
+    /// <summary>Chooses hosts and the way to start them from the options and the environment (a Slurm allocation).</summary>
+    public static NodeLaunchPlan? From(LauncherOptions options)
+    {
+        var inSlurm = Environment.GetEnvironmentVariable("SLURM_JOB_ID") is not null;
+        var kind = options.Wlm ?? (options.Hosts.Count > 0 ? "ssh" : inSlurm ? "slurm" : "local");
+        if (kind == "local")
+        {
+            return null;
+        }
+
+        IReadOnlyList<string> hosts = kind switch
+        {
+            "slurm" => SlurmHosts(),
+            "fork" => Enumerable.Range(0, options.LocalNodes).Select(i => $"local{i}").ToArray(),
+            _ => options.Hosts.Count > 0 ? options.Hosts : throw new UsageException("--wlm ssh needs --hosts or --hostfile"),
+        };
+        if (options.Nodes is { } n)
+        {
+            hosts = n <= hosts.Count ? hosts.Take(n).ToArray() : throw new UsageException($"--nodes {n} asks for more than the {hosts.Count} host(s) available");
+        }
+
+        var listen = kind == "fork" ? IPAddress.Loopback : AddressFacing(hosts[0]);
+        return new NodeLaunchPlan(kind, hosts, listen);
+    }
+
+    private static string[] SlurmHosts()
+    {
+        var list = Environment.GetEnvironmentVariable("SLURM_JOB_NODELIST") ?? Environment.GetEnvironmentVariable("SLURM_NODELIST")
+            ?? throw new UsageException("--wlm slurm outside a Slurm allocation (no SLURM_JOB_NODELIST)");
+        var start = new ProcessStartInfo("scontrol", ["show", "hostnames", list]) { RedirectStandardOutput = true };
+        using var scontrol = System.Diagnostics.Process.Start(start)!;
+        var hosts = scontrol.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        scontrol.WaitForExit();
+        return hosts.Length > 0 ? hosts : throw new UsageException($"cannot expand the Slurm node list '{list}'");
+    }
+
+    /// <summary>The local address that routes to <paramref name="host"/> (a UDP connect sends nothing).</summary>
+    private static IPAddress AddressFacing(string host)
+    {
+        var address = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+            ?? throw new UsageException($"cannot resolve host '{host}'");
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Connect(address, 9);
+        return ((IPEndPoint)probe.LocalEndPoint!).Address;
+    }
+}

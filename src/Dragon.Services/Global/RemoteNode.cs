@@ -1,0 +1,69 @@
+using Dragon.Runtime.Protocol;
+using Dragon.Services.Transport;
+
+namespace Dragon.Services.Global;
+
+/// <summary>A node service in another process (usually on another host), driven over its link to the launcher.</summary>
+internal sealed class RemoteNode : INodeControl
+{
+    private readonly NodeLink _link;
+
+    public RemoteNode(NodeDescriptor descriptor, NodeLink link)
+    {
+        Descriptor = descriptor;
+        _link = link;
+    }
+
+    public NodeDescriptor Descriptor { get; }
+
+    /// <summary>Completes when the link to the node is gone.</summary>
+    public Task Closed => _link.Closed;
+
+    public async Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
+    {
+        var reply = await RequestAsync(new SpawnRequest(puid, spec, groupId, (extraEnv ?? new Dictionary<string, string>()).ToArray())).ConfigureAwait(false);
+        return ((ProcessDescriptorReply)reply).Process;
+    }
+
+    public void Signal(ulong puid, int signal) => Notify(new NodeSignalRequest(puid, signal));
+
+    public void OnProcessExited(ulong puid) => Notify(new ProcessGoneNotice(puid));
+
+    public async Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request) => (PmiJobReply)await RequestAsync(request).ConfigureAwait(false);
+
+    public void ClosePmiJob(ulong groupId) => Notify(new PmiJobClose(groupId));
+
+    /// <summary>Tells the node the run is over; it stops its processes, cleans up and exits.</summary>
+    public Task ShutdownAsync(TimeSpan patience) => RequestAsync(new ShutdownRequest((long)patience.TotalMilliseconds));
+
+    public ValueTask DisposeAsync() => _link.DisposeAsync();
+
+    private async Task<IMessage> RequestAsync(IMessage request)
+    {
+        IMessage reply;
+        try
+        {
+            reply = await _link.RequestAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"node {Descriptor.Name} cannot be reached: {e.Message}");
+        }
+
+        return reply is ErrorReply error ? throw new ServiceException(error.Kind, error.Message) : reply;
+    }
+
+    private void Notify(IMessage notice) => _ = NotifyQuietlyAsync(notice);
+
+    private async Task NotifyQuietlyAsync(IMessage notice)
+    {
+        try
+        {
+            await _link.NotifyAsync(notice, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // The node is gone; its loss is reported when the link closes.
+        }
+    }
+}
