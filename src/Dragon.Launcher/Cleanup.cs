@@ -6,16 +6,63 @@ namespace Dragon.Launcher;
 /// <summary><c>dragon cleanup</c>: removes what runs whose launcher is gone left behind.</summary>
 internal static class Cleanup
 {
+    /// <summary>Runs <c>dragon cleanup</c> on every host over SSH, in parallel; prints each host's report.</summary>
+    private static int OnHosts(string[] hosts, bool dryRun)
+    {
+        var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
+        var runs = hosts.Select(host =>
+        {
+            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            var process = System.Diagnostics.Process.Start(start)!;
+            return (Host: host, Process: process, Output: process.StandardOutput.ReadToEndAsync(), Error: process.StandardError.ReadToEndAsync());
+        }).ToArray();
+        var failed = 0;
+        foreach (var (host, process, output, error) in runs)
+        {
+            process.WaitForExit();
+            foreach (var line in output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Console.WriteLine($"{host}: {line}");
+            }
+
+            if (process.ExitCode != 0)
+            {
+                failed++;
+                Console.Error.WriteLine($"{host}: cleanup failed (exit {process.ExitCode}): {error.Result.Trim()}");
+            }
+
+            process.Dispose();
+        }
+
+        return failed == 0 ? 0 : 1;
+    }
+
     public static int Run(IReadOnlyList<string> args)
     {
         var dryRun = false;
-        foreach (var arg in args)
+        string[] hosts = [];
+        for (var i = 0; i < args.Count; i++)
         {
-            dryRun = arg switch
+            switch (args[i])
             {
-                "--dry-run" or "-n" => true,
-                _ => throw new UsageException($"unknown cleanup option '{arg}'"),
-            };
+                case "--dry-run" or "-n":
+                    dryRun = true;
+                    break;
+                case "--hosts" when i + 1 < args.Count:
+                    hosts = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    break;
+                default:
+                    throw new UsageException($"unknown cleanup option '{args[i]}'");
+            }
+        }
+
+        if (hosts.Length > 0)
+        {
+            return OnHosts(hosts, dryRun);
         }
 
         var root = RunLayout.BaseDirectory();

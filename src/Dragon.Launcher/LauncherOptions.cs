@@ -7,7 +7,7 @@ internal sealed record LauncherOptions
 {
     public const string Usage = """
         usage: dragon [options] PROGRAM [ARGS...]
-               dragon cleanup [--dry-run]
+               dragon cleanup [--dry-run] [--hosts H1,H2,...]
 
         Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
         runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
@@ -27,8 +27,10 @@ internal sealed record LauncherOptions
           -h, --help            print this help
 
         commands:
-          cleanup [--dry-run]   remove what killed runs left behind (processes, run directories,
-                                shared memory) whose launcher is gone; --dry-run only lists them
+          cleanup [--dry-run] [--hosts H1,...]
+                                remove what killed runs left behind (processes, run directories,
+                                shared memory) whose launcher or node service is gone, here or on
+                                every host given (over SSH); --dry-run only lists them
         """;
 
     public int LocalNodes { get; init; } = 1;

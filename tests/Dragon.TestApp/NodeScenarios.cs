@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace Dragon.TestApp;
+
+/// <summary>Scenarios for runs over several nodes: placement, and what the run sees when a node is lost.</summary>
+public static class NodeScenarios
+{
+    /// <summary>A template pinned by name, round-robin of 8 over every node, and an unknown host name.</summary>
+    public static int Placement(string pinned)
+    {
+        var nodes = SystemInfo.Nodes;
+        var one = Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(pinned) });
+        Check.That(one.Node.Name == pinned && one.Join(TimeSpan.FromSeconds(30)) == 0, $"a template pinned to {pinned} ran on {one.Node.Name}");
+        var group = new ProcessGroup();
+        group.AddProcess(2 * nodes.Count, ProcessTemplate.Executable("/bin/hostname") with { Policy = Policy.RoundRobin, Stdout = Stdio.Pipe });
+        group.Start();
+        var members = group.Processes;
+        var perNode = members.GroupBy(m => m.Node.Name).ToDictionary(g => g.Key, g => g.Count());
+        Check.That(nodes.All(n => perNode.GetValueOrDefault(n.Name) == 2), $"round-robin of {members.Count} put 2 on each node ({string.Join(", ", perNode.Select(kv => $"{kv.Key}={kv.Value}"))})");
+        foreach (var member in members)
+        {
+            var host = member.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+            Check.That(host == member.Node.Host, $"puid {member.Puid} placed on {member.Node.Name} really ran on host {host}");
+        }
+
+        Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group finished");
+        group.Close();
+        var e = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode("no-such-host") }), "an unknown host name fails at start");
+        Check.That(e.Message.Contains("no-such-host", StringComparison.Ordinal), "the error names the host");
+        return 0;
+    }
+
+    /// <summary>
+    /// Sleepers on every node and a group spanning them; prints READY, then waits for the test to take a node
+    /// away, and checks that joins return and the group fails with "node lost" within the bound.
+    /// </summary>
+    public static int LoseNode(int victim)
+    {
+        var nodes = SystemInfo.Nodes;
+        var group = new ProcessGroup();
+        group.AddProcess(nodes.Count, ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.RoundRobin });
+        group.Start();
+        var lone = Process.Start(ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.OnNode(victim) });
+        Console.WriteLine($"READY {nodes[victim].Name}");
+        Console.Out.Flush();
+        var clock = Stopwatch.StartNew();
+        var joined = Process.MultiJoin([lone.Puid], timeout: TimeSpan.FromSeconds(60));
+        Check.That(joined.Exited.Count == 1, $"the join on a process of the lost node returned after {clock.Elapsed.TotalSeconds:F1} s");
+        Check.That(lone.ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.ExitReason}");
+        var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "the group with a member there fails");
+        Check.That(e.Message.Contains("node lost", StringComparison.Ordinal), $"with reason node lost: {e.Message}");
+        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 6") with { Policy = Policy.OnNode((victim + 1) % nodes.Count) });
+        Check.That(after.Join(TimeSpan.FromSeconds(30)) == 6, "the rest of the run goes on");
+        group.Stop(TimeSpan.FromMilliseconds(200));
+        group.Close();
+        Console.WriteLine($"DETECTED {clock.Elapsed.TotalSeconds:F2}");
+        return 0;
+    }
+}
