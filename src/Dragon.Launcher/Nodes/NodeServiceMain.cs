@@ -76,6 +76,7 @@ internal static class NodeServiceMain
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
             var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : TimeSpan.Zero;
             await StopProcessesAsync(node, patience).ConfigureAwait(false);
+            SendLogs(run, global, index);
             await global.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             return ended == node.ShutdownRequested ? 0 : 1;
         }
@@ -85,6 +86,22 @@ internal static class NodeServiceMain
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();
             run.RemoveFiles(index);
+        }
+    }
+
+    /// <summary>Gathers this node's logs into the launcher's run directory, named after the node.</summary>
+    private static void SendLogs(RunContext run, RemoteGlobalLink global, int index)
+    {
+        run.Loggers.Dispose();
+        var logs = Path.Combine(run.RunDir, "logs");
+        if (!Directory.Exists(logs))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(logs, "*.log"))
+        {
+            global.Notify(new LogFileNotice($"n{index}-{Path.GetFileName(file)}", File.ReadAllBytes(file)));
         }
     }
 

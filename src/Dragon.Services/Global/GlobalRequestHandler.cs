@@ -58,6 +58,11 @@ internal static class GlobalRequestHandler
             case ObjectUnregisterNotice unregister:
                 global.OnObjectDestroyed(unregister.Descriptor);
                 break;
+            case LogFileNotice log:
+                var logs = Path.Combine(global.Run.RunDir, "logs");
+                Directory.CreateDirectory(logs);
+                File.WriteAllBytes(Path.Combine(logs, Path.GetFileName(log.Name)), log.Content);
+                break;
             default:
                 throw new ServiceException(ErrorKind.InvalidArgument, $"{notice.GetType().Name} is not a request global services serve");
         }

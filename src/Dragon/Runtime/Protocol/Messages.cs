@@ -49,6 +49,7 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(41, typeof(ObjectUnregisterNotice))]
 [MemoryPackUnion(42, typeof(ShutdownRequest))]
 [MemoryPackUnion(43, typeof(ProcessDescriptorReply))]
+[MemoryPackUnion(44, typeof(LogFileNotice))]
 internal partial interface IMessage;
 
 /// <summary>Success with nothing to return.</summary>
@@ -235,3 +236,7 @@ internal sealed partial record ObjectUnregisterNotice(ObjectDescriptor Descripto
 /// <summary>The run is ending: stop every process (with this patience between signals), clean up, and exit.</summary>
 [MemoryPackable]
 internal sealed partial record ShutdownRequest(long PatienceMs) : IMessage;
+
+/// <summary>A node service's log file, gathered into the launcher's run directory when the run ends.</summary>
+[MemoryPackable]
+internal sealed partial record LogFileNotice(string Name, byte[] Content) : IMessage;
