@@ -32,6 +32,7 @@ internal static class NodeServiceMain
                 case "--run-id": runId = args[++i]; break;
                 case "--index": indexText = args[++i]; break;
                 case "--label": label = true; break;
+                case "--run-base": Environment.SetEnvironmentVariable(RunLayout.BaseVariable, args[++i]); break;
                 case "--log-level": level = Enum.Parse<LogLevel>(args[++i], ignoreCase: true); break;
                 default: throw new UsageException($"unknown node service option '{args[i]}'");
             }

@@ -143,7 +143,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private void StartNodeServices(NodeLaunchPlan plan, string launcher, LauncherOptions options)
     {
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
-        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId };
+        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId, "--run-base", RunLayout.BaseDirectory() };
         if (options.Label)
         {
             common.Add("--label");
