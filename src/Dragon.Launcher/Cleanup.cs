@@ -12,7 +12,8 @@ internal static class Cleanup
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
         var runs = hosts.Select(host =>
         {
-            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
+            // The same run base on every host (runs started from here keep their directories there).
+            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", "env", $"{RunLayout.BaseVariable}={RunLayout.BaseDirectory()}", exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

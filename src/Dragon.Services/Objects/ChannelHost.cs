@@ -155,7 +155,7 @@ internal sealed class ChannelHost : HostedObject
             {
                 // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
                 // message to the next receiver (at the back of the queue) rather than lose it.
-                _ring.TrySend(reply.Payload, s_slice);
+                _ring.TrySend(reply.Payload, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 

@@ -152,7 +152,17 @@ internal sealed class HostedObjects
     {
         foreach (var (id, entry) in _objects)
         {
-            entry.Destroyed = true;
+            // The run may end while a release or an exit is destroying the same object: destroy it once.
+            lock (entry)
+            {
+                if (entry.Destroyed)
+                {
+                    continue;
+                }
+
+                entry.Destroyed = true;
+            }
+
             Destroy(id, entry);
         }
     }

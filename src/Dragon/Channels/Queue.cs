@@ -48,7 +48,8 @@ public sealed class Queue<T> : IDisposable
     /// <summary>Puts an item, waiting for room up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
     /// <exception cref="QueueFullException">No room in time.</exception>
     /// <exception cref="InvalidOperationException">The queue is closed.</exception>
-    /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows.</exception>
+    /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
+    /// <exception cref="ObjectDisposedException">This process disposed its reference to the queue.</exception>
     public void Put(T item, bool block = true, TimeSpan? timeout = null)
     {
         if (!TryPut(item, block ? timeout ?? Timeout.InfiniteTimeSpan : TimeSpan.Zero))
@@ -58,6 +59,8 @@ public sealed class Queue<T> : IDisposable
     }
 
     /// <summary>Puts an item if there is room within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="InvalidOperationException">The queue is closed.</exception>
+    /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
     public bool TryPut(T item, TimeSpan timeout = default)
     {
         if (!_channel.Send(item, Timeouts.ToMilliseconds(timeout)))
@@ -85,6 +88,7 @@ public sealed class Queue<T> : IDisposable
             : throw new QueueEmptyException($"queue '{Name}' is empty");
 
     /// <summary>Gets an item if one comes within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
     public bool TryGet(out T item, TimeSpan timeout = default) => _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item);
 
     /// <summary>Gets an item, waiting for one.</summary>

@@ -19,11 +19,24 @@ internal sealed record RunResult(int ExitCode, string Stdout, string Stderr, Tim
 internal sealed class DragonRun : IDisposable
 {
     private readonly HashSet<string> _shmBefore = ShmFiles();
+    private readonly HashSet<string> _runIds = [];
+    private readonly FileSystemWatcher _watcher;
 
     public DragonRun()
     {
         RunBase = Path.Combine(Path.GetTempPath(), "dragon-tests", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(RunBase);
+
+        // Run ids of this test's runs (their directories appear here), so leaks are judged per run even when
+        // other runs share the machine.
+        _watcher = new FileSystemWatcher(RunBase) { NotifyFilter = NotifyFilters.DirectoryName, EnableRaisingEvents = true };
+        _watcher.Created += (_, e) =>
+        {
+            lock (_runIds)
+            {
+                _runIds.Add(e.Name!.Split('.')[0]);
+            }
+        };
     }
 
     /// <summary>Where this test's runs keep their directories (DRAGON_RUN_BASE).</summary>
@@ -117,12 +130,19 @@ internal sealed class DragonRun : IDisposable
         Assert.True(alive.Length == 0, $"processes of the run still alive: {string.Join(", ", alive.Select(Describe))}");
         var dirs = Directory.Exists(RunBase) ? Directory.GetFileSystemEntries(RunBase) : [];
         Assert.True(dirs.Length == 0, $"run directories left: {string.Join(", ", dirs)}");
-        var leaked = ShmFiles().Except(_shmBefore).Where(f => !f.StartsWith("dragon-test-", StringComparison.Ordinal)).ToArray();
+        string[] ids;
+        lock (_runIds)
+        {
+            ids = _runIds.ToArray();
+        }
+
+        var leaked = ShmFiles().Except(_shmBefore).Where(f => ids.Any(id => f.StartsWith($"dragon-{id}-", StringComparison.Ordinal))).ToArray();
         Assert.True(leaked.Length == 0, $"shared-memory files left: {string.Join(", ", leaked)}");
     }
 
     public void Dispose()
     {
+        _watcher.Dispose();
         foreach (var pid in LiveProcessesOfRuns())
         {
             try
