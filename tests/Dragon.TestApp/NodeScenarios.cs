@@ -56,4 +56,47 @@ public static class NodeScenarios
         Console.WriteLine($"DETECTED {clock.Elapsed.TotalSeconds:F2}");
         return 0;
     }
+
+    /// <summary>A queue, an event and a barrier used by processes on every node.</summary>
+    public static int ObjectsOnAllNodes()
+    {
+        var nodes = SystemInfo.Nodes;
+        using var queue = new Dragon.Queue<int>(maxSize: 64);
+        using var go = new Event();
+        using var barrier = new Dragon.Barrier(nodes.Count);
+        var workers = nodes.Select(n => Process.Start(ProcessTemplate.FromMethod(ObjectsWorker, n.Index, queue, go, barrier) with { Policy = Policy.OnNode(n.Index) })).ToArray();
+        go.Set();
+        var next = new int[nodes.Count];
+        for (var i = 0; i < 100 * nodes.Count; i++)
+        {
+            var item = queue.Get(timeout: TimeSpan.FromSeconds(60));
+            var node = item / 1000;
+            Check.That(item % 1000 == next[node]++, $"item {item} from node {node} in order");
+        }
+
+        foreach (var worker in workers)
+        {
+            Check.That(worker.Join(TimeSpan.FromSeconds(60)) == 0, $"worker on {worker.Node.Name} exited 0");
+        }
+
+        Check.That(next.All(n => n == 100), "100 items from every node");
+        return 0;
+    }
+
+    public static int ObjectsWorker(int node, Dragon.Queue<int> queue, Event go, Dragon.Barrier barrier)
+    {
+        if (!go.Wait(TimeSpan.FromSeconds(60)))
+        {
+            return 2;
+        }
+
+        for (var k = 0; k < 100; k++)
+        {
+            queue.Put((node * 1000) + k);
+        }
+
+        var arrival = barrier.Wait(TimeSpan.FromSeconds(60));
+        Console.WriteLine($"worker on node {node} passed the barrier as {arrival}");
+        return 0;
+    }
 }

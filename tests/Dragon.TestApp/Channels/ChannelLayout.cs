@@ -20,6 +20,7 @@ public sealed record ChannelLayout(string Name, int Home, int Workers)
             TwoNodes => new ChannelLayout(name, Home: 1, Workers: 0),
             _ => throw new CheckFailedException($"unknown layout '{name}' (expected {OneNode} or {TwoNodes})"),
         };
+        Console.WriteLine($"INFO run {SystemInfo.RunId}");
         Check.That(SystemInfo.Nodes.Count > layout.Home, $"layout {name}: the run has {SystemInfo.Nodes.Count} node(s), the object lives on node {layout.Home}");
         return layout;
     }
@@ -49,5 +50,25 @@ internal static class Scenario
         var clock = System.Diagnostics.Stopwatch.StartNew();
         action();
         return clock.ElapsedMilliseconds;
+    }
+
+    /// <summary>Like <see cref="Check.Throws{T}"/> for an exception type known only at run time.</summary>
+    public static void Throws(Type expected, Action action, string what)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (expected.IsInstanceOfType(e))
+        {
+            Console.WriteLine($"CHECK {what}: {e.GetType().Name}: {e.Message}");
+            return;
+        }
+        catch (Exception e)
+        {
+            throw new CheckFailedException($"{what}: expected {expected.Name}, got {e.GetType().Name}: {e.Message}");
+        }
+
+        throw new CheckFailedException($"{what}: expected {expected.Name}, nothing was thrown");
     }
 }
