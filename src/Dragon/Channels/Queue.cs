@@ -195,10 +195,10 @@ internal sealed class QueueConverterFactory : JsonConverterFactory
 
     private sealed class QueueConverter<TItem> : JsonConverter<Queue<TItem>>
     {
-        public override Queue<TItem> Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        public override Queue<TItem>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             using var document = JsonDocument.ParseValue(ref reader);
-            return Queue<TItem>.AttachById(document.RootElement.GetProperty("queue").GetUInt64());
+            return UserCodec.Validating ? null : Queue<TItem>.AttachById(document.RootElement.GetProperty("queue").GetUInt64());
         }
 
         public override void Write(Utf8JsonWriter writer, Queue<TItem> value, JsonSerializerOptions options)

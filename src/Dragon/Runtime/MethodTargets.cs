@@ -76,7 +76,7 @@ internal static class MethodTargets
             try
             {
                 // Round trip now so a value the child could not rebuild fails here, in the parent.
-                _ = UserCodec.Deserialize(UserCodec.Serialize(arg, type), type);
+                UserCodec.CheckRoundTrip(arg, type);
             }
             catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
             {

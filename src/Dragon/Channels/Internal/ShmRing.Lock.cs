@@ -9,6 +9,9 @@ internal sealed unsafe partial class ShmRing
     private const int LockPidMask = 0x3FFF_FFFF;
     private const int SpinIterations = 40;
 
+    /// <summary>How long a zero-timeout send or receive waits for the lock (not for room or data).</summary>
+    private static readonly TimeSpan LockGraceForTryOnce = TimeSpan.FromMilliseconds(5);
+
     // How long a sleeper goes without re-checking that the process it waits on is alive.
     private const long LivenessSliceNanoseconds = 100_000_000;
 
@@ -36,6 +39,14 @@ internal sealed unsafe partial class ShmRing
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static LockResult AcquireLockSlow(int* lockWord, ref WaitDeadline deadline)
     {
+        if (deadline.IsZero)
+        {
+            // "Try once" is about room in the ring, not about the lock: another producer holds it only for one
+            // copy, so wait a little for it (and take it over if its owner died) rather than fail a try at once.
+            var grace = WaitDeadline.From(LockGraceForTryOnce);
+            return AcquireLockSlow(lockWord, ref grace);
+        }
+
         if (!deadline.IsZero)
         {
             deadline.Start();

@@ -45,6 +45,29 @@ internal static class UserCodec
 
     public static byte[] Serialize(object? value, Type type) => JsonSerializer.SerializeToUtf8Bytes(value, type, Options);
 
+    [ThreadStatic]
+    private static bool t_validating;
+
+    /// <summary>
+    /// True while a value is read back only to check that it can be (at Start, in the parent): runtime objects
+    /// then read as null instead of attaching, which would take a reference the parent never lets go of.
+    /// </summary>
+    public static bool Validating => t_validating;
+
+    /// <summary>Reads a value back only to prove it deserializes; runtime objects in it are not attached.</summary>
+    public static void CheckRoundTrip(object? value, Type type)
+    {
+        t_validating = true;
+        try
+        {
+            _ = Deserialize(Serialize(value, type), type);
+        }
+        finally
+        {
+            t_validating = false;
+        }
+    }
+
     public static object? Deserialize(ReadOnlySpan<byte> utf8, Type type) => JsonSerializer.Deserialize(utf8, type, Options);
 }
 
@@ -65,10 +88,10 @@ internal interface IRuntimeObject<TSelf>
 internal sealed class RuntimeObjectConverter<T> : JsonConverter<T>
     where T : class, IRuntimeObject<T>
 {
-    public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         using var document = JsonDocument.ParseValue(ref reader);
-        return T.FromDescriptor(document.RootElement);
+        return UserCodec.Validating ? null : T.FromDescriptor(document.RootElement);
     }
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
