@@ -42,6 +42,18 @@ internal static class Cleanup
         return failed == 0 ? 0 : 1;
     }
 
+    private static string? ReadQuietly(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public static int Run(IReadOnlyList<string> args)
     {
         var dryRun = false;
@@ -74,19 +86,25 @@ internal static class Cleanup
         }
 
         var found = 0;
+        var thisHost = RunLayout.ThisHost();
         foreach (var runDir in Directory.EnumerateDirectories(root))
         {
+            // Run directories of other hosts (a shared /tmp) record pids that mean nothing here.
+            var hostFile = Path.Combine(runDir, RunLayout.HostFile);
+            if (File.Exists(hostFile) && ReadQuietly(hostFile) is { } host && host != thisHost)
+            {
+                continue;
+            }
+
             var owner = Path.Combine(runDir, RunLayout.OwnerFile);
-            if (File.Exists(owner) && ProcessIdentity.IsAlive(File.ReadAllText(owner).Trim(), out _))
+            if (File.Exists(owner) && ReadQuietly(owner) is { } ownerText && ProcessIdentity.IsAlive(ownerText, out _))
             {
                 continue;
             }
 
             found++;
             var runId = Path.GetFileName(runDir);
-            var processes = File.Exists(Path.Combine(runDir, RunLayout.ProcessesFile))
-                ? File.ReadAllLines(Path.Combine(runDir, RunLayout.ProcessesFile))
-                : [];
+            var processes = ReadQuietly(Path.Combine(runDir, RunLayout.ProcessesFile))?.Split('\n', StringSplitOptions.RemoveEmptyEntries) ?? [];
             var alive = processes.Select(line => ProcessIdentity.IsAlive(line, out var pid) ? pid : 0).Where(pid => pid > 0).ToArray();
             Console.WriteLine($"run {runId}: {alive.Length} process(es) alive, run directory {runDir}");
             if (dryRun)
@@ -106,8 +124,15 @@ internal static class Cleanup
                 _ = Native.kill(pid, Signals.SIGKILL);
             }
 
-            RunLayout.RemoveShm(runId);
-            Directory.Delete(runDir, recursive: true);
+            RunLayout.RemoveShm(runId.Split('.')[0] + (runId.Contains('.', StringComparison.Ordinal) ? "-" + runId.Split('.')[1] : string.Empty));
+            try
+            {
+                Directory.Delete(runDir, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Removed meanwhile by another cleanup.
+            }
         }
 
         if (found == 0)

@@ -66,6 +66,7 @@ internal sealed class RunContext : IDisposable
         var runDir = Path.Combine(root, dirName ?? runId);
         Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(runDir, RunLayout.OwnerFile), ProcessIdentity.Describe(Environment.ProcessId));
+        File.WriteAllText(Path.Combine(runDir, RunLayout.HostFile), RunLayout.ThisHost());
         return new RunContext(runId, secret, runDir, sink, label, loggers?.Invoke(Path.Combine(runDir, "logs")) ?? NullLoggerFactory.Instance);
     }
 

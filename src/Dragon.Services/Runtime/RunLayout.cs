@@ -9,6 +9,16 @@ internal static class RunLayout
     /// <summary>Holds "pid starttime" of the launcher that owns the run.</summary>
     public const string OwnerFile = "owner";
 
+    /// <summary>The host (name and boot id) whose processes the run directory records; /tmp may be shared.</summary>
+    public const string HostFile = "host";
+
+    /// <summary>This host, as written in <see cref="HostFile"/>.</summary>
+    public static string ThisHost()
+    {
+        var bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
+        return $"{Environment.MachineName} {bootId}";
+    }
+
     /// <summary>One "pid starttime" line per process the run started.</summary>
     public const string ProcessesFile = "processes";
 
