@@ -25,6 +25,9 @@ public static class NodeScenarios
 
         Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group finished");
         group.Close();
+        var bound = Process.Start(ProcessTemplate.Executable("/bin/grep", "Cpus_allowed_list", "/proc/self/status") with { Policy = Policy.OnNode(pinned).WithCpus(1), Stdout = Stdio.Pipe });
+        var allowed = bound.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+        Check.That(allowed.EndsWith("\t1", StringComparison.Ordinal), $"CPU affinity applied on {bound.Node.Name}: '{allowed}'");
         var e = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode("no-such-host") }), "an unknown host name fails at start");
         Check.That(e.Message.Contains("no-such-host", StringComparison.Ordinal), "the error names the host");
         return 0;
@@ -97,6 +100,17 @@ public static class NodeScenarios
 
         var arrival = barrier.Wait(TimeSpan.FromSeconds(60));
         Console.WriteLine($"worker on node {node} passed the barrier as {arrival}");
+        return 0;
+    }
+
+    /// <summary>Each node runs a process whose output is left to the launcher (labelled with --label).</summary>
+    public static int OutputFromEveryNode()
+    {
+        var group = new ProcessGroup();
+        group.AddProcess(SystemInfo.Nodes.Count, ProcessTemplate.Executable("/bin/sh", "-c", "echo \"hello from $(hostname)\"") with { Policy = Policy.RoundRobin });
+        group.Start();
+        Check.That(group.Join(TimeSpan.FromSeconds(30)), "every node's process finished");
+        group.Close();
         return 0;
     }
 }

@@ -25,6 +25,7 @@ try
         "channel-smoke" => ChannelSmoke.Run(),
         "placement" => NodeScenarios.Placement(args[1]),
         "objects-all-nodes" => NodeScenarios.ObjectsOnAllNodes(),
+        "output-every-node" => NodeScenarios.OutputFromEveryNode(),
         "lose-node" => NodeScenarios.LoseNode(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "mpi-hello" => MpiScenarios.Hello(args[1], spread: args.Length > 2 && args[2] == "spread"),
         "mpi-failures" => MpiScenarios.Failures(args[1]),

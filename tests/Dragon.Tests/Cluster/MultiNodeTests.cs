@@ -102,7 +102,33 @@ public sealed partial class MultiNodeTests : IDisposable
         Assert.Contains("a template pinned to n3 ran on n3", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("put 2 on each node (", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("really ran on host n4", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("CPU affinity applied on n3", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("no node named 'no-such-host'", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Output_OfEveryNode_ReachesTheLauncherLabelled()
+    {
+        var result = _cluster.RunInHead(Dragon($"--label --hosts {AllHosts} {Repo.TestApp} output-every-node"), s_timeout);
+        AssertPassed(result);
+        foreach (var host in _cluster.Hosts)
+        {
+            Assert.Matches($@"\[\d+@{host}\] hello from {host}", result.Stdout);
+        }
+    }
+
+    [Fact]
+    public void HeadNodeLost_RunEndsWithAMessageAndNothingLeft()
+    {
+        using var dragon = StartInHead(Dragon($"--hosts {AllHosts} {Repo.TestApp} sleepers 4"));
+        WaitForLine(dragon, "READY");
+        Assert.True(_cluster.KillOnHost("n1", "dragon _node") >= 1, "no node service on n1");
+        Assert.True(dragon.WaitForExit(30_000), "the run did not end after its head's node was lost");
+        Assert.NotEqual(0, dragon.ExitCode);
+        Assert.Contains("the head program's node n1 was lost", dragon.StandardError.ReadToEnd(), StringComparison.Ordinal);
+        var cleanup = _cluster.RunInHead(Dragon($"cleanup --hosts {AllHosts}"), s_timeout);
+        Assert.True(cleanup.ExitCode == 0, cleanup.ToString());
+        AssertClusterClean();
     }
 
     [Fact]
