@@ -20,6 +20,9 @@ internal sealed record LauncherOptions
           --wlm ssh|slurm|local choose how node services start; inside a Slurm allocation (SLURM_JOB_ID set)
                                 the default is slurm (one srun task per allocated node)
           --nodes N             use only the first N hosts or allocated nodes
+          -n, --ranks N         run PROGRAM as an MPI job of N ranks (PMI served by the runtime, no
+                                mpiexec), spread in blocks over the nodes; dragon exits with the first
+                                failing rank's code
           -l, --log-level LEVEL write logs (trace, debug, information, warning, error) to the run directory;
                                 they are kept in ./dragon-logs-<run id> when the run ends
           --label               prefix forwarded output with [puid@node]
@@ -40,6 +43,8 @@ internal sealed record LauncherOptions
     public string? Wlm { get; init; }
 
     public int? Nodes { get; init; }
+
+    public int? Ranks { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.None;
 
@@ -95,6 +100,10 @@ internal sealed record LauncherOptions
                 case "--nodes":
                     var count = Value(args, ref i, arg);
                     options = options with { Nodes = int.TryParse(count, out var nodes) && nodes >= 1 ? nodes : throw new UsageException($"--nodes takes a number of at least 1, not '{count}'") };
+                    break;
+                case "-n" or "--ranks":
+                    var ranks = Value(args, ref i, arg);
+                    options = options with { Ranks = int.TryParse(ranks, out var r) && r >= 1 ? r : throw new UsageException($"{arg} takes a number of ranks of at least 1, not '{ranks}'") };
                     break;
                 case "--label":
                     options = options with { Label = true };

@@ -94,6 +94,11 @@ internal static class RunHost
                 new PlacementSpec(0, null, Distribution.Default, null),
                 null,
                 Path.GetFileName(executable));
+            if (options.Ranks is { } ranks)
+            {
+                return await RunMpiJobAsync(global, head with { Placement = new PlacementSpec(-1, null, Distribution.Block, null) }, ranks, stopping.Task).ConfigureAwait(false);
+            }
+
             ProcessRecord headRecord;
             try
             {
@@ -143,6 +148,30 @@ internal static class RunHost
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();
+        }
+    }
+
+    /// <summary><c>dragon -n N PROGRAM</c>: the program's ranks as one PMI group instead of a head program.</summary>
+    private static async Task<int> RunMpiJobAsync(GlobalServices global, ProcessSpec rank, int ranks, Task interrupted)
+    {
+        var group = global.CreateGroup(new GroupSpec([new GroupMemberSpec(ranks, rank)], Restart: false, IgnoreErrorOnExit: false, WalltimeMs: -1, PmiMode.Simple));
+        try
+        {
+            await group.StartAsync().ConfigureAwait(false);
+            var join = group.JoinAsync(-1, CancellationToken.None);
+            if (await Task.WhenAny(join, interrupted).ConfigureAwait(false) != join)
+            {
+                await group.StopAsync(s_patience, "stopped: dragon was interrupted").ConfigureAwait(false);
+                return 130;
+            }
+
+            await join.ConfigureAwait(false);
+            return 0;
+        }
+        catch (ServiceException e)
+        {
+            Console.Error.WriteLine($"dragon: {e.Message}");
+            return e.Kind == ErrorKind.GroupFailed ? group.FailureExitCode : 127;
         }
     }
 

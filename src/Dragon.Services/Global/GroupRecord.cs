@@ -108,7 +108,7 @@ internal sealed class GroupRecord
             // An MPI group's launch hook judges its ranks itself (a rank's death there means the whole job's).
             if (status.Failed && !Spec.IgnoreErrorOnExit && LaunchHook is null)
             {
-                Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}");
+                Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}", status.Signal != 0 ? 128 + status.Signal : status.ExitCode);
             }
 
             if (Spec.Restart && _state == GroupState.Running)
@@ -157,12 +157,19 @@ internal sealed class GroupRecord
         }
     }
 
+    /// <summary>The exit code that stands for the first failure (the failing member's code, 128+signal, or an abort code).</summary>
+    public int FailureExitCode { get; private set; }
+
     /// <summary>Records the first failure; joins throw it.</summary>
-    public void Fail(string failure)
+    public void Fail(string failure, int exitCode = 1)
     {
         lock (_lock)
         {
-            _failure ??= failure;
+            if (_failure is null)
+            {
+                _failure = failure;
+                FailureExitCode = exitCode;
+            }
         }
 
         _failed.TrySetResult();

@@ -79,7 +79,7 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
             PmiRankState.Finalized => $"{status.Reason} after MPI_Finalize",
             _ => $"{status.Reason} after MPI_Init, without MPI_Finalize",
         };
-        Fail(slot, reason);
+        Fail(slot, reason, status.Signal != 0 ? 128 + status.Signal : status.ExitCode == 0 ? 1 : status.ExitCode);
     }
 
     /// <summary>A rank's PMI event, from the node service that serves it (in the order it happened there).</summary>
@@ -102,15 +102,15 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         switch (kind)
         {
             case PmiRankEventKind.Aborted:
-                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}");
+                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}", exitCode);
                 break;
             case PmiRankEventKind.ProtocolError:
-                Fail(rank, $"failed: PMI protocol error: {message}");
+                Fail(rank, $"failed: PMI protocol error: {message}", 1);
                 break;
         }
     }
 
-    private void Fail(int rank, string reason)
+    private void Fail(int rank, string reason, int exitCode)
     {
         if (_group is not { } group)
         {
@@ -123,7 +123,7 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         if (!_failed)
         {
             _failed = true;
-            group.Fail($"MPI job: {where} {reason}");
+            group.Fail($"MPI job: {where} {reason}", exitCode);
         }
 
         KillRanks();
