@@ -25,6 +25,8 @@ try
         "channel-smoke" => ChannelSmoke.Run(),
         "placement" => NodeScenarios.Placement(args[1]),
         "objects-all-nodes" => NodeScenarios.ObjectsOnAllNodes(),
+        "roundtrip-probe" => RoundTripProbe.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
+        "wireup-probe" => WireupProbe.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "output-every-node" => NodeScenarios.OutputFromEveryNode(),
         "lose-node" => NodeScenarios.LoseNode(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "mpi-hello" => MpiScenarios.Hello(args[1], spread: args.Length > 2 && args[2] == "spread"),
