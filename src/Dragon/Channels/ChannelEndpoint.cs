@@ -17,6 +17,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
     public HostedHandle Handle { get; } = handle;
 
     /// <summary>Sends; false when the timeout passed with the channel still full.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Send<T>(T value, long timeoutMs)
     {
         var buffer = Encode(value);
@@ -51,6 +52,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
     }
 
     /// <summary>Receives; false when the timeout passed with nothing to receive. End of stream throws.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryReceive<T>(long timeoutMs, out T value)
     {
         if (Handle.Ring is { } ring)

@@ -23,6 +23,7 @@ internal static class MessageCodec
     private const byte Json = 10;
 
     /// <summary>Writes <paramref name="value"/> into <paramref name="writer"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Encode<T>(T value, ArrayBufferWriter<byte> writer)
     {
         switch (value)
@@ -79,6 +80,7 @@ internal static class MessageCodec
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static T Decode<T>(ReadOnlySpan<byte> message)
     {
         if (message.IsEmpty)

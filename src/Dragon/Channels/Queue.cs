@@ -61,6 +61,7 @@ public sealed class Queue<T> : IDisposable
     /// <summary>Puts an item if there is room within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
     /// <exception cref="InvalidOperationException">The queue is closed.</exception>
     /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryPut(T item, TimeSpan timeout = default)
     {
         if (!_channel.Send(item, Timeouts.ToMilliseconds(timeout)))
@@ -89,6 +90,7 @@ public sealed class Queue<T> : IDisposable
 
     /// <summary>Gets an item if one comes within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
     /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(out T item, TimeSpan timeout = default) => _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item);
 
     /// <summary>Gets an item, waiting for one.</summary>

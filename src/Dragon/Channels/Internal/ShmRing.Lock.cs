@@ -9,6 +9,29 @@ internal sealed unsafe partial class ShmRing
     private const int LockPidMask = 0x3FFF_FFFF;
     private const int SpinIterations = 40;
 
+    /// <summary>
+    /// How long a waiter spins before it sleeps on the futex, beyond the first few spins: 0 by default (sleep soon,
+    /// leave the CPU to others); set <c>DRAGON_CHANNEL_SPIN_US</c> to trade CPU for latency (the "spinning mode").
+    /// </summary>
+    private static readonly long s_spinTicks = ReadSpinTicks();
+
+    private static long ReadSpinTicks() =>
+        long.TryParse(Environment.GetEnvironmentVariable("DRAGON_CHANNEL_SPIN_US"), out var us) && us > 0
+            ? us * System.Diagnostics.Stopwatch.Frequency / 1_000_000
+            : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool KeepSpinning(ref int spins, long spinStart)
+    {
+        if (spins < SpinIterations)
+        {
+            spins++;
+            return true;
+        }
+
+        return s_spinTicks > 0 && System.Diagnostics.Stopwatch.GetTimestamp() - spinStart < s_spinTicks;
+    }
+
     /// <summary>How long a zero-timeout send or receive waits for the lock (not for room or data).</summary>
     private static readonly TimeSpan LockGraceForTryOnce = TimeSpan.FromMilliseconds(5);
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 
@@ -37,6 +38,7 @@ internal sealed unsafe partial class ShmRing
     /// </summary>
     /// <returns>False when nothing arrived within <paramref name="timeout"/>.</returns>
     /// <exception cref="EndOfStreamException">The channel is closed and drained.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryReceive(IBufferWriter<byte> destination, TimeSpan timeout, out int length)
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -161,7 +163,7 @@ internal sealed unsafe partial class ShmRing
     {
         // Exchange for the full fence, see PublishTail.
         Interlocked.Exchange(ref _header->Head, head);
-        if (Volatile.Read(ref _header->SpaceWaiting) != 0)
+        if (Volatile.Read(ref _header->SpaceWaiting) != 0 && Interlocked.Exchange(ref _header->SpaceWaiting, 0) != 0)
         {
             SignalSpace();
         }
@@ -176,58 +178,53 @@ internal sealed unsafe partial class ShmRing
     private DataStatus WaitForData(long head, bool inMessage, ref WaitDeadline deadline)
     {
         var spins = 0;
+        var spinStart = Stopwatch.GetTimestamp();
         var sleeping = false;
         var slept = false;
         var spinner = default(SpinWait);
-        try
+        // The flag stays up for a waker to lower (one wake per sleep); lowering it on the way out could hide
+        // another sleeper's flag.
+        while (true)
         {
-            while (true)
+            // Once the flag is up, sample the event before checking anything: whoever changes
+            // a condition afterwards sees the flag and bumps the event, so no wake is missed.
+            var observed = sleeping ? Volatile.Read(ref _header->DataEvent) : 0;
+            if (HasData(head))
             {
-                // Once the flag is up, sample the event before checking anything: whoever changes
-                // a condition afterwards sees the flag and bumps the event, so no wake is missed.
-                var observed = sleeping ? Volatile.Read(ref _header->DataEvent) : 0;
-                if (HasData(head))
-                {
-                    return DataStatus.Available;
-                }
-
-                // The producer lock is read after Tail was seen unchanged; a producer publishes
-                // before it releases, so "free lock" plus a re-read of Tail settles the question.
-                var closed = Volatile.Read(ref _header->State) != StateOpen;
-                if ((inMessage || closed) && ProducerLockAbandoned(checkLiveness: slept))
-                {
-                    return HasData(head) ? DataStatus.Available : inMessage ? DataStatus.Abandoned : DataStatus.EndOfStream;
-                }
-
-                var remaining = inMessage ? long.MaxValue : deadline.RemainingNanoseconds();
-                if (remaining == 0)
-                {
-                    return DataStatus.TimedOut;
-                }
-
-                if (spins < SpinIterations)
-                {
-                    spins++;
-                    spinner.SpinOnce(sleep1Threshold: -1);
-                }
-                else if (!sleeping)
-                {
-                    // Exchange for the full fence, mirror image of PublishTail.
-                    Interlocked.Exchange(ref _header->DataWaiting, 1);
-                    sleeping = true;
-                }
-                else
-                {
-                    Futex.Wait(&_header->DataEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
-                    slept = true;
-                }
+                return DataStatus.Available;
             }
-        }
-        finally
-        {
-            if (sleeping)
+
+            // The producer lock is read after Tail was seen unchanged; a producer publishes
+            // before it releases, so "free lock" plus a re-read of Tail settles the question.
+            var closed = Volatile.Read(ref _header->State) != StateOpen;
+            if ((inMessage || closed) && ProducerLockAbandoned(checkLiveness: slept))
             {
-                Volatile.Write(ref _header->DataWaiting, 0);
+                return HasData(head) ? DataStatus.Available : inMessage ? DataStatus.Abandoned : DataStatus.EndOfStream;
+            }
+
+            var remaining = inMessage ? long.MaxValue : deadline.RemainingNanoseconds();
+            if (remaining == 0)
+            {
+                return DataStatus.TimedOut;
+            }
+
+            if (KeepSpinning(ref spins, spinStart))
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+            else if (!sleeping)
+            {
+                // Exchange for the full fence, mirror image of PublishTail.
+                Interlocked.Exchange(ref _header->DataWaiting, 1);
+                sleeping = true;
+            }
+            else
+            {
+                Futex.Wait(&_header->DataEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
+                slept = true;
+
+                // The waker lowered the flag when it woke us: raise it again before the next sleep.
+                sleeping = false;
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
@@ -15,6 +16,7 @@ internal sealed unsafe partial class ShmRing
     /// <returns>True when the whole message was published; false on timeout, nothing delivered.</returns>
     /// <exception cref="ArgumentException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
     /// <exception cref="InvalidOperationException">The channel is closed.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TrySend(ReadOnlySpan<byte> message, TimeSpan timeout)
     {
         ThrowIfDisposed();
@@ -99,7 +101,9 @@ internal sealed unsafe partial class ShmRing
         // Exchange, not a plain store: the full fence orders the store before the read of
         // DataWaiting (the sleeper sets the flag, then re-reads Tail, the mirror image).
         Interlocked.Exchange(ref _header->Tail, tail);
-        if (Volatile.Read(ref _header->DataWaiting) != 0)
+
+        // The waker lowers the flag itself, so a sleeper costs one wake, not one per message until it runs.
+        if (Volatile.Read(ref _header->DataWaiting) != 0 && Interlocked.Exchange(ref _header->DataWaiting, 0) != 0)
         {
             SignalData();
         }
@@ -110,54 +114,49 @@ internal sealed unsafe partial class ShmRing
     private bool WaitForSpace(long tail, ref WaitDeadline deadline)
     {
         var spins = 0;
+        var spinStart = Stopwatch.GetTimestamp();
         var sleeping = false;
         var spinner = default(SpinWait);
-        try
+        // The flag stays up for a waker to lower (one wake per sleep); lowering it on the way out could hide
+        // another sleeper's flag.
+        while (true)
         {
-            while (true)
+            // Same handshake as WaitForData, with AdvanceHead and Close as the wakers.
+            var observed = sleeping ? Volatile.Read(ref _header->SpaceEvent) : 0;
+            _producerHeadCache = Volatile.Read(ref _header->Head);
+            if (tail - _producerHeadCache < _slotCount)
             {
-                // Same handshake as WaitForData, with AdvanceHead and Close as the wakers.
-                var observed = sleeping ? Volatile.Read(ref _header->SpaceEvent) : 0;
-                _producerHeadCache = Volatile.Read(ref _header->Head);
-                if (tail - _producerHeadCache < _slotCount)
-                {
-                    return true;
-                }
-
-                if (Volatile.Read(ref _header->State) != StateOpen)
-                {
-                    ThrowClosed();
-                }
-
-                var remaining = deadline.RemainingNanoseconds();
-                if (remaining == 0)
-                {
-                    return false;
-                }
-
-                if (spins < SpinIterations)
-                {
-                    spins++;
-                    spinner.SpinOnce(sleep1Threshold: -1);
-                }
-                else if (!sleeping)
-                {
-                    Interlocked.Exchange(ref _header->SpaceWaiting, 1);
-                    sleeping = true;
-                }
-                else
-                {
-                    // No liveness check here: a dead consumer's lock is taken over by the next
-                    // consumer, and until one comes the ring is simply full.
-                    Futex.Wait(&_header->SpaceEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
-                }
+                return true;
             }
-        }
-        finally
-        {
-            if (sleeping)
+
+            if (Volatile.Read(ref _header->State) != StateOpen)
             {
-                Volatile.Write(ref _header->SpaceWaiting, 0);
+                ThrowClosed();
+            }
+
+            var remaining = deadline.RemainingNanoseconds();
+            if (remaining == 0)
+            {
+                return false;
+            }
+
+            if (KeepSpinning(ref spins, spinStart))
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+            else if (!sleeping)
+            {
+                Interlocked.Exchange(ref _header->SpaceWaiting, 1);
+                sleeping = true;
+            }
+            else
+            {
+                // No liveness check here: a dead consumer's lock is taken over by the next
+                // consumer, and until one comes the ring is simply full.
+                Futex.Wait(&_header->SpaceEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
+
+                // The waker lowered the flag when it woke us: raise it again before the next sleep.
+                sleeping = false;
             }
         }
     }
