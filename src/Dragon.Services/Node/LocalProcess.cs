@@ -35,6 +35,11 @@ internal sealed class LocalProcess
     /// <summary>Starts a thread that waits for the child and reports (code, signal).</summary>
     public void WatchExit(Action<LocalProcess, int, int> onExit)
     {
+        if (Reaper.Shared?.Watch(Pid, (code, signal) => Finish(onExit, code, signal)) == true)
+        {
+            return;
+        }
+
         var thread = new Thread(
             () =>
             {
@@ -50,14 +55,19 @@ internal sealed class LocalProcess
                     }
                 }
 
-                Exited = true;
-                CloseStdin();
                 var (code, signal) = Native.DecodeWaitStatus(status);
-                onExit(this, code, signal);
+                Finish(onExit, code, signal);
             },
             maxStackSize: 128 * 1024)
         { IsBackground = true, Name = $"reap {Pid}" };
         thread.Start();
+    }
+
+    private void Finish(Action<LocalProcess, int, int> onExit, int code, int signal)
+    {
+        Exited = true;
+        CloseStdin();
+        onExit(this, code, signal);
     }
 
     /// <summary>Signals the child's whole process group (it leads its own session).</summary>

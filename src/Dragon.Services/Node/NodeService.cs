@@ -31,6 +31,22 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     private readonly ConcurrentDictionary<ulong, Pmi.PmiJob> _pmiJobs = new();
 
+    /// <summary>The service's own environment, read once: every child starts from it (less the runtime's variables).</summary>
+    private readonly Lazy<Dictionary<string, string>> _baseEnvironment = new(() =>
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            var key = (string)entry.Key;
+            if (!key.StartsWith("DRAGON_", StringComparison.Ordinal) && key != "DOTNET_STARTUP_HOOKS")
+            {
+                env[key] = (string?)entry.Value ?? string.Empty;
+            }
+        }
+
+        return env;
+    });
+
     /// <param name="run">The run this node belongs to.</param>
     /// <param name="index">The node's index in the run.</param>
     /// <param name="name">The node's name (host name, or localN).</param>
@@ -150,15 +166,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     private Dictionary<string, string> BuildEnvironment(ulong puid, ProcessSpec spec, IReadOnlyDictionary<string, string>? extraEnv)
     {
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            var key = (string)entry.Key;
-            if (!key.StartsWith("DRAGON_", StringComparison.Ordinal) && key != "DOTNET_STARTUP_HOOKS")
-            {
-                env[key] = (string?)entry.Value ?? string.Empty;
-            }
-        }
+        var env = new Dictionary<string, string>(_baseEnvironment.Value, StringComparer.Ordinal);
 
         env[RuntimeEnvironment.RunId] = Run.RunId;
         env[RuntimeEnvironment.Socket] = SocketPath;
