@@ -37,6 +37,27 @@ internal sealed class ChannelConnection : Connection
         return received ? item : throw new TimeoutException($"nothing arrived on {receive.Handle.Describe} within {timeout}");
     }
 
+    // The synchronous calls wait in the calling thread (the ring's spin-then-futex), never through the thread pool.
+    private protected override T RecvBlocking<T>(TimeSpan? timeout)
+    {
+        var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
+        if (_peeked is { } peeked)
+        {
+            _peeked = null;
+            return MessageCodec.Decode<T>(peeked);
+        }
+
+        return receive.TryReceive<T>(Timeouts.ToMilliseconds(timeout), out var item)
+            ? item
+            : throw new TimeoutException($"nothing arrived on {receive.Handle.Describe} within {timeout}");
+    }
+
+    private protected override void SendBlocking<T>(T value)
+    {
+        var send = _send ?? throw new NotSupportedException("this end of the pipe only receives");
+        send.Send(value, -1);
+    }
+
     public override async ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default)
     {
         var send = _send ?? throw new NotSupportedException("this end of the pipe only receives");

@@ -140,9 +140,9 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
     private static ArrayBufferWriter<byte> Buffer()
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
-        if (buffer.Capacity > 1 << 20)
+        if (buffer.Capacity > 32 << 20)
         {
-            // Do not keep a huge buffer alive after one large message.
+            // Keep buffers up to 32 MiB per thread (a 16 MiB message then reuses one); drop larger ones.
             buffer = t_buffer = new ArrayBufferWriter<byte>(4096);
         }
 

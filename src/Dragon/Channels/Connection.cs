@@ -21,7 +21,7 @@ public abstract class Connection : IRuntimeObject<Connection>
     /// <summary>Receives the next message; blocks until one comes or the timeout passes.</summary>
     /// <exception cref="EndOfStreamException">The writer closed and everything it sent was received.</exception>
     /// <exception cref="TimeoutException">Nothing arrived within the timeout.</exception>
-    public T Recv<T>(TimeSpan? timeout = null) => RecvAsync<T>(timeout, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    public T Recv<T>(TimeSpan? timeout = null) => RecvBlocking<T>(timeout);
 
     /// <summary>Receives the next message as an object (a string for output streams).</summary>
     public object? Recv(TimeSpan? timeout = null) => Recv<object?>(timeout);
@@ -34,7 +34,7 @@ public abstract class Connection : IRuntimeObject<Connection>
 
     /// <summary>Sends a message.</summary>
     /// <exception cref="NotSupportedException">This end only receives.</exception>
-    public void Send<T>(T value) => SendAsync(value).AsTask().GetAwaiter().GetResult();
+    public void Send<T>(T value) => SendBlocking(value);
 
     /// <summary>Sends a message.</summary>
     public abstract ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default);
@@ -63,6 +63,12 @@ public abstract class Connection : IRuntimeObject<Connection>
             yield return item;
         }
     }
+
+    /// <summary>The blocking receive; a connection that can wait in the calling thread overrides it.</summary>
+    private protected virtual T RecvBlocking<T>(TimeSpan? timeout) => RecvAsync<T>(timeout, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>The blocking send; a connection that can wait in the calling thread overrides it.</summary>
+    private protected virtual void SendBlocking<T>(T value) => SendAsync(value).AsTask().GetAwaiter().GetResult();
 
     private protected abstract void WriteDescriptor(Utf8JsonWriter writer);
 
