@@ -59,7 +59,7 @@ internal sealed unsafe partial class ShmRing
         return AcquireLockSlow(lockWord, ref deadline);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static LockResult AcquireLockSlow(int* lockWord, ref WaitDeadline deadline)
     {
         if (deadline.IsZero)

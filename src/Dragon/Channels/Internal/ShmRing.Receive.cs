@@ -54,6 +54,7 @@ internal sealed unsafe partial class ShmRing
         return Receive(ref sink, timeout, out _) ? sink.Array : null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Receive<TSink>(ref TSink sink, TimeSpan timeout, out int length)
         where TSink : struct, IReceiveSink
     {
@@ -81,6 +82,7 @@ internal sealed unsafe partial class ShmRing
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool ReceiveLocked<TSink>(ref TSink sink, ref WaitDeadline deadline, out int length)
         where TSink : struct, IReceiveSink
     {
@@ -174,7 +176,7 @@ internal sealed unsafe partial class ShmRing
     /// applied (see <see cref="TryReceive(IBufferWriter{byte}, TimeSpan, out int)"/>); instead the
     /// producer lock is watched, and the message is abandoned when no live process holds it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private DataStatus WaitForData(long head, bool inMessage, ref WaitDeadline deadline)
     {
         var spins = 0;

@@ -110,7 +110,7 @@ internal sealed unsafe partial class ShmRing
     }
 
     /// <summary>Waits until the slot at <paramref name="tail"/> is free; false on timeout.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool WaitForSpace(long tail, ref WaitDeadline deadline)
     {
         var spins = 0;
