@@ -107,13 +107,46 @@ internal sealed class NodeLink : IAsyncDisposable
     /// <summary>Sends a message that needs no reply (id 0); the peer serves it and answers nothing.</summary>
     public Task NotifyAsync(IMessage notice, CancellationToken cancellationToken) => WriteAsync(0, notice, cancellationToken);
 
+    /// <summary>Frames larger than this travel in chunks, so a large message does not hold the link for others.</summary>
+    public const int ChunkBytes = 256 * 1024;
+
+    /// <summary>Marks a chunk frame: body = one "last" byte, then a slice of the original frame's body.</summary>
+    private const long ChunkFlag = 1L << 62;
+
     private async Task WriteAsync(long id, IMessage message, CancellationToken cancellationToken)
     {
         var frame = FrameCodec.Encode(id, message);
+        if (frame.Length <= ChunkBytes || id == 0)
+        {
+            // Notices (id 0) are never chunked: several may be in flight, and they are small.
+            await WriteLockedAsync(frame, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var body = frame.AsMemory(12);
+        for (var offset = 0; offset < body.Length; offset += ChunkBytes)
+        {
+            var part = body.Slice(offset, Math.Min(ChunkBytes, body.Length - offset));
+            var header = new byte[13];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, 9 + part.Length);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(4), id | ChunkFlag);
+            header[12] = offset + part.Length == body.Length ? (byte)1 : (byte)0;
+
+            // The lock is taken per chunk: other frames go out between the chunks of a large one.
+            await WriteLockedAsync(header, part, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteLockedAsync(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, CancellationToken cancellationToken)
+    {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            await _stream.WriteAsync(first, cancellationToken).ConfigureAwait(false);
+            if (!second.IsEmpty)
+            {
+                await _stream.WriteAsync(second, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -121,12 +154,48 @@ internal sealed class NodeLink : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads the next whole frame, putting chunked ones back together (only this reader touches the parts).</summary>
+    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(Dictionary<long, MemoryStream> partial)
+    {
+        while (await FrameCodec.ReadRawAsync(_stream, _closing.Token).ConfigureAwait(false) is { } raw)
+        {
+            if ((raw.Id & ChunkFlag) == 0)
+            {
+                return (raw.Id, FrameCodec.Decode(raw.Body));
+            }
+
+            var id = raw.Id & ~ChunkFlag;
+            if (!partial.TryGetValue(id, out var parts))
+            {
+                partial[id] = parts = new MemoryStream();
+            }
+
+            parts.Write(raw.Body, 1, raw.Body.Length - 1);
+            if (parts.Length > FrameCodec.MaxFrameBytes)
+            {
+                throw new InvalidDataException($"a chunked frame from node {PeerIndex} grew past {FrameCodec.MaxFrameBytes} bytes");
+            }
+
+            if (raw.Body[0] == 1)
+            {
+                partial.Remove(id);
+                using (parts)
+                {
+                    return (id, FrameCodec.Decode(parts.GetBuffer().AsSpan(0, (int)parts.Length)));
+                }
+            }
+        }
+
+        return null;
+    }
+
     private async Task ReadLoopAsync()
     {
         Exception reason = new IOException($"the link to node {PeerIndex} closed");
         try
         {
-            while (await FrameCodec.ReadAsync(_stream, _closing.Token).ConfigureAwait(false) is { } frame)
+            var partial = new Dictionary<long, MemoryStream>();
+            while (await ReadFrameAsync(partial).ConfigureAwait(false) is { } frame)
             {
                 if (frame.Id == 0)
                 {

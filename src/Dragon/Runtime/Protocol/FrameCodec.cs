@@ -23,7 +23,15 @@ internal static class FrameCodec
     }
 
     /// <summary>Reads one frame; returns null at a clean end of stream.</summary>
-    public static async ValueTask<(long Id, IMessage Message)?> ReadAsync(Stream stream, CancellationToken cancellationToken)
+    public static async ValueTask<(long Id, IMessage Message)?> ReadAsync(Stream stream, CancellationToken cancellationToken) =>
+        await ReadRawAsync(stream, cancellationToken).ConfigureAwait(false) is { } raw ? (raw.Id, Decode(raw.Body)) : null;
+
+    /// <summary>Decodes a frame's body.</summary>
+    public static IMessage Decode(ReadOnlySpan<byte> body) =>
+        MemoryPackSerializer.Deserialize<IMessage>(body) ?? throw new InvalidDataException("control frame carried no message");
+
+    /// <summary>Reads one frame without decoding its body; returns null at a clean end of stream.</summary>
+    public static async ValueTask<(long Id, byte[] Body)?> ReadRawAsync(Stream stream, CancellationToken cancellationToken)
     {
         var header = new byte[12];
         var got = await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false);
@@ -50,9 +58,7 @@ internal static class FrameCodec
             throw new IOException("control connection closed in the middle of a frame");
         }
 
-        var message = MemoryPackSerializer.Deserialize<IMessage>(body)
-            ?? throw new InvalidDataException("control frame carried no message");
-        return (id, message);
+        return (id, body);
     }
 
     private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
