@@ -22,18 +22,23 @@ internal static class NodeServiceMain
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
         string? launcher = null, runId = null, indexText = null;
+        string[] tree = [];
+        var fanout = 0;
+        var passOn = new List<string>();
         var label = false;
         var level = LogLevel.None;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
             {
-                case "--launcher": launcher = args[++i]; break;
-                case "--run-id": runId = args[++i]; break;
+                case "--launcher": launcher = args[++i]; passOn.AddRange([args[i - 1], args[i]]); break;
+                case "--run-id": runId = args[++i]; passOn.AddRange([args[i - 1], args[i]]); break;
                 case "--index": indexText = args[++i]; break;
-                case "--label": label = true; break;
-                case "--run-base": Environment.SetEnvironmentVariable(RunLayout.BaseVariable, args[++i]); break;
-                case "--log-level": level = Enum.Parse<LogLevel>(args[++i], ignoreCase: true); break;
+                case "--label": label = true; passOn.Add(args[i]); break;
+                case "--run-base": Environment.SetEnvironmentVariable(RunLayout.BaseVariable, args[++i]); passOn.AddRange([args[i - 1], args[i]]); break;
+                case "--log-level": level = Enum.Parse<LogLevel>(args[++i], ignoreCase: true); passOn.AddRange([args[i - 1], args[i]]); break;
+                case "--fanout": fanout = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); passOn.AddRange([args[i - 1], args[i]]); break;
+                case "--tree": tree = args[++i].Split(','); passOn.AddRange([args[i - 1], args[i]]); break;
                 default: throw new UsageException($"unknown node service option '{args[i]}'");
             }
         }
@@ -51,6 +56,13 @@ internal static class NodeServiceMain
         var secret = Environment.GetEnvironmentVariable("DRAGON_SECRET") ?? Console.In.ReadLine()
             ?? throw new UsageException("the node service got no secret (DRAGON_SECRET or first line of stdin)");
         Environment.SetEnvironmentVariable("DRAGON_SECRET", null);
+
+        // Start this node's share of the SSH tree first, so the next round of hosts comes up while this one registers.
+        var children = fanout > 0
+            ? FanOut.Children(index, tree.Length, fanout)
+                .Select(c => FanOut.StartOverSsh(tree[c], Environment.ProcessPath!, [Command, .. passOn, "--index", c.ToString(System.Globalization.CultureInfo.InvariantCulture)], secret))
+                .ToList()
+            : [];
 
         var (host, port) = NodeLink.ParseEndpoint(launcher);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -83,6 +95,17 @@ internal static class NodeServiceMain
         }
         finally
         {
+            foreach (var child in children)
+            {
+                // Each child node service ends with the run (told by the launcher, or on losing it); its ssh follows.
+                if (!child.WaitForExit(TimeSpan.FromSeconds(10)))
+                {
+                    child.Kill(entireProcessTree: true);
+                }
+
+                child.Dispose();
+            }
+
             await node.DisposeAsync().ConfigureAwait(false);
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();

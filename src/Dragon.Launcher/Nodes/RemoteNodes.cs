@@ -171,26 +171,28 @@ internal sealed class RemoteNodes : IAsyncDisposable
                 srun.Environment["DRAGON_SECRET"] = _run.Secret;
                 _starters.Add(System.Diagnostics.Process.Start(srun)!);
                 break;
-            default:
+            case "fork":
                 for (var i = 0; i < plan.Hosts.Count; i++)
                 {
-                    ProcessStartInfo start;
-                    var nodeArgs = common.Concat(["--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture)]).ToArray();
-                    if (plan.Kind == "fork")
+                    var start = new ProcessStartInfo(exe, common.Concat(["--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                     {
-                        start = new ProcessStartInfo(exe, nodeArgs);
-                    }
-                    else
-                    {
-                        start = new ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", plan.Hosts[i], "exec", exe, .. nodeArgs]);
-                    }
-
-                    start.RedirectStandardInput = true;
-                    start.RedirectStandardError = true;
+                        RedirectStandardInput = true,
+                        RedirectStandardError = true,
+                    };
                     var process = System.Diagnostics.Process.Start(start)!;
                     process.StandardInput.WriteLine(_run.Secret);
                     process.StandardInput.Flush();
                     _starters.Add(process);
+                }
+
+                break;
+            default:
+                // A tree of SSH starts: this launcher starts the roots, each node service its own children.
+                var width = FanOut.Width;
+                var tree = new[] { "--fanout", width.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tree", string.Join(',', plan.Hosts) };
+                foreach (var i in FanOut.Roots(plan.Hosts.Count, width))
+                {
+                    _starters.Add(FanOut.StartOverSsh(plan.Hosts[i], exe, [.. common, .. tree, "--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture)], _run.Secret));
                 }
 
                 break;

@@ -132,6 +132,18 @@ public sealed partial class MultiNodeTests : IDisposable
     }
 
     [Fact]
+    public void Ssh_FanOutTree_EveryHostComesUpThroughAnother()
+    {
+        // Width 1: the launcher starts n1, n1 starts n2, n2 starts n3, n3 starts n4.
+        var result = _cluster.RunInHead($"export DRAGON_FANOUT=1; {Dragon($"--hosts {AllHosts} {Repo.TestApp} system-info")}", s_timeout);
+        AssertPassed(result);
+        foreach (var (host, index) in _cluster.Hosts.Select((h, i) => (h, i)))
+        {
+            Assert.Contains($"NODE {index} {host} cpus=", result.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Hosts_UnknownHost_FailsBringUpNamingIt()
     {
         var result = _cluster.RunInHead(Dragon("--hosts n1,nosuchhost /bin/true"), s_timeout);

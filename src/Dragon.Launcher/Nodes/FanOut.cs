@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace Dragon.Launcher.Nodes;
+
+/// <summary>
+/// Starting node services over SSH as a tree: the launcher starts the first <see cref="Width"/> hosts, and the node
+/// service of host i starts hosts W*(i+1) .. W*(i+1)+W-1, so bring-up over many hosts takes a few rounds of SSH
+/// instead of one launcher opening them all. Every node service still dials the launcher itself.
+/// </summary>
+internal static class FanOut
+{
+    /// <summary>Children per node (DRAGON_FANOUT, default 16).</summary>
+    public static int Width =>
+        int.TryParse(Environment.GetEnvironmentVariable("DRAGON_FANOUT"), out var width) && width >= 1 ? width : 16;
+
+    /// <summary>The hosts the launcher starts itself.</summary>
+    public static IEnumerable<int> Roots(int hosts, int width) => Enumerable.Range(0, Math.Min(width, hosts));
+
+    /// <summary>The hosts node <paramref name="index"/> starts.</summary>
+    public static IEnumerable<int> Children(int index, int hosts, int width) =>
+        Enumerable.Range((width * (index + 1)) + 0, width).Where(c => c < hosts);
+
+    /// <summary>Starts <c>dragon _node</c> on a host over SSH, the run's secret on its stdin (never on a command line).</summary>
+    public static System.Diagnostics.Process StartOverSsh(string host, string exe, IEnumerable<string> nodeArgs, string secret)
+    {
+        var start = new ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", exe, .. nodeArgs])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+        };
+        var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"cannot run ssh to {host}");
+        process.StandardInput.WriteLine(secret);
+        process.StandardInput.Flush();
+        return process;
+    }
+}
