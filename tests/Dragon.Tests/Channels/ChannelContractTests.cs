@@ -126,26 +126,8 @@ public sealed class ChannelContractTests : IDisposable
         var result = _dragon.Run(s_timeout, ["--local-nodes", nodes, Repo.TestApp, .. args]);
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
-        AssertNothingLeft(result);
+        _dragon.AssertNothingLeft();
         return result;
-    }
-
-    /// <summary>
-    /// Asserts the run left nothing. Other runs on the machine (benchmarks, other suites) create shared memory
-    /// meanwhile, so files are judged by this run's id (the scenario prints it): only dragon-RUNID-* would be ours.
-    /// </summary>
-    private void AssertNothingLeft(RunResult result)
-    {
-        var run = result.Lines.FirstOrDefault(l => l.StartsWith("INFO run ", StringComparison.Ordinal))?["INFO run ".Length..];
-        try
-        {
-            _dragon.AssertNothingLeft();
-        }
-        catch (Xunit.Sdk.XunitException e) when (run is not null && e.Message.StartsWith("shared-memory files left:", StringComparison.Ordinal))
-        {
-            var ours = Directory.EnumerateFiles("/dev/shm", $"dragon-{run}-*").ToArray();
-            Assert.True(ours.Length == 0, $"shared-memory files of this run ({run}) left: {string.Join(", ", ours)}");
-        }
     }
 
     private static void AssertHas(RunResult result, params string[] checks)
