@@ -33,7 +33,6 @@ public static class ProcessScenarios
 
         foreach (var (process, _, lines, piped, node) in processes.Where(p => p.Piped))
         {
-            var prefix = process.Name.Contains("Count", StringComparison.Ordinal) ? null : "exe";
             var got = new List<string>();
             foreach (var line in process.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable())
             {
@@ -43,7 +42,6 @@ public static class ProcessScenarios
             Check.That(got.Count == lines, $"puid {process.Puid} sent {got.Count} of {lines} lines");
             Check.That(got.Select((l, k) => l.EndsWith($"line{k + 1}", StringComparison.Ordinal)).All(ok => ok), $"puid {process.Puid} lines in order");
             Check.Throws<EndOfStreamException>(() => process.StdoutConnection.Recv<string>(), $"puid {process.Puid} end of stream again after the end");
-            _ = prefix;
         }
 
         var pending = processes.Select(p => p.Process.Puid).ToHashSet();

@@ -30,7 +30,6 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(22, typeof(ObjectDescriptorReply))]
 [MemoryPackUnion(23, typeof(ObjectRequest))]
 [MemoryPackUnion(24, typeof(ObjectReply))]
-[MemoryPackUnion(25, typeof(LinkHello))]
 [MemoryPackUnion(26, typeof(NodeRegisterRequest))]
 [MemoryPackUnion(27, typeof(NodeTableReply))]
 [MemoryPackUnion(28, typeof(SpawnRequest))]
@@ -165,10 +164,6 @@ internal sealed partial record ObjectRequest(ulong Id, ObjectOp Op, byte[] Paylo
 /// <summary>Result of an <see cref="ObjectRequest"/>: data and/or a value; <see cref="Status"/> says how it ended.</summary>
 [MemoryPackable]
 internal sealed partial record ObjectReply(ObjectStatus Status, byte[] Payload, long Value) : IMessage;
-
-/// <summary>First frame on a link between node services, after the challenge-response.</summary>
-[MemoryPackable]
-internal sealed partial record LinkHello(int NodeIndex) : IMessage;
 
 /// <summary>A node service introduces itself to the launcher (global services) after the link handshake.</summary>
 [MemoryPackable]
