@@ -29,8 +29,21 @@ internal static class FanOut
             RedirectStandardError = true,
         };
         var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"cannot run ssh to {host}");
-        process.StandardInput.WriteLine(secret);
-        process.StandardInput.Flush();
+        GiveSecret(process, secret);
         return process;
+    }
+
+    /// <summary>Writes the secret to a starter's stdin; one that already died (an unknown host) is reported by bring-up.</summary>
+    public static void GiveSecret(System.Diagnostics.Process process, string secret)
+    {
+        try
+        {
+            process.StandardInput.WriteLine(secret);
+            process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+            // The starter exited before reading it; its exit code and stderr name the problem.
+        }
     }
 }

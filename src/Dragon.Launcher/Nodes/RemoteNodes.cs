@@ -180,8 +180,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
                         RedirectStandardError = true,
                     };
                     var process = System.Diagnostics.Process.Start(start)!;
-                    process.StandardInput.WriteLine(_run.Secret);
-                    process.StandardInput.Flush();
+                    FanOut.GiveSecret(process, _run.Secret);
                     _starters.Add(process);
                 }
 
