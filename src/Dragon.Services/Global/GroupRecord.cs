@@ -87,8 +87,6 @@ internal sealed class GroupRecord
         }
     }
 
-    public int SlotOf(ulong puid) => Array.FindIndex(_slots, r => r.Puid == puid);
-
     public IReadOnlyList<ProcessRecord> Slots => _slots;
 
     public void OnMemberExited(ProcessRecord record)

@@ -41,7 +41,7 @@ internal sealed partial class ControlSession : IDisposable
             }
 
             _puid = hello.Puid;
-            await ReplyAsync(first.Id, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes, 0), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(first.Id, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
             while (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } frame)
             {
                 _ = HandleAsync(frame.Id, frame.Message, cancellationToken);

@@ -27,7 +27,7 @@ public sealed class ChannelContractTests : IDisposable
     [Theory]
     [MemberData(nameof(KindsAndLayouts))]
     public void Order_ThreeProducerProcesses_EachProducersMessagesArriveOnceInOrder(string kind, string layout) =>
-        AssertHas(Scenario(layout, "channel-order", kind, layout), "each arrived once, in the order sent", "nothing more arrived");
+        RunResultChecks.AssertHas(Scenario(layout, "channel-order", kind, layout), "each arrived once, in the order sent", "nothing more arrived");
 
     [Theory]
     [MemberData(nameof(KindsAndLayouts))]
@@ -36,13 +36,13 @@ public sealed class ChannelContractTests : IDisposable
         var result = Scenario(layout, "channel-sizes", kind, layout);
         Assert.Equal(4, result.Lines.Count(l => l.Contains("byte[] of", StringComparison.Ordinal) && l.Contains("arrived intact", StringComparison.Ordinal)));
         Assert.Equal(4, result.Lines.Count(l => l.Contains("record with a string of", StringComparison.Ordinal)));
-        AssertHas(result, "byte[] of 16 MiB arrived intact", "record with a string of 16 MiB arrived intact", "byte[] of 0 B arrived intact");
+        RunResultChecks.AssertHas(result, "byte[] of 16 MiB arrived intact", "record with a string of 16 MiB arrived intact", "byte[] of 0 B arrived intact");
     }
 
     [Theory]
     [MemberData(nameof(KindsAndLayouts))]
     public void Close_SenderClosed_ReceiverDrainsThenEveryReceiveIsEndOfStream(string kind, string layout) =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario(layout, "channel-close", kind, layout),
             "the 10 messages sent before the close were drained in order",
             "then a receive is end of stream: EndOfStreamException",
@@ -54,7 +54,7 @@ public sealed class ChannelContractTests : IDisposable
     public void Timeouts_EmptyOrFull_TimeOutAfterAboutTheTimeoutAndZeroTriesOnce(string kind, string layout)
     {
         var result = Scenario(layout, "channel-timeouts", kind, layout);
-        AssertHas(
+        RunResultChecks.AssertHas(
             result,
             "a receive on an empty channel times out with " + (kind == "queue" ? "QueueEmptyException" : "TimeoutException"),
             "a try-receive with zero timeout on an empty channel is false",
@@ -62,18 +62,18 @@ public sealed class ChannelContractTests : IDisposable
             "a receive on an empty channel blocked until the head sent");
         if (kind == "queue")
         {
-            AssertHas(result, "gave QueueFullException after about its timeout", "TryPut with zero timeout on a full queue (4 items) is false", "Get with a zero timeout on an empty queue: QueueEmptyException");
+            RunResultChecks.AssertHas(result, "gave QueueFullException after about its timeout", "TryPut with zero timeout on a full queue (4 items) is false", "Get with a zero timeout on an empty queue: QueueEmptyException");
         }
         else
         {
-            AssertHas(result, "Poll with a timeout on an empty pipe is false");
+            RunResultChecks.AssertHas(result, "Poll with a timeout on an empty pipe is false");
         }
     }
 
     [Theory]
     [MemberData(nameof(Layouts))]
     public void Poll_PipeReadingEnd_TrueWhenAMessageIsReadyWithoutTakingItAndAtEndOfStream(string layout) =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario(layout, "channel-poll", layout),
             "Poll again is still true: it did not take the message",
             "the polled message is received intact, as its own type",
@@ -84,19 +84,19 @@ public sealed class ChannelContractTests : IDisposable
     public void Queue_FourProducersFourConsumersMove100000Messages_NoLossNoDuplication(string layout)
     {
         var result = Scenario(layout, "queue-many", layout, "100000");
-        AssertHas(result, "all 100000 messages arrived exactly once", "consumers took");
+        RunResultChecks.AssertHas(result, "all 100000 messages arrived exactly once", "consumers took");
         Assert.Equal(8, result.Lines.Count(l => l.StartsWith("CHECK producer", StringComparison.Ordinal) || l.StartsWith("CHECK consumer", StringComparison.Ordinal)));
     }
 
     [Theory]
     [MemberData(nameof(Layouts))]
     public void Queue_ConsumerKilledWhileBlockedInGet_TheOtherConsumerGetsTheNextMessageWithin2s(string layout) =>
-        AssertHas(Scenario(layout, "queue-kill-get", layout), "killed by signal 9", "the surviving consumer got the next message within 2 s", "the queue still works for everyone");
+        RunResultChecks.AssertHas(Scenario(layout, "queue-kill-get", layout), "killed by signal 9", "the surviving consumer got the next message within 2 s", "the queue still works for everyone");
 
     [Theory]
     [MemberData(nameof(Layouts))]
     public void Queue_ProducerKilledInTheMiddleOf16MiBPut_OthersGoOnWithin2sAndNoTornMessage(string layout) =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario(layout, "queue-kill-put", layout),
             "killed by signal 9",
             "another Put went through within 2 s",
@@ -107,7 +107,7 @@ public sealed class ChannelContractTests : IDisposable
     [Theory]
     [MemberData(nameof(Layouts))]
     public void BadInput_TooLargeClosedDisposedDestroyedWrongEnd_EachGivesItsDocumentedError(string layout) =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario(layout, "channel-bad-input", layout),
             "a 4 KiB Put into a queue created with maxMessageBytes 1024: ArgumentException",
             "the error names the message size, the limit and the queue",
@@ -128,15 +128,5 @@ public sealed class ChannelContractTests : IDisposable
         Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
         _dragon.AssertNothingLeft();
         return result;
-    }
-
-    private static void AssertHas(RunResult result, params string[] checks)
-    {
-        foreach (var check in checks)
-        {
-            Assert.True(
-                result.Lines.Any(l => l.StartsWith("CHECK", StringComparison.Ordinal) && l.Contains(check, StringComparison.Ordinal)),
-                $"no CHECK line contains '{check}'\n{result}");
-        }
     }
 }

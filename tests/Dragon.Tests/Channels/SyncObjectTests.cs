@@ -14,23 +14,23 @@ public sealed class SyncObjectTests : IDisposable
 
     [Fact]
     public void Barrier_SixPartiesOnThreeNodes_HundredRoundsEachWithArrivalIndicesZeroToFive() =>
-        AssertHas(Scenario("sync-barrier"), "passed 100 rounds; every round the arrival indices were 0..5", "a lone waiter that times out breaks the barrier: BrokenBarrierException");
+        RunResultChecks.AssertHas(Scenario("sync-barrier"), "passed 100 rounds; every round the arrival indices were 0..5", "a lone waiter that times out breaks the barrier: BrokenBarrierException");
 
     [Fact]
     public void Lock_SixProcessesOnThreeNodesIncrementAFile_FinalValueExactAndNeverTwoInside()
     {
         var result = Scenario("sync-lock");
-        AssertHas(result, "x 50 increments under the lock: the file says 300", "Acquire with a timeout on a held lock is false", "releasing a lock held by another process: InvalidOperationException");
+        RunResultChecks.AssertHas(result, "x 50 increments under the lock: the file says 300", "Acquire with a timeout on a held lock is false", "releasing a lock held by another process: InvalidOperationException");
         Assert.Contains(result.Lines, l => l.Contains("on nodes 0,1,2,0,1,2", StringComparison.Ordinal));
     }
 
     [Fact]
     public void Lock_HolderKilledWithSigkill_WaiterOnAnotherNodeGetsItWithin2s() =>
-        AssertHas(Scenario("sync-lock-kill"), "the waiter got the lock within 2 s", "the lock is free again for the head");
+        RunResultChecks.AssertHas(Scenario("sync-lock-kill"), "the waiter got the lock within 2 s", "the lock is free again for the head");
 
     [Fact]
     public void Semaphore_BoundedOfTwoSharedBySixProcesses_NeverMoreThanTwoInsideAndReleaseAboveBoundRefused() =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario("sync-semaphore"),
             "never more than 2 inside at once",
             "releasing a bounded semaphore above its initial value: InvalidOperationException",
@@ -39,7 +39,7 @@ public sealed class SyncObjectTests : IDisposable
 
     [Fact]
     public void Event_SetClearWaitAcrossNodes_WaitersReleasedAndTimeoutsHonoured() =>
-        AssertHas(
+        RunResultChecks.AssertHas(
             Scenario("sync-event"),
             "node 0: Wait returned true when another process set the event",
             "node 2: Wait returned true when another process set the event",
@@ -56,15 +56,5 @@ public sealed class SyncObjectTests : IDisposable
         Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
         _dragon.AssertNothingLeft();
         return result;
-    }
-
-    private static void AssertHas(RunResult result, params string[] checks)
-    {
-        foreach (var check in checks)
-        {
-            Assert.True(
-                result.Lines.Any(l => l.StartsWith("CHECK", StringComparison.Ordinal) && l.Contains(check, StringComparison.Ordinal)),
-                $"no CHECK line contains '{check}'\n{result}");
-        }
     }
 }

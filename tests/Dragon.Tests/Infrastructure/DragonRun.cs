@@ -12,6 +12,21 @@ internal sealed record RunResult(int ExitCode, string Stdout, string Stderr, Tim
     public override string ToString() => $"exit {ExitCode} after {Elapsed.TotalSeconds:F1} s\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 }
 
+/// <summary>Assertions on the CHECK lines a scenario of the test app prints.</summary>
+internal static class RunResultChecks
+{
+    /// <summary>Every given text appears in some CHECK line.</summary>
+    public static void AssertHas(RunResult result, params string[] checks)
+    {
+        foreach (var check in checks)
+        {
+            Assert.True(
+                result.Lines.Any(l => l.StartsWith("CHECK", StringComparison.Ordinal) && l.Contains(check, StringComparison.Ordinal)),
+                $"no CHECK line contains '{check}'\n{result}");
+        }
+    }
+}
+
 /// <summary>
 /// Runs the real <c>dragon</c> launcher with its run directories under a private base directory, and checks
 /// afterwards that the run left nothing: no run directory, no process, no shared-memory file.

@@ -77,7 +77,7 @@ internal enum ErrorKind
 internal sealed partial record HelloRequest(string Secret, ulong Puid, int Pid) : IMessage;
 
 [MemoryPackable]
-internal sealed partial record HelloReply(string RunId, int NodeIndex, NodeDescriptor[] Nodes, ulong HeadPuid) : IMessage;
+internal sealed partial record HelloReply(string RunId, int NodeIndex, NodeDescriptor[] Nodes) : IMessage;
 
 /// <summary>A node of the run; <see cref="Endpoint"/> is where its service accepts links from other nodes.</summary>
 [MemoryPackable]
