@@ -21,6 +21,9 @@ internal sealed class BenchContext
     /// <summary>This program: the head the launcher runs.</summary>
     public static string BenchDll => typeof(BenchContext).Assembly.Location;
 
+    /// <summary>The launch scenarios published Native AOT (<c>bench/Dragon.Bench.Aot</c>, by <c>scripts/bench</c>).</summary>
+    public string AotHead => Path.Combine(Root, "artifacts", "publish", "bench-aot", "Dragon.Bench.Aot");
+
     /// <summary>The plain system Python the peers run on (standard library only).</summary>
     public static string Python => "/usr/bin/python3";
 
@@ -38,7 +41,13 @@ internal sealed class BenchContext
     /// <see cref="Ours"/> with variables added to the environment, which every process of the run inherits (for
     /// diagnosis: .NET runtime settings).
     /// </summary>
-    public CommandResult? OursWith(IReadOnlyDictionary<string, string>? environment, int localNodes, string scenario, params string[] args)
+    public CommandResult? OursWith(IReadOnlyDictionary<string, string>? environment, int localNodes, string scenario, params string[] args) =>
+        OursWithHead(environment, localNodes, BenchDll, scenario, args);
+
+    /// <summary>Runs a scenario of the Native AOT head: <c>dragon Dragon.Bench.Aot ...</c>.</summary>
+    public CommandResult? OursAot(string scenario, params string[] args) => OursWithHead(null, 1, AotHead, scenario, args);
+
+    private CommandResult? OursWithHead(IReadOnlyDictionary<string, string>? environment, int localNodes, string head, string scenario, string[] args)
     {
         var command = new List<string>();
         if (localNodes != 1)
@@ -46,7 +55,7 @@ internal sealed class BenchContext
             command.AddRange(["--local-nodes", localNodes.ToString(CultureInfo.InvariantCulture)]);
         }
 
-        command.Add(BenchDll);
+        command.Add(head);
         command.Add(scenario);
         command.AddRange(args);
         return Checked(CommandRunner.Run(Launcher, command, s_timeout, environment));

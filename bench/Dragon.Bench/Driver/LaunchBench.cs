@@ -3,8 +3,9 @@ namespace Dragon.Bench.Driver;
 /// <summary>
 /// <c>scripts/bench launch</c>: (a) a group of 64 <c>/bin/true</c> inside a running runtime, (b) the whole
 /// <c>dragon</c> command running such a group, both against <c>mpiexec.mpich -n 64 /bin/true</c>; (c) 64 C# method
-/// processes against Python multiprocessing starting 64 functions with the spawn method. Then the figures that
-/// say where the time goes.
+/// processes against Python multiprocessing starting 64 functions with the spawn method. (b) and (c) are scored with
+/// the head program published Native AOT, as a user who cares about start-up would ship it; the same with a JIT
+/// head is reported beside them. Then the figures that say where the time goes.
 /// </summary>
 internal static class LaunchBench
 {
@@ -30,8 +31,16 @@ internal static class LaunchBench
             context.Rounds(11),
             () =>
             {
-                var whole = context.Ours(1, "group64");
+                var whole = context.OursAot("group64");
                 samples.Add("whole_ms", whole?.WallMs);
+                samples.Add("aot_group_cold_ms", whole?.Value("group_cold_ms"));
+                samples.Add("aot_main_to_connected_ms", whole?.MillisecondsTo("t_connected") - whole?.MillisecondsTo("t_main"));
+            },
+            Mpiexec,
+            () =>
+            {
+                var whole = context.Ours(1, "group64");
+                samples.Add("jit_whole_ms", whole?.WallMs);
                 samples.Add("group_cold_ms", whole?.Value("group_cold_ms"));
                 samples.Add("to_main_ms", whole?.MillisecondsTo("t_main"));
                 samples.Add("main_to_connected_ms", whole?.MillisecondsTo("t_connected") - whole?.MillisecondsTo("t_main"));
@@ -49,6 +58,7 @@ internal static class LaunchBench
             {
                 var floor = context.Peer("spawn_floor.py");
                 samples.Add("floor_ms", floor?.Value("floor_ms"));
+                samples.Add("floor2_ms", floor?.Value("floor2_ms"));
                 samples.Add("true_cpu_us", floor?.Value("true_cpu_us"));
             },
             () => samples.Add("bare_run_ms", context.Command(context.Launcher, "/bin/true")?.WallMs));
@@ -58,9 +68,15 @@ internal static class LaunchBench
             context.Rounds(5),
             () =>
             {
-                var ours = context.Ours(1, "functions");
+                var ours = context.OursAot("functions");
                 samples.Add("functions_ms", ours?.Value("functions_ms"));
                 samples.Add("functions_cpu_ms", ours?.CpuMs / FunctionProcesses);
+            },
+            () =>
+            {
+                var ours = context.Ours(1, "functions");
+                samples.Add("jit_functions_ms", ours?.Value("functions_ms"));
+                samples.Add("jit_functions_cpu_ms", ours?.CpuMs / FunctionProcesses);
             },
             () =>
             {
@@ -96,30 +112,36 @@ internal static class LaunchBench
 
         var table = new ResultTable("launch: 64 processes started and joined (peers: mpiexec.mpich, Python multiprocessing spawn)", samples);
         var group = table.Compare("(a) group of 64 /bin/true in a running runtime, Start to joined", "ms", "group_ms", "mpiexec_ms", "<= 0.5");
-        var whole = table.Compare("(b) whole command: dragon Dragon.Bench.dll group64", "ms", "whole_ms", "mpiexec_ms", "<= 1.0");
-        var functions = table.Compare("(c) 64 no-op functions started and joined", "ms", "functions_ms", "py_functions_ms", "<= 0.5");
+        var whole = table.Compare("(b) whole command, Native AOT head: dragon Dragon.Bench.Aot group64", "ms", "whole_ms", "mpiexec_ms", "<= 1.0");
+        var functions = table.Compare("(c) 64 no-op C# methods started and joined, Native AOT program", "ms", "functions_ms", "py_functions_ms", "<= 0.5");
+        table.Compare("(b) the same whole command with a JIT head: dragon Dragon.Bench.dll group64", "ms", "jit_whole_ms", "mpiexec_ms", "reported");
+        table.Compare("(c) the same with a JIT program: dragon Dragon.Bench.dll functions", "ms", "jit_functions_ms", "py_functions_ms", "reported");
         table.Single("(a) of which Start returning (all 64 spawned)", "ms", "group_start_ms");
         table.Compare("(a) floor: 64 posix_spawn + waitpid, one Python thread", "ms", "group_ms", "floor_ms", "ours vs the floor");
+        table.Compare("(a) floor: the same from two threads", "ms", "group_ms", "floor2_ms", "ours vs the floor");
         table.Single("(a) CPU of one /bin/true on this machine", "us", "true_cpu_us", "x 64 / 2 CPUs bounds any launcher");
-        table.Single("(b) dragon /bin/true: bring-up + teardown, no .NET head", "ms", "bare_run_ms");
-        table.Single("(b) timeline: command start to the head's Main", "ms", "to_main_ms", "bring-up, spawn, .NET host");
-        table.Single("(b) timeline: Main to connected (first request done)", "ms", "main_to_connected_ms", "Dragon client start-up");
-        table.Single("(b) timeline: the group, first in the fresh runtime", "ms", "group_cold_ms", "head code not yet JIT-compiled");
-        table.Single("(b) timeline: head's last line to the command's exit", "ms", "end_to_exit_ms", "head exit, teardown");
+        table.Single("(b) dragon /bin/true: bring-up + teardown, no head program", "ms", "bare_run_ms");
+        table.Single("(b) AOT head: Main to connected (first request done)", "ms", "aot_main_to_connected_ms");
+        table.Single("(b) AOT head: the group, first in the fresh runtime", "ms", "aot_group_cold_ms");
+        table.Single("(b) JIT head: command start to the head's Main", "ms", "to_main_ms", "bring-up, spawn, .NET host");
+        table.Single("(b) JIT head: Main to connected (first request done)", "ms", "main_to_connected_ms", "Dragon client start-up");
+        table.Single("(b) JIT head: the group, first in the fresh runtime", "ms", "group_cold_ms", "head code not yet JIT-compiled");
+        table.Single("(b) JIT head: head's last line to the command's exit", "ms", "end_to_exit_ms", "head exit, teardown");
         table.Compare("(b, c) one interpreter: dotnet Dragon.Bench.dll vs python3 -c 'import multiprocessing'", "ms", "dotnet_noop_ms", "python_noop_ms", "wall");
         table.Compare("(b, c) the same, CPU time", "ms", "dotnet_noop_cpu_ms", "python_noop_cpu_ms", "user + system");
-        table.Compare("(c) CPU per function process (whole run's CPU / 66)", "ms", "functions_cpu_ms", "py_functions_cpu_ms", "user + system");
-        table.Compare("(c) 64 no-op .NET executables in a group (no method machinery)", "ms", "dotnet_group_ms", "py_functions_ms", "vs the peer's (c)");
-        table.Single("(c) one at a time: .NET executable, no-op", "ms", "phase_noop_ms", "started and joined");
-        table.Single("(c) one at a time: the same, connecting to the runtime", "ms", "phase_connect_ms");
-        table.Single("(c) one at a time: C# method, until the method is entered", "ms", "phase_method_entry_ms");
-        table.Single("(c) one at a time: C# method, started and joined", "ms", "phase_method_ms");
-        table.Single("(c) first use in a new process: MemoryPack encode of a message", "ms", "step_memorypack_encode_ms", "union of 44 message types");
-        table.Single("(c) first use: MemoryPack decode of a message", "ms", "step_memorypack_decode_ms");
-        table.Single("(c) first use: a Unix socket connect", "ms", "step_socket_ms");
-        table.Single("(c) first use: runtime client hello", "ms", "step_client_hello_ms");
-        table.Single("(c) first use: a request round trip", "ms", "step_first_request_ms");
-        table.Single("(c) first use: method-target decode (JSON, reflection)", "ms", "step_target_decode_ms");
+        table.Compare("(c) CPU per function process, AOT (whole run's CPU / 66)", "ms", "functions_cpu_ms", "py_functions_cpu_ms", "user + system");
+        table.Compare("(c) CPU per function process, JIT", "ms", "jit_functions_cpu_ms", "py_functions_cpu_ms", "user + system");
+        table.Compare("(c) 64 no-op .NET executables in a group (JIT, no method machinery)", "ms", "dotnet_group_ms", "py_functions_ms", "vs the peer's (c)");
+        table.Single("(c) JIT, one at a time: .NET executable, no-op", "ms", "phase_noop_ms", "started and joined");
+        table.Single("(c) JIT, one at a time: the same, connecting to the runtime", "ms", "phase_connect_ms");
+        table.Single("(c) JIT, one at a time: C# method, until the method is entered", "ms", "phase_method_entry_ms");
+        table.Single("(c) JIT, one at a time: C# method, started and joined", "ms", "phase_method_ms");
+        table.Single("(b) JIT first use in a new process: MemoryPack encode of a message", "ms", "step_memorypack_encode_ms", "union of the message types");
+        table.Single("(b) JIT first use: MemoryPack decode of a message", "ms", "step_memorypack_decode_ms");
+        table.Single("(b) JIT first use: a Unix socket connect", "ms", "step_socket_ms");
+        table.Single("(b) JIT first use: runtime client hello", "ms", "step_client_hello_ms");
+        table.Single("(b) JIT first use: a request round trip", "ms", "step_first_request_ms");
+        table.Single("(c) JIT first use: method-target decode (JSON, reflection)", "ms", "step_target_decode_ms");
         table.Print();
         return
             $"launch ratio_group={ResultTable.Format(group, "0.00")} ratio_whole={ResultTable.Format(whole, "0.00")} " +

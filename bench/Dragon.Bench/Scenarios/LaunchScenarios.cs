@@ -49,6 +49,7 @@ public static class LaunchScenarios
         return 0;
     }
 
+#if !NATIVE_AOT_HEAD
     /// <summary>
     /// Diagnosis of <see cref="Functions"/>: 64 executables that are this same program doing nothing, so each pays
     /// the .NET host's start-up but not the method-target machinery (startup hook, runtime connection, invoke).
@@ -62,6 +63,7 @@ public static class LaunchScenarios
         Report.Value("dotnet_group_ms", TimeGroup(GroupSize, template).Total);
         return 0;
     }
+#endif
 
     /// <summary>The target of the function-launch benchmark: does nothing.</summary>
     public static void NoOp()

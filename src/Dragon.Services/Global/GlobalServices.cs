@@ -47,6 +47,12 @@ internal sealed partial class GlobalServices
         NodeDescriptors = nodes.Select(n => n.Descriptor).ToArray();
     }
 
+    /// <summary>Most threads that spawn one node's batch at once.</summary>
+    private const int MaxSpawnLanes = 4;
+
+    /// <summary>A batch smaller than this many members per lane is not worth another thread.</summary>
+    private const int MinMembersPerLane = 4;
+
     /// <summary>Starts processes, placed and batched per node; all or none: on a failure the ones started are killed.</summary>
     public Task<ProcessDescriptor[]> StartAsync(IReadOnlyList<ProcessSpec> specs, ulong groupId = 0)
     {
@@ -80,15 +86,24 @@ internal sealed partial class GlobalServices
             _processes[puid] = records[i];
         }
 
-        var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).Select(async batch =>
+        // Each node's batch is split into lanes that spawn side by side, one per CPU of the node (at most
+        // MaxSpawnLanes): a child's exec and loader cost CPU in the kernel while its parent waits in vfork, so one
+        // lane leaves the other CPUs idle. Lane k takes members k, k + lanes, ... so members start roughly in order.
+        var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).SelectMany(batch =>
         {
-            foreach (var i in batch)
+            var members = batch.ToArray();
+            var lanes = Math.Clamp(Math.Min(members.Length / MinMembersPerLane, NodeDescriptors[batch.Key].Cpus), 1, MaxSpawnLanes);
+            return Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
             {
-                var descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
-                records[i].Descriptor = descriptor;
-                started[i] = descriptor;
-                LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
-            }
+                for (var m = lane; m < members.Length; m += lanes)
+                {
+                    var i = members[m];
+                    var descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
+                    records[i].Descriptor = descriptor;
+                    started[i] = descriptor;
+                    LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
+                }
+            }));
         }).ToArray();
         try
         {

@@ -47,13 +47,42 @@ internal sealed class RunContext : IDisposable
     /// <summary>Creates the run directory (mode 0700) and records the owning launcher for cleanup.</summary>
     public static RunContext Create(IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers = null, string? baseDir = null) =>
         CreateWith(
-            $"{Environment.ProcessId:x}{RandomNumberGenerator.GetHexString(6, lowercase: true)}",
-            RandomNumberGenerator.GetHexString(32, lowercase: true),
+            $"{Environment.ProcessId:x}{RandomHex(6)}",
+            RandomHex(32),
             null,
             sink,
             label,
             loggers,
             baseDir);
+
+    /// <summary>
+    /// Random hex digits from the kernel (getrandom). Not RandomNumberGenerator: on Linux that loads OpenSSL,
+    /// about a millisecond of a one-node run's start-up.
+    /// </summary>
+    private static unsafe string RandomHex(int digits)
+    {
+        var bytes = new byte[(digits + 1) / 2];
+        fixed (byte* buffer = bytes)
+        {
+            for (var filled = 0; filled < bytes.Length;)
+            {
+                var got = Spawning.Native.getrandom(buffer + filled, (nuint)(bytes.Length - filled), 0);
+                if (got < 0)
+                {
+                    if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Spawning.Native.EINTR)
+                    {
+                        continue;
+                    }
+
+                    return RandomNumberGenerator.GetHexString(digits, lowercase: true);
+                }
+
+                filled += (int)got;
+            }
+        }
+
+        return Convert.ToHexStringLower(bytes)[..digits];
+    }
 
     /// <summary>The part of a run one node service keeps on its host: a run directory of its own (hosts may share /tmp).</summary>
     public static RunContext CreateForNode(string runId, string secret, int nodeIndex, IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers) =>

@@ -27,6 +27,9 @@ internal static unsafe partial class Native
     public const int SpawnStructBytes = 1024;
 
     [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint getrandom(byte* buffer, nuint length, uint flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
     public static partial int posix_spawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
 
     [LibraryImport(Libc)]

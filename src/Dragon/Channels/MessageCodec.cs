@@ -72,7 +72,7 @@ internal static class MessageCodec
         try
         {
             using var json = new Utf8JsonWriter(writer);
-            JsonSerializer.Serialize(json, value, typeof(T) == typeof(object) ? value.GetType() : typeof(T), UserCodec.Options);
+            JsonSerializer.Serialize(json, value, UserCodec.Options.GetTypeInfo(typeof(T) == typeof(object) ? value.GetType() : typeof(T)));
         }
         catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException)
         {
@@ -98,7 +98,7 @@ internal static class MessageCodec
             Int64 => BinaryPrimitives.ReadInt64LittleEndian(message[1..]),
             Float64 => BinaryPrimitives.ReadDoubleLittleEndian(message[1..]),
             Boolean => message[1] != 0,
-            Json => JsonSerializer.Deserialize(message[1..], typeof(T) == typeof(object) ? typeof(JsonElement) : typeof(T), UserCodec.Options),
+            Json => JsonSerializer.Deserialize(message[1..], UserCodec.Options.GetTypeInfo(typeof(T) == typeof(object) ? typeof(JsonElement) : typeof(T))),
             var tag => throw new InvalidDataException($"unknown message tag {tag}"),
         };
         return value is T typed ? typed

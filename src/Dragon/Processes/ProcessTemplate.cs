@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
@@ -76,7 +77,10 @@ public sealed record ProcessTemplate
 
     /// <summary>A static method named <paramref name="methodName"/> on <paramref name="type"/>.</summary>
     /// <exception cref="ArgumentException">No such static method taking that many arguments.</exception>
-    public static ProcessTemplate FromMethod(Type type, string methodName, params object?[] args)
+    public static ProcessTemplate FromMethod(
+        [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods)] Type type,
+        string methodName,
+        params object?[] args)
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentException.ThrowIfNullOrEmpty(methodName);
@@ -137,8 +141,21 @@ public sealed record ProcessTemplate
         if (Method is not null)
         {
             target = MethodTargets.Encode(Method, MethodArgs ?? []);
-            env.Add(new("DOTNET_STARTUP_HOOKS", typeof(ProcessTemplate).Assembly.Location));
-            env.Add(new(RuntimeEnvironment.MethodTarget, "1"));
+            if (target.Length <= RuntimeEnvironment.MethodTargetInlineLimit)
+            {
+                env.Add(new(RuntimeEnvironment.MethodTarget, System.Text.Encoding.UTF8.GetString(target)));
+                target = null;
+            }
+            else
+            {
+                env.Add(new(RuntimeEnvironment.MethodTarget, RuntimeEnvironment.MethodTargetOnRequest));
+            }
+
+            // Native AOT programs run the target from a module initializer instead (no startup hooks there).
+            if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+            {
+                env.Add(new("DOTNET_STARTUP_HOOKS", typeof(ProcessTemplate).Assembly.Location));
+            }
             name = MethodTargets.Describe(Method);
         }
 

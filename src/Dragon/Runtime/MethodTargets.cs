@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -22,7 +23,12 @@ internal static class MethodTargets
     public static (string Host, string[] Args) HostCommand()
     {
         var host = Environment.ProcessPath ?? throw new DragonException("cannot tell which executable runs this program");
-        var entry = Assembly.GetEntryAssembly()?.Location;
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return (host, []); // a Native AOT program is its own executable
+        }
+
+        var entry = EntryAssemblyLocation();
         if (string.Equals(Path.GetFileNameWithoutExtension(host), "dotnet", StringComparison.Ordinal))
         {
             if (string.IsNullOrEmpty(entry))
@@ -35,6 +41,12 @@ internal static class MethodTargets
 
         return (host, []);
     }
+
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Used only under the JIT; a single-file or AOT program is its own executable.")]
+    private static string? EntryAssemblyLocation() => Assembly.GetEntryAssembly()?.Location;
+
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Empty in a single-file or AOT program, where the assembly is found by name.")]
+    private static string LocationOf(Assembly assembly) => assembly.Location;
 
     public static void ValidateArguments(MethodInfo method, object?[] args)
     {
@@ -80,7 +92,12 @@ internal static class MethodTargets
             }
             catch (Exception e) when (e is NotSupportedException or JsonException or InvalidOperationException or ArgumentException)
             {
-                throw new ArgumentException($"argument {i} ({parameters[i].Name}, {arg.GetType().FullName}) of {Describe(method)} cannot be serialized: {e.Message}", e);
+                var reason = e is NotSupportedException && !JsonSerializer.IsReflectionEnabledByDefault
+                    ? "this program has no reflection-based serialization (Native AOT): it passes booleans, numbers, strings, " +
+                      "Guid, DateTime, TimeSpan, arrays of bytes, ints, longs, doubles and strings, and runtime objects; set " +
+                      "JsonSerializerIsReflectionEnabledByDefault in the project for other types"
+                    : e.Message;
+                throw new ArgumentException($"argument {i} ({parameters[i].Name}, {arg.GetType().FullName}) of {Describe(method)} cannot be serialized: {reason}", e);
             }
         }
     }
@@ -93,7 +110,7 @@ internal static class MethodTargets
         {
             writer.WriteStartObject();
             writer.WriteString("assembly", method.Module.Assembly.FullName);
-            writer.WriteString("assemblyPath", method.Module.Assembly.Location);
+            writer.WriteString("assemblyPath", LocationOf(method.Module.Assembly));
             writer.WriteString("type", method.DeclaringType!.FullName);
             writer.WriteString("method", method.Name);
             writer.WriteStartArray("parameters");
@@ -116,6 +133,9 @@ internal static class MethodTargets
         return buffer.ToArray();
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TargetKept)]
+    [UnconditionalSuppressMessage("Trimming", "IL2057", Justification = TargetKept)]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = TargetKept)]
     public static (MethodInfo Method, object?[] Args) Decode(byte[] payload)
     {
         using var document = JsonDocument.Parse(payload);
@@ -138,6 +158,11 @@ internal static class MethodTargets
         return (method, args);
     }
 
+    private const string TargetKept =
+        "The child runs the parent's own program, where the target was reflected upon (a delegate's method, or a type " +
+        "annotated to keep its methods), so a trimmed or Native AOT build keeps its metadata.";
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "LoadFrom is reached only under the JIT, for an assembly loaded from a file.")]
     private static Assembly LoadAssembly(string name, string? path)
     {
         try

@@ -1,14 +1,32 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
 using Dragon.Runtime.Protocol;
 
 namespace Dragon.Runtime
 {
-    /// <summary>Runs a C# method target in a child process, in place of <c>Main</c>.</summary>
+    /// <summary>
+    /// Runs a C# method target in a child process, in place of <c>Main</c>. Under the JIT the .NET host calls
+    /// it through <c>DOTNET_STARTUP_HOOKS</c>; in a Native AOT program, which has no startup hooks, the module
+    /// initializer below calls it (Native AOT runs every module initializer before <c>Main</c>, directly, not as
+    /// a type initializer that other threads would wait on).
+    /// </summary>
     internal static class StartupHookEntry
     {
+        [ModuleInitializer]
+        [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Native AOT has no startup hooks; this is its only way in before Main.")]
+        internal static void RunInNativeAot()
+        {
+            if (!RuntimeFeature.IsDynamicCodeSupported)
+            {
+                Run();
+            }
+        }
+
         public static void Run()
         {
-            if (Environment.GetEnvironmentVariable(RuntimeEnvironment.MethodTarget) != "1")
+            var spec = Environment.GetEnvironmentVariable(RuntimeEnvironment.MethodTarget);
+            if (string.IsNullOrEmpty(spec))
             {
                 return;
             }
@@ -20,8 +38,11 @@ namespace Dragon.Runtime
             string name = "process target";
             try
             {
-                var client = RuntimeClient.Current;
-                var payload = client.Request<TargetReply>(new TargetRequest(client.Puid)).Payload;
+                // A target small enough travels in the environment, so a method that does not use the runtime
+                // never connects to it; a larger one is fetched from the node service.
+                var payload = spec == RuntimeEnvironment.MethodTargetOnRequest
+                    ? RuntimeClient.Current.Request<TargetReply>(new TargetRequest(RuntimeClient.Current.Puid)).Payload
+                    : Encoding.UTF8.GetBytes(spec);
                 var (method, args) = MethodTargets.Decode(payload);
                 name = MethodTargets.Describe(method);
                 code = Invoke(method, args);

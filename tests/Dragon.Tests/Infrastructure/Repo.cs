@@ -9,6 +9,9 @@ internal static class Repo
 
     public static string TestApp => Built("Dragon.TestApp");
 
+    /// <summary>The test program published Native AOT by <c>scripts/build</c>.</summary>
+    public static string AotApp => Path.Combine(Root, "artifacts", "publish", "aot-app", "Dragon.AotApp");
+
     public static string MpiProgram(string name) => Path.Combine(Root, "artifacts", "mpi", name);
 
     /// <summary>The Release (else Debug) output dll of a project of the solution.</summary>

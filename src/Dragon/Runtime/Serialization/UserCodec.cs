@@ -1,5 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Dragon.Runtime.Serialization;
 
@@ -20,10 +22,20 @@ internal static class UserCodec
             IncludeFields = true,
             MaxDepth = 256,
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            TypeInfoResolver = CreateResolver(),
         };
-        options.MakeReadOnly(populateMissingResolver: true);
+        options.MakeReadOnly();
         return options;
     }
+
+    /// <summary>
+    /// Any type through reflection; in a Native AOT program (reflection-based serialization off by default),
+    /// the built-in types: primitives, strings, arrays of them and the runtime objects.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reached only when reflection-based serialization is enabled.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only when reflection-based serialization is enabled.")]
+    private static IJsonTypeInfoResolver CreateResolver() =>
+        JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : BuiltInJsonContext.Default;
 
     /// <summary>Types that cannot mean anything in another process, refused with a clear error.</summary>
     public static string? WhyNotSerializable(Type type)
@@ -43,7 +55,7 @@ internal static class UserCodec
         return null;
     }
 
-    public static byte[] Serialize(object? value, Type type) => JsonSerializer.SerializeToUtf8Bytes(value, type, Options);
+    public static byte[] Serialize(object? value, Type type) => JsonSerializer.SerializeToUtf8Bytes(value, Options.GetTypeInfo(type));
 
     [ThreadStatic]
     private static bool t_validating;
@@ -68,8 +80,34 @@ internal static class UserCodec
         }
     }
 
-    public static object? Deserialize(ReadOnlySpan<byte> utf8, Type type) => JsonSerializer.Deserialize(utf8, type, Options);
+    public static object? Deserialize(ReadOnlySpan<byte> utf8, Type type) => JsonSerializer.Deserialize(utf8, Options.GetTypeInfo(type));
 }
+
+/// <summary>What a Native AOT program can pass and send without reflection-based serialization.</summary>
+[JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(ulong))]
+[JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(float))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(Guid))]
+[JsonSerializable(typeof(DateTime))]
+[JsonSerializable(typeof(TimeSpan))]
+[JsonSerializable(typeof(byte[]))]
+[JsonSerializable(typeof(int[]))]
+[JsonSerializable(typeof(long[]))]
+[JsonSerializable(typeof(double[]))]
+[JsonSerializable(typeof(string[]))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(Process))]
+[JsonSerializable(typeof(ProcessGroup))]
+[JsonSerializable(typeof(Connection))]
+[JsonSerializable(typeof(Event))]
+[JsonSerializable(typeof(Barrier))]
+[JsonSerializable(typeof(Lock))]
+[JsonSerializable(typeof(Semaphore))]
+internal sealed partial class BuiltInJsonContext : JsonSerializerContext;
 
 /// <summary>A runtime object that travels between processes as a descriptor.</summary>
 /// <typeparam name="TSelf">The implementing type.</typeparam>

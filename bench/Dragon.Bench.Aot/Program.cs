@@ -1,0 +1,20 @@
+using System.Diagnostics;
+using Dragon.Bench.Scenarios;
+
+var mainTimestamp = Stopwatch.GetTimestamp();
+
+// The launch scenarios of Dragon.Bench, compiled Native AOT: run as `dragon Dragon.Bench.Aot SCENARIO`.
+var rest = args.Length > 0 ? args[1..] : [];
+return args.FirstOrDefault() switch
+{
+    "group64" => LaunchScenarios.Group64(mainTimestamp),
+    "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
+    "functions" => LaunchScenarios.Functions(),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions");
+    return 2;
+}
