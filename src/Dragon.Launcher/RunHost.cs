@@ -49,6 +49,10 @@ internal static class RunHost
             }
         }
 
+        // A shell without job control starts background commands with SIGINT ignored, and .NET keeps a signal
+        // that was ignored at start ignored. Like mpiexec, dragon always answers SIGINT by stopping the run.
+        _ = Native.signal(Signals.SIGINT, Native.SIG_DFL);
+
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try

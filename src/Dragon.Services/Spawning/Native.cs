@@ -26,6 +26,13 @@ internal static unsafe partial class Native
     /// <summary>glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; room to spare.</summary>
     public const int SpawnStructBytes = 1024;
 
+    /// <summary>signal(2); with <see cref="SIG_DFL"/>, restores a signal's default disposition.</summary>
+    [LibraryImport(Libc, EntryPoint = "signal")]
+    public static partial nint signal(int signum, nint handler);
+
+    public const nint SIG_DFL = 0;
+    public const nint SIG_IGN = 1;
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint getrandom(byte* buffer, nuint length, uint flags);
 

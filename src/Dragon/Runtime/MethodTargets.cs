@@ -138,24 +138,89 @@ internal static class MethodTargets
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = TargetKept)]
     public static (MethodInfo Method, object?[] Args) Decode(byte[] payload)
     {
-        using var document = JsonDocument.Parse(payload);
-        var root = document.RootElement;
-        var assemblyName = root.GetProperty("assembly").GetString()!;
-        var assembly = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => a.FullName == assemblyName)
-            ?? LoadAssembly(assemblyName, root.GetProperty("assemblyPath").GetString());
-        var typeName = root.GetProperty("type").GetString()!;
+        // One pass of a Utf8JsonReader and no LINQ: this runs first thing in every method process, where each
+        // piece of code used for the first time costs start-up (JsonDocument and LINQ cost ~4 ms here under the JIT).
+        string? assemblyName = null, assemblyPath = null, typeName = null, methodName = null;
+        var parameterNames = new List<string>();
+        var argRanges = new List<Range>();
+        var reader = new Utf8JsonReader(payload);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new DragonException("the method target is not a JSON object");
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var property = reader.GetString();
+            reader.Read();
+            switch (property)
+            {
+                case "assembly": assemblyName = reader.GetString(); break;
+                case "assemblyPath": assemblyPath = reader.GetString(); break;
+                case "type": typeName = reader.GetString(); break;
+                case "method": methodName = reader.GetString(); break;
+                case "parameters":
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        parameterNames.Add(reader.GetString()!);
+                    }
+
+                    break;
+                case "args":
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        var start = (int)reader.TokenStartIndex;
+                        reader.Skip();
+                        argRanges.Add(start..(int)reader.BytesConsumed);
+                    }
+
+                    break;
+                default: reader.Skip(); break;
+            }
+        }
+
+        if (assemblyName is null || typeName is null || methodName is null || argRanges.Count != parameterNames.Count)
+        {
+            throw new DragonException("the method target is incomplete");
+        }
+
+        var assembly = FindAssembly(assemblyName) ?? LoadAssembly(assemblyName, assemblyPath);
         var type = assembly.GetType(typeName, throwOnError: false)
             ?? throw new DragonException($"type {typeName} not found in {assemblyName}");
-        var parameterTypes = root.GetProperty("parameters").EnumerateArray()
-            .Select(p => Type.GetType(p.GetString()!, throwOnError: true)!)
-            .ToArray();
-        var methodName = root.GetProperty("method").GetString()!;
+        var parameterTypes = new Type[parameterNames.Count];
+        for (var i = 0; i < parameterTypes.Length; i++)
+        {
+            parameterTypes[i] = Type.GetType(parameterNames[i], throwOnError: true)!;
+        }
+
         var method = type.GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, parameterTypes)
             ?? throw new DragonException($"static method {typeName}.{methodName} not found");
-        var args = root.GetProperty("args").EnumerateArray()
-            .Select((element, i) => UserCodec.Deserialize(System.Text.Encoding.UTF8.GetBytes(element.GetRawText()), parameterTypes[i]))
-            .ToArray();
+        var args = new object?[parameterTypes.Length];
+        for (var i = 0; i < args.Length; i++)
+        {
+            args[i] = UserCodec.Deserialize(payload.AsSpan()[argRanges[i]], parameterTypes[i]);
+        }
+
         return (method, args);
+    }
+
+    /// <summary>The entry assembly (the usual case) or another one already loaded.</summary>
+    private static Assembly? FindAssembly(string fullName)
+    {
+        if (Assembly.GetEntryAssembly() is { } entry && entry.FullName == fullName)
+        {
+            return entry;
+        }
+
+        foreach (var loaded in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (loaded.FullName == fullName)
+            {
+                return loaded;
+            }
+        }
+
+        return null;
     }
 
     private const string TargetKept =

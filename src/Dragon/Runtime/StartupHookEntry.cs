@@ -54,8 +54,8 @@ namespace Dragon.Runtime
                 code = 1;
             }
 
-            Console.Out.Flush();
-            Console.Error.Flush();
+            // Console.Out and Console.Error flush on every write; touching them here would only create them
+            // (a few milliseconds of a short method's start-up).
             Environment.Exit(code);
         }
 
