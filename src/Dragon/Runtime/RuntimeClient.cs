@@ -84,7 +84,7 @@ internal sealed class RuntimeClient : IDisposable
         using var stream = new NetworkStream(socket, ownsSocket: false);
         var frame = FrameCodec.Encode(0, new HelloRequest(secret, puid, Environment.ProcessId));
         stream.Write(frame);
-        var reply = FrameCodec.ReadAsync(stream, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var reply = FrameCodec.Read(stream);
         switch (reply?.Message)
         {
             case HelloReply hello:

@@ -34,10 +34,46 @@ internal static class FrameCodec
     public static async ValueTask<(long Id, byte[] Body)?> ReadRawAsync(Stream stream, CancellationToken cancellationToken)
     {
         var header = new byte[12];
-        var got = await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false);
-        if (got == 0)
+        if (!CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, out var id, out var body))
         {
             return null;
+        }
+
+        if (await ReadFullyAsync(stream, body, cancellationToken).ConfigureAwait(false) < body.Length)
+        {
+            throw new IOException("control connection closed in the middle of a frame");
+        }
+
+        return (id, body);
+    }
+
+    /// <summary>
+    /// Reads and decodes one frame, blocking: for a process's hello, so its first exchange does not wait for the
+    /// asynchronous socket machinery to start. Returns null at a clean end of stream.
+    /// </summary>
+    public static (long Id, IMessage Message)? Read(Stream stream)
+    {
+        var header = new byte[12];
+        if (!CheckHeader(stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false), header, out var id, out var body))
+        {
+            return null;
+        }
+
+        if (stream.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
+        {
+            throw new IOException("control connection closed in the middle of a frame");
+        }
+
+        return (id, Decode(body));
+    }
+
+    private static bool CheckHeader(int got, byte[] header, out long id, out byte[] body)
+    {
+        id = 0;
+        body = [];
+        if (got == 0)
+        {
+            return false;
         }
 
         if (got < header.Length)
@@ -51,14 +87,9 @@ internal static class FrameCodec
             throw new InvalidDataException($"control frame length {length} is out of range (8..{MaxFrameBytes})");
         }
 
-        var id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(4));
-        var body = new byte[length - 8];
-        if (await ReadFullyAsync(stream, body, cancellationToken).ConfigureAwait(false) < body.Length)
-        {
-            throw new IOException("control connection closed in the middle of a frame");
-        }
-
-        return (id, body);
+        id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(4));
+        body = new byte[length - 8];
+        return true;
     }
 
     private static async ValueTask<int> ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
