@@ -59,6 +59,7 @@ internal static class LaunchBench
                 var floor = context.Peer("spawn_floor.py");
                 samples.Add("floor_ms", floor?.Value("floor_ms"));
                 samples.Add("floor2_ms", floor?.Value("floor2_ms"));
+                samples.Add("floor_c_ms", context.Command(Path.Combine(context.Root, "artifacts", "bench", "spawn_floor"), "2")?.Value("floor_c_ms"));
                 samples.Add("true_cpu_us", floor?.Value("true_cpu_us"));
             },
             () => samples.Add("bare_run_ms", context.Command(context.Launcher, "/bin/true")?.WallMs));
@@ -119,6 +120,8 @@ internal static class LaunchBench
         table.Single("(a) of which Start returning (all 64 spawned)", "ms", "group_start_ms");
         table.Compare("(a) floor: 64 posix_spawn + waitpid, one Python thread", "ms", "group_ms", "floor_ms", "ours vs the floor");
         table.Compare("(a) floor: the same from two threads", "ms", "group_ms", "floor2_ms", "ours vs the floor");
+        table.Compare("(a) floor: the same in C, two threads (bench/peers/spawn_floor.c)", "ms", "group_ms", "floor_c_ms", "ours vs the floor");
+        table.Compare("(a) floor in C against mpiexec: what any launcher could reach here", "ms", "floor_c_ms", "mpiexec_ms", "target 0.5");
         table.Single("(a) CPU of one /bin/true on this machine", "us", "true_cpu_us", "x 64 / 2 CPUs bounds any launcher");
         table.Single("(b) dragon /bin/true: bring-up + teardown, no head program", "ms", "bare_run_ms");
         table.Single("(b) AOT head: Main to connected (first request done)", "ms", "aot_main_to_connected_ms");
