@@ -49,6 +49,11 @@ public static class AotScenarios
             Check(group.ExitStatus.Count == 8 && group.ExitStatus.All(s => s.ExitCode == 0), $"a group of 8 methods all exited 0: {string.Join(",", group.ExitStatus.Select(s => s.ExitCode))}");
         }
 
+        // An argument too large for the environment: the child fetches its target from the node service.
+        var measurer = Process.Start(ProcessTemplate.FromMethod(Length, new string('x', 100_000)) with { Stdout = Stdio.Pipe });
+        var measured = measurer.StdoutConnection!.Recv<string>(s_timeout);
+        Check(measurer.Join(s_timeout) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
+
         // A method that throws: exit code 1 and the exception on stderr.
         var thrower = Process.Start(ProcessTemplate.FromMethod(Throw) with { Stderr = Stdio.Pipe });
         var error = string.Join('\n', thrower.StderrConnection!.ReadAllAsync<string>().ToBlockingEnumerable());
@@ -81,6 +86,8 @@ public static class AotScenarios
     }
 
     public static void SetEvent(Event done) => done.Set();
+
+    public static void Length(string text) => Console.WriteLine($"length {text.Length}");
 
     public static void Quiet()
     {

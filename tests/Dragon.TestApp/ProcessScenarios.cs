@@ -102,6 +102,12 @@ public static class ProcessScenarios
         Check.That(worker.Join(TimeSpan.FromSeconds(30)) == 0, $"worker exited 0 ({string.Join(" | ", report)})");
         Check.That(sleeper.Join(TimeSpan.FromSeconds(10)) is not null, "the sleeper was killed from the other process");
         Check.That(group.Join(TimeSpan.FromSeconds(10)), "the group was stopped from the other process");
+
+        // An argument too large for the environment: the child fetches its target from the node service.
+        var large = new string('x', 100_000);
+        var measurer = Process.Start(ProcessTemplate.FromMethod(Workers.Length, large) with { Stdout = Stdio.Pipe });
+        var measured = measurer.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+        Check.That(measurer.Join(TimeSpan.FromSeconds(30)) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
         return 0;
     }
 
@@ -120,6 +126,9 @@ public static class ProcessScenarios
 
 public static class Workers
 {
+    /// <summary>Prints the length of <paramref name="text"/>.</summary>
+    public static void Length(string text) => Console.WriteLine($"length {text.Length}");
+
     /// <summary>Prints <paramref name="lines"/> numbered lines and exits with <paramref name="code"/>.</summary>
     public static int Count(string name, int lines, int code)
     {

@@ -31,6 +31,7 @@ public sealed class NativeAotProgramTests : IDisposable
             "the method's return value is the exit code: 42",
             "the child set the event it was passed",
             "a group of 8 methods all exited 0",
+            "a 100 kB argument arrived whole",
             "a throwing method exits 1",
             "stderr names the method and the exception");
 

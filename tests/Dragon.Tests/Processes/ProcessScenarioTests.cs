@@ -62,7 +62,8 @@ public sealed class ProcessScenarioTests : IDisposable
     }
 
     [Fact]
-    public void RuntimeObjects_PassedToAMethodInAnotherProcess_WorkThere() => Scenario(2, "pass-objects");
+    public void RuntimeObjects_PassedToAMethodInAnotherProcess_WorkThere() =>
+        RunResultChecks.AssertHas(Scenario(2, "pass-objects"), "the group was stopped from the other process", "a 100 kB argument arrived whole");
 
     public void Dispose() => _dragon.Dispose();
 }
