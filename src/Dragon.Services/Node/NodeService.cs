@@ -129,6 +129,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
         var capture = Run.Label || Run.CaptureInherited;
         SpawnedChild child;
+        var startsNotBefore = ProcessIdentity.BootTicks();
         try
         {
             child = Spawner.Spawn(
@@ -147,7 +148,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             throw new ServiceException(ErrorKind.StartFailed, e.Message);
         }
 
-        Run.RecordProcess(child.Pid);
+        Run.RecordProcess(child.Pid, startsNotBefore, ProcessIdentity.BootTicks());
         var label = $"[{puid}@{Descriptor.Name}] ";
         var stdout = Pump(child.StdoutRead, spec.Stdout, label, isError: false);
         var stderr = Pump(child.StderrRead, spec.Stderr, label, isError: true);

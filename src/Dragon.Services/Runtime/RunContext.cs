@@ -100,9 +100,9 @@ internal sealed class RunContext : IDisposable
     }
 
     /// <summary>Appends a started child to the run's record so a later cleanup can find it if this launcher dies.</summary>
-    public void RecordProcess(int pid)
+    public void RecordProcess(int pid, long bootTicksBefore, long bootTicksAfter)
     {
-        var line = ProcessIdentity.Describe(pid);
+        var line = ProcessIdentity.DescribeSpawned(pid, bootTicksBefore, bootTicksAfter);
         lock (_processLogLock)
         {
             _processLog.WriteLine(line);

@@ -61,6 +61,20 @@ internal static class ProcessIdentity
 {
     public static string Describe(int pid) => $"{pid} {StartTime(pid)}";
 
+    /// <summary>
+    /// A child described without reading /proc: its start time (which the kernel takes from CLOCK_BOOTTIME at
+    /// fork, in clock ticks) lies between <paramref name="bootTicksBefore"/> and <paramref name="bootTicksAfter"/>,
+    /// read around the spawn. A recycled pid starts later than that window.
+    /// </summary>
+    public static string DescribeSpawned(int pid, long bootTicksBefore, long bootTicksAfter) => $"{pid} {bootTicksBefore} {bootTicksAfter}";
+
+    /// <summary>CLOCK_BOOTTIME in clock ticks (USER_HZ, 100 on Linux), the unit of /proc/pid/stat's start time.</summary>
+    public static long BootTicks()
+    {
+        _ = Native.clock_gettime(Native.CLOCK_BOOTTIME, out var now);
+        return (now.Seconds * 1_000_000_000 + now.Nanoseconds) / 10_000_000;
+    }
+
     /// <summary>Start time in clock ticks since boot (field 22 of /proc/pid/stat), or 0 if the process is gone.</summary>
     public static long StartTime(int pid)
     {
@@ -100,14 +114,21 @@ internal static class ProcessIdentity
     /// <summary>True if the process described by a "pid starttime" line is still that same process.</summary>
     public static bool IsAlive(string description, out int pid)
     {
+        // "pid start" (an exact start time) or "pid earliest latest" (a window read around the spawn).
         var parts = description.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         pid = 0;
-        if (parts.Length != 2 || !int.TryParse(parts[0], out pid) || !long.TryParse(parts[1], out var start))
+        if (parts.Length is < 2 or > 3 || !int.TryParse(parts[0], out pid) || !long.TryParse(parts[1], out var earliest))
+        {
+            return false;
+        }
+
+        var latest = earliest;
+        if (parts.Length == 3 && !long.TryParse(parts[2], out latest))
         {
             return false;
         }
 
         var now = StartTime(pid);
-        return now != 0 && now == start;
+        return now != 0 && now >= earliest && now <= latest;
     }
 }

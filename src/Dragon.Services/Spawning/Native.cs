@@ -33,6 +33,18 @@ internal static unsafe partial class Native
     public const nint SIG_DFL = 0;
     public const nint SIG_IGN = 1;
 
+    public const int CLOCK_BOOTTIME = 7;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport(Libc)]
+    public static partial int clock_gettime(int clock, out Timespec time);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint getrandom(byte* buffer, nuint length, uint flags);
 

@@ -14,12 +14,62 @@ internal static class FrameCodec
 
     public static byte[] Encode(long id, IMessage message)
     {
-        var body = MemoryPackSerializer.Serialize(message);
-        var frame = new byte[12 + body.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(frame, 8 + body.Length);
+        // The body is written behind the header into one buffer. FrameBuffer is a struct so every formatter's
+        // Serialize<FrameBuffer> is an exact instantiation: Native AOT then dispatches it from tables built at
+        // compile time instead of building shared-generic dictionaries at run time on first use (~1.5 ms of a
+        // process's first requests; with a class buffer writer every message type paid it).
+        var buffer = new FrameBuffer(HeaderBytes);
+        using (var state = MemoryPackWriterOptionalStatePool.Rent(MemoryPackSerializerOptions.Default))
+        {
+            var writer = new MemoryPackWriter<FrameBuffer>(ref buffer, state);
+            MemoryPackSerializer.Serialize<IMessage, FrameBuffer>(ref writer, in message);
+            writer.Flush();
+        }
+
+        var frame = buffer.ToArray();
+        BinaryPrimitives.WriteInt32LittleEndian(frame, frame.Length - 4);
         BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(4), id);
-        body.CopyTo(frame.AsSpan(12));
         return frame;
+    }
+
+    private const int HeaderBytes = 12;
+
+    /// <summary>A growable byte buffer that starts with room for the frame header.</summary>
+    private struct FrameBuffer : System.Buffers.IBufferWriter<byte>
+    {
+        private byte[] _buffer;
+        private int _written;
+
+        public FrameBuffer(int reserved)
+        {
+            _buffer = new byte[256];
+            _written = reserved;
+        }
+
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsMemory(_written);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Ensure(sizeHint);
+            return _buffer.AsSpan(_written);
+        }
+
+        public readonly byte[] ToArray() => _written == _buffer.Length ? _buffer : _buffer.AsSpan(0, _written).ToArray();
+
+        private void Ensure(int sizeHint)
+        {
+            var needed = _written + Math.Max(sizeHint, 1);
+            if (needed > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+            }
+        }
     }
 
     /// <summary>Reads one frame; returns null at a clean end of stream.</summary>
