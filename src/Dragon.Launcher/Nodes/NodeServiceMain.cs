@@ -60,7 +60,7 @@ internal static class NodeServiceMain
         // Start this node's share of the SSH tree first, so the next round of hosts comes up while this one registers.
         var children = fanout > 0
             ? FanOut.Children(index, tree.Length, fanout)
-                .Select(c => FanOut.StartOverSsh(tree[c], Environment.ProcessPath!, [Command, .. passOn, "--index", c.ToString(System.Globalization.CultureInfo.InvariantCulture)], secret))
+                .Select(c => (Index: c, Starter: FanOut.StartOverSsh(tree[c], Environment.ProcessPath!, [Command, .. passOn, "--index", c.ToString(System.Globalization.CultureInfo.InvariantCulture)], secret)))
                 .ToList()
             : [];
 
@@ -84,6 +84,13 @@ internal static class NodeServiceMain
         sink.Link = global;
         try
         {
+            // A child whose ssh ends before the run does never came up (or was lost): tell the launcher, which
+            // fails a bring-up still waiting for it at once.
+            foreach (var (childIndex, starter) in children)
+            {
+                _ = ReportIfStarterEndsAsync(link, node, childIndex, tree[childIndex], starter);
+            }
+
             var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
             node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
@@ -95,7 +102,7 @@ internal static class NodeServiceMain
         }
         finally
         {
-            foreach (var child in children)
+            foreach (var (_, child) in children)
             {
                 // Each child node service ends with the run (told by the launcher, or on losing it); its ssh follows.
                 if (!child.WaitForExit(TimeSpan.FromSeconds(10)))
@@ -110,6 +117,26 @@ internal static class NodeServiceMain
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();
             run.RemoveFiles(index);
+        }
+    }
+
+    private static async Task ReportIfStarterEndsAsync(NodeLink link, NodeService node, int childIndex, string host, System.Diagnostics.Process starter)
+    {
+        await starter.WaitForExitAsync().ConfigureAwait(false);
+        if (link.Closed.IsCompleted || node.ShutdownRequested.IsCompleted)
+        {
+            return;
+        }
+
+        var error = (await starter.StandardError.ReadToEndAsync().ConfigureAwait(false)).Trim();
+        var reason = $"ssh from {Environment.MachineName} exited with code {starter.ExitCode}" + (error.Length > 0 ? $": {error}" : string.Empty);
+        try
+        {
+            await link.NotifyAsync(new NodeStartFailedNotice(childIndex, host, reason), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The link is gone: the run is ending anyway.
         }
     }
 

@@ -59,9 +59,22 @@ internal sealed class RemoteNodes : IAsyncDisposable
         var registered = 0;
         var allRegistered = new TaskCompletionSource<NodeDescriptor[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         var secret = LinkHandshake.SecretBytes(_run.Secret);
+        var startFailed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         async Task<IMessage> ServeAsync(int peer, IMessage request, CancellationToken cancellationToken)
         {
+            if (request is NodeStartFailedNotice failed)
+            {
+                // From a node of the fan-out tree about a host it started; after bring-up, a lost node is seen
+                // through its own link.
+                if (failed.Index >= 0 && failed.Index < count && descriptors[failed.Index] is null)
+                {
+                    startFailed.TrySetResult($"node services did not come up on {failed.Host}: {failed.Reason}");
+                }
+
+                return new Ack();
+            }
+
             if (request is NodeRegisterRequest register)
             {
                 if (peer < 0 || peer >= count || descriptors[peer] is not null)
@@ -108,7 +121,12 @@ internal sealed class RemoteNodes : IAsyncDisposable
 
         StartNodeServices(plan, $"{endpoint.Address}:{endpoint.Port}", options);
         var starterExits = _starters.Select(p => p.WaitForExitAsync()).ToArray();
-        var done = await Task.WhenAny(allRegistered.Task, Task.WhenAny(starterExits.DefaultIfEmpty(Task.Delay(Timeout.Infinite))), Task.Delay(s_bringUpTimeout)).ConfigureAwait(false);
+        var done = await Task.WhenAny(allRegistered.Task, startFailed.Task, Task.WhenAny(starterExits.DefaultIfEmpty(Task.Delay(Timeout.Infinite))), Task.Delay(s_bringUpTimeout)).ConfigureAwait(false);
+        if (done == startFailed.Task)
+        {
+            throw new Services.Spawning.SpawnException(startFailed.Task.Result);
+        }
+
         if (done != allRegistered.Task)
         {
             var missing = Enumerable.Range(0, count).Where(i => descriptors[i] is null).Select(i => plan.Hosts[i]).ToArray();

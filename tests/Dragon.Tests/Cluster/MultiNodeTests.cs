@@ -153,6 +153,19 @@ public sealed partial class MultiNodeTests : IDisposable
     }
 
     [Fact]
+    public void Ssh_FanOutTree_UnknownHostBelowTheFirstLevel_FailsAtOnceNamingIt()
+    {
+        // Width 1: n1 starts nosuchhost, so its failure reaches the launcher only through n1.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = _cluster.RunInHead($"export DRAGON_FANOUT=1; {Dragon("--hosts n1,nosuchhost /bin/true")}", s_timeout);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("did not come up on nosuchhost", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("ssh from n1 exited with code", result.Stderr, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1} s; the bring-up timeout is 60 s");
+        AssertClusterClean();
+    }
+
+    [Fact]
     public void NodeServiceKilled_ReportedAsNodeLostWithinFiveSeconds() =>
         LoseNode(host => Assert.True(_cluster.KillOnHost(host, "dragon _node") >= 1, "no node service to kill"));
 

@@ -49,6 +49,7 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(42, typeof(ShutdownRequest))]
 [MemoryPackUnion(43, typeof(ProcessDescriptorReply))]
 [MemoryPackUnion(44, typeof(LogFileNotice))]
+[MemoryPackUnion(45, typeof(NodeStartFailedNotice))]
 internal partial interface IMessage;
 
 /// <summary>Success with nothing to return.</summary>
@@ -168,6 +169,13 @@ internal sealed partial record ObjectReply(ObjectStatus Status, byte[] Payload, 
 /// <summary>A node service introduces itself to the launcher (global services) after the link handshake.</summary>
 [MemoryPackable]
 internal sealed partial record NodeRegisterRequest(NodeDescriptor Descriptor, int Pid) : IMessage;
+
+/// <summary>
+/// A node service of an SSH fan-out tree reports that the node service it started on another host did not come up
+/// (its ssh ended), so bring-up fails at once, naming the host, instead of waiting out its timeout.
+/// </summary>
+[MemoryPackable]
+internal sealed partial record NodeStartFailedNotice(int Index, string Host, string Reason) : IMessage;
 
 /// <summary>The run's node table, sent to each node service once every node has registered.</summary>
 [MemoryPackable]
