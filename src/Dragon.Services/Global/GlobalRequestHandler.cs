@@ -6,7 +6,7 @@ namespace Dragon.Services.Global;
 internal static class GlobalRequestHandler
 {
     /// <summary>True for the requests only global services can answer (a node forwards them).</summary>
-    public static bool IsGlobal(IMessage request) => request is StartRequest or JoinRequest or SignalRequest or QueryRequest
+    public static bool IsGlobal(IMessage request) => request is StartRequest or JoinRequest or SignalRequest or QueryRequest or QueryManyRequest
         or GroupCreateRequest or GroupCommand or ObjectRegisterRequest or ObjectLookupRequest or PmiExchangeRequest;
 
     public static async Task<IMessage> HandleAsync(GlobalServices global, IMessage request, CancellationToken cancellationToken)
@@ -23,6 +23,8 @@ internal static class GlobalRequestHandler
             case QueryRequest query:
                 var record = global.Find(query.Puid);
                 return new QueryReply(record.Descriptor, record.Status);
+            case QueryManyRequest many:
+                return new QueryManyReply(Array.ConvertAll(many.Puids, puid => global.Find(puid).Descriptor));
             case GroupCreateRequest create:
                 return new GroupStatusReply(global.CreateGroup(create.Spec).Status(false));
             case GroupCommand command:

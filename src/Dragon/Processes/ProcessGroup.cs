@@ -68,7 +68,8 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
         Query().Members.Where(m => m.State == ProcessState.Exited).Select(m => (m.Puid, m.ExitCode)).ToArray();
 
     /// <summary>The current members as processes (for their piped streams, node, pid).</summary>
-    public IReadOnlyList<Process> Processes => Query().Puids.Select(Process.Attach).ToArray();
+    public IReadOnlyList<Process> Processes =>
+        RuntimeClient.Current.Request<QueryManyReply>(new QueryManyRequest([.. Query().Puids])).Processes.Select(d => new Process(d)).ToArray();
 
     /// <summary>True while any member runs.</summary>
     public bool IsRunning => Query().State is GroupState.Running or GroupState.Stopping;

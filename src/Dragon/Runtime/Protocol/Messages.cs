@@ -50,6 +50,8 @@ namespace Dragon.Runtime.Protocol;
 [MemoryPackUnion(43, typeof(ProcessDescriptorReply))]
 [MemoryPackUnion(44, typeof(LogFileNotice))]
 [MemoryPackUnion(45, typeof(NodeStartFailedNotice))]
+[MemoryPackUnion(46, typeof(QueryManyRequest))]
+[MemoryPackUnion(47, typeof(QueryManyReply))]
 internal partial interface IMessage;
 
 /// <summary>Success with nothing to return.</summary>
@@ -104,6 +106,13 @@ internal sealed partial record QueryRequest(ulong Puid) : IMessage;
 
 [MemoryPackable]
 internal sealed partial record QueryReply(ProcessDescriptor Process, ProcessStatus Status) : IMessage;
+
+/// <summary>Several processes at once (a group's members), in the order asked.</summary>
+[MemoryPackable]
+internal sealed partial record QueryManyRequest(ulong[] Puids) : IMessage;
+
+[MemoryPackable]
+internal sealed partial record QueryManyReply(ProcessDescriptor[] Processes) : IMessage;
 
 /// <summary>Next line of a piped stdout/stderr (Fd 1 or 2) of a process.</summary>
 [MemoryPackable]
