@@ -40,6 +40,14 @@ public static class AotScenarios
         Check(done.Wait(s_timeout), "the child set the event it was passed");
         Check(setter.Join(s_timeout) == 0, "the event setter exited 0");
 
+        // A queue passed to a method: the child puts on it, the parent gets.
+        using (var results = new Dragon.Queue<string>())
+        {
+            var producer = Process.Start(ProcessTemplate.FromMethod(Produce, results, 3));
+            var got = Enumerable.Range(0, 3).Select(_ => results.Get(timeout: s_timeout)).ToArray();
+            Check(producer.Join(s_timeout) == 0 && string.Join(",", got) == "item 0,item 1,item 2", $"a queue passed to a method carried its items: {string.Join(",", got)}");
+        }
+
         // A group of methods named by type and name.
         using (var group = new ProcessGroup())
         {
@@ -86,6 +94,14 @@ public static class AotScenarios
     }
 
     public static void SetEvent(Event done) => done.Set();
+
+    public static void Produce(Dragon.Queue<string> queue, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            queue.Put($"item {i}");
+        }
+    }
 
     public static void Length(string text) => Console.WriteLine($"length {text.Length}");
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Dragon.Channels;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
@@ -31,6 +32,14 @@ public sealed class Queue<T> : IDisposable
     }
 
     private Queue(HostedHandle handle) => _channel = new ChannelEndpoint(handle);
+
+    /// <summary>
+    /// Makes this instantiation serializable without reflection (a Native AOT program cannot build the factory's
+    /// converter at run time): every program that uses a Queue&lt;T&gt; runs this before serializing one.
+    /// </summary>
+    static Queue() => UserCodec.RegisterRuntimeObject(
+        typeof(Queue<T>),
+        options => JsonMetadataServices.CreateValueInfo<Queue<T>>(options, new QueueConverterFactory.QueueConverter<T>()));
 
     /// <summary>Attaches to a queue by its run-wide name.</summary>
     /// <exception cref="KeyNotFoundException">No such queue (destroyed, or never created).</exception>
@@ -192,10 +201,11 @@ internal sealed class QueueConverterFactory : JsonConverterFactory
 {
     public override bool CanConvert(Type typeToConvert) => typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Queue<>);
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Used only with reflection-based serialization; Native AOT programs go through the registration in Queue<T>'s type initializer.")]
     public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
         (JsonConverter)Activator.CreateInstance(typeof(QueueConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
 
-    private sealed class QueueConverter<TItem> : JsonConverter<Queue<TItem>>
+    internal sealed class QueueConverter<TItem> : JsonConverter<Queue<TItem>>
     {
         public override Queue<TItem>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {

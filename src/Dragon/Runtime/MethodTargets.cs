@@ -94,7 +94,8 @@ internal static class MethodTargets
             {
                 var reason = e is NotSupportedException && !JsonSerializer.IsReflectionEnabledByDefault
                     ? "this program has no reflection-based serialization (Native AOT): it passes booleans, numbers, strings, " +
-                      "Guid, DateTime, TimeSpan, arrays of bytes, ints, longs, doubles and strings, and runtime objects; set " +
+                      "Guid, DateTime, TimeSpan, arrays of bytes, ints, longs, doubles and strings, and runtime objects (queues, " +
+                      "connections, processes, groups, events, barriers, locks, semaphores); set " +
                       "JsonSerializerIsReflectionEnabledByDefault in the project for other types"
                     : e.Message;
                 throw new ArgumentException($"argument {i} ({parameters[i].Name}, {arg.GetType().FullName}) of {Describe(method)} cannot be serialized: {reason}", e);

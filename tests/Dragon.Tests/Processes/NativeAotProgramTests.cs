@@ -30,6 +30,7 @@ public sealed class NativeAotProgramTests : IDisposable
             "the method ran in another process",
             "the method's return value is the exit code: 42",
             "the child set the event it was passed",
+            "a queue passed to a method carried its items: item 0,item 1,item 2",
             "a group of 8 methods all exited 0",
             "a 100 kB argument arrived whole",
             "a throwing method exits 1",

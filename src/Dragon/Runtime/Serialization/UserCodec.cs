@@ -30,12 +30,36 @@ internal static class UserCodec
 
     /// <summary>
     /// Any type through reflection; in a Native AOT program (reflection-based serialization off by default),
-    /// the built-in types: primitives, strings, arrays of them and the runtime objects.
+    /// the built-in types: primitives, strings, arrays of them and the runtime objects, queues registered by
+    /// their type initializer.
     /// </summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reached only when reflection-based serialization is enabled.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only when reflection-based serialization is enabled.")]
     private static IJsonTypeInfoResolver CreateResolver() =>
-        JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : BuiltInJsonContext.Default;
+        JsonSerializer.IsReflectionEnabledByDefault
+            ? new DefaultJsonTypeInfoResolver()
+            : JsonTypeInfoResolver.Combine(BuiltInJsonContext.Default, new RegisteredRuntimeObjects());
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Func<JsonSerializerOptions, JsonTypeInfo>> s_runtimeObjects = new();
+
+    /// <summary>A generic runtime object type (a <c>Queue&lt;T&gt;</c> instantiation) says how it serializes without reflection.</summary>
+    public static void RegisterRuntimeObject(Type type, Func<JsonSerializerOptions, JsonTypeInfo> create) => s_runtimeObjects[type] = create;
+
+    /// <summary>Serves the registered runtime object types; running a type's initializer registers it.</summary>
+    private sealed class RegisteredRuntimeObjects : IJsonTypeInfoResolver
+    {
+        [UnconditionalSuppressMessage("Trimming", "IL2059", Justification = "The type came from a method parameter or a value of this same program, so its initializer is compiled in.")]
+        public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
+        {
+            if (!s_runtimeObjects.ContainsKey(type) && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Queue<>))
+            {
+                // A child decoding its arguments may meet the instantiation before anything else touched it.
+                System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(type.TypeHandle);
+            }
+
+            return s_runtimeObjects.TryGetValue(type, out var create) ? create(options) : null;
+        }
+    }
 
     /// <summary>Types that cannot mean anything in another process, refused with a clear error.</summary>
     public static string? WhyNotSerializable(Type type)
