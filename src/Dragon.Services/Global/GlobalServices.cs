@@ -89,16 +89,28 @@ internal sealed partial class GlobalServices
         // Each node's batch is split into lanes that spawn side by side, one per CPU of the node (at most
         // MaxSpawnLanes): a child's exec and loader cost CPU in the kernel while its parent waits in vfork, so one
         // lane leaves the other CPUs idle. Lane k takes members k, k + lanes, ... so members start roughly in order.
+        // A failed start stops every lane: the request fails as a whole, so starting more would be wasted.
+        var failed = 0;
         var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).SelectMany(batch =>
         {
             var members = batch.ToArray();
             var lanes = Math.Clamp(Math.Min(members.Length / MinMembersPerLane, NodeDescriptors[batch.Key].Cpus), 1, MaxSpawnLanes);
             return Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
             {
-                for (var m = lane; m < members.Length; m += lanes)
+                for (var m = lane; m < members.Length && Volatile.Read(ref failed) == 0; m += lanes)
                 {
                     var i = members[m];
-                    var descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
+                    ProcessDescriptor descriptor;
+                    try
+                    {
+                        descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
+                    }
+                    catch (ServiceException)
+                    {
+                        Volatile.Write(ref failed, 1);
+                        throw;
+                    }
+
                     records[i].Descriptor = descriptor;
                     started[i] = descriptor;
                     LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);

@@ -17,7 +17,8 @@ namespace Dragon.Runtime
         [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Native AOT has no startup hooks; this is its only way in before Main.")]
         internal static void RunInNativeAot()
         {
-            if (!RuntimeFeature.IsDynamicCodeSupported)
+            // The launcher is a Native AOT program built with this library too; it never runs a method target.
+            if (!RuntimeFeature.IsDynamicCodeSupported && Assembly.GetEntryAssembly()?.GetName().Name != "Dragon.Launcher")
             {
                 Run();
             }
