@@ -24,6 +24,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private readonly List<RemoteNode> _nodes = [];
     private readonly Socket _listener;
     private volatile bool _shuttingDown;
+    private NodeLink?[] _bringUpLinks = [];
 
     private RemoteNodes(RunContext run, GlobalServices global, Socket listener)
     {
@@ -56,6 +57,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
         var endpoint = (IPEndPoint)_listener.LocalEndPoint!;
         var descriptors = new NodeDescriptor?[count];
         var links = new NodeLink?[count];
+        _bringUpLinks = links;
         var registered = 0;
         var allRegistered = new TaskCompletionSource<NodeDescriptor[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         var secret = LinkHandshake.SecretBytes(_run.Secret);
@@ -124,6 +126,9 @@ internal sealed class RemoteNodes : IAsyncDisposable
         var done = await Task.WhenAny(allRegistered.Task, startFailed.Task, Task.WhenAny(starterExits.DefaultIfEmpty(Task.Delay(Timeout.Infinite))), Task.Delay(s_bringUpTimeout)).ConfigureAwait(false);
         if (done == startFailed.Task)
         {
+            // The report came over a link whose accept may not have stored it yet; let it, so disposal closes it
+            // and that node service cleans up before the launcher exits.
+            await Task.Delay(50).ConfigureAwait(false);
             throw new Services.Spawning.SpawnException(startFailed.Task.Result);
         }
 
@@ -252,6 +257,19 @@ internal sealed class RemoteNodes : IAsyncDisposable
         foreach (var node in _nodes)
         {
             await node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // After a failed bring-up, the node services that did connect end when their link closes and remove their
+        // files; give them a moment to, so the failed run leaves nothing behind, before killing their starters.
+        var unattached = _nodes.Count == 0 ? _bringUpLinks.OfType<NodeLink>().ToArray() : [];
+        foreach (var link in unattached)
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (unattached.Length > 0)
+        {
+            await Task.WhenAll(_starters.Select(p => p.WaitForExitAsync())).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
 
         foreach (var starter in _starters)
