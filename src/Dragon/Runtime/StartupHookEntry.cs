@@ -42,7 +42,7 @@ namespace Dragon.Runtime
                 // A target small enough travels in the environment, so a method that does not use the runtime
                 // never connects to it; a larger one is fetched from the node service.
                 var payload = spec == RuntimeEnvironment.MethodTargetOnRequest
-                    ? RuntimeClient.Current.Request<TargetReply>(new TargetRequest(RuntimeClient.Current.Puid)).Payload
+                    ? FetchTarget(RuntimeClient.Current)
                     : Encoding.UTF8.GetBytes(spec);
                 var (method, args) = MethodTargets.Decode(payload);
                 name = MethodTargets.Describe(method);
@@ -59,6 +59,8 @@ namespace Dragon.Runtime
             // (a few milliseconds of a short method's start-up).
             Environment.Exit(code);
         }
+
+        private static byte[] FetchTarget(RuntimeClient client) => client.Request<TargetReply>(new TargetRequest(client.Puid)).Payload;
 
         private static int Invoke(MethodInfo method, object?[] args)
         {

@@ -59,6 +59,18 @@ internal sealed class DragonRun : IDisposable
 
     public RunResult Run(TimeSpan timeout, params string[] args) => RunWithEnv(timeout, null, args);
 
+    /// <summary>
+    /// Runs a scenario program that checks itself: it must exit 0 without a FAIL line, and leave nothing behind.
+    /// </summary>
+    public RunResult RunScenario(TimeSpan timeout, params string[] args)
+    {
+        var result = Run(timeout, args);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
+        AssertNothingLeft();
+        return result;
+    }
+
     public RunResult RunWithEnv(TimeSpan timeout, IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         using var process = StartDragon(args, env);
