@@ -110,7 +110,19 @@ internal static class RequestHandler
         }
 
         var descriptor = node.Objects.Create(create);
-        var registered = await node.GlobalLink.RequestAsync(new ObjectRegisterRequest(descriptor), cancellationToken).ConfigureAwait(false);
+        IMessage registered;
+        try
+        {
+            registered = await node.GlobalLink.RequestAsync(new ObjectRegisterRequest(descriptor), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // In-process global services throw (a taken name) where a link replies with an error: undo either way,
+            // so the object and its ring file do not outlive the failed create.
+            node.Objects.Release(descriptor.Id, create.Puid);
+            throw;
+        }
+
         if (registered is ErrorReply error)
         {
             node.Objects.Release(descriptor.Id, create.Puid);
