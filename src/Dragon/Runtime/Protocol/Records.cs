@@ -124,7 +124,6 @@ internal enum ObjectOp
     SemaphoreValue = 42,
     TaskDone = 50,
     JoinQueue = 51,
-    AddUnfinished = 52,
 }
 
 internal enum ObjectStatus
