@@ -17,18 +17,18 @@ internal sealed unsafe partial class ShmRing
     /// <exception cref="ArgumentException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
     /// <exception cref="InvalidOperationException">The channel is closed.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled while waiting; nothing was delivered.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TrySend(ReadOnlySpan<byte> message, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        Send(message, timeout, countUnfinished: true, cancellationToken);
+        SendCore(message, timeout, countUnfinished: true, cancellationToken);
 
     /// <summary>
     /// Puts back a message that was received but never handed to anyone (its receiver went away), so the next
     /// receiver gets it. A joinable ring already counted it, so it is not counted again.
     /// </summary>
-    public bool TryRequeue(ReadOnlySpan<byte> message, TimeSpan timeout) => Send(message, timeout, countUnfinished: false, default);
+    public bool TryRequeue(ReadOnlySpan<byte> message, TimeSpan timeout) => SendCore(message, timeout, countUnfinished: false, default);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool Send(ReadOnlySpan<byte> message, TimeSpan timeout, bool countUnfinished, CancellationToken cancellationToken)
+    private bool SendCore(ReadOnlySpan<byte> message, TimeSpan timeout, bool countUnfinished, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         if (message.Length > _maxMessageSize)
