@@ -185,6 +185,7 @@ internal sealed partial class GlobalServices
 
     public void Signal(ulong puid, int signal)
     {
+        Signals.ThrowIfInvalid(signal);
         var record = Find(puid);
         if (!record.HasExited)
         {

@@ -245,6 +245,7 @@ internal sealed class GroupRecord
 
     public void Signal(int signal)
     {
+        Spawning.Signals.ThrowIfInvalid(signal);
         RequireStarted();
         foreach (var record in _slots.Where(r => !r.HasExited))
         {

@@ -106,13 +106,16 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {
+        SpawnInput.Validate(spec);
         var env = BuildEnvironment(puid, spec, extraEnv);
         string executable;
         try
         {
             if (spec.Cwd is not null && !Directory.Exists(spec.Cwd))
             {
-                throw new SpawnException($"working directory {spec.Cwd} does not exist");
+                throw new SpawnException(File.Exists(spec.Cwd)
+                    ? $"working directory {spec.Cwd} is not a directory"
+                    : $"working directory {spec.Cwd} does not exist");
             }
 
             executable = ExecutableResolver.Resolve(spec.Executable, spec.Cwd, env.GetValueOrDefault("PATH"));
