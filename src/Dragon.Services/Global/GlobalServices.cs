@@ -59,7 +59,7 @@ internal sealed partial class GlobalServices
         var placed = new int[specs.Count];
         for (var i = 0; i < specs.Count; i++)
         {
-            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode);
+            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode, IsLost);
         }
 
         return StartPlacedAsync(specs, placed, groupId);
@@ -148,6 +148,9 @@ internal sealed partial class GlobalServices
             throw batches.Select(b => b.Exception?.InnerException).OfType<ServiceException>().First();
         }
     }
+
+    /// <summary>Whether a node was lost (its service died or its host went silent).</summary>
+    public bool IsLost(int node) => _lostNodes.ContainsKey(node);
 
     private int NextDefaultNode()
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
@@ -10,7 +11,7 @@ namespace Dragon.Tests.Processes;
 
 /// <summary>
 /// Input that used to be accepted silently or reported wrongly: NULs, a working directory that is a file, negative
-/// node indexes, message sizes and signal numbers. Checked from a user program under the
+/// node indexes, message sizes and signal numbers, placement on a lost node. Checked from a user program under the
 /// real launcher, and at a real node service with requests that bypass the client library's own checks.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -66,6 +67,8 @@ public sealed class HardeningTests : IDisposable
             await File.WriteAllTextAsync(file, "x");
             var notADirectory = await Assert.ThrowsAsync<ServiceException>(() => global.StartAsync([Spec("/bin/true", cwd: file)]));
             Assert.Contains($"{file} is not a directory", notADirectory.Message, StringComparison.Ordinal);
+            var negativeNode = await Assert.ThrowsAsync<ServiceException>(() => global.StartAsync([Spec("/bin/true") with { Placement = new PlacementSpec(-5, null, Distribution.Default, null) }]));
+            Assert.Contains("node index -5 is negative", negativeNode.Message, StringComparison.Ordinal);
             var channel = Assert.Throws<ServiceException>(() => node.Objects.Create(new ObjectCreateRequest(ObjectKind.Channel, null, 0, 8, 0, -1, 0, false, 1)));
             Assert.Contains("largest message (-1 bytes)", channel.Message, StringComparison.Ordinal);
 
@@ -84,6 +87,49 @@ public sealed class HardeningTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Placement_NodeServiceKilled_DistributionsSkipTheLostNodeAndNamingItFails()
+    {
+        using var dragon = _dragon.StartDragon(["--wlm", "fork", "--local-nodes", "3", Repo.TestApp, "lose-node", "2"]);
+        var stdout = new System.Text.StringBuilder();
+        using var ready = new ManualResetEventSlim();
+        dragon.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                lock (stdout)
+                {
+                    stdout.AppendLine(line);
+                }
+
+                if (line.StartsWith("READY", StringComparison.Ordinal))
+                {
+                    ready.Set();
+                }
+            }
+        };
+        var stderr = dragon.StandardError.ReadToEndAsync();
+        dragon.BeginOutputReadLine();
+        Assert.True(ready.Wait(s_timeout), $"the scenario did not get ready\n{stdout}");
+
+        var victim = NodeServiceProcess(dragon.Id, index: 2);
+        victim.Kill();
+        victim.WaitForExit();
+        Assert.True(dragon.WaitForExit(60_000), "dragon did not finish");
+        dragon.WaitForExit();
+        var output = stdout.ToString();
+        var result = $"exit {dragon.ExitCode}\n{output}\n--- stderr\n{await stderr}";
+        Assert.True(dragon.ExitCode == 0, result);
+        Assert.DoesNotContain("FAIL", output, StringComparison.Ordinal);
+        Assert.Contains("round-robin placement skips lost node 2", output, StringComparison.Ordinal);
+        Assert.Contains("block placement skips lost node 2", output, StringComparison.Ordinal);
+        Assert.Contains("node 2 is lost", output, StringComparison.Ordinal);
+
+        // The killed service could not stop its own children; cleanup does.
+        Assert.Equal(0, _dragon.Run(TimeSpan.FromSeconds(60), "cleanup").ExitCode);
+        _dragon.AssertNothingLeft();
+    }
+
     public void Dispose() => _dragon.Dispose();
 
     private static ProcessSpec Spec(string executable, string[]? args = null, string? cwd = null, KeyValuePair<string, string>[]? env = null) =>
@@ -98,6 +144,39 @@ public sealed class HardeningTests : IDisposable
             new PlacementSpec(-1, null, Distribution.Default, null),
             null,
             Path.GetFileName(executable));
+
+    /// <summary>The node service process (<c>dragon _node ... --index N</c>) started by the launcher.</summary>
+    private static System.Diagnostics.Process NodeServiceProcess(int launcher, int index)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                var argv = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                var at = Array.IndexOf(argv, "--index");
+                if (parent == launcher && at >= 0 && at + 1 < argv.Length && argv[at + 1] == index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    return System.Diagnostics.Process.GetProcessById(pid);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        var children = Directory.EnumerateDirectories("/proc")
+            .Where(d => int.TryParse(Path.GetFileName(d), out _) && File.Exists(Path.Combine(d, "cmdline")))
+            .Select(d => { try { return $"{Path.GetFileName(d)}: {File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' ')}"; } catch (IOException) { return string.Empty; } })
+            .Where(c => c.Contains("_node", StringComparison.Ordinal));
+        throw new InvalidOperationException($"no node service with --index {index} under pid {launcher}; node services: {string.Join("; ", children)}");
+    }
 
     private sealed class DiscardOutput : IOutputSink
     {
