@@ -19,6 +19,7 @@ try
         "stop-escalation" => GroupScenarios.StopEscalation(),
         "failure-reasons" => GroupScenarios.FailureReasons(),
         "bad-input" => BadInputScenarios.All(),
+        "hardening" => HardeningScenarios.All(),
         "sleepers" => ProcessScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "pass-objects" => ProcessScenarios.PassObjects(),
         "system-info" => ProcessScenarios.PrintSystemInfo(),

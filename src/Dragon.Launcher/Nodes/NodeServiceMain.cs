@@ -77,7 +77,10 @@ internal static class NodeServiceMain
         var run = RunContext.CreateForNode(runId, secret, index, sink, label, level == LogLevel.None ? null : dir => new FileLoggerFactory(dir, level));
         run.CaptureInherited = true;
         var advertised = ((IPEndPoint)socket.LocalEndPoint!).Address;
-        var node = new NodeService(run, index, Environment.MachineName, IPAddress.Any, advertised);
+        // Listen only where the other nodes dial (the address facing the launcher), never on every address. The
+        // socket above is dual-stack, so an IPv4 address comes back mapped to IPv6.
+        var listenAt = advertised.IsIPv4MappedToIPv6 ? advertised.MapToIPv4() : advertised;
+        var node = new NodeService(run, index, Environment.MachineName, listenAt, advertised);
         var link = new NodeLink(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
         var global = new RemoteGlobalLink(link);
         node.GlobalLink = global;

@@ -59,7 +59,7 @@ internal sealed partial class GlobalServices
         var placed = new int[specs.Count];
         for (var i = 0; i < specs.Count; i++)
         {
-            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode);
+            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode, IsLost);
         }
 
         return StartPlacedAsync(specs, placed, groupId);
@@ -149,6 +149,9 @@ internal sealed partial class GlobalServices
         }
     }
 
+    /// <summary>Whether a node was lost (its service died or its host went silent).</summary>
+    public bool IsLost(int node) => _lostNodes.ContainsKey(node);
+
     private int NextDefaultNode()
     {
         for (var attempt = 0; attempt < _nodes.Count; attempt++)
@@ -185,6 +188,7 @@ internal sealed partial class GlobalServices
 
     public void Signal(ulong puid, int signal)
     {
+        Signals.ThrowIfInvalid(signal);
         var record = Find(puid);
         if (!record.HasExited)
         {

@@ -50,7 +50,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     /// <param name="run">The run this node belongs to.</param>
     /// <param name="index">The node's index in the run.</param>
     /// <param name="name">The node's name (host name, or localN).</param>
-    /// <param name="linkAddress">Where to accept links from other nodes (and serve PMI).</param>
+    /// <param name="linkAddress">Where to accept links from other nodes.</param>
     /// <param name="advertised">The address other nodes dial; null for <paramref name="linkAddress"/>.</param>
     public NodeService(RunContext run, int index, string name, IPAddress linkAddress, IPAddress? advertised = null)
     {
@@ -70,18 +70,13 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         _listener.Listen(512);
         _acceptLoop = Task.Run(AcceptLoopAsync);
         _linkAcceptLoop = Task.Run(AcceptLinksAsync);
-        _pmi = new Lazy<Task<Pmi.PmiServer>>(async () =>
-        {
-            var server = new Pmi.PmiServer(linkAddress, run.Loggers.CreateLogger($"pmi{index}"));
-            await server.StartAsync().ConfigureAwait(false);
-            return server;
-        });
+        _pmi = new Lazy<Pmi.PmiServer>(() => new Pmi.PmiServer(run.Loggers.CreateLogger($"pmi{index}")));
     }
 
-    private readonly Lazy<Task<Pmi.PmiServer>> _pmi;
+    private readonly Lazy<Pmi.PmiServer> _pmi;
 
-    /// <summary>The PMI server of this node, started on first use by an MPI group.</summary>
-    public Task<Pmi.PmiServer> PmiServerAsync() => _pmi.Value;
+    /// <summary>The PMI server of this node, created on first use by an MPI group; it listens nowhere (ranks get socketpairs).</summary>
+    public Pmi.PmiServer PmiServer => _pmi.Value;
 
     /// <summary>Channels and synchronization objects whose home is this node.</summary>
     public HostedObjects Objects { get; }
@@ -111,13 +106,16 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {
+        SpawnInput.Validate(spec);
         var env = BuildEnvironment(puid, spec, extraEnv);
         string executable;
         try
         {
             if (spec.Cwd is not null && !Directory.Exists(spec.Cwd))
             {
-                throw new SpawnException($"working directory {spec.Cwd} does not exist");
+                throw new SpawnException(File.Exists(spec.Cwd)
+                    ? $"working directory {spec.Cwd} is not a directory"
+                    : $"working directory {spec.Cwd} does not exist");
             }
 
             executable = ExecutableResolver.Resolve(spec.Executable, spec.Cwd, env.GetValueOrDefault("PATH"));
@@ -130,6 +128,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var capture = Run.Label || Run.CaptureInherited;
         SpawnedChild child;
         var startsNotBefore = ProcessIdentity.BootTicks();
+        using var pmiEnd = OpenPmiRank(groupId, extraEnv);
         try
         {
             child = Spawner.Spawn(
@@ -141,7 +140,8 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 spec.Stdout,
                 spec.Stderr,
                 capture,
-                spec.Placement.Cpus);
+                spec.Placement.Cpus,
+                pmiEnd is null ? null : ((int)pmiEnd.DangerousGetHandle(), Pmi.PmiEnvironment.RankFd));
         }
         catch (SpawnException e)
         {
@@ -157,6 +157,31 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         process.WatchExit(OnChildExited);
         return new ProcessDescriptor(
             puid, Descriptor.Index, child.Pid, child.StdinWrite >= 0, spec.Stdout.Kind == StdioKind.Pipe, spec.Stderr.Kind == StdioKind.Pipe, groupId, spec.DisplayName);
+    }
+
+    /// <summary>The rank's end of its PMI socketpair when this spawn is a rank of an MPI job on this node, else null.</summary>
+    private System.Net.Sockets.SafeSocketHandle? OpenPmiRank(ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
+    {
+        if (extraEnv is null || !extraEnv.ContainsKey(Pmi.PmiEnvironment.Fd)
+            || !extraEnv.TryGetValue(Pmi.PmiEnvironment.Rank, out var rankText)
+            || !int.TryParse(rankText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rank))
+        {
+            return null;
+        }
+
+        if (!_pmiJobs.TryGetValue(groupId, out var job))
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"MPI job of group {groupId} has no PMI job on node {Descriptor.Name}");
+        }
+
+        try
+        {
+            return job.OpenRank(rank);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException or IOException)
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"rank {rank} cannot get its PMI connection on node {Descriptor.Name}: {e.Message}");
+        }
     }
 
     private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError) => fd < 0
@@ -175,7 +200,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         env[RuntimeEnvironment.Puid] = puid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.NodeIndex] = Descriptor.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.RunDir] = Run.RunDir;
-        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Port) == true)
+        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Fd) == true)
         {
             // An MPI rank must not see the PMI settings of a launcher that itself runs under mpiexec.
             foreach (var key in env.Keys.Where(Pmi.PmiEnvironment.IsInherited).ToArray())
@@ -221,9 +246,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
 
-    public async Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
+    public Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
     {
-        var server = await PmiServerAsync().ConfigureAwait(false);
+        var server = PmiServer;
         var groupId = request.GroupId;
         Pmi.PmiBarrierExchange? exchange = request.JobWideBarrier
             ? async (puts, cancellationToken) =>
@@ -237,7 +262,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var job = server.CreateJob(request.NodeOfRank.Length, Pmi.PmiProcessMapping.FromNodeOfRank(request.NodeOfRank), request.LocalRanks, exchange, request.KvsName);
         job.RankEvent += e => GlobalLink.Notify(new PmiEventNotice(groupId, e.Rank, (int)e.Kind, e.ExitCode ?? 0, e.Message));
         _pmiJobs[groupId] = job;
-        return new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray());
+        return Task.FromResult(new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray()));
     }
 
     public void ClosePmiJob(ulong groupId)
@@ -349,9 +374,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         await _acceptLoop.ConfigureAwait(false);
         await _linkAcceptLoop.ConfigureAwait(false);
         Objects.DestroyAll();
-        if (_pmi.IsValueCreated && _pmi.Value.IsCompletedSuccessfully)
+        if (_pmi.IsValueCreated)
         {
-            await _pmi.Value.Result.DisposeAsync().ConfigureAwait(false);
+            await _pmi.Value.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var link in _links.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Concat(_acceptedLinks).Distinct())

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Dragon.Services.Spawning;
 
-/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes.</summary>
+/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes, socketpairs.</summary>
 internal static unsafe partial class Native
 {
     private const string Libc = "libc";
@@ -92,6 +92,13 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* fds);
 
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, int mode);

@@ -28,6 +28,7 @@ public sealed class Queue<T> : IDisposable
     public Queue(int maxSize = 1024, bool joinable = false, string? name = null, int? node = null, int? maxMessageBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMessageBytes ?? 0, nameof(maxMessageBytes));
         _channel = new ChannelEndpoint(HostedHandle.Create(ObjectKind.Channel, name, node, maxSize, 0, maxMessageBytes ?? 0, flag: joinable));
     }
 

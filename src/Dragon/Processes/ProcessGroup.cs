@@ -136,7 +136,12 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
         Command(GroupOp.Stop, Timeouts.ToMilliseconds(patience ?? TimeSpan.FromSeconds(2)));
 
     /// <summary>Sends a signal to every running member.</summary>
-    public void Signal(int signal) => Command(GroupOp.Signal, signal: signal);
+    /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
+    public void Signal(int signal)
+    {
+        Process.ThrowIfNotASignal(signal);
+        Command(GroupOp.Signal, signal: signal);
+    }
 
     /// <summary>Kills every running member at once.</summary>
     public void Kill() => Signal(9);

@@ -52,16 +52,38 @@ public sealed class TeardownTests : IDisposable
         dragon.Dispose();
     }
 
-    [Fact]
-    public void Dragon_Sigint_StopsEveryProcessAndCleansUp()
+    [Theory]
+    [InlineData(2, 130)]
+    [InlineData(15, 143)]
+    public void Dragon_Signal_StopsEveryProcessExitsWith128PlusSignalAndCleansUp(int signal, int exitCode)
     {
         var (dragon, pids) = StartSleepers(4);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(0, Native.Kill(dragon.Id, 2));
-        Assert.True(dragon.WaitForExit(30_000), "dragon did not end after SIGINT");
-        Assert.NotEqual(0, dragon.ExitCode);
+        Assert.Equal(0, Native.Kill(dragon.Id, signal));
+        Assert.True(dragon.WaitForExit(30_000), $"dragon did not end after signal {signal}");
+        Assert.Equal(exitCode, dragon.ExitCode);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
         Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z", StringComparison.Ordinal), $"pid {pid} survived"));
+        _dragon.AssertNothingLeft();
+        dragon.Dispose();
+    }
+
+    [Fact]
+    public void Dragon_SigtermDuringMpiJob_StopsTheRanksAndExits143()
+    {
+        var dragon = _dragon.StartDragon(["-n", "2", Repo.MpiProgram("mpitest"), "sleep", "60"]);
+        var initialized = 0;
+        var clock = Stopwatch.StartNew();
+        while (initialized < 2 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var line = dragon.StandardOutput.ReadLine() ?? throw new InvalidOperationException("dragon ended early: " + dragon.StandardError.ReadToEnd());
+            initialized += line.StartsWith("initialized rank=", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        Assert.Equal(2, initialized);
+        Assert.Equal(0, Native.Kill(dragon.Id, 15));
+        Assert.True(dragon.WaitForExit(30_000), "dragon did not end after SIGTERM");
+        Assert.Equal(143, dragon.ExitCode);
         _dragon.AssertNothingLeft();
         dragon.Dispose();
     }
