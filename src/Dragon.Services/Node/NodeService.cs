@@ -29,6 +29,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
     private readonly byte[] _secret;
 
+    /// <summary>The run's secret as bytes, for checking what a new connection presents.</summary>
+    public ReadOnlySpan<byte> SecretBytes => _secret;
+
     private readonly ConcurrentDictionary<ulong, Pmi.PmiJob> _pmiJobs = new();
 
     /// <summary>The service's own environment, read once: every child starts from it (less the runtime's variables).</summary>
@@ -284,12 +287,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket socket;
-            try
-            {
-                socket = await _linkListener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_linkListener, e => LogAcceptFailed("link", e.Message), _stopping.Token).ConfigureAwait(false) is not { } socket)
             {
                 return;
             }
@@ -300,7 +298,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                    timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                    timeout.CancelAfter(LinkHandshake.Deadline);
                     var link = await NodeLink.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
                     _links.TryAdd(link.PeerIndex, Task.FromResult(link));
                     _acceptedLinks.Add(link);
@@ -325,12 +323,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_listener, e => LogAcceptFailed("control", e.Message), _stopping.Token).ConfigureAwait(false) is not { } client)
             {
                 return;
             }
@@ -373,6 +366,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "accepting a {Kind} connection failed (retrying): {Reason}")]
+    private partial void LogAcceptFailed(string kind, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused a link from {Remote}: {Reason}")]
     private partial void LogLinkRefused(string remote, string reason);
