@@ -8,7 +8,7 @@ internal static class SampleMessages
     internal static IReadOnlyList<IMessage> All { get; } = Build();
 
     /// <summary>How many message types there are samples of.</summary>
-    public static int Count => All.Count;
+    public static int TypeCount => All.Select(m => m.GetType()).Distinct().Count();
 
     /// <summary>Encodes every sample, decodes it, and returns the names of those that did not come back equal.</summary>
     public static IReadOnlyList<string> RoundTripFailures()
@@ -53,6 +53,12 @@ internal static class SampleMessages
         var status = new ProcessStatus(4294967301, ProcessState.Exited, -9, 9, "killed", 1, true);
         var objectDescriptor = new ObjectDescriptor(1UL << 48 | 5, ObjectKind.Channel, "queue", 1, "/dev/shm/dragon-x-n1-ch5", 16, 4096, 1 << 20, 0, true);
         var pairs = new KeyValuePair<string, string>[] { new("PMI_RANK", "0"), new("kvs", "v") };
+        var minimalNode = new NodeDescriptor(0, string.Empty, string.Empty, 0, 0, string.Empty, string.Empty);
+        var minimalSpec = new ProcessSpec(
+            string.Empty, [], null, [], new StdioSpec(StdioKind.Inherit, null), new StdioSpec(StdioKind.Inherit, null), new StdioSpec(StdioKind.Inherit, null),
+            new PlacementSpec(0, null, Distribution.Default, null), null, string.Empty);
+        var minimalProcess = new ProcessDescriptor(0, 0, 0, false, false, false, 0, string.Empty);
+        var minimalStatus = new ProcessStatus(0, ProcessState.Pending, 0, 0, string.Empty, 0, false);
         return
         [
             new Ack(),
@@ -102,6 +108,19 @@ internal static class SampleMessages
             new NodeStartFailedNotice(3, "host-3", "ssh: connection refused"),
             new QueryManyRequest([1, 2]),
             new QueryManyReply([process]),
+
+            // The smallest encodings of the records that travel in arrays (empty strings and arrays, nulls): an
+            // array's count is checked against these sizes before it is allocated.
+            new HelloReply(string.Empty, 0, [minimalNode]),
+            new StartRequest([minimalSpec]),
+            new StartReply([minimalProcess]),
+            new JoinReply([minimalStatus]),
+            new QueryManyReply([minimalProcess]),
+            new GroupCreateRequest(new GroupSpec([new GroupMemberSpec(0, minimalSpec)], false, false, 0, PmiMode.None)),
+            new GroupStatusReply(new GroupStatus(0, GroupState.Pending, [], [], [minimalStatus], null, false)),
+            new PmiJobReply([], [[]]),
+            new PmiExchangeReply([new(string.Empty, string.Empty)]),
+            new SpawnRequest(0, minimalSpec, 0, []),
         ];
     }
 }

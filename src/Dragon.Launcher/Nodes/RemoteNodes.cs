@@ -164,7 +164,8 @@ internal sealed class RemoteNodes : IAsyncDisposable
                 {
                     if (!_shuttingDown)
                     {
-                        _global.OnNodeLost(index, "its node service stopped answering");
+                        // A link that ended on a bad frame says so; otherwise the service went away.
+                        _global.OnNodeLost(index, node.LostReason is InvalidDataException bad ? $"its link broke: {bad.Message}" : "its node service stopped answering");
                     }
                 },
                 TaskScheduler.Default);

@@ -263,20 +263,31 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
     public Task<NodeLink> LinkTo(int peer) =>
-        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Nodes[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
+        _links.GetOrAdd(peer, p => DialAsync(p));
+
+    private async Task<NodeLink> DialAsync(int peer)
+    {
+        // A host that vanished answers nothing: give the dial as long as a handshake, not TCP's minutes.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(LinkHandshake.Deadline);
+        return await NodeLink.DialAsync(Nodes[peer].Endpoint, peer, Descriptor.Index, _secret, ServeLinkAsync, deadline.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
     public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
     {
-        var link = await LinkTo(peer).ConfigureAwait(false);
+        var dialling = LinkTo(peer);
         try
         {
+            var link = await dialling.ConfigureAwait(false);
             return await link.RequestAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested))
         {
-            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, _links.GetValueOrDefault(peer)!));
-            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} cannot be reached: {e.Message}");
+            // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
+            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, dialling));
+            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}");
         }
     }
 

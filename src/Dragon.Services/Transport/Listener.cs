@@ -26,8 +26,9 @@ internal static class Listener
             {
                 return null;
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted && stopping.IsCancellationRequested)
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted || stopping.IsCancellationRequested)
             {
+                // The listener was closed under the pending accept: the owner is shutting down.
                 return null;
             }
             catch (SocketException e)

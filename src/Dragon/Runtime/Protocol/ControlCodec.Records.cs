@@ -82,7 +82,9 @@ internal static partial class ControlCodec
 
     private static void WriteNodes(ref WireWriter w, NodeDescriptor[] nodes) => WriteArray(ref w, nodes, Write);
 
-    private static NodeDescriptor[] ReadNodes(ref WireReader r, string field) => ReadArray(ref r, field, 28, ReadNodeDescriptor);
+    // The minimum element sizes below are the smallest encodings (empty strings and arrays, nulls): a count is
+    // checked against them before the array is allocated, so they must never exceed a real element's size.
+    private static NodeDescriptor[] ReadNodes(ref WireReader r, string field) => ReadArray(ref r, field, 32, ReadNodeDescriptor);
 
     private static void Write(ref WireWriter w, StdioSpec s)
     {
@@ -139,7 +141,7 @@ internal static partial class ControlCodec
 
     private static void WriteProcesses(ref WireWriter w, ProcessDescriptor[] items) => WriteArray(ref w, items, Write);
 
-    private static ProcessDescriptor[] ReadProcesses(ref WireReader r, string field) => ReadArray(ref r, field, 35, ReadProcessDescriptor);
+    private static ProcessDescriptor[] ReadProcesses(ref WireReader r, string field) => ReadArray(ref r, field, 31, ReadProcessDescriptor);
 
     private static void Write(ref WireWriter w, ProcessStatus s)
     {
@@ -158,7 +160,7 @@ internal static partial class ControlCodec
 
     private static void WriteStatuses(ref WireWriter w, ProcessStatus[] items) => WriteArray(ref w, items, Write);
 
-    private static ProcessStatus[] ReadStatuses(ref WireReader r, string field) => ReadArray(ref r, field, 33, ReadProcessStatus);
+    private static ProcessStatus[] ReadStatuses(ref WireReader r, string field) => ReadArray(ref r, field, 29, ReadProcessStatus);
 
     private static void Write(ref WireWriter w, GroupSpec s)
     {
