@@ -46,6 +46,8 @@ try
         "sync-lock" => LockScenarios.Counter(),
         "sync-lock-kill" => LockScenarios.HolderKilled(),
         "sync-semaphore" => SemaphoreScenarios.Bound(),
+        "start-after" => HardeningScenarios.StartAfter(args[1]),
+        "object-on-lost-node" => HardeningScenarios.ObjectOnLostNode(args[1]),
         _ => Check.Usage(args[0]),
     };
 }

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace Dragon.TestApp;
+
+/// <summary>
+/// Heads for the tests that attack a run from outside: each prints READY, waits until the test has done its damage
+/// (the file named by its argument appears), then checks that the run still works.
+/// </summary>
+public static class HardeningScenarios
+{
+    /// <summary>After the attack, starts processes that connect to the runtime (method targets) and joins them.</summary>
+    public static int StartAfter(string goFile)
+    {
+        WaitForGo(goFile);
+        var clock = Stopwatch.StartNew();
+        var children = Enumerable.Range(0, 3).Select(i => Process.Start(ProcessTemplate.FromMethod(CountNodes, i))).ToArray();
+        foreach (var child in children)
+        {
+            Check.That(child.Join(TimeSpan.FromSeconds(90)) == 0, $"a process started after the attack used the runtime and exited 0 (puid {child.Puid})");
+        }
+
+        Console.WriteLine($"STARTED {clock.Elapsed.TotalSeconds:F2}");
+        return 0;
+    }
+
+    /// <summary>A child that talks to its node service (so it needs the control socket to accept it).</summary>
+    public static int CountNodes(int index) => SystemInfo.Nodes.Count > 0 ? 0 : 10 + index;
+
+    /// <summary>
+    /// An event homed on node 1, used once (so node 0 holds a link to node 1); after the test killed node 1's
+    /// service, the next operations on the event must fail at once with "lost", never hang.
+    /// </summary>
+    public static int ObjectOnLostNode(string goFile)
+    {
+        var remote = new Event(node: 1);
+        remote.Set();
+        Check.That(remote.IsSet, "an event on node 1 works while node 1 is up");
+        WaitForGo(goFile);
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var clock = Stopwatch.StartNew();
+            var e = Check.Throws<DragonException>(() => _ = remote.IsSet, $"request {attempt} to the event on the lost node fails");
+            Check.That(clock.Elapsed < TimeSpan.FromSeconds(10), $"request {attempt} failed after {clock.Elapsed.TotalSeconds:F2} s, not a hang");
+            Check.That(e.Message.Contains("lost", StringComparison.Ordinal) || e.Message.Contains("cannot be reached", StringComparison.Ordinal), $"the error says the node is gone: {e.Message}");
+        }
+
+        var dispose = Stopwatch.StartNew();
+        remote.Dispose();
+        Check.That(dispose.Elapsed < TimeSpan.FromSeconds(10), $"disposing the event took {dispose.Elapsed.TotalSeconds:F2} s");
+        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5") with { Policy = Policy.OnNode(0) });
+        Check.That(after.Join(TimeSpan.FromSeconds(30)) == 5, "the rest of the run goes on");
+        return 0;
+    }
+
+    private static void WaitForGo(string goFile)
+    {
+        Console.WriteLine("READY");
+        Console.Out.Flush();
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(goFile))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                throw new CheckFailedException("the test did not say go within 120 s");
+            }
+
+            Thread.Sleep(20);
+        }
+    }
+}
