@@ -1,92 +1,70 @@
+using System.Diagnostics;
+
 namespace Dragon.TestApp;
 
-/// <summary>Input the runtime must refuse with an error naming the thing, instead of accepting it silently.</summary>
+/// <summary>
+/// Heads for the tests that attack a run from outside: each prints READY, waits until the test has done its damage
+/// (the file named by its argument appears), then checks that the run still works.
+/// </summary>
 public static class HardeningScenarios
 {
-    public static int All()
+    /// <summary>After the attack, starts processes that connect to the runtime (method targets) and joins them.</summary>
+    public static int StartAfter(string goFile)
     {
-        NulCharacters();
-        WorkingDirectoryIsAFile();
-        NodeIndexes();
-        MaxMessageSize();
-        SignalNumbers();
+        WaitForGo(goFile);
+        var clock = Stopwatch.StartNew();
+        var children = Enumerable.Range(0, 3).Select(i => Process.Start(ProcessTemplate.FromMethod(CountNodes, i))).ToArray();
+        foreach (var child in children)
+        {
+            Check.That(child.Join(TimeSpan.FromSeconds(90)) == 0, $"a process started after the attack used the runtime and exited 0 (puid {child.Puid})");
+        }
 
-        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5"));
-        Check.That(after.Join(TimeSpan.FromSeconds(30)) == 5, "the runtime still serves other processes afterwards");
+        Console.WriteLine($"STARTED {clock.Elapsed.TotalSeconds:F2}");
         return 0;
     }
 
-    private static void NulCharacters()
-    {
-        var program = Check.Throws<ArgumentException>(() => ProcessTemplate.Executable("/bin/echo\0-n"), "a NUL in the program");
-        Check.That(program.Message.Contains("the program contains a NUL", StringComparison.Ordinal), "the error says the program holds a NUL");
-        var argument = Check.Throws<ArgumentException>(() => ProcessTemplate.Executable("/bin/echo", "fine", "cut\0here"), "a NUL in an argument");
-        Check.That(argument.Message.Contains("argument 2 contains a NUL", StringComparison.Ordinal), "the error names argument 2");
-        var value = Check.Throws<ArgumentException>(
-            () => Process.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["GREETING"] = "hello\0world" } }),
-            "a NUL in an environment value");
-        Check.That(value.Message.Contains("environment variable GREETING contains a NUL", StringComparison.Ordinal), "the error names the variable");
-        var key = Check.Throws<ArgumentException>(
-            () => Process.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["A\0B"] = "x" } }),
-            "a NUL in an environment variable name");
-        Check.That(key.Message.Contains("NUL", StringComparison.Ordinal), "the error says NUL");
-        var cwd = Check.Throws<ArgumentException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = "/tmp\0/elsewhere" }), "a NUL in the working directory");
-        Check.That(cwd.Message.Contains("the working directory contains a NUL", StringComparison.Ordinal), "the error names the working directory");
-    }
+    /// <summary>A child that talks to its node service (so it needs the control socket to accept it).</summary>
+    public static int CountNodes(int index) => SystemInfo.Nodes.Count > 0 ? 0 : 10 + index;
 
-    private static void WorkingDirectoryIsAFile()
+    /// <summary>
+    /// An event homed on node 1, used once (so node 0 holds a link to node 1); after the test killed node 1's
+    /// service, the next operations on the event must fail at once with "lost", never hang.
+    /// </summary>
+    public static int ObjectOnLostNode(string goFile)
     {
-        var file = Path.Combine(Path.GetTempPath(), $"dragon-cwd-file-{Environment.ProcessId}");
-        File.WriteAllText(file, "not a directory\n");
-        try
+        var remote = new Event(node: 1);
+        remote.Set();
+        Check.That(remote.IsSet, "an event on node 1 works while node 1 is up");
+        WaitForGo(goFile);
+        for (var attempt = 1; attempt <= 2; attempt++)
         {
-            var e = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = file }), "a working directory that is a file");
-            Check.That(e.Message.Contains($"{file} is not a directory", StringComparison.Ordinal), "the error says it is not a directory");
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
-    private static void NodeIndexes()
-    {
-        var negative = Check.Throws<ArgumentOutOfRangeException>(() => Policy.OnNode(-1), "Policy.OnNode(-1)");
-        Check.That(negative.Message.Contains("-1", StringComparison.Ordinal), "the error names the index");
-        Check.Throws<ArgumentOutOfRangeException>(() => _ = new Policy { NodeIndex = -2 }, "a policy built with a negative node index");
-        var count = SystemInfo.Nodes.Count;
-        var beyond = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(count + 4) }), "a node index beyond the run");
-        Check.That(
-            beyond.Message.Contains($"node index {count + 4}", StringComparison.Ordinal) && beyond.Message.Contains($"{count} node(s)", StringComparison.Ordinal),
-            "the error names the index and the node count");
-    }
-
-    private static void MaxMessageSize()
-    {
-        var e = Check.Throws<ArgumentOutOfRangeException>(() => new Dragon.Queue<int>(maxMessageBytes: -1), "a queue with a negative largest message");
-        Check.That(e.ParamName == "maxMessageBytes", $"the error names the parameter ({e.ParamName})");
-        using var fine = new Dragon.Queue<int>(maxMessageBytes: 64);
-        fine.Put(7);
-        Check.That(fine.Get(timeout: TimeSpan.FromSeconds(10)) == 7, "a queue with a positive largest message works");
-    }
-
-    private static void SignalNumbers()
-    {
-        var sleeper = Process.Start(ProcessTemplate.Executable("/bin/sleep", "60"));
-        var group = new ProcessGroup();
-        group.AddProcess(1, ProcessTemplate.Executable("/bin/sleep", "60"));
-        group.Start();
-        foreach (var number in new[] { 999, 0, -9, 65 })
-        {
-            var e = Check.Throws<ArgumentOutOfRangeException>(() => sleeper.Signal(number), $"Process.Signal({number})");
-            Check.That(e.Message.Contains($"signal {number} ", StringComparison.Ordinal), "the error names the number");
-            Check.Throws<ArgumentOutOfRangeException>(() => group.Signal(number), $"ProcessGroup.Signal({number})");
+            var clock = Stopwatch.StartNew();
+            var e = Check.Throws<DragonException>(() => _ = remote.IsSet, $"request {attempt} to the event on the lost node fails");
+            Check.That(clock.Elapsed < TimeSpan.FromSeconds(10), $"request {attempt} failed after {clock.Elapsed.TotalSeconds:F2} s, not a hang");
+            Check.That(e.Message.Contains("lost", StringComparison.Ordinal) || e.Message.Contains("cannot be reached", StringComparison.Ordinal), $"the error says the node is gone: {e.Message}");
         }
 
-        Check.That(sleeper.IsAlive && group.IsRunning, "nothing was signalled");
-        sleeper.Signal(64);
-        Check.That(sleeper.Join(TimeSpan.FromSeconds(30)) is not null && sleeper.ExitReason?.Contains("signal 64", StringComparison.Ordinal) == true, $"signal 64 is accepted: {sleeper.ExitReason}");
-        group.Stop(TimeSpan.FromMilliseconds(200));
-        group.Close();
+        var dispose = Stopwatch.StartNew();
+        remote.Dispose();
+        Check.That(dispose.Elapsed < TimeSpan.FromSeconds(10), $"disposing the event took {dispose.Elapsed.TotalSeconds:F2} s");
+        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5") with { Policy = Policy.OnNode(0) });
+        Check.That(after.Join(TimeSpan.FromSeconds(30)) == 5, "the rest of the run goes on");
+        return 0;
+    }
+
+    private static void WaitForGo(string goFile)
+    {
+        Console.WriteLine("READY");
+        Console.Out.Flush();
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(goFile))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                throw new CheckFailedException("the test did not say go within 120 s");
+            }
+
+            Thread.Sleep(20);
+        }
     }
 }

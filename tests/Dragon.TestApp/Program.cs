@@ -19,7 +19,7 @@ try
         "stop-escalation" => GroupScenarios.StopEscalation(),
         "failure-reasons" => GroupScenarios.FailureReasons(),
         "bad-input" => BadInputScenarios.All(),
-        "hardening" => HardeningScenarios.All(),
+        "hardening" => RefusedInputScenarios.All(),
         "sleepers" => ProcessScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "pass-objects" => ProcessScenarios.PassObjects(),
         "system-info" => ProcessScenarios.PrintSystemInfo(),
@@ -51,6 +51,8 @@ try
         "sync-lock" => LockScenarios.Counter(),
         "sync-lock-kill" => LockScenarios.HolderKilled(),
         "sync-semaphore" => SemaphoreScenarios.Bound(),
+        "start-after" => HardeningScenarios.StartAfter(args[1]),
+        "object-on-lost-node" => HardeningScenarios.ObjectOnLostNode(args[1]),
         _ => Check.Usage(args[0]),
     };
 }

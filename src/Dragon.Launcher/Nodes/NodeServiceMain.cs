@@ -97,6 +97,11 @@ internal static class NodeServiceMain
             var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
             node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
+            if (ended != node.ShutdownRequested)
+            {
+                Console.Error.WriteLine($"dragon {Command}: node {index} lost the launcher: {link.LostReason?.Message}");
+            }
+
             var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : TimeSpan.Zero;
             await StopProcessesAsync(node, patience).ConfigureAwait(false);
             SendLogs(run, global, index);

@@ -29,6 +29,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
     private readonly byte[] _secret;
 
+    /// <summary>The run's secret as bytes, for checking what a new connection presents.</summary>
+    public ReadOnlySpan<byte> SecretBytes => _secret;
+
     private readonly ConcurrentDictionary<ulong, Pmi.PmiJob> _pmiJobs = new();
 
     /// <summary>The service's own environment, read once: every child starts from it (less the runtime's variables).</summary>
@@ -285,20 +288,31 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
     public Task<NodeLink> LinkTo(int peer) =>
-        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Nodes[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
+        _links.GetOrAdd(peer, p => DialAsync(p));
+
+    private async Task<NodeLink> DialAsync(int peer)
+    {
+        // A host that vanished answers nothing: give the dial as long as a handshake, not TCP's minutes.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(LinkHandshake.Deadline);
+        return await NodeLink.DialAsync(Nodes[peer].Endpoint, peer, Descriptor.Index, _secret, ServeLinkAsync, deadline.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
     public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
     {
-        var link = await LinkTo(peer).ConfigureAwait(false);
+        var dialling = LinkTo(peer);
         try
         {
+            var link = await dialling.ConfigureAwait(false);
             return await link.RequestAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested))
         {
-            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, _links.GetValueOrDefault(peer)!));
-            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} cannot be reached: {e.Message}");
+            // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
+            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, dialling));
+            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}");
         }
     }
 
@@ -309,12 +323,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket socket;
-            try
-            {
-                socket = await _linkListener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_linkListener, e => LogAcceptFailed("link", e.Message), _stopping.Token).ConfigureAwait(false) is not { } socket)
             {
                 return;
             }
@@ -325,7 +334,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                    timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                    timeout.CancelAfter(LinkHandshake.Deadline);
                     var link = await NodeLink.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
                     _links.TryAdd(link.PeerIndex, Task.FromResult(link));
                     _acceptedLinks.Add(link);
@@ -350,12 +359,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_listener, e => LogAcceptFailed("control", e.Message), _stopping.Token).ConfigureAwait(false) is not { } client)
             {
                 return;
             }
@@ -398,6 +402,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "accepting a {Kind} connection failed (retrying): {Reason}")]
+    private partial void LogAcceptFailed(string kind, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused a link from {Remote}: {Reason}")]
     private partial void LogLinkRefused(string remote, string reason);
