@@ -12,8 +12,8 @@ internal static class Cleanup
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
         var runs = hosts.Select(host =>
         {
-            // The same run base on every host (runs started from here keep their directories there).
-            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", "env", $"{RunLayout.BaseVariable}={RunLayout.BaseDirectory()}", exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
+            // A run base set here is used on every host too; otherwise each host applies the same rule.
+            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", "env", .. RunLayout.ExplicitBase() is { } runBase ? new[] { $"{RunLayout.BaseVariable}={runBase}" } : [], exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -79,11 +79,14 @@ internal static class Cleanup
         }
 
         var root = RunLayout.BaseDirectory();
-        if (!Directory.Exists(root))
+        if (!RunLayout.Exists(root))
         {
             Console.WriteLine("nothing to clean up");
             return 0;
         }
+
+        // Only a base directory no one else can write holds run directories worth trusting (pids to kill).
+        RunLayout.CheckBaseDirectory(root);
 
         var found = 0;
         var thisHost = RunLayout.ThisHost();

@@ -31,6 +31,11 @@ catch (UsageException e)
     Console.Error.WriteLine(LauncherOptions.Usage);
     return 2;
 }
+catch (Dragon.Services.Runtime.UnsafeRunBaseException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    return 1;
+}
 catch (SpawnException e)
 {
     Console.Error.WriteLine($"dragon: {e.Message}");

@@ -40,7 +40,9 @@ internal sealed class DragonRun : IDisposable
     public DragonRun()
     {
         RunBase = Path.Combine(Path.GetTempPath(), "dragon-tests", Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(RunBase);
+
+        // dragon refuses a base directory others could write; make this one private whatever the umask.
+        Directory.CreateDirectory(RunBase, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // Run ids of this test's runs (their directories appear here), so leaks are judged per run even when
         // other runs share the machine.

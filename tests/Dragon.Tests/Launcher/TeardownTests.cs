@@ -89,4 +89,14 @@ internal static partial class Native
     private static partial int KillNative(int pid, int signal);
 
     public static int Kill(int pid, int signal) => KillNative(pid, signal);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "chown", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int ChownNative(string path, int owner, int group);
+
+    public static int Chown(string path, int owner, int group) => ChownNative(path, owner, group);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial int GetUidNative();
+
+    public static int GetUid() => GetUidNative();
 }
