@@ -26,6 +26,10 @@ internal static class RunHost
             sink,
             options.Label,
             options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
+
+        // Whatever kills this launcher, its fence then kills the processes of the run's local nodes and removes
+        // their files. Kept until the run directory is gone.
+        using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
@@ -152,6 +156,7 @@ internal static class RunHost
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();
+            fence.Dispose();
         }
     }
 

@@ -76,6 +76,9 @@ internal static class NodeServiceMain
         var sink = new LinkOutputSink();
         var run = RunContext.CreateForNode(runId, secret, index, sink, label, level == LogLevel.None ? null : dir => new FileLoggerFactory(dir, level));
         run.CaptureInherited = true;
+
+        // If this service dies without cleaning up (SIGKILL, a crash), its fence kills what it started and removes its files.
+        using var fence = Fence.Start(run.RunDir);
         var advertised = ((IPEndPoint)socket.LocalEndPoint!).Address;
         var node = new NodeService(run, index, Environment.MachineName, IPAddress.Any, advertised);
         var link = new NodeLink(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
@@ -94,8 +97,11 @@ internal static class NodeServiceMain
             var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
             node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
-            var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : TimeSpan.Zero;
-            await StopProcessesAsync(node, patience).ConfigureAwait(false);
+
+            // A node service that lost the launcher has lost the run: it fences itself (SIGTERM, SIGKILL a short
+            // grace later) rather than leave processes no one can reach any more.
+            var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : s_fenceGrace;
+            await StopProcessesAsync(node, patience, skipInterrupt: ended != node.ShutdownRequested).ConfigureAwait(false);
             SendLogs(run, global, index);
             await global.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             return ended == node.ShutdownRequested ? 0 : 1;
@@ -117,6 +123,7 @@ internal static class NodeServiceMain
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();
             run.RemoveFiles(index);
+            fence.Dispose();
         }
     }
 
@@ -156,8 +163,11 @@ internal static class NodeServiceMain
         }
     }
 
-    /// <summary>Whatever still runs here: SIGINT, SIGTERM, SIGKILL, a patience apart (at once when the launcher is lost).</summary>
-    private static async Task StopProcessesAsync(NodeService node, TimeSpan patience)
+    /// <summary>How long processes get between SIGTERM and SIGKILL when the launcher is lost.</summary>
+    private static readonly TimeSpan s_fenceGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whatever still runs here: SIGINT (unless skipped), SIGTERM, SIGKILL, a patience apart.</summary>
+    private static async Task StopProcessesAsync(NodeService node, TimeSpan patience, bool skipInterrupt)
     {
         foreach (var signal in new[] { Signals.SIGINT, Signals.SIGTERM, Signals.SIGKILL })
         {
@@ -167,7 +177,7 @@ internal static class NodeServiceMain
                 return;
             }
 
-            if (patience == TimeSpan.Zero && signal != Signals.SIGKILL)
+            if ((patience == TimeSpan.Zero && signal != Signals.SIGKILL) || (skipInterrupt && signal == Signals.SIGINT))
             {
                 continue;
             }
