@@ -148,6 +148,12 @@ internal static class RunHost
                 await remote.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (localNodes.Count > 0)
+            {
+                // Labelled output still in the pipes of processes that just ended goes out before the sink closes.
+                await Task.WhenAny(Task.WhenAll(localNodes.Select(n => n.ForwardedOutputDrained)), Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            }
+
             foreach (var node in localNodes)
             {
                 await node.DisposeAsync().ConfigureAwait(false);

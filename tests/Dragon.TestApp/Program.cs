@@ -46,6 +46,8 @@ try
         "sync-lock" => LockScenarios.Counter(),
         "sync-lock-kill" => LockScenarios.HolderKilled(),
         "sync-semaphore" => SemaphoreScenarios.Bound(),
+        "unread-output" => OutputScenarios.Unread(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
+        "many-short" => OutputScenarios.ManyShort(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         _ => Check.Usage(args[0]),
     };
 }

@@ -102,6 +102,7 @@ internal static class NodeServiceMain
             // grace later) rather than leave processes no one can reach any more.
             var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : s_fenceGrace;
             await StopProcessesAsync(node, patience, skipInterrupt: ended != node.ShutdownRequested).ConfigureAwait(false);
+            await DrainOutputAsync(node, global, link).ConfigureAwait(false);
             SendLogs(run, global, index);
             await global.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             return ended == node.ShutdownRequested ? 0 : 1;
@@ -146,6 +147,29 @@ internal static class NodeServiceMain
             // The link is gone: the run is ending anyway.
         }
     }
+
+    /// <summary>
+    /// Waits until the output of this node's processes has reached the launcher, for as long as it keeps moving (a
+    /// slow terminal only slows it): the service must not end with lines still in its pipes. A stream that a
+    /// stray descendant keeps open is given up after <see cref="s_outputStall"/> without progress.
+    /// </summary>
+    private static async Task DrainOutputAsync(NodeService node, RemoteGlobalLink global, NodeLink link)
+    {
+        var drained = node.ForwardedOutputDrained;
+        var accepted = global.OutputAccepted;
+        var lastProgress = Environment.TickCount64;
+        while (!drained.IsCompleted && !link.Closed.IsCompleted && Environment.TickCount64 - lastProgress < s_outputStall.TotalMilliseconds)
+        {
+            await Task.WhenAny(drained, Task.Delay(100)).ConfigureAwait(false);
+            if (global.OutputAccepted != accepted)
+            {
+                accepted = global.OutputAccepted;
+                lastProgress = Environment.TickCount64;
+            }
+        }
+    }
+
+    private static readonly TimeSpan s_outputStall = TimeSpan.FromSeconds(10);
 
     /// <summary>Gathers this node's logs into the launcher's run directory, named after the node.</summary>
     private static void SendLogs(RunContext run, RemoteGlobalLink global, int index)

@@ -159,11 +159,28 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             puid, Descriptor.Index, child.Pid, child.StdinWrite >= 0, spec.Stdout.Kind == StdioKind.Pipe, spec.Stderr.Kind == StdioKind.Pipe, groupId, spec.DisplayName);
     }
 
-    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError) => fd < 0
-        ? null
-        : spec.Kind == StdioKind.Pipe
-            ? OutputPump.Piped(fd, label)
-            : OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError)
+    {
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        if (spec.Kind == StdioKind.Pipe)
+        {
+            return OutputPump.Piped(fd, label);
+        }
+
+        var pump = OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+        _forwarding[pump] = 0;
+        _ = pump.Drained.ContinueWith(_ => _forwarding.TryRemove(pump, out byte _), TaskScheduler.Default);
+        return pump;
+    }
+
+    private readonly ConcurrentDictionary<OutputPump, byte> _forwarding = new();
+
+    /// <summary>Completes when every forwarded stream open now has reached end of file and handed on all its lines.</summary>
+    public Task ForwardedOutputDrained => Task.WhenAll(_forwarding.Keys.Select(p => p.Drained));
 
     private Dictionary<string, string> BuildEnvironment(ulong puid, ProcessSpec spec, IReadOnlyDictionary<string, string>? extraEnv)
     {
