@@ -33,7 +33,8 @@ internal sealed class Fence : IDisposable
             .Select(key => $"{key}={Environment.GetEnvironmentVariable(key)}")
             .ToArray();
 
-        // Its own session (as every child): a terminal's ^C or hang-up reaches the run, never its fence.
+        // Its own session (as every child): a terminal's ^C or hang-up reaches the run, never its fence. It holds
+        // none of the launcher's output streams, so nothing reading them waits for it.
         var child = Spawner.Spawn(
             Environment.ProcessPath!,
             ["dragon", Command, runDir],
@@ -41,13 +42,17 @@ internal sealed class Fence : IDisposable
             "/",
             new StdioSpec(StdioKind.Pipe, null),
             new StdioSpec(StdioKind.DevNull, null),
-            new StdioSpec(StdioKind.Inherit, null),
+            new StdioSpec(StdioKind.DevNull, null),
             captureInherited: false,
             cpus: null);
         return new Fence(child.Pid, child.StdinWrite);
     }
 
-    /// <summary>The normal end: closes the pipe, and reaps the fence (which finds nothing left to do) for a short while.</summary>
+    /// <summary>
+    /// The normal end: closes the pipe. The fence then finds nothing left to do and exits within milliseconds; it
+    /// is not waited for (the run's end should not wait on it), only reaped if it is already gone, else by init
+    /// once this process exits.
+    /// </summary>
     public void Dispose()
     {
         if (_pipe < 0)
@@ -57,11 +62,7 @@ internal sealed class Fence : IDisposable
 
         _ = Native.close(_pipe);
         _pipe = -1;
-        var deadline = Environment.TickCount64 + 2000;
-        while (Native.waitpid(_pid, out _, 1 /* WNOHANG */) == 0 && Environment.TickCount64 < deadline)
-        {
-            Thread.Sleep(2);
-        }
+        _ = Native.waitpid(_pid, out _, 1 /* WNOHANG */);
     }
 
     /// <summary>The fence itself: waits for end of file on stdin, then removes whatever the run directory's owner left.</summary>
