@@ -115,10 +115,17 @@ public sealed class RunBaseTests : IDisposable
         // A runtime directory that is not private to the user is passed over for /tmp/dragon-UID.
         File.SetUnixFileMode(runtime, Private | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         Directory.Delete(Path.Combine(runtime, "dragon"));
+        var tmpBase = Path.Combine(Path.GetTempPath(), $"dragon-{Native.GetUid()}");
+        var tmpBaseExisted = Directory.Exists(tmpBase);
         var fallback = _dragon.RunWithEnv(s_timeout, env, "/bin/sh", "-c", "echo \"$DRAGON_RUN_DIR\"");
         Assert.True(fallback.ExitCode == 0, fallback.ToString());
-        Assert.StartsWith(Path.Combine(Path.GetTempPath(), $"dragon-{Native.GetUid()}") + "/", fallback.Stdout.Trim(), StringComparison.Ordinal);
+        Assert.StartsWith(tmpBase + "/", fallback.Stdout.Trim(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(runtime, "dragon")));
+        Assert.False(Directory.Exists(fallback.Stdout.Trim()), "the run directory was removed");
+        if (!tmpBaseExisted)
+        {
+            Directory.Delete(tmpBase);
+        }
     }
 
     public void Dispose()
