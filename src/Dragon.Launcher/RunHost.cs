@@ -26,6 +26,10 @@ internal static class RunHost
             sink,
             options.Label,
             options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
+
+        // Whatever kills this launcher, its fence then kills the processes of the run's local nodes and removes
+        // their files. Kept until the run directory is gone.
+        using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
@@ -148,6 +152,12 @@ internal static class RunHost
                 await remote.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (localNodes.Count > 0)
+            {
+                // Labelled output still in the pipes of processes that just ended goes out before the sink closes.
+                await Task.WhenAny(Task.WhenAll(localNodes.Select(n => n.ForwardedOutputDrained)), Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            }
+
             foreach (var node in localNodes)
             {
                 await node.DisposeAsync().ConfigureAwait(false);
@@ -156,6 +166,7 @@ internal static class RunHost
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();
+            fence.Dispose();
         }
     }
 

@@ -175,7 +175,13 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private void StartNodeServices(NodeLaunchPlan plan, string launcher, LauncherOptions options)
     {
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
-        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId, "--run-base", RunLayout.BaseDirectory() };
+        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId };
+        if (RunLayout.ExplicitBase() is { } runBase)
+        {
+            // Otherwise each host chooses its own base directory by the same rule (its runtime directory or /tmp).
+            common.AddRange(["--run-base", runBase]);
+        }
+
         if (options.Label)
         {
             common.Add("--label");

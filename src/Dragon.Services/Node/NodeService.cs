@@ -158,6 +158,10 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var process = new LocalProcess(puid, child, stdout, stderr, spec.MethodTarget);
         _processes[puid] = process;
         process.WatchExit(OnChildExited);
+        foreach (var pump in new[] { stdout, stderr })
+        {
+            _ = pump?.Drained.ContinueWith(_ => RetireIfSpent(process), TaskScheduler.Default);
+        }
         return new ProcessDescriptor(
             puid, Descriptor.Index, child.Pid, child.StdinWrite >= 0, spec.Stdout.Kind == StdioKind.Pipe, spec.Stderr.Kind == StdioKind.Pipe, groupId, spec.DisplayName);
     }
@@ -187,11 +191,40 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
     }
 
-    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError) => fd < 0
-        ? null
-        : spec.Kind == StdioKind.Pipe
-            ? OutputPump.Piped(fd, label)
-            : OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError)
+    {
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        if (spec.Kind == StdioKind.Pipe)
+        {
+            return OutputPump.Piped(fd, label);
+        }
+
+        var pump = OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+        _forwarding[pump] = 0;
+        _ = pump.Drained.ContinueWith(_ => _forwarding.TryRemove(pump, out byte _), TaskScheduler.Default);
+        return pump;
+    }
+
+    private readonly ConcurrentDictionary<OutputPump, byte> _forwarding = new();
+
+    /// <summary>Completes when every forwarded stream open now has reached end of file and handed on all its lines.</summary>
+    public Task ForwardedOutputDrained => Task.WhenAll(_forwarding.Keys.Select(p => p.Drained));
+
+    /// <summary>
+    /// Once a process exited and its output was all handed on or read, no one can ask anything of it that needs more
+    /// than "it is gone": its record (pipes, method target, pumps) is replaced by one shared stand-in.
+    /// </summary>
+    public void RetireIfSpent(LocalProcess process)
+    {
+        if (process.IsSpent)
+        {
+            _processes.TryUpdate(process.Puid, LocalProcess.Retired, process);
+        }
+    }
 
     private Dictionary<string, string> BuildEnvironment(ulong puid, ProcessSpec spec, IReadOnlyDictionary<string, string>? extraEnv)
     {
@@ -237,6 +270,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         // Output may still be in the pipes: it stays readable after the exit is reported.
         GlobalLink.Notify(new ProcessExitedNotice(process.Puid, code, signal));
         LogReaped(process.Puid, process.Pid, code, signal);
+        RetireIfSpent(process);
     }
 
     public void Signal(ulong puid, int signal)

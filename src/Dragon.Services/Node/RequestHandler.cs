@@ -152,11 +152,21 @@ internal static class RequestHandler
     private static async Task<StreamData> ReceiveLineAsync(NodeService node, StreamRecvRequest recv, CancellationToken cancellationToken)
     {
         var process = node.Find(recv.Puid);
+        if (ReferenceEquals(process, LocalProcess.Retired))
+        {
+            return new StreamData([], EndOfStream: true, TimedOut: false);
+        }
+
         var pump = (recv.Fd == 1 ? process.Stdout : process.Stderr)
             ?? throw new ServiceException(ErrorKind.InvalidArgument, $"the {(recv.Fd == 1 ? "stdout" : "stderr")} of process {recv.Puid} is not piped");
         try
         {
             var line = await pump.ReceiveAsync(recv.TimeoutMs, cancellationToken).ConfigureAwait(false);
+            if (line is null)
+            {
+                node.RetireIfSpent(process);
+            }
+
             return line is null ? new StreamData([], EndOfStream: true, TimedOut: false) : new StreamData(line, false, false);
         }
         catch (TimeoutException)

@@ -124,6 +124,28 @@ internal static unsafe partial class Native
     [LibraryImport(Libc)]
     public static partial int getuid();
 
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+    public const int S_IFMT = 0xf000;
+    public const int S_IFDIR = 0x4000;
+    public const int S_IFLNK = 0xa000;
+    public const int ENOENT = 2;
+
+    /// <summary>The head of struct statx (the same layout on every architecture, unlike struct stat).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    public struct Statx
+    {
+        [FieldOffset(20)]
+        public uint Uid;
+
+        [FieldOffset(28)]
+        public ushort Mode;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirFd, string path, int flags, uint mask, out Statx result);
+
     /// <summary>Decodes a waitpid status into (exit code, signal); exactly one is meaningful.</summary>
     public static (int Code, int Signal) DecodeWaitStatus(int status)
     {

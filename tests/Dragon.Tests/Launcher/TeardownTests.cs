@@ -36,6 +36,10 @@ public sealed class TeardownTests : IDisposable
     {
         var (dragon, pids) = StartSleepers(4);
         Assert.Equal(5, pids.Count);
+
+        // The fence would remove the run at once (FenceTests); without it, cleanup is what remains.
+        var fence = Assert.Single(_dragon.RuntimeProcesses("_fence"));
+        Assert.Equal(0, Native.Kill(fence, 9));
         dragon.Kill();
         dragon.WaitForExit();
         Assert.All(pids, pid => Assert.True(Directory.Exists($"/proc/{pid}"), $"pid {pid} should outlive a killed launcher until cleanup"));
@@ -111,4 +115,14 @@ internal static partial class Native
     private static partial int KillNative(int pid, int signal);
 
     public static int Kill(int pid, int signal) => KillNative(pid, signal);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "chown", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int ChownNative(string path, int owner, int group);
+
+    public static int Chown(string path, int owner, int group) => ChownNative(path, owner, group);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial int GetUidNative();
+
+    public static int GetUid() => GetUidNative();
 }
