@@ -48,6 +48,7 @@ try
         "sync-semaphore" => SemaphoreScenarios.Bound(),
         "start-after" => HardeningScenarios.StartAfter(args[1]),
         "object-on-lost-node" => HardeningScenarios.ObjectOnLostNode(args[1]),
+        "big-message" => HardeningScenarios.BigMessage(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         _ => Check.Usage(args[0]),
     };
 }
