@@ -52,6 +52,31 @@ public static class HardeningScenarios
         return 0;
     }
 
+    /// <summary>
+    /// One message of <paramref name="megabytes"/> MiB from the head on node 0 to a queue on node 1, read there by a
+    /// process on node 1 (one crossing of the link); prints the launcher's peak resident memory (the node services of
+    /// a one-machine run live in it).
+    /// </summary>
+    public static int BigMessage(int megabytes)
+    {
+        using var queue = new Dragon.Queue<byte[]>(maxSize: 4, node: 1, maxMessageBytes: (megabytes + 1) << 20);
+        var reader = Process.Start(ProcessTemplate.FromMethod(ReadBigMessage, queue, megabytes) with { Policy = Policy.OnNode(1) });
+        var payload = new byte[megabytes << 20];
+        payload.AsSpan().Fill(7);
+        queue.Put(payload, timeout: TimeSpan.FromSeconds(120));
+        Check.That(reader.Join(TimeSpan.FromSeconds(120)) == 0, $"a {megabytes} MiB message went from node 0 to a reader on node 1 intact");
+        var launcher = File.ReadAllText("/proc/self/stat").Split(") ")[1].Split(' ')[1];
+        var peak = File.ReadAllLines($"/proc/{launcher}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        Console.WriteLine($"LAUNCHER_PEAK_KB {peak.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]}");
+        return 0;
+    }
+
+    public static int ReadBigMessage(Dragon.Queue<byte[]> queue, int megabytes)
+    {
+        var message = queue.Get(timeout: TimeSpan.FromSeconds(120));
+        return message.Length == megabytes << 20 && !message.AsSpan().ContainsAnyExcept((byte)7) ? 0 : 1;
+    }
+
     private static void WaitForGo(string goFile)
     {
         Console.WriteLine("READY");

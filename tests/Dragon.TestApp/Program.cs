@@ -55,6 +55,7 @@ try
         "object-on-lost-node" => HardeningScenarios.ObjectOnLostNode(args[1]),
         "unread-output" => OutputScenarios.Unread(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "many-short" => OutputScenarios.ManyShort(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
+        "big-message" => HardeningScenarios.BigMessage(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         _ => Check.Usage(args[0]),
     };
 }

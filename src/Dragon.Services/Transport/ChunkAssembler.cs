@@ -12,7 +12,7 @@ internal sealed class ChunkAssembler(string peer)
     /// <summary>Marks a chunk frame's id.</summary>
     public const long ChunkFlag = 1L << 62;
 
-    private readonly Dictionary<long, MemoryStream> _partial = [];
+    private readonly Dictionary<long, Parts> _partial = [];
 
     /// <summary>
     /// Takes one raw frame; returns the decoded message once a whole frame is in (at once for an unchunked one),
@@ -34,7 +34,7 @@ internal sealed class ChunkAssembler(string peer)
         var id = rawId & ~ChunkFlag;
         if (!_partial.TryGetValue(id, out var parts))
         {
-            _partial[id] = parts = new MemoryStream();
+            _partial[id] = parts = new Parts();
         }
 
         if (parts.Length + body.Length - 1 > FrameCodec.MaxFrameBytes)
@@ -42,16 +42,31 @@ internal sealed class ChunkAssembler(string peer)
             ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past {FrameCodec.MaxFrameBytes} bytes");
         }
 
-        parts.Write(body, 1, body.Length - 1);
+        // The chunks are kept as they came and joined once, into a buffer of the exact size.
+        parts.Chunks.Add(body);
+        parts.Length += body.Length - 1;
         if (body[0] == 0)
         {
             return null;
         }
 
         _partial.Remove(id);
-        using (parts)
+        var whole = new byte[parts.Length];
+        var offset = 0;
+        foreach (var chunk in parts.Chunks)
         {
-            return (id, FrameCodec.Decode(parts.GetBuffer().AsSpan(0, (int)parts.Length)));
+            chunk.AsSpan(1).CopyTo(whole.AsSpan(offset));
+            offset += chunk.Length - 1;
         }
+
+        parts.Chunks.Clear();
+        return (id, FrameCodec.Decode(whole));
+    }
+
+    private sealed class Parts
+    {
+        public List<byte[]> Chunks { get; } = [];
+
+        public int Length { get; set; }
     }
 }

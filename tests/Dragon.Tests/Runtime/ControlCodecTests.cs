@@ -17,6 +17,15 @@ public sealed class ControlCodecTests
     }
 
     [Fact]
+    public void SizeHint_MessagesWithBulkData_IsTheExactEncodedSize()
+    {
+        foreach (var message in SampleMessages.All.Where(m => m is ObjectRequest or ObjectReply or StreamData or StreamWriteRequest or TargetReply or LogFileNotice))
+        {
+            Assert.Equal(FrameCodec.Encode(1, message).Length - FrameCodec.HeaderBytes, ControlCodec.SizeHint(message));
+        }
+    }
+
+    [Fact]
     public void Decode_HelloWhoseSecretLengthIs0x80000000_ThrowsInvalidDataNamingTheField()
     {
         // The 18 bytes that crashed the launcher: a header, tag 2 (hello), a string length of 0x80000000.

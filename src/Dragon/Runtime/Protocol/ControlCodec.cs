@@ -266,6 +266,21 @@ internal static partial class ControlCodec
         }
     }
 
+    /// <summary>
+    /// The exact encoded size of the messages that carry bulk data (object payloads, stream data, method targets, log
+    /// files), so they are written without growing a buffer; a small default for the others.
+    /// </summary>
+    public static int SizeHint(IMessage message) => message switch
+    {
+        ObjectRequest m => 1 + 8 + 4 + 4 + m.Payload.Length + 8 + 8 + 8,
+        ObjectReply m => 1 + 4 + 4 + m.Payload.Length + 8,
+        StreamData m => 1 + 4 + m.Data.Length + 1 + 1,
+        StreamWriteRequest m => 1 + 8 + 4 + 4 + m.Data.Length + 1,
+        TargetReply m => 1 + 4 + m.Payload.Length,
+        LogFileNotice m => 1 + 4 + System.Text.Encoding.UTF8.GetByteCount(m.Name) + 4 + m.Content.Length,
+        _ => 244,
+    };
+
     /// <summary>Decodes one whole message (a frame's body); throws <see cref="InvalidDataException"/> on any bad input.</summary>
     public static IMessage Read(ReadOnlySpan<byte> body)
     {

@@ -14,7 +14,7 @@ internal static class FrameCodec
     public static byte[] Encode(long id, IMessage message)
     {
         // The body is written behind the header into one buffer, so a frame is built without a second copy.
-        var writer = new WireWriter(HeaderBytes);
+        var writer = new WireWriter(HeaderBytes, HeaderBytes + ControlCodec.SizeHint(message));
         ControlCodec.Write(ref writer, message);
         var frame = writer.ToArray();
         BinaryPrimitives.WriteInt32LittleEndian(frame, frame.Length - 4);
@@ -45,7 +45,8 @@ internal static class FrameCodec
             return null;
         }
 
-        // The body grows as its bytes arrive: a length prefix alone never makes this side allocate much.
+        // A length prefix alone never makes this side allocate much: the rest of a large body is allocated once its
+        // first bytes have arrived.
         var body = new byte[Math.Min(length, FirstBodyBytes)];
         var got = 0;
         while (true)
@@ -61,7 +62,7 @@ internal static class FrameCodec
                 return (id, body);
             }
 
-            Array.Resize(ref body, (int)Math.Min(length, 2L * body.Length));
+            Array.Resize(ref body, length);
         }
     }
 
@@ -92,13 +93,13 @@ internal static class FrameCodec
                 return (id, Decode(body));
             }
 
-            Array.Resize(ref body, (int)Math.Min(length, 2L * body.Length));
+            Array.Resize(ref body, length);
         }
     }
 
     /// <summary>
-    /// Room first made for a body; it doubles as bytes arrive, up to the length in the header. A link's chunk frame
-    /// (256 KiB and its flag byte) fits at once.
+    /// Room first made for a body; once it is full the rest of the length in the header is allocated. A link's chunk
+    /// frame (256 KiB and its flag byte) fits at once.
     /// </summary>
     private const int FirstBodyBytes = (256 * 1024) + 1;
 

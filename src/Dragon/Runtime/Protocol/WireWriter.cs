@@ -12,9 +12,14 @@ internal struct WireWriter
     private byte[] _buffer;
     private int _written;
 
-    public WireWriter(int reserved)
+    /// <param name="reserved">Bytes left at the start (the frame header).</param>
+    /// <param name="capacity">
+    /// The expected total: a large message sized exactly is written into one buffer that is then used as it is,
+    /// with no growing and no final copy.
+    /// </param>
+    public WireWriter(int reserved, int capacity = 256)
     {
-        _buffer = new byte[256];
+        _buffer = new byte[Math.Max(capacity, reserved)];
         _written = reserved;
     }
 
