@@ -183,5 +183,7 @@ public sealed class HardeningTests : IDisposable
         public void WriteLine(string label, ReadOnlySpan<byte> line, bool isError)
         {
         }
+
+        public Task AcceptAsync(string label, byte[] line, bool isError) => Task.CompletedTask;
     }
 }
