@@ -8,11 +8,14 @@ public static class ProcessScenarios
         var nodes = SystemInfo.Nodes;
         Check.That(nodes.Count == 3, $"the run has 3 nodes ({string.Join(",", nodes.Select(n => n.Name))})");
         var processes = new List<(Process Process, int ExpectedCode, int Lines, bool Piped, int Node)>();
+        var go = Path.Combine(Path.GetTempPath(), $"dragon-go-{Guid.NewGuid():N}");
         for (var i = 0; i < 8; i++)
         {
             var piped = i % 2 == 0;
             var node = i % 3;
-            var template = ProcessTemplate.Executable("/bin/sh", "-c", $"for k in $(seq 1 {50 + i}); do echo exe{i}-line$k; done; sleep {(piped ? 0 : 0.3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)}; exit {i}") with
+            // The last one waits for the head's go-file, so it is surely running when the first join-any returns.
+            var wait = i == 7 ? $"while [ ! -e {go} ]; do sleep 0.05; done" : $"sleep {(piped ? 0 : 0.3 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            var template = ProcessTemplate.Executable("/bin/sh", "-c", $"for k in $(seq 1 {50 + i}); do echo exe{i}-line$k; done; {wait}; exit {i}") with
             {
                 Stdout = piped ? Stdio.Pipe : Stdio.DevNull,
                 Policy = Policy.OnNode(node),
@@ -54,6 +57,7 @@ public static class ProcessScenarios
             if (rounds == 1)
             {
                 Check.That(result.Running.Count > 0, "join-any returned while others still ran");
+                File.WriteAllText(go, "go");
             }
 
             foreach (var (puid, code) in result.Exited)
@@ -63,6 +67,7 @@ public static class ProcessScenarios
             }
         }
 
+        File.Delete(go);
         foreach (var (process, expected, _, _, node) in processes)
         {
             Check.That(exitCodes[process.Puid] == expected, $"puid {process.Puid} exited {exitCodes[process.Puid]} (expected {expected})");
