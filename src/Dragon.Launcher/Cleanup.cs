@@ -12,8 +12,8 @@ internal static class Cleanup
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
         var runs = hosts.Select(host =>
         {
-            // The same run base on every host (runs started from here keep their directories there).
-            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", "env", $"{RunLayout.BaseVariable}={RunLayout.BaseDirectory()}", exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
+            // A run base set here is used on every host too; otherwise each host applies the same rule.
+            var start = new System.Diagnostics.ProcessStartInfo("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "exec", "env", .. RunLayout.ExplicitBase() is { } runBase ? new[] { $"{RunLayout.BaseVariable}={runBase}" } : [], exe, "cleanup", .. dryRun ? new[] { "--dry-run" } : []])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -48,9 +48,39 @@ internal static class Cleanup
         {
             return File.ReadAllText(path).Trim();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The processes a run directory records that are still those same processes (pid and start time).</summary>
+    public static int[] AliveProcesses(string runDir)
+    {
+        var processes = ReadQuietly(Path.Combine(runDir, RunLayout.ProcessesFile))?.Split('\n', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        return processes.Select(line => ProcessIdentity.IsAlive(line, out var pid) ? pid : 0).Where(pid => pid > 0).ToArray();
+    }
+
+    /// <summary>Kills the process groups of <paramref name="alive"/>, then removes the run's shared memory and its directory.</summary>
+    public static void RemoveRun(string runDir, int[] alive)
+    {
+        foreach (var pid in alive)
+        {
+            // Each child leads its own session: kill the whole group, then the pid itself in case it left it.
+            _ = Native.kill(-pid, Signals.SIGKILL);
+            _ = Native.kill(pid, Signals.SIGKILL);
+        }
+
+        // "RUN" holds a whole run's files on one machine, "RUN.nK" one node's (shared memory "RUN-nK-...").
+        var runId = Path.GetFileName(runDir);
+        RunLayout.RemoveShm(runId.Split('.')[0] + (runId.Contains('.', StringComparison.Ordinal) ? "-" + runId.Split('.')[1] : string.Empty));
+        try
+        {
+            Directory.Delete(runDir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Removed meanwhile (by its owner at the end of the run, or by another cleanup).
         }
     }
 
@@ -79,11 +109,14 @@ internal static class Cleanup
         }
 
         var root = RunLayout.BaseDirectory();
-        if (!Directory.Exists(root))
+        if (!RunLayout.Exists(root))
         {
             Console.WriteLine("nothing to clean up");
             return 0;
         }
+
+        // Only a base directory no one else can write holds run directories worth trusting (pids to kill).
+        RunLayout.CheckBaseDirectory(root);
 
         var found = 0;
         var thisHost = RunLayout.ThisHost();
@@ -103,10 +136,8 @@ internal static class Cleanup
             }
 
             found++;
-            var runId = Path.GetFileName(runDir);
-            var processes = ReadQuietly(Path.Combine(runDir, RunLayout.ProcessesFile))?.Split('\n', StringSplitOptions.RemoveEmptyEntries) ?? [];
-            var alive = processes.Select(line => ProcessIdentity.IsAlive(line, out var pid) ? pid : 0).Where(pid => pid > 0).ToArray();
-            Console.WriteLine($"run {runId}: {alive.Length} process(es) alive, run directory {runDir}");
+            var alive = AliveProcesses(runDir);
+            Console.WriteLine($"run {Path.GetFileName(runDir)}: {alive.Length} process(es) alive, run directory {runDir}");
             if (dryRun)
             {
                 foreach (var pid in alive)
@@ -117,22 +148,7 @@ internal static class Cleanup
                 continue;
             }
 
-            foreach (var pid in alive)
-            {
-                // Each child leads its own session: kill the whole group, then the pid itself in case it left it.
-                _ = Native.kill(-pid, Signals.SIGKILL);
-                _ = Native.kill(pid, Signals.SIGKILL);
-            }
-
-            RunLayout.RemoveShm(runId.Split('.')[0] + (runId.Contains('.', StringComparison.Ordinal) ? "-" + runId.Split('.')[1] : string.Empty));
-            try
-            {
-                Directory.Delete(runDir, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
-            {
-                // Removed meanwhile by another cleanup.
-            }
+            RemoveRun(runDir, alive);
         }
 
         if (found == 0)

@@ -19,6 +19,8 @@ try
             return 0;
         case "cleanup":
             return Cleanup.Run(args[1..]);
+        case Fence.Command:
+            return Fence.Run(args[1..]);
         case Dragon.Launcher.Nodes.NodeServiceMain.Command:
             return await Dragon.Launcher.Nodes.NodeServiceMain.RunAsync(args[1..]).ConfigureAwait(false);
     }
@@ -30,6 +32,11 @@ catch (UsageException e)
     Console.Error.WriteLine($"dragon: {e.Message}");
     Console.Error.WriteLine(LauncherOptions.Usage);
     return 2;
+}
+catch (Dragon.Services.Runtime.UnsafeRunBaseException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    return 1;
 }
 catch (SpawnException e)
 {

@@ -5,7 +5,7 @@ namespace Dragon.Launcher;
 
 /// <summary>
 /// Turns the PROGRAM argument into an executable and arguments: a native executable as is; a .NET <c>.dll</c> under
-/// the dotnet host; a .NET project directory built first when its sources are newer than its output.
+/// the dotnet host; a .NET project directory (or project file) built first, then its fresh output run.
 /// </summary>
 internal static class ProgramResolver
 {
@@ -21,13 +21,21 @@ internal static class ProgramResolver
             return (DotnetHost(), [Path.GetFullPath(program), .. args]);
         }
 
+        if (IsProjectFile(program) && File.Exists(program))
+        {
+            return (DotnetHost(), [Build(program), .. args]);
+        }
+
         if (Directory.Exists(program) && FindProject(program) is { } project)
         {
-            return (DotnetHost(), [BuildIfStale(project), .. args]);
+            return (DotnetHost(), [Build(project), .. args]);
         }
 
         return (program, args.ToArray());
     }
+
+    private static bool IsProjectFile(string path) =>
+        path.EndsWith(".csproj", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".fsproj", StringComparison.OrdinalIgnoreCase);
 
     private static string? FindProject(string directory) =>
         Directory.EnumerateFiles(directory, "*.csproj").Concat(Directory.EnumerateFiles(directory, "*.fsproj")).FirstOrDefault();
@@ -45,35 +53,26 @@ internal static class ProgramResolver
         return ExecutableResolver.Resolve("dotnet", null, Environment.GetEnvironmentVariable("PATH") + ":/usr/share/dotnet:/usr/lib/dotnet");
     }
 
-    /// <summary>Builds the project when a source is newer than the recorded output; returns the output dll.</summary>
-    private static string BuildIfStale(string project)
+    /// <summary>
+    /// Builds the project (incrementally: an up-to-date project costs one no-op build) and returns the dll it built.
+    /// The build's errors go straight to the user's stderr; a failed build stops the launch.
+    /// </summary>
+    private static string Build(string project)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(project))!;
-        var record = Path.Combine(directory, "obj", "dragon-target-path.txt");
-        if (File.Exists(record) && File.ReadAllText(record).Trim() is { Length: > 0 } target && File.Exists(target)
-            && NewestSource(directory) <= File.GetLastWriteTimeUtc(target))
-        {
-            return target;
-        }
-
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { "build", project, "-c", "Release", "-nologo", "-v", "q", "-getProperty:TargetPath" })
+        // -t:Build with -getProperty builds first and reports the property afterwards; without a target,
+        // -getProperty only evaluates the project and nothing is built.
+        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true };
+        foreach (var a in new[] { "build", project, "-c", "Release", "-nologo", "-v", "q", "-t:Build", "-getProperty:TargetPath" })
         {
             start.ArgumentList.Add(a);
         }
 
         using var build = System.Diagnostics.Process.Start(start) ?? throw new SpawnException($"cannot run dotnet build for {project}");
-        var stdout = build.StandardOutput.ReadToEndAsync();
-        var stderr = build.StandardError.ReadToEndAsync();
+        var output = build.StandardOutput.ReadToEnd().Trim();
         build.WaitForExit();
-        var output = stdout.Result.Trim();
         if (build.ExitCode != 0)
         {
-            throw new SpawnException($"building {project} failed:{Environment.NewLine}{output}{stderr.Result}");
+            throw new SpawnException($"building {project} failed (dotnet build exited with {build.ExitCode}); its errors are above");
         }
 
         var targetPath = output.Split('\n').Last().Trim();
@@ -82,17 +81,6 @@ internal static class ProgramResolver
             throw new SpawnException($"built {project} but found no output at '{targetPath}'");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(record)!);
-        File.WriteAllText(record, targetPath);
-        File.SetLastWriteTimeUtc(targetPath, DateTime.UtcNow);
         return targetPath;
     }
-
-    private static DateTime NewestSource(string directory) =>
-        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
-            .Where(f => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith("proj", StringComparison.Ordinal) || f.EndsWith(".props", StringComparison.Ordinal))
-            .Select(File.GetLastWriteTimeUtc)
-            .DefaultIfEmpty(DateTime.MinValue)
-            .Max();
 }

@@ -26,11 +26,17 @@ internal static class RunHost
             sink,
             options.Label,
             options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
+
+        // Whatever kills this launcher, its fence then kills the processes of the run's local nodes and removes
+        // their files. Kept until the run directory is gone.
+        using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
         var interrupts = 0;
-        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Completes with the number of the first signal that interrupted the run: dragon then exits 128 + it.
+        var stopping = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         void OnSignal(PosixSignalContext context)
         {
@@ -38,7 +44,7 @@ internal static class RunHost
             if (Interlocked.Increment(ref interrupts) == 1)
             {
                 Console.Error.WriteLine($"dragon: {context.Signal}: stopping every process of the run (again to kill at once)");
-                stopping.TrySetResult();
+                stopping.TrySetResult(context.Signal == PosixSignal.SIGTERM ? Signals.SIGTERM : Signals.SIGINT);
             }
             else
             {
@@ -128,9 +134,11 @@ internal static class RunHost
                 return 1;
             }
 
-            if (interrupts > 0 && status.Signal == 0 && status.ExitCode == 0)
+            // Interrupted: the head ended by our stop signals (or quietly) stands for dragon's own signal, as a shell
+            // reports a command killed by it (130 for SIGINT, 143 for SIGTERM).
+            if (stopping.Task.IsCompleted && (status.Signal != 0 || status.ExitCode == 0))
             {
-                return 130;
+                return 128 + stopping.Task.Result;
             }
 
             return status.Signal != 0 ? 128 + status.Signal : status.ExitCode;
@@ -144,6 +152,12 @@ internal static class RunHost
                 await remote.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (localNodes.Count > 0)
+            {
+                // Labelled output still in the pipes of processes that just ended goes out before the sink closes.
+                await Task.WhenAny(Task.WhenAll(localNodes.Select(n => n.ForwardedOutputDrained)), Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+            }
+
             foreach (var node in localNodes)
             {
                 await node.DisposeAsync().ConfigureAwait(false);
@@ -152,11 +166,12 @@ internal static class RunHost
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();
+            fence.Dispose();
         }
     }
 
     /// <summary><c>dragon -n N PROGRAM</c>: the program's ranks as one PMI group instead of a head program.</summary>
-    private static async Task<int> RunMpiJobAsync(GlobalServices global, ProcessSpec rank, int ranks, Task interrupted)
+    private static async Task<int> RunMpiJobAsync(GlobalServices global, ProcessSpec rank, int ranks, Task<int> interrupted)
     {
         var group = global.CreateGroup(new GroupSpec([new GroupMemberSpec(ranks, rank)], Restart: false, IgnoreErrorOnExit: false, WalltimeMs: -1, PmiMode.Simple));
         try
@@ -166,7 +181,7 @@ internal static class RunHost
             if (await Task.WhenAny(join, interrupted).ConfigureAwait(false) != join)
             {
                 await group.StopAsync(s_patience, "stopped: dragon was interrupted").ConfigureAwait(false);
-                return 130;
+                return 128 + await interrupted.ConfigureAwait(false);
             }
 
             await join.ConfigureAwait(false);

@@ -29,6 +29,37 @@ public static class GroupScenarios
         return 0;
     }
 
+    /// <summary>Close then Dispose (the using pattern), Dispose twice, and a Dispose that must not wait seconds.</summary>
+    public static int CloseThenDispose()
+    {
+        using (var group = new ProcessGroup())
+        {
+            group.AddProcess(2, ProcessTemplate.Executable("/bin/true"));
+            group.Start();
+            Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group ran to its end");
+            group.Close();
+            group.Close();
+            Check.That(true, "a second Close does nothing");
+        }
+
+        Check.That(true, "Dispose after Close does nothing");
+
+        var stubborn = new ProcessGroup();
+        stubborn.AddProcess(1, ProcessTemplate.Executable("/bin/sh", "-c", "trap '' INT TERM; sleep 60"));
+        stubborn.Start();
+        Thread.Sleep(300);
+        var clock = Stopwatch.StartNew();
+        stubborn.Dispose();
+        Check.That(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"Dispose of a group whose member ignores SIGINT and SIGTERM took {clock.Elapsed.TotalMilliseconds:F0} ms (no multi-second escalation)");
+        stubborn.Dispose();
+        Check.That(true, "Dispose twice does nothing");
+
+        var neverStarted = new ProcessGroup();
+        neverStarted.Dispose();
+        Check.That(true, "Dispose of a group never initialized does nothing");
+        return 0;
+    }
+
     public static int IgnoreError()
     {
         var group = new ProcessGroup(ignoreErrorOnExit: true);

@@ -35,7 +35,12 @@ public static class MpiScenarios
         bystander.AddProcess(2, ProcessTemplate.Executable(mpitest, "sleep", "4") with { Stdout = Stdio.DevNull, Policy = Policy.OnNode(0) });
         bystander.Start();
 
-        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)");
+        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", group =>
+        {
+            var members = group.Processes;
+            Check.That(members[1].ExitReason?.StartsWith("called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the aborting rank's own reason: {members[1].ExitReason}");
+            Check.That(members[0].ExitReason?.StartsWith("killed: rank 1 called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the other rank's reason: {members[0].ExitReason}");
+        });
         Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init");
         Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init");
 
@@ -45,7 +50,7 @@ public static class MpiScenarios
         return 0;
     }
 
-    private static void Expect(string mpitest, string[] args, string rank, string reason)
+    private static void Expect(string mpitest, string[] args, string rank, string reason, Action<ProcessGroup>? afterwards = null)
     {
         var group = new ProcessGroup(pmi: Pmi.Simple);
         group.AddProcess(2, ProcessTemplate.Executable(mpitest, args) with { Stdout = Stdio.DevNull, Stderr = Stdio.DevNull, Policy = Policy.OnNode(0) });
@@ -61,6 +66,7 @@ public static class MpiScenarios
 
         Check.That(!group.IsRunning, $"{args[0]}: every rank ended {clock.Elapsed.TotalSeconds:F2} s after the failure was reported");
         Check.That(clock.Elapsed < TimeSpan.FromSeconds(2), $"{args[0]}: within 2 s");
+        afterwards?.Invoke(group);
         group.Close();
     }
 

@@ -48,7 +48,8 @@ public static class NodeScenarios
         Console.Out.Flush();
         var clock = Stopwatch.StartNew();
         var joined = Process.MultiJoin([lone.Puid], timeout: TimeSpan.FromSeconds(60));
-        Check.That(joined.Exited.Count == 1, $"the join on a process of the lost node returned after {clock.Elapsed.TotalSeconds:F1} s");
+        var detected = clock.Elapsed;
+        Check.That(joined.Exited.Count == 1, $"the join on a process of the lost node returned after {detected.TotalSeconds:F1} s");
         Check.That(lone.ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.ExitReason}");
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "the group with a member there fails");
         Check.That(e.Message.Contains("node lost", StringComparison.Ordinal), $"with reason node lost: {e.Message}");
@@ -56,8 +57,32 @@ public static class NodeScenarios
         Check.That(after.Join(TimeSpan.FromSeconds(30)) == 6, "the rest of the run goes on");
         group.Stop(TimeSpan.FromMilliseconds(200));
         group.Close();
-        Console.WriteLine($"DETECTED {clock.Elapsed.TotalSeconds:F2}");
+        PlaceAfterLoss(victim, nodes.Count);
+        Console.WriteLine($"DETECTED {detected.TotalSeconds:F2}");
         return 0;
+    }
+
+    /// <summary>Distributions skip a lost node; naming it fails at start.</summary>
+    private static void PlaceAfterLoss(int victim, int nodeCount)
+    {
+        foreach (var (name, policy) in new[] { ("round-robin", Policy.RoundRobin), ("block", Policy.Block) })
+        {
+            var spread = new ProcessGroup();
+            spread.AddProcess(2 * nodeCount, ProcessTemplate.Executable("/bin/true") with { Policy = policy });
+            spread.Start();
+            var used = spread.Processes.Select(p => p.Node.Index).Distinct().Order().ToArray();
+            Check.That(!used.Contains(victim) && used.Length == nodeCount - 1, $"{name} placement skips lost node {victim}: used nodes {string.Join(",", used)}");
+            Check.That(spread.Join(TimeSpan.FromSeconds(30)), $"{name}: every member ran");
+            spread.Close();
+        }
+
+        var named = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) }), "a start on the lost node");
+        Check.That(named.Message.Contains($"node {victim} is lost", StringComparison.Ordinal), "the error says the node is lost");
+        var group = new ProcessGroup();
+        group.AddProcess(1, ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) });
+        var inGroup = Check.Throws<ProcessStartException>(group.Start, "a group member placed on the lost node");
+        Check.That(inGroup.Message.Contains($"node {victim} is lost", StringComparison.Ordinal), "the group's error says the node is lost");
+        group.Close();
     }
 
     /// <summary>A queue, an event and a barrier used by processes on every node.</summary>

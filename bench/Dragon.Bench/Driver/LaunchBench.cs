@@ -16,7 +16,7 @@ internal static class LaunchBench
 
     private static readonly string[] s_stepFigures =
     [
-        "step_memorypack_encode_ms", "step_memorypack_decode_ms", "step_socket_ms", "step_client_hello_ms",
+        "step_codec_encode_ms", "step_codec_decode_ms", "step_socket_ms", "step_client_hello_ms",
         "step_first_request_ms", "step_target_decode_ms",
     ];
 
@@ -139,8 +139,8 @@ internal static class LaunchBench
         table.Single("(c) JIT, one at a time: the same, connecting to the runtime", "ms", "phase_connect_ms");
         table.Single("(c) JIT, one at a time: C# method, until the method is entered", "ms", "phase_method_entry_ms");
         table.Single("(c) JIT, one at a time: C# method, started and joined", "ms", "phase_method_ms");
-        table.Single("(b) JIT first use in a new process: MemoryPack encode of a message", "ms", "step_memorypack_encode_ms", "union of the message types");
-        table.Single("(b) JIT first use: MemoryPack decode of a message", "ms", "step_memorypack_decode_ms");
+        table.Single("(b) JIT first use in a new process: control codec encode of a message", "ms", "step_codec_encode_ms", "hand-written codec");
+        table.Single("(b) JIT first use: control codec decode of a message", "ms", "step_codec_decode_ms");
         table.Single("(b) JIT first use: a Unix socket connect", "ms", "step_socket_ms");
         table.Single("(b) JIT first use: runtime client hello", "ms", "step_client_hello_ms");
         table.Single("(b) JIT first use: a request round trip", "ms", "step_first_request_ms");

@@ -76,8 +76,14 @@ internal static class NodeServiceMain
         var sink = new LinkOutputSink();
         var run = RunContext.CreateForNode(runId, secret, index, sink, label, level == LogLevel.None ? null : dir => new FileLoggerFactory(dir, level));
         run.CaptureInherited = true;
+
+        // If this service dies without cleaning up (SIGKILL, a crash), its fence kills what it started and removes its files.
+        using var fence = Fence.Start(run.RunDir);
         var advertised = ((IPEndPoint)socket.LocalEndPoint!).Address;
-        var node = new NodeService(run, index, Environment.MachineName, IPAddress.Any, advertised);
+        // Listen only where the other nodes dial (the address facing the launcher), never on every address. The
+        // socket above is dual-stack, so an IPv4 address comes back mapped to IPv6.
+        var listenAt = advertised.IsIPv4MappedToIPv6 ? advertised.MapToIPv4() : advertised;
+        var node = new NodeService(run, index, Environment.MachineName, listenAt, advertised);
         var link = new NodeLink(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
         var global = new RemoteGlobalLink(link);
         node.GlobalLink = global;
@@ -94,8 +100,16 @@ internal static class NodeServiceMain
             var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
             node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
-            var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : TimeSpan.Zero;
-            await StopProcessesAsync(node, patience).ConfigureAwait(false);
+            if (ended != node.ShutdownRequested)
+            {
+                Console.Error.WriteLine($"dragon {Command}: node {index} lost the launcher: {link.LostReason?.Message}");
+            }
+
+            // A node service that lost the launcher has lost the run: it fences itself (SIGTERM, SIGKILL a short
+            // grace later) rather than leave processes no one can reach any more.
+            var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : s_fenceGrace;
+            await StopProcessesAsync(node, patience, skipInterrupt: ended != node.ShutdownRequested).ConfigureAwait(false);
+            await DrainOutputAsync(node, global, link).ConfigureAwait(false);
             SendLogs(run, global, index);
             await global.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             return ended == node.ShutdownRequested ? 0 : 1;
@@ -117,6 +131,7 @@ internal static class NodeServiceMain
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();
             run.RemoveFiles(index);
+            fence.Dispose();
         }
     }
 
@@ -140,6 +155,29 @@ internal static class NodeServiceMain
         }
     }
 
+    /// <summary>
+    /// Waits until the output of this node's processes has reached the launcher, for as long as it keeps moving (a
+    /// slow terminal only slows it): the service must not end with lines still in its pipes. A stream that a
+    /// stray descendant keeps open is given up after <see cref="s_outputStall"/> without progress.
+    /// </summary>
+    private static async Task DrainOutputAsync(NodeService node, RemoteGlobalLink global, NodeLink link)
+    {
+        var drained = node.ForwardedOutputDrained;
+        var accepted = global.OutputAccepted;
+        var lastProgress = Environment.TickCount64;
+        while (!drained.IsCompleted && !link.Closed.IsCompleted && Environment.TickCount64 - lastProgress < s_outputStall.TotalMilliseconds)
+        {
+            await Task.WhenAny(drained, Task.Delay(100)).ConfigureAwait(false);
+            if (global.OutputAccepted != accepted)
+            {
+                accepted = global.OutputAccepted;
+                lastProgress = Environment.TickCount64;
+            }
+        }
+    }
+
+    private static readonly TimeSpan s_outputStall = TimeSpan.FromSeconds(10);
+
     /// <summary>Gathers this node's logs into the launcher's run directory, named after the node.</summary>
     private static void SendLogs(RunContext run, RemoteGlobalLink global, int index)
     {
@@ -156,8 +194,11 @@ internal static class NodeServiceMain
         }
     }
 
-    /// <summary>Whatever still runs here: SIGINT, SIGTERM, SIGKILL, a patience apart (at once when the launcher is lost).</summary>
-    private static async Task StopProcessesAsync(NodeService node, TimeSpan patience)
+    /// <summary>How long processes get between SIGTERM and SIGKILL when the launcher is lost.</summary>
+    private static readonly TimeSpan s_fenceGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whatever still runs here: SIGINT (unless skipped), SIGTERM, SIGKILL, a patience apart.</summary>
+    private static async Task StopProcessesAsync(NodeService node, TimeSpan patience, bool skipInterrupt)
     {
         foreach (var signal in new[] { Signals.SIGINT, Signals.SIGTERM, Signals.SIGKILL })
         {
@@ -167,7 +208,7 @@ internal static class NodeServiceMain
                 return;
             }
 
-            if (patience == TimeSpan.Zero && signal != Signals.SIGKILL)
+            if ((patience == TimeSpan.Zero && signal != Signals.SIGKILL) || (skipInterrupt && signal == Signals.SIGINT))
             {
                 continue;
             }

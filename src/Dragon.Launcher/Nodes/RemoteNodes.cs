@@ -101,12 +101,20 @@ internal sealed class RemoteNodes : IAsyncDisposable
         {
             while (Volatile.Read(ref registered) < count && !bringUp.IsCancellationRequested)
             {
-                var socket = await _listener.AcceptAsync(bringUp.Token).ConfigureAwait(false);
+                var socket = await Listener.AcceptAsync(_listener, e => Console.Error.WriteLine($"dragon: accepting a node connection failed (retrying): {e.Message}"), bringUp.Token).ConfigureAwait(false);
+                if (socket is null)
+                {
+                    return;
+                }
+
                 _ = Task.Run(async () =>
                 {
                     try
                     {
-                        var link = await NodeLink.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), bringUp.Token).ConfigureAwait(false);
+                        // A connection that has not proven the run's secret in a few seconds is closed.
+                        using var handshake = CancellationTokenSource.CreateLinkedTokenSource(bringUp.Token);
+                        handshake.CancelAfter(LinkHandshake.Deadline);
+                        var link = await NodeLink.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), handshake.Token).ConfigureAwait(false);
                         if (link.PeerIndex >= 0 && link.PeerIndex < count)
                         {
                             links[link.PeerIndex] = link;
@@ -156,7 +164,8 @@ internal sealed class RemoteNodes : IAsyncDisposable
                 {
                     if (!_shuttingDown)
                     {
-                        _global.OnNodeLost(index, "its node service stopped answering");
+                        // A link that ended on a bad frame says so; otherwise the service went away.
+                        _global.OnNodeLost(index, node.LostReason is InvalidDataException bad ? $"its link broke: {bad.Message}" : "its node service stopped answering");
                     }
                 },
                 TaskScheduler.Default);
@@ -166,7 +175,13 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private void StartNodeServices(NodeLaunchPlan plan, string launcher, LauncherOptions options)
     {
         var exe = Environment.GetEnvironmentVariable("DRAGON_REMOTE_EXE") ?? Environment.ProcessPath!;
-        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId, "--run-base", RunLayout.BaseDirectory() };
+        var common = new List<string> { NodeServiceMain.Command, "--launcher", launcher, "--run-id", _run.RunId };
+        if (RunLayout.ExplicitBase() is { } runBase)
+        {
+            // Otherwise each host chooses its own base directory by the same rule (its runtime directory or /tmp).
+            common.AddRange(["--run-base", runBase]);
+        }
+
         if (options.Label)
         {
             common.Add("--label");

@@ -37,6 +37,12 @@ internal static class GlobalRequestHandler
             case PmiExchangeRequest exchange:
                 var all = await global.PmiExchangeAsync(exchange.GroupId, exchange.Puts, cancellationToken).ConfigureAwait(false);
                 return new PmiExchangeReply(all.ToArray());
+            case OutputNotice output:
+                // A node's forwarded output, sent as a request: the answer waits until the launcher's bounded
+                // console buffer has room (the node's output window waits for it), while the line itself was taken
+                // at once, in order, without holding up the link's reader.
+                await global.Run.Output.AcceptAsync(output.Label, output.Line, output.IsError).ConfigureAwait(false);
+                return new Ack();
             default:
                 HandleNotice(global, request);
                 return new Ack();
@@ -52,7 +58,8 @@ internal static class GlobalRequestHandler
                 global.OnExited(exited.Puid, exited.Code, exited.Signal);
                 break;
             case OutputNotice output:
-                global.Run.Output.WriteLine(output.Label, output.Line, output.IsError);
+                // Never blocks the caller (a link's reader): the sink takes the line whatever its fill.
+                _ = global.Run.Output.AcceptAsync(output.Label, output.Line, output.IsError);
                 break;
             case PmiEventNotice pmi:
                 global.OnPmiEvent(pmi);

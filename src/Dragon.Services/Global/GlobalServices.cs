@@ -59,7 +59,7 @@ internal sealed partial class GlobalServices
         var placed = new int[specs.Count];
         for (var i = 0; i < specs.Count; i++)
         {
-            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode);
+            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode, IsLost);
         }
 
         return StartPlacedAsync(specs, placed, groupId);
@@ -82,7 +82,7 @@ internal sealed partial class GlobalServices
         for (var i = 0; i < specs.Count; i++)
         {
             var puid = (ulong)Interlocked.Increment(ref _nextPuid) - 1;
-            records[i] = new ProcessRecord(new ProcessDescriptor(puid, nodeIndexes[i], 0, false, false, false, groupId, specs[i].DisplayName), specs[i], i);
+            records[i] = new ProcessRecord(new ProcessDescriptor(puid, nodeIndexes[i], 0, false, false, false, groupId, specs[i].DisplayName), i);
             _processes[puid] = records[i];
         }
 
@@ -109,6 +109,13 @@ internal sealed partial class GlobalServices
                     {
                         Volatile.Write(ref failed, 1);
                         throw;
+                    }
+
+                    if (!ReferenceEquals(descriptor.DisplayName, specs[i].DisplayName) && descriptor.DisplayName == specs[i].DisplayName)
+                    {
+                        // A remote node's reply brings its own copy of the name: keep the spec's, which a group's
+                        // members share, since the record stays for the whole run.
+                        descriptor = descriptor with { DisplayName = specs[i].DisplayName };
                     }
 
                     records[i].Descriptor = descriptor;
@@ -149,6 +156,9 @@ internal sealed partial class GlobalServices
         }
     }
 
+    /// <summary>Whether a node was lost (its service died or its host went silent).</summary>
+    public bool IsLost(int node) => _lostNodes.ContainsKey(node);
+
     private int NextDefaultNode()
     {
         for (var attempt = 0; attempt < _nodes.Count; attempt++)
@@ -185,6 +195,7 @@ internal sealed partial class GlobalServices
 
     public void Signal(ulong puid, int signal)
     {
+        Signals.ThrowIfInvalid(signal);
         var record = Find(puid);
         if (!record.HasExited)
         {
@@ -200,7 +211,7 @@ internal sealed partial class GlobalServices
             return;
         }
 
-        var reason = signal != 0 ? $"killed by signal {signal} ({Signals.Name(signal)})" : $"exited with code {code}";
+        var reason = ExitReason(code, signal);
         var stoppedByUs = record.StopReason is not null && (signal != 0 || code != 0);
         if (stoppedByUs)
         {
@@ -226,6 +237,20 @@ internal sealed partial class GlobalServices
         {
             group.OnMemberExited(record);
         }
+    }
+
+    /// <summary>The usual reasons, made once: every exited process keeps its status for the rest of the run.</summary>
+    private static readonly string?[] s_exitReasons = new string?[256 + 65];
+
+    private static string ExitReason(int code, int signal)
+    {
+        var slot = signal is > 0 and <= 64 ? 256 + signal : signal == 0 && code is >= 0 and < 256 ? code : -1;
+        if (slot < 0)
+        {
+            return signal != 0 ? $"killed by signal {signal} ({Signals.Name(signal)})" : $"exited with code {code}";
+        }
+
+        return s_exitReasons[slot] ??= signal != 0 ? $"killed by signal {signal} ({Signals.Name(signal)})" : $"exited with code {code}";
     }
 
     /// <summary>A node is gone: every process there is reported dead with reason "node lost"; its groups fail.</summary>
@@ -306,7 +331,7 @@ internal sealed partial class GlobalServices
     public void OnObjectDestroyed(ObjectDescriptor descriptor) => _objectNames.TryRemove(new KeyValuePair<string, ObjectDescriptor>(descriptor.Name, descriptor));
 
     internal string Describe(ProcessRecord record) =>
-        $"puid {record.Puid} on node {NodeDescriptors[record.NodeIndex].Name}, {record.Spec.DisplayName}";
+        $"puid {record.Puid} on node {NodeDescriptors[record.NodeIndex].Name}, {record.Descriptor.DisplayName}";
 
     [LoggerMessage(Level = LogLevel.Information, Message = "started puid {Puid} ({Name}) on node {Node} as pid {Pid}")]
     private partial void LogStarted(ulong puid, string name, int node, int pid);

@@ -44,7 +44,7 @@ internal sealed class GroupRecord
             }
 
             _slotSpecs = Spec.Members.SelectMany(m => Enumerable.Repeat(m.Template, m.Count)).ToArray();
-            _slotNodes = _slotSpecs.Select((s, i) => Placement.Choose(s.Placement, i, _slotSpecs.Length, _global.NodeDescriptors, () => i % _global.NodeDescriptors.Length)).ToArray();
+            _slotNodes = _slotSpecs.Select((s, i) => Placement.Choose(s.Placement, i, _slotSpecs.Length, _global.NodeDescriptors, () => i % _global.NodeDescriptors.Length, _global.IsLost)).ToArray();
             _state = GroupState.Running;
         }
 
@@ -245,6 +245,7 @@ internal sealed class GroupRecord
 
     public void Signal(int signal)
     {
+        Spawning.Signals.ThrowIfInvalid(signal);
         RequireStarted();
         foreach (var record in _slots.Where(r => !r.HasExited))
         {

@@ -10,7 +10,8 @@ internal static class Placement
     /// <param name="count">How many are placed together.</param>
     /// <param name="nodes">The run's nodes.</param>
     /// <param name="nextDefault">The runtime's rotating choice, for processes that asked for nothing.</param>
-    public static int Choose(PlacementSpec placement, int ordinal, int count, IReadOnlyList<NodeDescriptor> nodes, Func<int> nextDefault)
+    /// <param name="isLost">Whether a node is lost: distributions skip it, naming it fails.</param>
+    public static int Choose(PlacementSpec placement, int ordinal, int count, IReadOnlyList<NodeDescriptor> nodes, Func<int> nextDefault, Func<int, bool> isLost)
     {
         int index;
         if (placement.NodeIndex >= 0)
@@ -22,6 +23,10 @@ internal static class Placement
 
             index = placement.NodeIndex;
         }
+        else if (placement.NodeIndex < -1)
+        {
+            throw new ServiceException(ErrorKind.InvalidArgument, $"node index {placement.NodeIndex} is negative");
+        }
         else if (placement.NodeName is { } name)
         {
             index = nodes.FirstOrDefault(n => n.Name == name || n.Host == name)?.Index
@@ -29,12 +34,24 @@ internal static class Placement
         }
         else
         {
+            // Spread over the nodes still alive, in index order.
+            var live = Enumerable.Range(0, nodes.Count).Where(n => !isLost(n)).ToArray();
+            if (live.Length == 0)
+            {
+                throw new ServiceException(ErrorKind.StartFailed, $"every node of the run is lost ({nodes.Count} node(s)); nothing can start");
+            }
+
             index = placement.Distribution switch
             {
-                Distribution.Block => (int)((long)ordinal * nodes.Count / Math.Max(count, 1)),
-                Distribution.RoundRobin when count > 1 => ordinal % nodes.Count,
-                _ => count > 1 ? ordinal % nodes.Count : nextDefault(),
+                Distribution.Block => live[(int)((long)ordinal * live.Length / Math.Max(count, 1))],
+                Distribution.RoundRobin when count > 1 => live[ordinal % live.Length],
+                _ => count > 1 ? live[ordinal % live.Length] : nextDefault(),
             };
+        }
+
+        if (isLost(index))
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"node {index} is lost ({nodes[index].Name}); nothing can start there");
         }
 
         if (placement.Cpus is { Length: > 0 } cpus)

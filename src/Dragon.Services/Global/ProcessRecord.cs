@@ -2,21 +2,24 @@ using Dragon.Runtime.Protocol;
 
 namespace Dragon.Services.Global;
 
-/// <summary>Global services' view of one process: where it runs and how it ended.</summary>
+/// <summary>
+/// Global services' view of one process: where it runs and how it ended. A process can be asked about for the
+/// whole run, so its record stays; but once it exited, only what a query or a join can return is kept (descriptor
+/// and status, about 300 bytes with its table entry): the spec it was started from, with its arguments and
+/// environment, is never held, and the waiting machinery is dropped at the exit.
+/// </summary>
 internal sealed class ProcessRecord
 {
-    private readonly TaskCompletionSource<ProcessStatus> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<ProcessStatus>? _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ProcessStatus? _status;
 
-    public ProcessRecord(ProcessDescriptor descriptor, ProcessSpec spec, int ordinal)
+    public ProcessRecord(ProcessDescriptor descriptor, int ordinal)
     {
         Descriptor = descriptor;
-        Spec = spec;
         Ordinal = ordinal;
     }
 
     public ProcessDescriptor Descriptor { get; set; }
-
-    public ProcessSpec Spec { get; }
 
     /// <summary>Position in its group (or 0), which placement and messages use.</summary>
     public int Ordinal { get; }
@@ -28,13 +31,29 @@ internal sealed class ProcessRecord
     /// <summary>Set when the runtime itself stops the process, so its death is not counted as a failure.</summary>
     public string? StopReason { get; set; }
 
-    public Task<ProcessStatus> Exit => _exit.Task;
+    public Task<ProcessStatus> Exit
+    {
+        get
+        {
+            // The status is published before the completion source is let go, so one of the two is always there.
+            var exit = Volatile.Read(ref _exit);
+            return exit is not null ? exit.Task : Task.FromResult(Volatile.Read(ref _status)!);
+        }
+    }
 
-    public bool HasExited => _exit.Task.IsCompleted;
+    public bool HasExited => Volatile.Read(ref _status) is not null;
 
-    public ProcessStatus Status => _exit.Task.IsCompleted
-        ? _exit.Task.Result
-        : new ProcessStatus(Puid, ProcessState.Running, 0, 0, "running", NodeIndex, Failed: false);
+    public ProcessStatus Status => Volatile.Read(ref _status) ?? new ProcessStatus(Puid, ProcessState.Running, 0, 0, "running", NodeIndex, Failed: false);
 
-    public void Complete(ProcessStatus status) => _exit.TrySetResult(status);
+    public void Complete(ProcessStatus status)
+    {
+        var exit = _exit;
+        if (exit is null || Interlocked.CompareExchange(ref _status, status, null) is not null)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _exit, null);
+        exit.TrySetResult(status);
+    }
 }

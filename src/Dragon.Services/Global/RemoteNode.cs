@@ -19,6 +19,9 @@ internal sealed class RemoteNode : INodeControl
     /// <summary>Completes when the link to the node is gone.</summary>
     public Task Closed => _link.Closed;
 
+    /// <summary>Why the link ended, once it has.</summary>
+    public Exception? LostReason => _link.LostReason;
+
     public async Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {
         var reply = await RequestAsync(new SpawnRequest(puid, spec, groupId, (extraEnv ?? new Dictionary<string, string>()).ToArray())).ConfigureAwait(false);

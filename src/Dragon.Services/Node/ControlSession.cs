@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
 using Microsoft.Extensions.Logging;
@@ -32,22 +30,22 @@ internal sealed partial class ControlSession : IDisposable
     {
         try
         {
-            if (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is not { Message: HelloRequest hello } first
-                || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(hello.Secret), Encoding.UTF8.GetBytes(_node.Run.Secret)))
+            if (await ProveAsync(cancellationToken).ConfigureAwait(false) is not { } helloId)
             {
-                LogRefused();
-                await ReplyAsync(0, new ErrorReply(ErrorKind.Unauthorized, "the run's secret was not proven"), cancellationToken).ConfigureAwait(false);
                 return;
             }
 
-            _puid = hello.Puid;
-            await ReplyAsync(first.Id, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(helloId, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
             while (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } frame)
             {
                 _ = HandleAsync(frame.Id, frame.Message, cancellationToken);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidDataException)
+        catch (InvalidDataException e)
+        {
+            LogBadFrame(_puid, e.Message);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             LogSessionEnded(_puid, e.Message);
         }
@@ -55,6 +53,56 @@ internal sealed partial class ControlSession : IDisposable
         {
             Dispose();
         }
+    }
+
+    /// <summary>
+    /// Reads the hello under the pre-authentication limits (a small frame, within <see cref="HelloCheck.Deadline"/>)
+    /// and checks the secret before anything else; returns the hello's request id, or null when the peer was refused.
+    /// </summary>
+    private async Task<long?> ProveAsync(CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(HelloCheck.Deadline);
+        (long Id, byte[] Body)? first;
+        try
+        {
+            first = await FrameCodec.ReadRawAsync(_stream, HelloCheck.MaxFrameBytes, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogRefused($"no hello within {HelloCheck.Deadline.TotalSeconds:F0} s");
+            return null;
+        }
+        catch (InvalidDataException e)
+        {
+            LogRefused(e.Message);
+            return null;
+        }
+
+        if (first is not { } hello)
+        {
+            return null;
+        }
+
+        bool proven;
+        try
+        {
+            proven = HelloCheck.Proves(hello.Body, _node.SecretBytes, out _puid, out _);
+        }
+        catch (InvalidDataException e)
+        {
+            LogRefused(e.Message);
+            proven = false;
+        }
+
+        if (!proven)
+        {
+            LogRefused("the run's secret was not proven");
+            await ReplyAsync(0, new ErrorReply(ErrorKind.Unauthorized, "the run's secret was not proven"), deadline.Token).ConfigureAwait(false);
+            return null;
+        }
+
+        return hello.Id;
     }
 
     private async Task HandleAsync(long id, IMessage request, CancellationToken cancellationToken)
@@ -104,8 +152,11 @@ internal sealed partial class ControlSession : IDisposable
         _socket.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "refused a control connection that did not prove the run's secret")]
-    private partial void LogRefused();
+    [LoggerMessage(Level = LogLevel.Warning, Message = "refused a control connection: {Reason}")]
+    private partial void LogRefused(string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "closed the control session of puid {Puid}: {Reason}")]
+    private partial void LogBadFrame(ulong puid, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "control session of puid {Puid} ended: {Reason}")]
     private partial void LogSessionEnded(ulong puid, string reason);

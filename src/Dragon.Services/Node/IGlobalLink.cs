@@ -26,11 +26,23 @@ internal sealed class LocalGlobalLink(GlobalServices global) : IGlobalLink
     public void Notify(IMessage notice) => GlobalRequestHandler.HandleNotice(global, notice);
 }
 
-/// <summary>Global services in the launcher, over this node's link to it; notices go out in order through one writer.</summary>
+/// <summary>
+/// Global services in the launcher, over this node's link to it; notices go out in order through one writer.
+/// Forwarded output goes out in the same order, but as requests: the launcher answers each once its bounded
+/// console buffer took the line, and at most <see cref="OutputWindowBytes"/> of output wait for an answer. A full
+/// window blocks the pumps, so a slow terminal holds up the children that write to it, never the link.
+/// </summary>
 internal sealed class RemoteGlobalLink : IGlobalLink
 {
+    /// <summary>Bytes of forwarded output sent and not yet accepted by the launcher (one line always may go).</summary>
+    public const int OutputWindowBytes = 256 * 1024;
+
     private readonly NodeLink _link;
     private readonly Channel<IMessage> _notices = Channel.CreateUnbounded<IMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _window = new();
+    private long _outputInFlight;
+    private long _outputAccepted;
+    private bool _outputClosed;
 
     public RemoteGlobalLink(NodeLink link)
     {
@@ -42,11 +54,120 @@ internal sealed class RemoteGlobalLink : IGlobalLink
 
     public void Notify(IMessage notice) => _notices.Writer.TryWrite(notice);
 
-    /// <summary>Completes when every notice given so far was written to the link.</summary>
+    /// <summary>From a pump thread: sends one line of output, first waiting (blocking the pump) for room in the window.</summary>
+    public void SendOutput(OutputNotice line)
+    {
+        var cost = line.Line.Length + line.Label.Length;
+        lock (_window)
+        {
+            while (_outputInFlight > 0 && _outputInFlight + cost > OutputWindowBytes && !_outputClosed)
+            {
+                Monitor.Wait(_window);
+            }
+
+            if (_outputClosed)
+            {
+                // The launcher is gone: the line has nowhere to go, and the pump must go on to end of file.
+                return;
+            }
+
+            _outputInFlight += cost;
+        }
+
+        if (!_notices.Writer.TryWrite(line))
+        {
+            OutputDone(cost, accepted: false);
+        }
+    }
+
+    /// <summary>Bytes of output the launcher has accepted so far (grows while output makes progress).</summary>
+    public long OutputAccepted => Interlocked.Read(ref _outputAccepted);
+
+    private void OutputDone(long cost, bool accepted)
+    {
+        lock (_window)
+        {
+            _outputInFlight -= cost;
+            if (accepted)
+            {
+                _outputAccepted += cost;
+            }
+            else
+            {
+                _outputClosed = true;
+            }
+
+            Monitor.PulseAll(_window);
+        }
+    }
+
+    private async Task AwaitAcceptanceAsync(Task<IMessage> reply, long cost)
+    {
+        var accepted = false;
+        try
+        {
+            accepted = await reply.ConfigureAwait(false) is not ErrorReply;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The launcher is gone.
+        }
+
+        OutputDone(cost, accepted);
+    }
+
+    /// <summary>Most bytes of output lines joined into one request.</summary>
+    private const int BatchBytes = 64 * 1024;
+
+    /// <summary>
+    /// Joins the lines of one stream already waiting behind <paramref name="first"/> into one message (lines joined
+    /// by newlines, which no line contains), so a process that writes fast costs one round trip per batch, not per line.
+    /// </summary>
+    private (OutputNotice Batch, long Cost) Batch(OutputNotice first)
+    {
+        long cost = first.Line.Length + first.Label.Length;
+        if (!_notices.Reader.TryPeek(out var peeked) || peeked is not OutputNotice next || next.Label != first.Label || next.IsError != first.IsError)
+        {
+            return (first, cost);
+        }
+
+        var joined = new MemoryStream();
+        joined.Write(first.Line);
+        while (joined.Length < BatchBytes
+            && _notices.Reader.TryPeek(out peeked) && peeked is OutputNotice line && line.Label == first.Label && line.IsError == first.IsError
+            && _notices.Reader.TryRead(out _))
+        {
+            joined.WriteByte((byte)'\n');
+            joined.Write(line.Line);
+            cost += line.Line.Length + line.Label.Length;
+        }
+
+        return (first with { Line = joined.ToArray() }, cost);
+    }
+
+    /// <summary>Completes when no output waits for the launcher's answer any more (or the link is gone).</summary>
+    private async Task OutputSettledAsync()
+    {
+        while (true)
+        {
+            lock (_window)
+            {
+                if (_outputInFlight == 0 || _outputClosed)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes when every notice given so far was written to the link, and all output was accepted.</summary>
     public async Task FlushAsync()
     {
         _notices.Writer.TryComplete();
         await _flushed.Task.ConfigureAwait(false);
+        await OutputSettledAsync().ConfigureAwait(false);
     }
 
     private readonly TaskCompletionSource _flushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -57,6 +178,15 @@ internal sealed class RemoteGlobalLink : IGlobalLink
         {
             await foreach (var notice in _notices.Reader.ReadAllAsync().ConfigureAwait(false))
             {
+                if (notice is OutputNotice output)
+                {
+                    // Not awaited: the request's frame is queued on the link before the next message's, so order
+                    // holds; the answer only returns the lines' room to the window.
+                    var (batch, cost) = Batch(output);
+                    _ = AwaitAcceptanceAsync(_link.RequestAsync(batch, CancellationToken.None), cost);
+                    continue;
+                }
+
                 await _link.NotifyAsync(notice, CancellationToken.None).ConfigureAwait(false);
             }
         }
@@ -66,6 +196,13 @@ internal sealed class RemoteGlobalLink : IGlobalLink
         }
         finally
         {
+            lock (_window)
+            {
+                // Output given after this has no writer: drop it rather than block a pump for ever.
+                _outputClosed |= _link.Closed.IsCompleted;
+                Monitor.PulseAll(_window);
+            }
+
             _flushed.TrySetResult();
         }
     }

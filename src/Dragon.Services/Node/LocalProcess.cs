@@ -19,6 +19,18 @@ internal sealed class LocalProcess
         MethodTarget = methodTarget;
     }
 
+    /// <summary>Stands for every process that exited and whose output was all taken (see <see cref="NodeService.RetireIfSpent"/>).</summary>
+    public static LocalProcess Retired { get; } = new();
+
+    private LocalProcess()
+    {
+        _stdinFd = -1;
+        Exited = true;
+    }
+
+    /// <summary>Exited, and nothing of its output is left to hand on or to read.</summary>
+    public bool IsSpent => Exited && (Stdout?.IsConsumed ?? true) && (Stderr?.IsConsumed ?? true);
+
     public ulong Puid { get; }
 
     public int Pid { get; }

@@ -29,6 +29,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
     private readonly byte[] _secret;
 
+    /// <summary>The run's secret as bytes, for checking what a new connection presents.</summary>
+    public ReadOnlySpan<byte> SecretBytes => _secret;
+
     private readonly ConcurrentDictionary<ulong, Pmi.PmiJob> _pmiJobs = new();
 
     /// <summary>The service's own environment, read once: every child starts from it (less the runtime's variables).</summary>
@@ -50,7 +53,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     /// <param name="run">The run this node belongs to.</param>
     /// <param name="index">The node's index in the run.</param>
     /// <param name="name">The node's name (host name, or localN).</param>
-    /// <param name="linkAddress">Where to accept links from other nodes (and serve PMI).</param>
+    /// <param name="linkAddress">Where to accept links from other nodes.</param>
     /// <param name="advertised">The address other nodes dial; null for <paramref name="linkAddress"/>.</param>
     public NodeService(RunContext run, int index, string name, IPAddress linkAddress, IPAddress? advertised = null)
     {
@@ -70,18 +73,13 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         _listener.Listen(512);
         _acceptLoop = Task.Run(AcceptLoopAsync);
         _linkAcceptLoop = Task.Run(AcceptLinksAsync);
-        _pmi = new Lazy<Task<Pmi.PmiServer>>(async () =>
-        {
-            var server = new Pmi.PmiServer(linkAddress, run.Loggers.CreateLogger($"pmi{index}"));
-            await server.StartAsync().ConfigureAwait(false);
-            return server;
-        });
+        _pmi = new Lazy<Pmi.PmiServer>(() => new Pmi.PmiServer(run.Loggers.CreateLogger($"pmi{index}")));
     }
 
-    private readonly Lazy<Task<Pmi.PmiServer>> _pmi;
+    private readonly Lazy<Pmi.PmiServer> _pmi;
 
-    /// <summary>The PMI server of this node, started on first use by an MPI group.</summary>
-    public Task<Pmi.PmiServer> PmiServerAsync() => _pmi.Value;
+    /// <summary>The PMI server of this node, created on first use by an MPI group; it listens nowhere (ranks get socketpairs).</summary>
+    public Pmi.PmiServer PmiServer => _pmi.Value;
 
     /// <summary>Channels and synchronization objects whose home is this node.</summary>
     public HostedObjects Objects { get; }
@@ -111,13 +109,16 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {
+        SpawnInput.Validate(spec);
         var env = BuildEnvironment(puid, spec, extraEnv);
         string executable;
         try
         {
             if (spec.Cwd is not null && !Directory.Exists(spec.Cwd))
             {
-                throw new SpawnException($"working directory {spec.Cwd} does not exist");
+                throw new SpawnException(File.Exists(spec.Cwd)
+                    ? $"working directory {spec.Cwd} is not a directory"
+                    : $"working directory {spec.Cwd} does not exist");
             }
 
             executable = ExecutableResolver.Resolve(spec.Executable, spec.Cwd, env.GetValueOrDefault("PATH"));
@@ -130,6 +131,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var capture = Run.Label || Run.CaptureInherited;
         SpawnedChild child;
         var startsNotBefore = ProcessIdentity.BootTicks();
+        using var pmiEnd = OpenPmiRank(groupId, extraEnv);
         try
         {
             child = Spawner.Spawn(
@@ -141,7 +143,8 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 spec.Stdout,
                 spec.Stderr,
                 capture,
-                spec.Placement.Cpus);
+                spec.Placement.Cpus,
+                pmiEnd is null ? null : ((int)pmiEnd.DangerousGetHandle(), Pmi.PmiEnvironment.RankFd));
         }
         catch (SpawnException e)
         {
@@ -155,15 +158,73 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var process = new LocalProcess(puid, child, stdout, stderr, spec.MethodTarget);
         _processes[puid] = process;
         process.WatchExit(OnChildExited);
+        foreach (var pump in new[] { stdout, stderr })
+        {
+            _ = pump?.Drained.ContinueWith(_ => RetireIfSpent(process), TaskScheduler.Default);
+        }
         return new ProcessDescriptor(
             puid, Descriptor.Index, child.Pid, child.StdinWrite >= 0, spec.Stdout.Kind == StdioKind.Pipe, spec.Stderr.Kind == StdioKind.Pipe, groupId, spec.DisplayName);
     }
 
-    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError) => fd < 0
-        ? null
-        : spec.Kind == StdioKind.Pipe
-            ? OutputPump.Piped(fd, label)
-            : OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+    /// <summary>The rank's end of its PMI socketpair when this spawn is a rank of an MPI job on this node, else null.</summary>
+    private System.Net.Sockets.SafeSocketHandle? OpenPmiRank(ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
+    {
+        if (extraEnv is null || !extraEnv.ContainsKey(Pmi.PmiEnvironment.Fd)
+            || !extraEnv.TryGetValue(Pmi.PmiEnvironment.Rank, out var rankText)
+            || !int.TryParse(rankText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var rank))
+        {
+            return null;
+        }
+
+        if (!_pmiJobs.TryGetValue(groupId, out var job))
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"MPI job of group {groupId} has no PMI job on node {Descriptor.Name}");
+        }
+
+        try
+        {
+            return job.OpenRank(rank);
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException or IOException)
+        {
+            throw new ServiceException(ErrorKind.StartFailed, $"rank {rank} cannot get its PMI connection on node {Descriptor.Name}: {e.Message}");
+        }
+    }
+
+    private OutputPump? Pump(int fd, StdioSpec spec, string label, bool isError)
+    {
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        if (spec.Kind == StdioKind.Pipe)
+        {
+            return OutputPump.Piped(fd, label);
+        }
+
+        var pump = OutputPump.Forwarded(fd, Run.Output, Run.Label ? label : string.Empty, isError);
+        _forwarding[pump] = 0;
+        _ = pump.Drained.ContinueWith(_ => _forwarding.TryRemove(pump, out byte _), TaskScheduler.Default);
+        return pump;
+    }
+
+    private readonly ConcurrentDictionary<OutputPump, byte> _forwarding = new();
+
+    /// <summary>Completes when every forwarded stream open now has reached end of file and handed on all its lines.</summary>
+    public Task ForwardedOutputDrained => Task.WhenAll(_forwarding.Keys.Select(p => p.Drained));
+
+    /// <summary>
+    /// Once a process exited and its output was all handed on or read, no one can ask anything of it that needs more
+    /// than "it is gone": its record (pipes, method target, pumps) is replaced by one shared stand-in.
+    /// </summary>
+    public void RetireIfSpent(LocalProcess process)
+    {
+        if (process.IsSpent)
+        {
+            _processes.TryUpdate(process.Puid, LocalProcess.Retired, process);
+        }
+    }
 
     private Dictionary<string, string> BuildEnvironment(ulong puid, ProcessSpec spec, IReadOnlyDictionary<string, string>? extraEnv)
     {
@@ -175,7 +236,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         env[RuntimeEnvironment.Puid] = puid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.NodeIndex] = Descriptor.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.RunDir] = Run.RunDir;
-        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Port) == true)
+        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Fd) == true)
         {
             // An MPI rank must not see the PMI settings of a launcher that itself runs under mpiexec.
             foreach (var key in env.Keys.Where(Pmi.PmiEnvironment.IsInherited).ToArray())
@@ -209,6 +270,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         // Output may still be in the pipes: it stays readable after the exit is reported.
         GlobalLink.Notify(new ProcessExitedNotice(process.Puid, code, signal));
         LogReaped(process.Puid, process.Pid, code, signal);
+        RetireIfSpent(process);
     }
 
     public void Signal(ulong puid, int signal)
@@ -221,9 +283,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
 
-    public async Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
+    public Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
     {
-        var server = await PmiServerAsync().ConfigureAwait(false);
+        var server = PmiServer;
         var groupId = request.GroupId;
         Pmi.PmiBarrierExchange? exchange = request.JobWideBarrier
             ? async (puts, cancellationToken) =>
@@ -237,7 +299,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var job = server.CreateJob(request.NodeOfRank.Length, Pmi.PmiProcessMapping.FromNodeOfRank(request.NodeOfRank), request.LocalRanks, exchange, request.KvsName);
         job.RankEvent += e => GlobalLink.Notify(new PmiEventNotice(groupId, e.Rank, (int)e.Kind, e.ExitCode ?? 0, e.Message));
         _pmiJobs[groupId] = job;
-        return new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray());
+        return Task.FromResult(new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray()));
     }
 
     public void ClosePmiJob(ulong groupId)
@@ -260,20 +322,31 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
     public Task<NodeLink> LinkTo(int peer) =>
-        _links.GetOrAdd(peer, p => NodeLink.DialAsync(Nodes[p].Endpoint, p, Descriptor.Index, _secret, ServeLinkAsync, _stopping.Token));
+        _links.GetOrAdd(peer, p => DialAsync(p));
+
+    private async Task<NodeLink> DialAsync(int peer)
+    {
+        // A host that vanished answers nothing: give the dial as long as a handshake, not TCP's minutes.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        deadline.CancelAfter(LinkHandshake.Deadline);
+        return await NodeLink.DialAsync(Nodes[peer].Endpoint, peer, Descriptor.Index, _secret, ServeLinkAsync, deadline.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
     public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
     {
-        var link = await LinkTo(peer).ConfigureAwait(false);
+        var dialling = LinkTo(peer);
         try
         {
+            var link = await dialling.ConfigureAwait(false);
             return await link.RequestAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested))
         {
-            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, _links.GetValueOrDefault(peer)!));
-            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} cannot be reached: {e.Message}");
+            // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
+            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, dialling));
+            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}");
         }
     }
 
@@ -284,12 +357,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket socket;
-            try
-            {
-                socket = await _linkListener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_linkListener, e => LogAcceptFailed("link", e.Message), _stopping.Token).ConfigureAwait(false) is not { } socket)
             {
                 return;
             }
@@ -300,7 +368,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 try
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                    timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                    timeout.CancelAfter(LinkHandshake.Deadline);
                     var link = await NodeLink.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
                     _links.TryAdd(link.PeerIndex, Task.FromResult(link));
                     _acceptedLinks.Add(link);
@@ -325,12 +393,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            if (await Listener.AcceptAsync(_listener, e => LogAcceptFailed("control", e.Message), _stopping.Token).ConfigureAwait(false) is not { } client)
             {
                 return;
             }
@@ -349,9 +412,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         await _acceptLoop.ConfigureAwait(false);
         await _linkAcceptLoop.ConfigureAwait(false);
         Objects.DestroyAll();
-        if (_pmi.IsValueCreated && _pmi.Value.IsCompletedSuccessfully)
+        if (_pmi.IsValueCreated)
         {
-            await _pmi.Value.Result.DisposeAsync().ConfigureAwait(false);
+            await _pmi.Value.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var link in _links.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Concat(_acceptedLinks).Distinct())
@@ -373,6 +436,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "accepting a {Kind} connection failed (retrying): {Reason}")]
+    private partial void LogAcceptFailed(string kind, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused a link from {Remote}: {Reason}")]
     private partial void LogLinkRefused(string remote, string reason);

@@ -4,24 +4,44 @@ using Dragon.Services.Spawning;
 
 namespace Dragon.Services.Node;
 
-/// <summary>Where forwarded output of processes goes (the launcher's stdout/stderr, labelled or not).</summary>
+/// <summary>
+/// Where forwarded output of processes goes (the launcher's stdout/stderr, labelled or not). Both ways of handing a
+/// line on are bounded: output never piles up without limit because its final reader is slow.
+/// </summary>
 internal interface IOutputSink
 {
+    /// <summary>From a pump's own thread: blocks it while the sink is full, so the child blocks in write.</summary>
     void WriteLine(string label, ReadOnlySpan<byte> line, bool isError);
+
+    /// <summary>
+    /// A line that came from another node: takes it at once (in arrival order) and completes once the sink has room
+    /// again; the sender's window waits for that, never the link's reader.
+    /// </summary>
+    Task AcceptAsync(string label, byte[] line, bool isError);
 }
 
 /// <summary>
-/// Reads one pipe from a child on a dedicated thread and cuts it into lines. A piped stream keeps lines in a bounded
-/// queue that readers drain; when the queue is full the pump stops reading, so the child blocks in write instead
-/// of anything being dropped (back-pressure). A forwarded stream writes each line to the output sink.
+/// Reads one pipe from a child on a dedicated thread and cuts it into lines. A piped stream keeps lines in a queue
+/// bounded in bytes (<see cref="MaxQueuedBytes"/>, counting a small overhead per line) that readers drain; when it is
+/// full the pump stops reading, so the child blocks in write instead of anything being dropped (back-pressure). A
+/// line longer than <see cref="MaxLineBytes"/> is delivered in pieces of that size, never buffered whole. A
+/// forwarded stream hands each line to the output sink, which applies its own bound the same way.
 /// </summary>
 internal sealed class OutputPump
 {
     /// <summary>Lines longer than this are delivered in pieces of this size.</summary>
     public const int MaxLineBytes = 64 * 1024;
 
+    /// <summary>Most bytes a piped stream keeps for its readers (at least one line is always let in).</summary>
+    public const int MaxQueuedBytes = 1024 * 1024;
+
+    /// <summary>What a queued line costs beyond its bytes (the array and the queue's node), counted against the bound.</summary>
+    private const int LineOverheadBytes = 48;
+
     private readonly int _fd;
     private readonly Channel<byte[]>? _lines;
+    private readonly object _room = new();
+    private long _queuedBytes;
     private readonly IOutputSink? _sink;
     private readonly string _label;
     private readonly bool _isError;
@@ -43,7 +63,10 @@ internal sealed class OutputPump
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static OutputPump Piped(int fd, string label) =>
-        Start(new OutputPump(fd, Channel.CreateBounded<byte[]>(new BoundedChannelOptions(4096) { SingleWriter = true }), null, label, false));
+        Start(new OutputPump(fd, Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleWriter = true }), null, label, false));
+
+    /// <summary>True once a piped stream reached end of file and its readers took every line (nothing left to ask for).</summary>
+    public bool IsConsumed => _lines is null ? _drained.Task.IsCompleted : _lines.Reader.Completion.IsCompleted;
 
     public static OutputPump Forwarded(int fd, IOutputSink sink, string label, bool isError) =>
         Start(new OutputPump(fd, null, sink, label, isError));
@@ -60,7 +83,7 @@ internal sealed class OutputPump
         var lines = _lines ?? throw new InvalidOperationException("this stream is forwarded, not piped");
         if (lines.Reader.TryRead(out var ready))
         {
-            return ready;
+            return Taken(ready);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -75,7 +98,7 @@ internal sealed class OutputPump
             {
                 if (lines.Reader.TryRead(out var line))
                 {
-                    return line;
+                    return Taken(line);
                 }
 
                 if (!await lines.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
@@ -88,6 +111,18 @@ internal sealed class OutputPump
         {
             throw new TimeoutException();
         }
+    }
+
+    /// <summary>A reader took a line: its bytes no longer count, and a pump waiting for room may go on.</summary>
+    private byte[] Taken(byte[] line)
+    {
+        lock (_room)
+        {
+            _queuedBytes -= line.Length + LineOverheadBytes;
+            Monitor.PulseAll(_room);
+        }
+
+        return line;
     }
 
     private unsafe void Run()
@@ -156,12 +191,18 @@ internal sealed class OutputPump
             return;
         }
 
-        var copy = line.ToArray();
-        var writer = _lines!.Writer;
-        if (!writer.TryWrite(copy))
+        var cost = line.Length + LineOverheadBytes;
+        lock (_room)
         {
             // Full: block this pump thread (and so the child's writes) until a reader makes room.
-            writer.WriteAsync(copy).AsTask().GetAwaiter().GetResult();
+            while (_queuedBytes > 0 && _queuedBytes + cost > MaxQueuedBytes)
+            {
+                Monitor.Wait(_room);
+            }
+
+            _queuedBytes += cost;
         }
+
+        _lines!.Writer.TryWrite(line.ToArray());
     }
 }

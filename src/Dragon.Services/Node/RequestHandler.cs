@@ -110,7 +110,19 @@ internal static class RequestHandler
         }
 
         var descriptor = node.Objects.Create(create);
-        var registered = await node.GlobalLink.RequestAsync(new ObjectRegisterRequest(descriptor), cancellationToken).ConfigureAwait(false);
+        IMessage registered;
+        try
+        {
+            registered = await node.GlobalLink.RequestAsync(new ObjectRegisterRequest(descriptor), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // In-process global services throw (a taken name) where a link replies with an error: undo either way,
+            // so the object and its ring file do not outlive the failed create.
+            node.Objects.Release(descriptor.Id, create.Puid);
+            throw;
+        }
+
         if (registered is ErrorReply error)
         {
             node.Objects.Release(descriptor.Id, create.Puid);
@@ -140,11 +152,21 @@ internal static class RequestHandler
     private static async Task<StreamData> ReceiveLineAsync(NodeService node, StreamRecvRequest recv, CancellationToken cancellationToken)
     {
         var process = node.Find(recv.Puid);
+        if (ReferenceEquals(process, LocalProcess.Retired))
+        {
+            return new StreamData([], EndOfStream: true, TimedOut: false);
+        }
+
         var pump = (recv.Fd == 1 ? process.Stdout : process.Stderr)
             ?? throw new ServiceException(ErrorKind.InvalidArgument, $"the {(recv.Fd == 1 ? "stdout" : "stderr")} of process {recv.Puid} is not piped");
         try
         {
             var line = await pump.ReceiveAsync(recv.TimeoutMs, cancellationToken).ConfigureAwait(false);
+            if (line is null)
+            {
+                node.RetireIfSpent(process);
+            }
+
             return line is null ? new StreamData([], EndOfStream: true, TimedOut: false) : new StreamData(line, false, false);
         }
         catch (TimeoutException)

@@ -5,7 +5,7 @@ namespace Dragon.Services.Objects;
 
 /// <summary>
 /// A channel's home: owns the shared-memory ring (processes on this node use it directly), serves the operations
-/// of processes on other nodes, and keeps the unfinished-task count of a joinable queue.
+/// of processes on other nodes, including TaskDone and Join of a joinable queue (whose count lives in the ring).
 /// </summary>
 internal sealed class ChannelHost : HostedObject
 {
@@ -13,15 +13,12 @@ internal sealed class ChannelHost : HostedObject
     private static readonly TimeSpan s_slice = TimeSpan.FromMilliseconds(200);
 
     private readonly ShmRing _ring;
-    private readonly System.Threading.Lock _lock = new();
-    private readonly List<TaskCompletionSource<ObjectReply>> _joiners = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<CancellationTokenSource, ulong> _callers = new();
-    private long _unfinished;
     private int _inFlight;
     private volatile bool _destroyed;
 
     public ChannelHost(ObjectDescriptor descriptor)
-        : base(descriptor) => _ring = ShmRing.Create(descriptor.ShmPath!, (int)descriptor.Capacity, (int)descriptor.SlotSize, (int)descriptor.MaxMessageBytes);
+        : base(descriptor) => _ring = ShmRing.Create(descriptor.ShmPath!, (int)descriptor.Capacity, (int)descriptor.SlotSize, (int)descriptor.MaxMessageBytes, joinable: descriptor.Flag);
 
     public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
     {
@@ -47,37 +44,12 @@ internal sealed class ChannelHost : HostedObject
             case ObjectOp.CloseChannel:
                 _ring.Close();
                 return Task.FromResult(Ok());
-            case ObjectOp.AddUnfinished or ObjectOp.TaskDone:
-                lock (_lock)
-                {
-                    var delta = request.Op == ObjectOp.TaskDone ? -1 : Math.Max(1, request.Argument);
-                    if (_unfinished + delta < 0)
-                    {
-                        return Task.FromResult(new ObjectReply(ObjectStatus.Invalid, "TaskDone called more times than items were put"u8.ToArray(), _unfinished));
-                    }
-
-                    _unfinished += delta;
-                    if (_unfinished == 0)
-                    {
-                        ReleaseJoiners();
-                    }
-
-                    return Task.FromResult(Ok(_unfinished));
-                }
-
+            case ObjectOp.TaskDone:
+                return Task.FromResult(_ring.TaskDone()
+                    ? Ok(_ring.Unfinished)
+                    : new ObjectReply(ObjectStatus.Invalid, "TaskDone called more times than items were put"u8.ToArray(), 0));
             case ObjectOp.JoinQueue:
-                lock (_lock)
-                {
-                    if (_unfinished == 0)
-                    {
-                        return Task.FromResult(Ok());
-                    }
-
-                    var w = NewWaiter();
-                    _joiners.Add(w);
-                    return AwaitAsync(w, request.TimeoutMs, () => w.TrySetResult(Reply(ObjectStatus.TimedOut)), cancellationToken);
-                }
-
+                return ServeAsync(request, s_slice, timeout => _ring.WaitAllDone(timeout) ? Ok() : null, cancellationToken);
             default:
                 return Invalid(request, "a channel");
         }
@@ -155,7 +127,7 @@ internal sealed class ChannelHost : HostedObject
             {
                 // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
                 // message to the next receiver (at the back of the queue) rather than lose it.
-                _ring.TrySend(reply.Payload, s_slice * 10);
+                _ring.TryRequeue(reply.Payload, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 
@@ -200,29 +172,9 @@ internal sealed class ChannelHost : HostedObject
         }
     }
 
-    private void ReleaseJoiners()
-    {
-        foreach (var joiner in _joiners)
-        {
-            joiner.TrySetResult(Ok());
-        }
-
-        _joiners.Clear();
-    }
-
     public override void Destroy()
     {
         _destroyed = true;
-        lock (_lock)
-        {
-            foreach (var joiner in _joiners)
-            {
-                joiner.TrySetResult(Reply(ObjectStatus.Destroyed));
-            }
-
-            _joiners.Clear();
-        }
-
         _ring.Close();
         try
         {

@@ -38,6 +38,9 @@ internal sealed class HostedObjects
         var name = string.IsNullOrEmpty(request.Name) ? $"{request.Kind.ToString().ToLowerInvariant()}-{id:x}" : request.Name;
         var descriptor = request.Kind switch
         {
+            ObjectKind.Channel when request.MaxMessageBytes < 0 || request.Capacity < 0 || request.SlotSize < 0 => throw new ServiceException(
+                ErrorKind.InvalidArgument,
+                $"a channel's capacity ({request.Capacity}), slot size ({request.SlotSize}) and largest message ({request.MaxMessageBytes} bytes) cannot be negative"),
             ObjectKind.Channel => new ObjectDescriptor(
                 id, ObjectKind.Channel, name, _nodeIndex,
                 $"/dev/shm/{_run.ShmPrefix}-n{_nodeIndex}-ch{id.ToString("x", CultureInfo.InvariantCulture)}",

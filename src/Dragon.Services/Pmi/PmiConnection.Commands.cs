@@ -10,25 +10,6 @@ internal sealed partial class PmiConnection
     internal const int KeyLengthMax = 64;
     internal const int ValueLengthMax = 1024;
 
-    private void Handshake(PmiRequest request, scoped ReadOnlySpan<byte> line, ref PmiResponseWriter response)
-    {
-        if (!request.Command.SequenceEqual("initack"u8))
-        {
-            throw PmiProtocolException.HandshakeExpected(line);
-        }
-        if (!request.TryGetInt32("pmiid"u8, out int pmiId))
-        {
-            throw PmiProtocolException.MissingField(request.Command, "pmiid (an integer)");
-        }
-
-        (_job, _rank) = _server.Attach(pmiId, this);
-        response.Append("cmd=initack\ncmd=set size="u8);
-        response.Append(_job.Size);
-        response.Append("\ncmd=set rank="u8);
-        response.Append(_rank);
-        response.Append("\ncmd=set debug=0\n"u8);
-    }
-
     // Ordered by how often MPI_Init and MPI_Finalize send them.
     private void Dispatch(PmiJob job, PmiRequest request, scoped ReadOnlySpan<byte> line, ref PmiResponseWriter response)
     {

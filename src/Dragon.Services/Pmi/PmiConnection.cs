@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -6,9 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace Dragon.Services.Pmi;
 
 /// <summary>
-/// One client socket of a <see cref="PmiServer"/>. Reads request lines and answers them in
-/// order; after the <c>initack</c> handshake it acts for one rank of one job. Any protocol
-/// error closes this connection only.
+/// The server's end of one rank's PMI socketpair. Reads request lines and answers them in order,
+/// always for the one rank of one job the pair was made for. Any protocol error closes this
+/// connection only.
 /// </summary>
 internal sealed partial class PmiConnection
 {
@@ -22,6 +21,8 @@ internal sealed partial class PmiConnection
     private static readonly ReadOnlyMemory<byte> s_barrierOut = "cmd=barrier_out\n"u8.ToArray();
 
     private readonly PmiServer _server;
+    private readonly PmiJob _job;
+    private readonly int _rank;
     private readonly Socket _socket;
     private readonly ILogger _logger;
     private readonly byte[] _receiveBuffer = new byte[BufferSize];
@@ -31,27 +32,24 @@ internal sealed partial class PmiConnection
     // Never disposed: a late barrier_out may still wait on it after the loop ended.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private Task _completion = Task.CompletedTask;
-    private PmiJob? _job;
-    private int _rank = -1;
+    private bool _spoke;
     private bool _inSpawn;
     private volatile bool _closedByServer;
 
-    public PmiConnection(PmiServer server, Socket socket, ILogger logger)
+    public PmiConnection(PmiServer server, PmiJob job, int rank, Socket socket, ILogger logger)
     {
         _server = server;
+        _job = job;
+        _rank = rank;
         _socket = socket;
         _logger = logger;
-        RemoteEndPoint = socket.RemoteEndPoint;
     }
-
-    /// <summary>The peer's address.</summary>
-    public EndPoint? RemoteEndPoint { get; }
 
     /// <summary>Completes when the read loop has ended and the socket is closed.</summary>
     public Task Completion => _completion;
 
     /// <summary>Starts the read loop.</summary>
-    public void Start(TimeSpan handshakeTimeout) => _completion = RunAsync(handshakeTimeout);
+    public void Start() => _completion = RunAsync();
 
     /// <summary>Closes the socket on the server's initiative (job or server closed); nothing is reported.</summary>
     public void Close()
@@ -74,13 +72,12 @@ internal sealed partial class PmiConnection
         }
     }
 
-    private async Task RunAsync(TimeSpan handshakeTimeout)
+    private async Task RunAsync()
     {
-        // Yield so the accept loop goes straight back to accepting.
+        // Yield so the spawning thread goes straight on.
         await Task.Yield();
         string? failure = null;
         bool peerClosed = false;
-        using var handshakeTimer = new CancellationTokenSource(handshakeTimeout);
         try
         {
             int start = 0;
@@ -113,8 +110,7 @@ internal sealed partial class PmiConnection
                     start = 0;
                 }
 
-                var cancellation = _job is null ? handshakeTimer.Token : CancellationToken.None;
-                int received = await _socket.ReceiveAsync(_receiveBuffer.AsMemory(end), SocketFlags.None, cancellation).ConfigureAwait(false);
+                int received = await _socket.ReceiveAsync(_receiveBuffer.AsMemory(end), SocketFlags.None).ConfigureAwait(false);
                 if (received == 0)
                 {
                     peerClosed = true;
@@ -127,10 +123,6 @@ internal sealed partial class PmiConnection
         {
             failure = e.Message;
         }
-        catch (OperationCanceledException) when (handshakeTimer.IsCancellationRequested && _job is null)
-        {
-            failure = $"no cmd=initack within {handshakeTimeout.TotalSeconds:0.###} s";
-        }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
             // Reset by the peer, or closed by us (then _closedByServer is set).
@@ -139,7 +131,7 @@ internal sealed partial class PmiConnection
         catch (Exception e)
         {
             // A bug of ours must cost this connection only, never the server.
-            PmiLog.ConnectionFailed(_logger, RemoteEndPoint, e);
+            PmiLog.ConnectionFailed(_logger, _job.KvsName, _rank, e);
             failure = $"PMI server error: {e.Message}";
         }
         finally
@@ -154,16 +146,9 @@ internal sealed partial class PmiConnection
         }
         if (failure is not null)
         {
-            if (_job is null)
-            {
-                _server.Reject(this, failure);
-            }
-            else
-            {
-                _job.OnProtocolError(_rank, failure);
-            }
+            _job.OnProtocolError(_rank, failure);
         }
-        else if (peerClosed && _job is not null)
+        else if (peerClosed)
         {
             _job.OnDisconnected(_rank);
         }
@@ -174,7 +159,13 @@ internal sealed partial class PmiConnection
     {
         if (_logger.IsEnabled(LogLevel.Trace))
         {
-            PmiLog.Request(_logger, _job?.KvsName ?? "(no job yet)", _rank, Encoding.Latin1.GetString(line));
+            PmiLog.Request(_logger, _job.KvsName, _rank, Encoding.Latin1.GetString(line));
+        }
+        if (!_spoke)
+        {
+            // Its first request (cmd=init in FD mode): the rank is inside MPI_Init.
+            _spoke = true;
+            _job.OnConnected(_rank);
         }
 
         var response = new PmiResponseWriter(_sendBuffer);
@@ -195,22 +186,15 @@ internal sealed partial class PmiConnection
         }
         if (request.IsMultiLine)
         {
-            if (_job is null || !request.Command.SequenceEqual("spawn"u8))
+            if (!request.Command.SequenceEqual("spawn"u8))
             {
-                throw _job is null ? PmiProtocolException.HandshakeExpected(line) : PmiProtocolException.UnknownCommand(line);
+                throw PmiProtocolException.UnknownCommand(line);
             }
             _inSpawn = true;
             return 0;
         }
 
-        if (_job is null)
-        {
-            Handshake(request, line, ref response);
-        }
-        else
-        {
-            Dispatch(_job, request, line, ref response);
-        }
+        Dispatch(_job, request, line, ref response);
         return response.Length;
     }
 

@@ -3,16 +3,13 @@ namespace Dragon.Services.Pmi;
 /// <summary>The environment variables through which a rank finds its PMI server.</summary>
 internal static class PmiEnvironment
 {
-    /// <summary><c>host:port</c> of the PMI server; the rank connects there in <c>MPI_Init</c>.</summary>
-    public const string Port = "PMI_PORT";
+    /// <summary>The inherited descriptor of the rank's end of its PMI socketpair; MPICH speaks PMI over it in <c>MPI_Init</c>.</summary>
+    public const string Fd = "PMI_FD";
 
-    /// <summary>The id the rank sends in <c>cmd=initack pmiid=</c>; it names the job and the rank on this server.</summary>
-    public const string Id = "PMI_ID";
-
-    /// <summary>The rank, for the program's own use before <c>MPI_Init</c> (MPICH reads it only in FD mode).</summary>
+    /// <summary>The rank; in FD mode MPICH takes its rank from here.</summary>
     public const string Rank = "PMI_RANK";
 
-    /// <summary>The job size, likewise informational in PORT mode.</summary>
+    /// <summary>The job size; in FD mode MPICH takes the size from here.</summary>
     public const string Size = "PMI_SIZE";
 
     /// <summary>How many ranks of the job share this node (set as hydra does).</summary>
@@ -21,10 +18,13 @@ internal static class PmiEnvironment
     /// <summary>This rank's index among the ranks on its node.</summary>
     public const string LocalRankId = "MPI_LOCALRANKID";
 
+    /// <summary>The descriptor number at which the spawner places a rank's end of its PMI socketpair (after stdin, stdout, stderr).</summary>
+    public const int RankFd = 3;
+
     /// <summary>
     /// True for a variable a launcher must not pass on from its own environment: <c>PMI_*</c>,
     /// <c>HYD*</c> and <c>MPI_LOCAL*</c>. The launcher may itself run under mpiexec, and a stale
-    /// <c>PMI_FD</c> would win over <c>PMI_PORT</c> in the rank.
+    /// <c>PMI_PORT</c> or <c>PMI_ID</c> would send the rank to another server.
     /// </summary>
     public static bool IsInherited(string name)
     {

@@ -20,6 +20,8 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     private GroupRecord? _group;
     private PmiBarrierCoordinator? _barrier;
     private volatile bool _failed;
+    private int _failedRank = -1;
+    private (string Own, string Others)? _failedReasons;
 
     public PmiGroupLaunch(GlobalServices global) => _global = global;
 
@@ -55,6 +57,11 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
 
     public void AfterStart(GroupRecord group, IReadOnlyList<ProcessRecord> slots)
     {
+        // A rank that failed while the others were still being spawned: kill the ones that now have records.
+        if (_failed)
+        {
+            KillRanks(_failedRank, _failedReasons);
+        }
     }
 
     public void OnMemberExited(GroupRecord group, int slot, ProcessRecord record)
@@ -68,7 +75,7 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
 
         if (_failed || record.StopReason is not null)
         {
-            KillRanks();
+            KillRanks(_failedRank, _failedReasons);
             return;
         }
 
@@ -102,7 +109,8 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         switch (kind)
         {
             case PmiRankEventKind.Aborted:
-                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}", exitCode);
+                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}", exitCode,
+                    $"called MPI_Abort with code {exitCode}", $"killed: rank {rank} called MPI_Abort with code {exitCode}");
                 break;
             case PmiRankEventKind.ProtocolError:
                 Fail(rank, $"failed: PMI protocol error: {message}", 1);
@@ -110,7 +118,12 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         }
     }
 
-    private void Fail(int rank, string reason, int exitCode)
+    /// <param name="rank">The failing rank.</param>
+    /// <param name="reason">What the group reports.</param>
+    /// <param name="exitCode">The group's exit code.</param>
+    /// <param name="ownReason">The stop reason of the failing rank itself if it is still running (an aborting rank waits to be killed).</param>
+    /// <param name="othersReason">The stop reason of every other rank.</param>
+    private void Fail(int rank, string reason, int exitCode, string? ownReason = null, string? othersReason = null)
     {
         if (_group is not { } group)
         {
@@ -122,24 +135,36 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
             : $"rank {rank} (on node {_global.NodeDescriptors[_slotNodes[rank]].Name})";
         if (!_failed)
         {
+            _failedRank = rank;
+            _failedReasons = (ownReason ?? $"killed: {reason}", othersReason ?? $"killed: rank {rank} of the MPI job failed");
             _failed = true;
             group.Fail($"MPI job: {where} {reason}", exitCode);
         }
 
-        KillRanks();
+        KillRanks(_failedRank, _failedReasons);
     }
 
     /// <summary>One rank failed: the job cannot go on, so every other rank is killed now (hydra would hang or lose the code).</summary>
-    private void KillRanks()
+    /// <param name="failed">The rank that failed.</param>
+    /// <param name="reasons">Stop reasons for the failed rank and for the others; null for a generic one.</param>
+    private void KillRanks(int failed, (string Own, string Others)? reasons)
     {
         if (_group is not { } group)
         {
             return;
         }
 
-        foreach (var record in group.Slots.Where(r => !r.HasExited))
+        foreach (var (slot, record) in group.Slots.Index())
         {
-            record.StopReason ??= "killed: another rank of the MPI job failed";
+            if (record.HasExited)
+            {
+                continue;
+            }
+
+            // The first reason given sticks: a rank killed because another aborted keeps saying so.
+            record.StopReason ??= reasons is { } given
+                ? slot == failed ? given.Own : given.Others
+                : "killed: another rank of the MPI job failed";
             _global.Nodes[record.NodeIndex].Signal(record.Puid, Signals.SIGKILL);
         }
     }

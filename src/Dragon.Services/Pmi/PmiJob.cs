@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +27,6 @@ internal sealed partial class PmiJob : IDisposable
         PmiServer server,
         string kvsName,
         int size,
-        int firstPmiId,
         PmiProcessMapping mapping,
         int[] localRanks,
         PmiBarrierExchange exchange,
@@ -37,7 +37,6 @@ internal sealed partial class PmiJob : IDisposable
         KvsName = kvsName;
         _kvsNameBytes = Encoding.Latin1.GetBytes(kvsName);
         Size = size;
-        FirstPmiId = firstPmiId;
         Mapping = mapping;
         _localRanks = localRanks;
         _exchange = exchange;
@@ -68,10 +67,7 @@ internal sealed partial class PmiJob : IDisposable
     /// <summary>The ranks this node serves, ascending.</summary>
     public IReadOnlyList<int> LocalRanks => _localRanks;
 
-    /// <summary>The PMI id of rank 0; rank r connects with <c>PMI_ID</c> = FirstPmiId + r.</summary>
-    public int FirstPmiId { get; }
-
-    /// <summary>The environment a local rank needs to reach this job (PORT mode), its index on this node computed from <see cref="LocalRanks"/>.</summary>
+    /// <summary>The environment a local rank needs (FD mode), its index on this node computed from <see cref="LocalRanks"/>.</summary>
     public IReadOnlyDictionary<string, string> EnvironmentFor(int rank)
     {
         int localRankId = Array.BinarySearch(_localRanks, rank);
@@ -83,9 +79,9 @@ internal sealed partial class PmiJob : IDisposable
     }
 
     /// <summary>
-    /// The environment a local rank needs to reach this job: <c>PMI_PORT</c>, <c>PMI_ID</c>,
-    /// <c>MPI_LOCALNRANKS</c>, <c>MPI_LOCALRANKID</c>, plus <c>PMI_RANK</c>/<c>PMI_SIZE</c> for the
-    /// program's own use. The caller strips inherited variables (<see cref="PmiEnvironment.IsInherited"/>).
+    /// The environment a local rank needs: <c>PMI_FD</c> (<see cref="PmiEnvironment.RankFd"/>, where the spawner
+    /// places the rank's end of <see cref="OpenRank"/>), <c>PMI_RANK</c>, <c>PMI_SIZE</c>, <c>MPI_LOCALNRANKS</c>
+    /// and <c>MPI_LOCALRANKID</c>. The caller strips inherited variables (<see cref="PmiEnvironment.IsInherited"/>).
     /// </summary>
     public IReadOnlyDictionary<string, string> EnvironmentFor(int rank, int localRankId, int localRankCount)
     {
@@ -100,8 +96,7 @@ internal sealed partial class PmiJob : IDisposable
         var invariant = CultureInfo.InvariantCulture;
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            [PmiEnvironment.Port] = string.Create(invariant, $"{_server.ConnectAddress}:{_server.Port}"),
-            [PmiEnvironment.Id] = (FirstPmiId + rank).ToString(invariant),
+            [PmiEnvironment.Fd] = PmiEnvironment.RankFd.ToString(invariant),
             [PmiEnvironment.Rank] = rank.ToString(invariant),
             [PmiEnvironment.Size] = Size.ToString(invariant),
             [PmiEnvironment.LocalRankCount] = localRankCount.ToString(invariant),
@@ -153,21 +148,55 @@ internal sealed partial class PmiJob : IDisposable
     /// <inheritdoc/>
     public override string ToString() => $"PMI job {KvsName} ({Size} ranks, {_localRanks.Length} local)";
 
-    /// <summary>Binds a connection that sent <c>initack</c> to <paramref name="rank"/>.</summary>
-    internal void Attach(int rank, PmiConnection connection)
+    /// <summary>
+    /// Makes the PMI connection of local <paramref name="rank"/>: a socketpair whose one end this server serves as
+    /// that rank, and whose other end, returned, the rank inherits (the spawner places it at
+    /// <see cref="PmiEnvironment.RankFd"/>). Both ends are close-on-exec, so no other child inherits either;
+    /// the caller disposes the returned end once the rank is spawned. Whoever holds that end is the rank.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rank is not served by this node.</exception>
+    /// <exception cref="InvalidOperationException">The rank already has a connection, or the job is closed.</exception>
+    public SafeSocketHandle OpenRank(int rank)
+    {
+        if ((uint)rank >= (uint)Size || _slots[rank] is not { } slot)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rank), $"rank {rank} is not served by this node for job {KvsName}");
+        }
+        var (serverEnd, rankEnd) = RankSocketPair.Create();
+        try
+        {
+            lock (_lock)
+            {
+                if (_disposed)
+                {
+                    throw new InvalidOperationException($"job {KvsName} is closed");
+                }
+                if (slot.Connection is not null)
+                {
+                    throw new InvalidOperationException($"rank {rank} of job {KvsName} already has its PMI connection");
+                }
+                slot.Connection = _server.Serve(this, rank, serverEnd);
+            }
+        }
+        catch
+        {
+            serverEnd.Dispose();
+            rankEnd.Dispose();
+            throw;
+        }
+        return rankEnd;
+    }
+
+    /// <summary>The rank sent its first request: it is inside <c>MPI_Init</c>.</summary>
+    internal void OnConnected(int rank)
     {
         lock (_lock)
         {
-            if (_disposed)
-            {
-                throw new PmiProtocolException($"job {KvsName} is closed");
-            }
-            var slot = _slots[rank] ?? throw new PmiProtocolException($"rank {rank} of job {KvsName} is not served by this node");
+            var slot = _slots[rank]!;
             if (slot.State != PmiRankState.NotConnected)
             {
-                throw new PmiProtocolException($"rank {rank} of job {KvsName} already connected (it is {slot.State})");
+                return;
             }
-            slot.Connection = connection;
             slot.State = PmiRankState.Connected;
         }
         Raise(new PmiRankEvent(this, rank, PmiRankEventKind.Connected));
@@ -199,6 +228,14 @@ internal sealed partial class PmiJob : IDisposable
 
     internal void OnDisconnected(int rank)
     {
+        lock (_lock)
+        {
+            if (_slots[rank]!.State == PmiRankState.NotConnected)
+            {
+                // Its end closed before it ever spoke: it never reached MPI_Init, which its exit tells.
+                return;
+            }
+        }
         if (TryFinish(rank, PmiRankState.Disconnected))
         {
             Raise(new PmiRankEvent(this, rank, PmiRankEventKind.Disconnected));

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Pmi;
@@ -6,23 +5,11 @@ namespace Dragon.Services.Pmi;
 /// <summary>Every log message of the PMI server, source-generated (no boxing, skipped when disabled).</summary>
 internal static partial class PmiLog
 {
-    [LoggerMessage(1, LogLevel.Information, "PMI server listening on {EndPoint}")]
-    public static partial void Listening(ILogger logger, IPEndPoint endPoint);
-
-    [LoggerMessage(2, LogLevel.Information, "PMI server on {EndPoint} stopped")]
-    public static partial void Stopped(ILogger logger, IPEndPoint endPoint);
-
-    [LoggerMessage(3, LogLevel.Error, "PMI server failed to accept a connection")]
-    public static partial void AcceptFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(4, LogLevel.Debug, "PMI job {KvsName} created: {Size} ranks, {LocalCount} local, PMI ids {FirstId}..{LastId}, mapping {Mapping}")]
-    public static partial void JobCreated(ILogger logger, string kvsName, int size, int localCount, int firstId, int lastId, string mapping);
+    [LoggerMessage(4, LogLevel.Debug, "PMI job {KvsName} created: {Size} ranks, {LocalCount} local, mapping {Mapping}")]
+    public static partial void JobCreated(ILogger logger, string kvsName, int size, int localCount, string mapping);
 
     [LoggerMessage(5, LogLevel.Debug, "PMI job {KvsName} closed")]
     public static partial void JobClosed(ILogger logger, string kvsName);
-
-    [LoggerMessage(6, LogLevel.Warning, "PMI connection from {RemoteEndPoint} rejected: {Reason}")]
-    public static partial void ConnectionRejected(ILogger logger, EndPoint? remoteEndPoint, string reason);
 
     [LoggerMessage(7, LogLevel.Debug, "PMI {Event}")]
     public static partial void RankEvent(ILogger logger, PmiRankEvent @event);
@@ -42,9 +29,6 @@ internal static partial class PmiLog
     [LoggerMessage(12, LogLevel.Debug, "PMI job {KvsName}: barrier {Epoch} complete, {LocalPuts} local and {AllPuts} job-wide puts")]
     public static partial void BarrierComplete(ILogger logger, string kvsName, long epoch, int localPuts, int allPuts);
 
-    [LoggerMessage(13, LogLevel.Error, "PMI server: a ConnectionRejected handler threw")]
-    public static partial void RejectHandlerFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(14, LogLevel.Error, "PMI connection from {RemoteEndPoint} failed inside the server")]
-    public static partial void ConnectionFailed(ILogger logger, EndPoint? remoteEndPoint, Exception exception);
+    [LoggerMessage(14, LogLevel.Error, "PMI connection of rank {Rank} of {KvsName} failed inside the server")]
+    public static partial void ConnectionFailed(ILogger logger, string kvsName, int rank, Exception exception);
 }

@@ -4,8 +4,8 @@ namespace Dragon.Services.Pmi;
 
 /// <summary>
 /// A client broke the PMI-1 protocol. Thrown inside a connection's read loop and caught there:
-/// the catcher closes that one connection and reports the reason (a rank's ProtocolError event,
-/// or a rejected connection when no rank was named yet). Nothing else is affected.
+/// the catcher closes that one connection and reports the reason as the rank's ProtocolError
+/// event. Nothing else is affected.
 /// </summary>
 internal sealed class PmiProtocolException : Exception
 {
@@ -37,9 +37,6 @@ internal sealed class PmiProtocolException : Exception
 
     public static PmiProtocolException MissingField(ReadOnlySpan<byte> command, string field) =>
         new($"cmd={Encoding.Latin1.GetString(command)} lacks {field}=");
-
-    public static PmiProtocolException HandshakeExpected(ReadOnlySpan<byte> line) =>
-        new($"expected cmd=initack pmiid=<id> first, got {Quote(line)}");
 
     /// <summary>The line as printable text, cut short, for messages and logs.</summary>
     internal static string Quote(ReadOnlySpan<byte> line)

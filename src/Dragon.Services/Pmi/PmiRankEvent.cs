@@ -3,7 +3,7 @@ namespace Dragon.Services.Pmi;
 /// <summary>What happened to one rank of a <see cref="PmiJob"/>, as seen over its PMI connection.</summary>
 internal enum PmiRankEventKind
 {
-    /// <summary>The rank connected and completed the <c>initack</c> handshake (it is inside <c>MPI_Init</c>).</summary>
+    /// <summary>The rank sent its first request over its socketpair (it is inside <c>MPI_Init</c>).</summary>
     Connected,
 
     /// <summary>The rank entered its first barrier: <c>MPI_Init</c> is exchanging addresses.</summary>
@@ -25,10 +25,10 @@ internal enum PmiRankEventKind
 /// <summary>Where one rank of a <see cref="PmiJob"/> stands; the last four values are final.</summary>
 internal enum PmiRankState
 {
-    /// <summary>No connection yet: the rank has not reached <c>MPI_Init</c> (or exited before it).</summary>
+    /// <summary>Silent so far: the rank has not reached <c>MPI_Init</c> (or exited before it).</summary>
     NotConnected,
 
-    /// <summary>Handshake done, no barrier yet.</summary>
+    /// <summary>First request received, no barrier yet.</summary>
     Connected,
 
     /// <summary>At least one barrier entered.</summary>
@@ -67,8 +67,3 @@ internal readonly record struct PmiRankEvent(PmiJob Job, int Rank, PmiRankEventK
         _ => $"rank {Rank} of {Job.KvsName}: {(int)Kind}",
     };
 }
-
-/// <summary>A connection the server closed before it named a rank of a live job, raised by <see cref="PmiServer.ConnectionRejected"/>.</summary>
-/// <param name="RemoteEndPoint">The peer's address, if known.</param>
-/// <param name="Reason">Why it was closed, e.g. an unknown PMI id or a malformed first line.</param>
-internal readonly record struct PmiRejectedConnection(System.Net.EndPoint? RemoteEndPoint, string Reason);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,89 +7,25 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Dragon.Services.Pmi;
 
 /// <summary>
-/// A PMI-1 server on one TCP port that serves any number of MPI jobs at once, each a
-/// <see cref="PmiJob"/> with its own KVS. Ranks reach it through <c>PMI_PORT</c> and name
-/// themselves with <c>PMI_ID</c>: every job owns a range of PMI ids, so one port tells the jobs apart.
+/// The PMI-1 server of one node: serves any number of MPI jobs at once, each a <see cref="PmiJob"/> with
+/// its own KVS. It listens nowhere. Each rank reaches it through one end of a socketpair made for that rank
+/// (<see cref="PmiJob.OpenRank"/>) and inherited as <c>PMI_FD</c>, so the rank is known from the pair and no
+/// other process can speak for it.
 /// </summary>
 internal sealed class PmiServer : IAsyncDisposable
 {
-    private const int ListenBacklog = 1024;
+    // Unique KVS names for jobs created without one, across every server of the process.
+    private static int s_nextJobNumber;
 
-    private readonly IPAddress _bindAddress;
-    private readonly int _requestedPort;
     private readonly ILogger _logger;
     private readonly System.Threading.Lock _lock = new();
     private readonly List<PmiJob> _jobs = [];
     private readonly Dictionary<string, string> _publishedNames = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<PmiConnection, byte> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private Socket? _listener;
-    private IPEndPoint? _endPoint;
-    private Task? _acceptLoop;
-    private int _nextPmiId;
-    private int _nextJobNumber;
     private bool _disposed;
 
-    /// <summary>Creates a server that will listen on <paramref name="bindAddress"/> (IPv4) and <paramref name="port"/> (0: ephemeral).</summary>
-    /// <exception cref="ArgumentException">The address is not IPv4: MPICH's <c>PMI_PORT</c> parser takes <c>host:port</c> and no IPv6 literal.</exception>
-    public PmiServer(IPAddress bindAddress, ILogger? logger = null, int port = 0)
-    {
-        ArgumentNullException.ThrowIfNull(bindAddress);
-        ArgumentOutOfRangeException.ThrowIfNegative(port);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, IPEndPoint.MaxPort);
-        if (bindAddress.AddressFamily != AddressFamily.InterNetwork)
-        {
-            throw new ArgumentException($"the PMI server needs an IPv4 address, got {bindAddress}: MPICH reads PMI_PORT as host:port", nameof(bindAddress));
-        }
-        _bindAddress = bindAddress;
-        _requestedPort = port;
-        _logger = logger ?? NullLogger.Instance;
-    }
-
-    /// <summary>Where the server listens; valid after <see cref="StartAsync"/>.</summary>
-    public IPEndPoint EndPoint => _endPoint ?? throw NotStarted();
-
-    /// <summary>The TCP port; valid after <see cref="StartAsync"/>.</summary>
-    public int Port => EndPoint.Port;
-
-    /// <summary>The address ranks connect to: the bind address, or loopback when bound to any address.</summary>
-    public IPAddress ConnectAddress => _bindAddress.Equals(IPAddress.Any) ? IPAddress.Loopback : _bindAddress;
-
-    /// <summary>How long a new connection may take to send <c>cmd=initack</c> before it is closed.</summary>
-    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Raised when a connection is closed before it named a rank of a live job (bad first line, unknown or taken PMI id).</summary>
-    public event Action<PmiRejectedConnection>? ConnectionRejected;
-
-    /// <summary>Binds, listens and starts accepting connections.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_lock)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_listener is not null)
-            {
-                throw new InvalidOperationException("the PMI server is already started");
-            }
-            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                listener.Bind(new IPEndPoint(_bindAddress, _requestedPort));
-                listener.Listen(ListenBacklog);
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
-            }
-            _listener = listener;
-            _endPoint = (IPEndPoint)listener.LocalEndPoint!;
-            _acceptLoop = AcceptLoopAsync(listener);
-        }
-        PmiLog.Listening(_logger, EndPoint);
-        return Task.CompletedTask;
-    }
+    /// <summary>Creates a server; jobs can be created at once.</summary>
+    public PmiServer(ILogger? logger = null) => _logger = logger ?? NullLogger.Instance;
 
     /// <summary>Creates a job whose ranks can connect at once.</summary>
     /// <param name="size">The number of ranks in the whole job (<c>MPI_COMM_WORLD</c> size).</param>
@@ -121,26 +56,19 @@ internal sealed class PmiServer : IAsyncDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            int port = _endPoint?.Port ?? throw NotStarted();
-            if ((long)_nextPmiId + size > int.MaxValue)
-            {
-                throw new InvalidOperationException($"the PMI server has handed out {_nextPmiId} PMI ids and cannot fit a job of {size} more");
-            }
-            int number = _nextJobNumber++;
-            kvsName ??= string.Create(CultureInfo.InvariantCulture, $"dragon_{Environment.ProcessId}_{port}_{number}");
+            kvsName ??= string.Create(CultureInfo.InvariantCulture, $"dragon_{Environment.ProcessId}_{Interlocked.Increment(ref s_nextJobNumber)}");
             if (_jobs.Exists(j => j.KvsName == kvsName))
             {
                 throw new ArgumentException($"a job with KVS name {kvsName} is already on this server", nameof(kvsName));
             }
-            job = new PmiJob(this, kvsName, size, _nextPmiId, mapping, local, exchange ?? PmiJob.LocalOnlyExchange, _logger);
-            _nextPmiId += size;
+            job = new PmiJob(this, kvsName, size, mapping, local, exchange ?? PmiJob.LocalOnlyExchange, _logger);
             _jobs.Add(job);
         }
-        PmiLog.JobCreated(_logger, job.KvsName, size, local.Length, job.FirstPmiId, job.FirstPmiId + size - 1, mapping.Value);
+        PmiLog.JobCreated(_logger, job.KvsName, size, local.Length, mapping.Value);
         return job;
     }
 
-    /// <summary>Stops listening, closes every job and connection, and waits for their loops to end.</summary>
+    /// <summary>Closes every job and connection, and waits for their loops to end.</summary>
     public async ValueTask DisposeAsync()
     {
         PmiJob[] jobs;
@@ -154,12 +82,6 @@ internal sealed class PmiServer : IAsyncDisposable
             jobs = [.. _jobs];
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener?.Dispose();
-        if (_acceptLoop is not null)
-        {
-            await _acceptLoop.ConfigureAwait(false);
-        }
         foreach (var job in jobs)
         {
             job.Dispose();
@@ -170,29 +92,23 @@ internal sealed class PmiServer : IAsyncDisposable
             connection.Close();
         }
         await Task.WhenAll(connections.Select(c => c.Completion)).ConfigureAwait(false);
-        if (_endPoint is not null)
-        {
-            PmiLog.Stopped(_logger, _endPoint);
-        }
-        _stopping.Dispose();
     }
 
-    /// <summary>Binds a connection to the job and rank its PMI id names.</summary>
-    /// <exception cref="PmiProtocolException">No live job owns the id, or the rank is not local or already connected.</exception>
-    internal (PmiJob Job, int Rank) Attach(int pmiId, PmiConnection connection)
+    /// <summary>Serves <paramref name="socket"/> as the connection of <paramref name="rank"/> of <paramref name="job"/>.</summary>
+    internal PmiConnection Serve(PmiJob job, int rank, Socket socket)
     {
-        PmiJob? job;
+        var connection = new PmiConnection(this, job, rank, socket, _logger);
         lock (_lock)
         {
-            job = _jobs.Find(j => pmiId >= j.FirstPmiId && pmiId - j.FirstPmiId < j.Size);
+            if (_disposed)
+            {
+                socket.Dispose();
+                throw new ObjectDisposedException(nameof(PmiServer));
+            }
+            _connections.TryAdd(connection, 0);
         }
-        if (job is null)
-        {
-            throw new PmiProtocolException($"PMI id {pmiId} belongs to no live job on this server");
-        }
-        int rank = pmiId - job.FirstPmiId;
-        job.Attach(rank, connection);
-        return (job, rank);
+        connection.Start();
+        return connection;
     }
 
     internal void RemoveJob(PmiJob job)
@@ -204,19 +120,6 @@ internal sealed class PmiServer : IAsyncDisposable
     }
 
     internal void Forget(PmiConnection connection) => _connections.TryRemove(connection, out _);
-
-    internal void Reject(PmiConnection connection, string reason)
-    {
-        PmiLog.ConnectionRejected(_logger, connection.RemoteEndPoint, reason);
-        try
-        {
-            ConnectionRejected?.Invoke(new PmiRejectedConnection(connection.RemoteEndPoint, reason));
-        }
-        catch (Exception e)
-        {
-            PmiLog.RejectHandlerFailed(_logger, e);
-        }
-    }
 
     // The name service (publish_name / lookup_name) spans every job of this server, as
     // MPI_Publish_name is meant to let separate jobs find each other.
@@ -241,45 +144,6 @@ internal sealed class PmiServer : IAsyncDisposable
         lock (_lock)
         {
             return _publishedNames.GetValueOrDefault(service);
-        }
-    }
-
-    private async Task AcceptLoopAsync(Socket listener)
-    {
-        var stopping = _stopping.Token;
-        while (!stopping.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(stopping).ConfigureAwait(false);
-            }
-            catch (Exception e) when (stopping.IsCancellationRequested || e is ObjectDisposedException)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // Out of descriptors, or a connection reset while queued: keep serving the others.
-                PmiLog.AcceptFailed(_logger, e);
-                await Task.Delay(TimeSpan.FromMilliseconds(50), CancellationToken.None).ConfigureAwait(false);
-                continue;
-            }
-
-            PmiConnection connection;
-            try
-            {
-                socket.NoDelay = true;
-                connection = new PmiConnection(this, socket, _logger);
-            }
-            catch (SocketException)
-            {
-                // Reset by the peer between accept and here: nobody to serve.
-                socket.Dispose();
-                continue;
-            }
-            _connections.TryAdd(connection, 0);
-            connection.Start(HandshakeTimeout);
         }
     }
 
@@ -315,6 +179,4 @@ internal sealed class PmiServer : IAsyncDisposable
             throw new ArgumentException($"KVS name '{kvsName}' must be 1..256 printable ASCII characters without spaces or '='", nameof(kvsName));
         }
     }
-
-    private static InvalidOperationException NotStarted() => new("the PMI server is not started");
 }

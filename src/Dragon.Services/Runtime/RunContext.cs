@@ -91,7 +91,7 @@ internal sealed class RunContext : IDisposable
     private static RunContext CreateWith(string runId, string secret, string? dirName, IOutputSink sink, bool label, Func<string, ILoggerFactory>? loggers, string? baseDir)
     {
         var root = baseDir ?? RunLayout.BaseDirectory();
-        Directory.CreateDirectory(root);
+        RunLayout.EnsureBaseDirectory(root);
         var runDir = Path.Combine(root, dirName ?? runId);
         Directory.CreateDirectory(runDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(runDir, RunLayout.OwnerFile), ProcessIdentity.Describe(Environment.ProcessId));

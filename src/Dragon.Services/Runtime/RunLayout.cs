@@ -25,10 +25,92 @@ internal static class RunLayout
     /// <summary>Environment variable that moves every run directory elsewhere (tests use it).</summary>
     public const string BaseVariable = "DRAGON_RUN_BASE";
 
-    public static string BaseDirectory() =>
-        Environment.GetEnvironmentVariable(BaseVariable) is { Length: > 0 } custom
-            ? custom
-            : Path.Combine(Path.GetTempPath(), $"dragon-{Native.getuid()}");
+    /// <summary>The base directory set with <see cref="BaseVariable"/>, or null when each host chooses its own.</summary>
+    public static string? ExplicitBase() => Environment.GetEnvironmentVariable(BaseVariable) is { Length: > 0 } custom ? custom : null;
+
+    /// <summary>
+    /// Where this user's runs keep their directories: <see cref="BaseVariable"/> if set, else
+    /// <c>$XDG_RUNTIME_DIR/dragon</c> when the runtime directory exists, is the user's and is private (mode 0700),
+    /// else <c>/tmp/dragon-UID</c>. Every host applies the same rule, so a node service finds its own.
+    /// </summary>
+    public static string BaseDirectory()
+    {
+        if (ExplicitBase() is { } custom)
+        {
+            return custom;
+        }
+
+        if (Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } runtime
+            && Path.IsPathRooted(runtime)
+            && Inspect(runtime) is { } info
+            && (info.Mode & Native.S_IFMT) == Native.S_IFDIR
+            && info.Uid == (uint)Native.getuid()
+            && (info.Mode & 0x1ff) == 0x1c0 /* 0700 */)
+        {
+            return Path.Combine(runtime, "dragon");
+        }
+
+        return Path.Combine(Path.GetTempPath(), $"dragon-{Native.getuid()}");
+    }
+
+    /// <summary>Creates the base directory (mode 0700) if it is missing, then checks it as <see cref="CheckBaseDirectory"/> does.</summary>
+    public static void EnsureBaseDirectory(string path)
+    {
+        if (Inspect(path) is null)
+        {
+            try
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UnsafeRunBaseException($"cannot create the run base directory {path}: {e.Message}");
+            }
+        }
+
+        CheckBaseDirectory(path);
+    }
+
+    /// <summary>
+    /// Refuses a base directory another user could tamper with: it must be a real directory (a symbolic link is not
+    /// followed), owned by this user, and writable by no one else. Whoever controls it could rename a run's files,
+    /// plant a run whose recorded pids <c>dragon cleanup</c> would kill, or unlink a live run's shared memory.
+    /// </summary>
+    public static void CheckBaseDirectory(string path)
+    {
+        var info = Inspect(path) ?? throw new UnsafeRunBaseException($"the run base directory {path} does not exist");
+        var uid = (uint)Native.getuid();
+        var type = info.Mode & Native.S_IFMT;
+        var mode = info.Mode & 0xfff;
+        string? reason = type == Native.S_IFLNK ? "is a symbolic link"
+            : type != Native.S_IFDIR ? "is not a directory"
+            : info.Uid != uid ? $"is owned by uid {info.Uid}, not by you (uid {uid})"
+            : (mode & 0x12) != 0 ? "is writable by other users"
+            : null;
+        if (reason is not null)
+        {
+            throw new UnsafeRunBaseException(
+                $"refusing the run base directory {path}: it {reason} (owner uid {info.Uid}, mode {Convert.ToString(mode, 8).PadLeft(4, '0')}); "
+                + $"another user could tamper with your runs through it. Remove it, or set {BaseVariable} to a directory only you can write");
+        }
+    }
+
+    /// <summary>True if anything (even a dangling symbolic link) is at <paramref name="path"/>.</summary>
+    public static bool Exists(string path) => Inspect(path) is not null;
+
+    /// <summary>lstat of a path (owner and mode), or null when it does not exist.</summary>
+    private static (uint Uid, int Mode)? Inspect(string path)
+    {
+        if (Native.statx(Native.AT_FDCWD, path, Native.AT_SYMLINK_NOFOLLOW, Native.STATX_BASIC_STATS, out var stat) == 0)
+        {
+            return (stat.Uid, stat.Mode);
+        }
+
+        var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        return errno == Native.ENOENT
+            ? null
+            : throw new UnsafeRunBaseException($"cannot inspect the run base directory {path}: {Native.ErrorText(errno)}");
+    }
 
     public static string NodeSocket(string runDir, int nodeIndex) => Path.Combine(runDir, $"node{nodeIndex}.sock");
 
@@ -55,6 +137,9 @@ internal static class RunLayout
         }
     }
 }
+
+/// <summary>A run base directory that is not safe to use; the message names it, the reason and what to do.</summary>
+internal sealed class UnsafeRunBaseException(string message) : Exception(message);
 
 /// <summary>A process named by pid and start time, so a recycled pid is never mistaken for it.</summary>
 internal static class ProcessIdentity

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Dragon.Services.Spawning;
 
-/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes.</summary>
+/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes, socketpairs.</summary>
 internal static unsafe partial class Native
 {
     private const string Libc = "libc";
@@ -93,6 +93,13 @@ internal static unsafe partial class Native
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, int* fds);
+
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, int mode);
 
@@ -116,6 +123,28 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc)]
     public static partial int getuid();
+
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+    public const int S_IFMT = 0xf000;
+    public const int S_IFDIR = 0x4000;
+    public const int S_IFLNK = 0xa000;
+    public const int ENOENT = 2;
+
+    /// <summary>The head of struct statx (the same layout on every architecture, unlike struct stat).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    public struct Statx
+    {
+        [FieldOffset(20)]
+        public uint Uid;
+
+        [FieldOffset(28)]
+        public ushort Mode;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirFd, string path, int flags, uint mask, out Statx result);
 
     /// <summary>Decodes a waitpid status into (exit code, signal); exactly one is meaningful.</summary>
     public static (int Code, int Signal) DecodeWaitStatus(int status)

@@ -7,6 +7,15 @@ internal static class Signals
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
 
+    /// <summary>Refuses a number that is no signal (1 to 64, SIGRTMAX), whoever sent it.</summary>
+    public static void ThrowIfInvalid(int signal)
+    {
+        if (signal is < 1 or > 64)
+        {
+            throw new Global.ServiceException(global::Dragon.Runtime.Protocol.ErrorKind.InvalidArgument, $"signal {signal} is not a signal number (1 to 64)");
+        }
+    }
+
     public static string Name(int signal) => signal switch
     {
         1 => "SIGHUP",

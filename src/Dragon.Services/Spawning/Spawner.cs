@@ -29,10 +29,20 @@ internal static unsafe class Spawner
     /// <param name="stderr">stderr wiring.</param>
     /// <param name="captureInherited">Pipe inherited output too (to label it, or to forward it off the node).</param>
     /// <param name="cpus">CPUs to bind the child to, or null.</param>
+    /// <param name="pass">
+    /// A close-on-exec descriptor of the caller's to hand to this child only, at number <c>As</c> (above 2); the
+    /// caller keeps and closes its own copy. Children spawned at the same moment do not inherit it.
+    /// </param>
     public static SpawnedChild Spawn(
         string executable, IReadOnlyList<string> argv, IReadOnlyList<string> env, string? cwd,
-        StdioSpec stdin, StdioSpec stdout, StdioSpec stderr, bool captureInherited, int[]? cpus)
+        StdioSpec stdin, StdioSpec stdout, StdioSpec stderr, bool captureInherited, int[]? cpus,
+        (int Fd, int As)? pass = null)
     {
+        if (pass is { } given && (given.Fd < 0 || given.As <= 2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(pass), $"cannot pass descriptor {given.Fd} as {given.As}: the target must be above stderr");
+        }
+
         var toClose = new List<int>();
         int stdinWrite = -1, stdoutRead = -1, stderrRead = -1;
         var fileActions = NativeMemory.AllocZeroed(Native.SpawnStructBytes);
@@ -53,6 +63,13 @@ internal static unsafe class Spawner
             else
             {
                 stderrRead = Wire(fileActions, 2, stderr, input: false, captureInherited, toClose);
+            }
+
+            if (pass is { } passed)
+            {
+                // Last, after stdio: a pipe end wired above may have had number As. dup2 clears close-on-exec on
+                // the child's copy only (glibc also clears it when Fd == As), so only this child inherits it.
+                _ = Native.posix_spawn_file_actions_adddup2(fileActions, passed.Fd, passed.As);
             }
 
             if (cwd is not null)

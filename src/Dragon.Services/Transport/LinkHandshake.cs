@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -13,14 +12,19 @@ namespace Dragon.Services.Transport;
 /// connector -> nonceC (32), node index (4), HMAC(secret, "c" | nonceA | nonceC | index)
 /// acceptor  -> HMAC(secret, "a" | nonceC | nonceA | index)
 /// </code>
+/// Every message has a fixed size, so nothing an unauthenticated peer sends is decoded or sized by it; the side
+/// that accepts gives it <see cref="Deadline"/> to finish.
 /// </summary>
 internal static class LinkHandshake
 {
     private const int NonceBytes = 32;
     private const int MacBytes = 32;
 
+    /// <summary>How long a new link has to complete the handshake before it is closed.</summary>
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs the acceptor's side; returns the connector's node index, or throws <see cref="AuthenticationFailedException"/>.</summary>
-    public static async Task<int> AcceptAsync(NetworkStream stream, byte[] secret, CancellationToken cancellationToken)
+    public static async Task<int> AcceptAsync(Stream stream, byte[] secret, CancellationToken cancellationToken)
     {
         var nonceA = RandomNumberGenerator.GetBytes(NonceBytes);
         await stream.WriteAsync(nonceA, cancellationToken).ConfigureAwait(false);
@@ -39,7 +43,7 @@ internal static class LinkHandshake
     }
 
     /// <summary>Runs the connector's side, proving this node's index; throws if the acceptor cannot prove the secret.</summary>
-    public static async Task ConnectAsync(NetworkStream stream, byte[] secret, int myIndex, CancellationToken cancellationToken)
+    public static async Task ConnectAsync(Stream stream, byte[] secret, int myIndex, CancellationToken cancellationToken)
     {
         var nonceA = new byte[NonceBytes];
         await stream.ReadExactlyAsync(nonceA, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
 
 namespace Dragon.Services.Transport;
@@ -13,7 +13,7 @@ internal sealed class NodeLink : IAsyncDisposable
 {
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<IMessage>> _pending = new();
+    private readonly PendingReplies _pending;
     private readonly Func<IMessage, CancellationToken, Task<IMessage>> _serve;
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _reader;
@@ -26,6 +26,7 @@ internal sealed class NodeLink : IAsyncDisposable
         DetectLossQuickly(socket);
         _stream = new NetworkStream(socket, ownsSocket: true);
         PeerIndex = peerIndex;
+        _pending = new PendingReplies(peerIndex < 0 ? "the launcher" : $"node {peerIndex}");
         _parity = dialled ? 0 : 1;
         _serve = serve;
         _reader = Task.Run(ReadLoopAsync);
@@ -82,17 +83,29 @@ internal sealed class NodeLink : IAsyncDisposable
 
     public int PeerIndex { get; }
 
-    /// <summary>Completes when the link is gone (peer closed, network error, or disposed).</summary>
+    /// <summary>Completes when the link is gone (peer closed, network error, a bad frame, or disposed).</summary>
     public Task Closed => _reader;
+
+    /// <summary>Why the link ended, once it has (null while it is up).</summary>
+    public Exception? LostReason => _pending.LostReason;
 
     public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
     {
         var id = (Interlocked.Increment(ref _nextId) * 2) + _parity;
-        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = completion;
+
+        // Fails at once when the reader has already ended: nothing would ever complete the reply.
+        var completion = _pending.Add(id);
         try
         {
-            await WriteAsync(id, request, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteAsync(id, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                throw new IOException($"{_pending.Peer} lost: {(_pending.LostReason ?? e).Message}", e);
+            }
+
             using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
             {
                 return await completion.Task.ConfigureAwait(false);
@@ -100,7 +113,7 @@ internal sealed class NodeLink : IAsyncDisposable
         }
         finally
         {
-            _pending.TryRemove(id, out _);
+            _pending.Remove(id);
         }
     }
 
@@ -110,8 +123,7 @@ internal sealed class NodeLink : IAsyncDisposable
     /// <summary>Frames larger than this travel in chunks, so a large message does not hold the link for others.</summary>
     public const int ChunkBytes = 256 * 1024;
 
-    /// <summary>Marks a chunk frame: body = one "last" byte, then a slice of the original frame's body.</summary>
-    private const long ChunkFlag = 1L << 62;
+    private const long ChunkFlag = ChunkAssembler.ChunkFlag;
 
     private async Task WriteAsync(long id, IMessage message, CancellationToken cancellationToken)
     {
@@ -154,35 +166,14 @@ internal sealed class NodeLink : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the next whole frame, putting chunked ones back together (only this reader touches the parts).</summary>
-    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(Dictionary<long, MemoryStream> partial)
+    /// <summary>Reads the next whole frame, putting chunked ones back together.</summary>
+    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks)
     {
-        while (await FrameCodec.ReadRawAsync(_stream, _closing.Token).ConfigureAwait(false) is { } raw)
+        while (await FrameCodec.ReadRawAsync(_stream, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } raw)
         {
-            if ((raw.Id & ChunkFlag) == 0)
+            if (chunks.Add(raw.Id, raw.Body) is { } frame)
             {
-                return (raw.Id, FrameCodec.Decode(raw.Body));
-            }
-
-            var id = raw.Id & ~ChunkFlag;
-            if (!partial.TryGetValue(id, out var parts))
-            {
-                partial[id] = parts = new MemoryStream();
-            }
-
-            parts.Write(raw.Body, 1, raw.Body.Length - 1);
-            if (parts.Length > FrameCodec.MaxFrameBytes)
-            {
-                throw new InvalidDataException($"a chunked frame from node {PeerIndex} grew past {FrameCodec.MaxFrameBytes} bytes");
-            }
-
-            if (raw.Body[0] == 1)
-            {
-                partial.Remove(id);
-                using (parts)
-                {
-                    return (id, FrameCodec.Decode(parts.GetBuffer().AsSpan(0, (int)parts.Length)));
-                }
+                return frame;
             }
         }
 
@@ -191,11 +182,11 @@ internal sealed class NodeLink : IAsyncDisposable
 
     private async Task ReadLoopAsync()
     {
-        Exception reason = new IOException($"the link to node {PeerIndex} closed");
+        Exception reason = new IOException($"the link to {_pending.Peer} closed");
         try
         {
-            var partial = new Dictionary<long, MemoryStream>();
-            while (await ReadFrameAsync(partial).ConfigureAwait(false) is { } frame)
+            var chunks = new ChunkAssembler(_pending.Peer);
+            while (await ReadFrameAsync(chunks).ConfigureAwait(false) is { } frame)
             {
                 if (frame.Id == 0)
                 {
@@ -211,10 +202,7 @@ internal sealed class NodeLink : IAsyncDisposable
                 }
                 else if ((frame.Id & 1) == _parity)
                 {
-                    if (_pending.TryRemove(frame.Id, out var completion))
-                    {
-                        completion.TrySetResult(frame.Message);
-                    }
+                    _pending.Complete(frame.Id, frame.Message);
                 }
                 else
                 {
@@ -222,14 +210,20 @@ internal sealed class NodeLink : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidDataException)
+        catch (InvalidDataException e)
         {
+            reason = new InvalidDataException($"{_pending.Peer} sent a bad frame: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            // Whatever ended the reader, every request waiting on this link must hear of it.
             reason = e;
         }
-
-        foreach (var (_, completion) in _pending)
+        finally
         {
-            completion.TrySetException(new IOException($"the link to node {PeerIndex} is lost: {reason.Message}", reason));
+            // The link is unusable now: close it, so the peer sees the end too and nothing new is written into it.
+            _stream.Dispose();
+            _pending.FailAll(reason);
         }
     }
 

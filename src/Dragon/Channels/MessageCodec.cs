@@ -80,6 +80,9 @@ internal static class MessageCodec
         }
     }
 
+    /// <summary>Reads a message written by <see cref="Encode{T}"/>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a message (bad tag, wrong size, malformed JSON).</exception>
+    /// <exception cref="InvalidCastException">The message holds a value of another type.</exception>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static T Decode<T>(ReadOnlySpan<byte> message)
     {
@@ -88,22 +91,38 @@ internal static class MessageCodec
             throw new InvalidDataException("an empty message is not a value");
         }
 
+        var payload = message[1..];
         object? value = message[0] switch
         {
             Null => null,
-            Bytes when typeof(T) == typeof(ReadOnlyMemory<byte>) => new ReadOnlyMemory<byte>(message[1..].ToArray()),
-            Bytes => message[1..].ToArray(),
-            Utf8 => Encoding.UTF8.GetString(message[1..]),
-            Int32 => BinaryPrimitives.ReadInt32LittleEndian(message[1..]),
-            Int64 => BinaryPrimitives.ReadInt64LittleEndian(message[1..]),
-            Float64 => BinaryPrimitives.ReadDoubleLittleEndian(message[1..]),
-            Boolean => message[1] != 0,
-            Json => JsonSerializer.Deserialize(message[1..], UserCodec.Options.GetTypeInfo(typeof(T) == typeof(object) ? typeof(JsonElement) : typeof(T))),
+            Bytes when typeof(T) == typeof(ReadOnlyMemory<byte>) => new ReadOnlyMemory<byte>(payload.ToArray()),
+            Bytes => payload.ToArray(),
+            Utf8 => Encoding.UTF8.GetString(payload),
+            Int32 => BinaryPrimitives.ReadInt32LittleEndian(Sized(payload, 4, "int")),
+            Int64 => BinaryPrimitives.ReadInt64LittleEndian(Sized(payload, 8, "long")),
+            Float64 => BinaryPrimitives.ReadDoubleLittleEndian(Sized(payload, 8, "double")),
+            Boolean => Sized(payload, 1, "bool")[0] != 0,
+            Json => DecodeJson<T>(payload),
             var tag => throw new InvalidDataException($"unknown message tag {tag}"),
         };
         return value is T typed ? typed
             : value is null && default(T) is null ? default!
             : throw new InvalidCastException($"received a {value?.GetType().Name ?? "null"}, not a {typeof(T).Name}");
+    }
+
+    private static ReadOnlySpan<byte> Sized(ReadOnlySpan<byte> payload, int size, string type) =>
+        payload.Length == size ? payload : throw new InvalidDataException($"a message tagged {type} has {payload.Length} bytes, not {size}");
+
+    private static object? DecodeJson<T>(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(payload, UserCodec.Options.GetTypeInfo(typeof(T) == typeof(object) ? typeof(JsonElement) : typeof(T)));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"a JSON message does not parse as {typeof(T).Name}: {e.Message}", e);
+        }
     }
 
     private static void WriteTagged(ArrayBufferWriter<byte> writer, byte tag, ReadOnlySpan<byte> payload)

@@ -28,6 +28,7 @@ public sealed class Queue<T> : IDisposable
     public Queue(int maxSize = 1024, bool joinable = false, string? name = null, int? node = null, int? maxMessageBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxMessageBytes ?? 0, nameof(maxMessageBytes));
         _channel = new ChannelEndpoint(HostedHandle.Create(ObjectKind.Channel, name, node, maxSize, 0, maxMessageBytes ?? 0, flag: joinable));
     }
 
@@ -71,23 +72,12 @@ public sealed class Queue<T> : IDisposable
     /// <exception cref="InvalidOperationException">The queue is closed.</exception>
     /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TryPut(T item, TimeSpan timeout = default)
-    {
-        if (!_channel.Send(item, Timeouts.ToMilliseconds(timeout)))
-        {
-            return false;
-        }
-
-        CountPut();
-        return true;
-    }
+    public bool TryPut(T item, TimeSpan timeout = default) => _channel.Send(item, Timeouts.ToMilliseconds(timeout));
 
     /// <summary>Puts an item, waiting for room.</summary>
-    public async ValueTask PutAsync(T item, CancellationToken cancellationToken = default)
-    {
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; the item was not put.</exception>
+    public async ValueTask PutAsync(T item, CancellationToken cancellationToken = default) =>
         await _channel.SendAsync(item, -1, cancellationToken).ConfigureAwait(false);
-        CountPut();
-    }
 
     /// <summary>Gets an item, waiting up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
     /// <exception cref="QueueEmptyException">Nothing arrived in time.</exception>
@@ -103,6 +93,8 @@ public sealed class Queue<T> : IDisposable
     public bool TryGet(out T item, TimeSpan timeout = default) => _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item);
 
     /// <summary>Gets an item, waiting for one.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
     public async ValueTask<T> GetAsync(CancellationToken cancellationToken = default)
     {
         var (_, value) = await _channel.ReceiveAsync<T>(-1, cancellationToken).ConfigureAwait(false);
@@ -114,6 +106,18 @@ public sealed class Queue<T> : IDisposable
     public void TaskDone()
     {
         RequireJoinable();
+        if (_channel.Handle.Ring is { } ring)
+        {
+            // The count lives in the ring's header: on the home node it is one atomic step, no request.
+            _channel.Handle.ThrowIfReleased();
+            if (!ring.TaskDone())
+            {
+                throw new InvalidOperationException($"queue '{Name}': TaskDone called more times than items were put");
+            }
+
+            return;
+        }
+
         _channel.Handle.Request(ObjectOp.TaskDone);
     }
 
@@ -121,6 +125,12 @@ public sealed class Queue<T> : IDisposable
     public bool Join(TimeSpan? timeout = null)
     {
         RequireJoinable();
+        if (_channel.Handle.Ring is { } ring)
+        {
+            _channel.Handle.ThrowIfReleased();
+            return ring.WaitAllDone(timeout ?? Timeout.InfiniteTimeSpan);
+        }
+
         return _channel.Handle.Request(ObjectOp.JoinQueue, Timeouts.ToMilliseconds(timeout)).Status == ObjectStatus.Ok;
     }
 
@@ -132,14 +142,6 @@ public sealed class Queue<T> : IDisposable
 
     /// <inheritdoc/>
     public override string ToString() => $"queue '{Name}'";
-
-    private void CountPut()
-    {
-        if (Joinable)
-        {
-            _channel.Handle.Request(ObjectOp.AddUnfinished, argument: 1);
-        }
-    }
 
     private void RequireJoinable()
     {

@@ -18,8 +18,23 @@ public enum PlacementDistribution
 /// <summary>Placement of a process: a node by index or name, a distribution over nodes, CPU affinity.</summary>
 public sealed record Policy
 {
+    private readonly int? _nodeIndex;
+
     /// <summary>Index of the node to run on, or null for any.</summary>
-    public int? NodeIndex { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">The index is negative.</exception>
+    public int? NodeIndex
+    {
+        get => _nodeIndex;
+        init
+        {
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(NodeIndex), value, $"node index {value} is negative; nodes are numbered from 0");
+            }
+
+            _nodeIndex = value;
+        }
+    }
 
     /// <summary>Name (host name, or <c>localN</c>) of the node to run on, or null for any.</summary>
     public string? NodeName { get; init; }
@@ -30,8 +45,12 @@ public sealed record Policy
     /// <summary>CPUs the process is bound to on its node, or null for no binding.</summary>
     public IReadOnlyList<int>? Cpus { get; init; }
 
-    /// <summary>Run on the node with this index.</summary>
-    public static Policy OnNode(int index) => new() { NodeIndex = index };
+    /// <summary>Run on the node with this index; an index beyond the run's nodes fails at start, naming both.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index is negative.</exception>
+    public static Policy OnNode(int index) =>
+        index < 0
+            ? throw new ArgumentOutOfRangeException(nameof(index), index, $"node index {index} is negative; nodes are numbered from 0")
+            : new() { NodeIndex = index };
 
     /// <summary>Run on the node with this name.</summary>
     public static Policy OnNode(string name) => new() { NodeName = name };

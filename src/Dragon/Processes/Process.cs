@@ -101,7 +101,21 @@ public sealed partial class Process : IRuntimeObject<Process>
     }
 
     /// <summary>Sends a signal to the process (and its process group).</summary>
-    public void Signal(int signal) => RuntimeClient.Current.Request<Ack>(new SignalRequest(Puid, signal));
+    /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
+    public void Signal(int signal)
+    {
+        ThrowIfNotASignal(signal);
+        RuntimeClient.Current.Request<Ack>(new SignalRequest(Puid, signal));
+    }
+
+    /// <summary>Linux numbers its signals 1 to 64 (SIGRTMAX); anything else would fail in kill(2) or mean nothing.</summary>
+    internal static void ThrowIfNotASignal(int signal, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(signal))] string? paramName = null)
+    {
+        if (signal is < 1 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(paramName, signal, $"signal {signal} is not a signal number (1 to 64)");
+        }
+    }
 
     /// <summary>Sends SIGTERM.</summary>
     public void Terminate() => Signal(15);

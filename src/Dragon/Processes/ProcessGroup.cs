@@ -23,8 +23,12 @@ public enum Pmi
 [JsonConverter(typeof(RuntimeObjectConverter<ProcessGroup>))]
 public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
 {
+    private static readonly TimeSpan s_closePatience = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_disposePatience = TimeSpan.FromMilliseconds(100);
+
     private readonly List<GroupMemberSpec> _members = [];
     private ulong _id;
+    private int _released;
 
     /// <summary>Creates an empty group.</summary>
     /// <param name="restart">Start a member again each time one exits, until the group is stopped.</param>
@@ -132,22 +136,49 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
         Command(GroupOp.Stop, Timeouts.ToMilliseconds(patience ?? TimeSpan.FromSeconds(2)));
 
     /// <summary>Sends a signal to every running member.</summary>
-    public void Signal(int signal) => Command(GroupOp.Signal, signal: signal);
+    /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
+    public void Signal(int signal)
+    {
+        Process.ThrowIfNotASignal(signal);
+        Command(GroupOp.Signal, signal: signal);
+    }
 
     /// <summary>Kills every running member at once.</summary>
     public void Kill() => Signal(9);
 
-    /// <summary>Stops what still runs and releases the group in the runtime.</summary>
-    public void Close()
+    /// <summary>
+    /// Stops what still runs (SIGINT, then SIGTERM, then SIGKILL, 2 s apart) and releases the group in the runtime.
+    /// Does nothing when this instance already closed or disposed the group.
+    /// </summary>
+    public void Close() => Release(s_closePatience);
+
+    /// <summary>
+    /// Releases the group in the runtime, as <see cref="Close"/> does, but without its patience: members still
+    /// running are signalled SIGINT, SIGTERM, SIGKILL 100 ms apart, so a dispose never waits seconds. Call
+    /// <see cref="Stop"/> or <see cref="Close"/> first for a gentler stop. Does nothing after <see cref="Close"/>, after
+    /// an earlier dispose, before <see cref="Init"/>, or when the group is already gone from the runtime.
+    /// </summary>
+    public void Dispose()
     {
-        if (_id != 0)
+        try
         {
-            Command(GroupOp.Close, Timeouts.ToMilliseconds(TimeSpan.FromSeconds(2)));
+            Release(s_disposePatience);
+        }
+        catch (ProcessNotFoundException)
+        {
+            // Closed through another reference (another process that was handed the group): nothing left to release.
         }
     }
 
-    /// <inheritdoc/>
-    public void Dispose() => Close();
+    private void Release(TimeSpan patience)
+    {
+        if (_id == 0 || Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        Command(GroupOp.Close, Timeouts.ToMilliseconds(patience));
+    }
 
     private GroupStatus Query() => _id == 0
         ? new GroupStatus(0, GroupState.Pending, [], [], [], null, false)

@@ -50,10 +50,19 @@ public sealed record ProcessTemplate
     public Policy? Policy { get; init; }
 
     /// <summary>A native executable and its arguments.</summary>
+    /// <exception cref="ArgumentException">The program or an argument contains a NUL character (it would cut the C string short).</exception>
     public static ProcessTemplate Executable(string program, params IEnumerable<string> args)
     {
         ArgumentException.ThrowIfNullOrEmpty(program);
-        return new ProcessTemplate(program, args.ToArray(), null, null);
+        ThrowIfNul(program, "the program", nameof(program));
+        var list = args.ToArray();
+        for (var i = 0; i < list.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(list[i], nameof(args));
+            ThrowIfNul(list[i], $"argument {i + 1}", nameof(args));
+        }
+
+        return new ProcessTemplate(program, list, null, null);
     }
 
     /// <summary>
@@ -124,12 +133,22 @@ public sealed record ProcessTemplate
             throw new ArgumentException("Stdio.Stdout is only for stderr");
         }
 
+        if (Cwd is not null)
+        {
+            ThrowIfNul(Cwd, "the working directory", nameof(Cwd));
+        }
+
         var env = new List<KeyValuePair<string, string>>();
         foreach (var (key, value) in Env ?? new Dictionary<string, string?>())
         {
-            if (string.IsNullOrEmpty(key) || key.Contains('='))
+            if (string.IsNullOrEmpty(key) || key.Contains('=') || key.Contains('\0'))
             {
-                throw new ArgumentException($"environment variable name '{key}' is not valid");
+                throw new ArgumentException($"environment variable name '{key.Replace("\0", "\\0", StringComparison.Ordinal)}' is not valid (empty, or holds '=' or a NUL character)", nameof(Env));
+            }
+
+            if (value is not null)
+            {
+                ThrowIfNul(value, $"the value of environment variable {key}", nameof(Env));
             }
 
             // An empty value with the marker prefix removes the variable on the node.
@@ -170,6 +189,15 @@ public sealed record ProcessTemplate
             (Policy ?? new Policy()).ToSpec(),
             target,
             name);
+    }
+
+    private static void ThrowIfNul(string text, string what, string paramName)
+    {
+        var at = text.IndexOf('\0', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            throw new ArgumentException($"{what} contains a NUL character at position {at}: '{text.Replace("\0", "\\0", StringComparison.Ordinal)}'", paramName);
+        }
     }
 
     /// <summary>Value that tells the node service to remove a variable from the child's environment.</summary>

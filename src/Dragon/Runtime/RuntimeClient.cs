@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Dragon.Runtime.Protocol;
 
@@ -16,9 +15,8 @@ internal sealed class RuntimeClient : IDisposable
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<IMessage>> _pending = new();
+    private readonly PendingReplies _pending = new("the node service", static (_, reason) => Lost(reason));
     private long _nextId;
-    private volatile Exception? _broken;
 
     private RuntimeClient(Socket socket)
     {
@@ -117,42 +115,39 @@ internal sealed class RuntimeClient : IDisposable
 
     private async Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken)
     {
-        if (_broken is { } broken)
-        {
-            throw new DragonException("the connection to the node service is lost: " + broken.Message, broken);
-        }
-
         var id = Interlocked.Increment(ref _nextId);
-        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[id] = completion;
-        var frame = FrameCodec.Encode(id, request);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Fails at once when the reader has already ended: nothing would ever complete the reply.
+        var completion = _pending.Add(id);
         try
         {
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            _pending.TryRemove(id, out _);
-            throw new DragonException("the connection to the node service is lost: " + e.Message, e);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-
-        using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
-        {
+            var frame = FrameCodec.Encode(id, request);
+            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                return await completion.Task.ConfigureAwait(false);
+                await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                throw Lost(e);
             }
             finally
             {
-                _pending.TryRemove(id, out _);
+                _writeLock.Release();
+            }
+
+            using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
+            {
+                return await completion.Task.ConfigureAwait(false);
             }
         }
+        finally
+        {
+            _pending.Remove(id);
+        }
     }
+
+    private static DragonException Lost(Exception reason) => new("the connection to the node service is lost: " + reason.Message, reason);
 
     private async Task ReadLoopAsync()
     {
@@ -161,22 +156,17 @@ internal sealed class RuntimeClient : IDisposable
         {
             while (await FrameCodec.ReadAsync(_stream, CancellationToken.None).ConfigureAwait(false) is { } frame)
             {
-                if (_pending.TryRemove(frame.Id, out var completion))
-                {
-                    completion.TrySetResult(frame.Message);
-                }
+                _pending.Complete(frame.Id, frame.Message);
             }
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidDataException)
+        catch (Exception e)
         {
+            // A bad frame or a broken socket: whatever ended the reader, every waiting request must hear of it.
             reason = e;
         }
 
-        _broken = reason;
-        foreach (var (_, completion) in _pending)
-        {
-            completion.TrySetException(new DragonException("the connection to the node service is lost: " + reason.Message, reason));
-        }
+        _stream.Dispose();
+        _pending.FailAll(reason);
     }
 
     public void Dispose()

@@ -20,8 +20,8 @@ internal sealed class ShmRingScope : IDisposable
     public string NewPath() => Path.Combine(ShmDirectory, $"{_prefix}-{Interlocked.Increment(ref _next)}");
 
     /// <summary>Creates a ring that the scope will dispose and unlink.</summary>
-    public ShmRing Create(int slotCount, int slotSize, int maxMessageSize = ShmRing.DefaultMaxMessageSize) =>
-        Track(ShmRing.Create(NewPath(), slotCount, slotSize, maxMessageSize));
+    public ShmRing Create(int slotCount, int slotSize, int maxMessageSize = ShmRing.DefaultMaxMessageSize, bool joinable = false) =>
+        Track(ShmRing.Create(NewPath(), slotCount, slotSize, maxMessageSize, joinable));
 
     /// <summary>Opens another mapping of <paramref name="path"/>, disposed with the scope.</summary>
     public ShmRing Open(string path) => Track(ShmRing.Open(path));

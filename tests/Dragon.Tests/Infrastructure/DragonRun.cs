@@ -40,7 +40,9 @@ internal sealed class DragonRun : IDisposable
     public DragonRun()
     {
         RunBase = Path.Combine(Path.GetTempPath(), "dragon-tests", Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(RunBase);
+
+        // dragon refuses a base directory others could write; make this one private whatever the umask.
+        Directory.CreateDirectory(RunBase, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // Run ids of this test's runs (their directories appear here), so leaks are judged per run even when
         // other runs share the machine.
@@ -116,10 +118,14 @@ internal sealed class DragonRun : IDisposable
         return System.Diagnostics.Process.Start(info) ?? throw new InvalidOperationException("cannot start dragon");
     }
 
-    /// <summary>Pids of live processes that belong to a run of this test (their environment names its run base).</summary>
+    /// <summary>
+    /// Pids of live processes that belong to a run of this test: processes the runs started (their environment
+    /// names a run directory under the run base), and the runs' node services and fences (named on their command line).
+    /// </summary>
     public int[] LiveProcessesOfRuns()
     {
         var marker = Encoding.UTF8.GetBytes("DRAGON_RUN_DIR=" + RunBase + "/");
+        var service = Encoding.UTF8.GetBytes(RunBase);
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -131,7 +137,9 @@ internal sealed class DragonRun : IDisposable
             try
             {
                 var environ = File.ReadAllBytes(Path.Combine(dir, "environ"));
-                if (environ.AsSpan().IndexOf(marker) >= 0 && !IsZombie(pid))
+                var cmdline = File.ReadAllBytes(Path.Combine(dir, "cmdline"));
+                var isRuntime = cmdline.AsSpan().IndexOf("\0_fence\0"u8) >= 0 || cmdline.AsSpan().IndexOf("\0_node\0"u8) >= 0;
+                if ((environ.AsSpan().IndexOf(marker) >= 0 || (isRuntime && cmdline.AsSpan().IndexOf(service) >= 0)) && !IsZombie(pid))
                 {
                     found.Add(pid);
                 }
@@ -165,6 +173,33 @@ internal sealed class DragonRun : IDisposable
 
         var leaked = ShmFiles().Except(_shmBefore).Where(f => ids.Any(id => f.StartsWith($"dragon-{id}-", StringComparison.Ordinal))).ToArray();
         Assert.True(leaked.Length == 0, $"shared-memory files left: {string.Join(", ", leaked)}");
+    }
+
+    /// <summary>Pids of the fences and node services of this test's runs (dragon _fence / _node with a run directory here).</summary>
+    public int[] RuntimeProcesses(string command)
+    {
+        var argument = Encoding.UTF8.GetBytes("\0" + command + "\0");
+        var service = Encoding.UTF8.GetBytes(RunBase);
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                try
+                {
+                    var cmdline = File.ReadAllBytes(Path.Combine(dir, "cmdline"));
+                    if (cmdline.AsSpan().IndexOf(argument) >= 0 && cmdline.AsSpan().IndexOf(service) >= 0 && !IsZombie(pid))
+                    {
+                        found.Add(pid);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        return found.ToArray();
     }
 
     public void Dispose()

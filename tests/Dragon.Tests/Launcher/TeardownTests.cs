@@ -36,6 +36,10 @@ public sealed class TeardownTests : IDisposable
     {
         var (dragon, pids) = StartSleepers(4);
         Assert.Equal(5, pids.Count);
+
+        // The fence would remove the run at once (FenceTests); without it, cleanup is what remains.
+        var fence = Assert.Single(_dragon.RuntimeProcesses("_fence"));
+        Assert.Equal(0, Native.Kill(fence, 9));
         dragon.Kill();
         dragon.WaitForExit();
         Assert.All(pids, pid => Assert.True(Directory.Exists($"/proc/{pid}"), $"pid {pid} should outlive a killed launcher until cleanup"));
@@ -52,16 +56,38 @@ public sealed class TeardownTests : IDisposable
         dragon.Dispose();
     }
 
-    [Fact]
-    public void Dragon_Sigint_StopsEveryProcessAndCleansUp()
+    [Theory]
+    [InlineData(2, 130)]
+    [InlineData(15, 143)]
+    public void Dragon_Signal_StopsEveryProcessExitsWith128PlusSignalAndCleansUp(int signal, int exitCode)
     {
         var (dragon, pids) = StartSleepers(4);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(0, Native.Kill(dragon.Id, 2));
-        Assert.True(dragon.WaitForExit(30_000), "dragon did not end after SIGINT");
-        Assert.NotEqual(0, dragon.ExitCode);
+        Assert.Equal(0, Native.Kill(dragon.Id, signal));
+        Assert.True(dragon.WaitForExit(30_000), $"dragon did not end after signal {signal}");
+        Assert.Equal(exitCode, dragon.ExitCode);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
         Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z", StringComparison.Ordinal), $"pid {pid} survived"));
+        _dragon.AssertNothingLeft();
+        dragon.Dispose();
+    }
+
+    [Fact]
+    public void Dragon_SigtermDuringMpiJob_StopsTheRanksAndExits143()
+    {
+        var dragon = _dragon.StartDragon(["-n", "2", Repo.MpiProgram("mpitest"), "sleep", "60"]);
+        var initialized = 0;
+        var clock = Stopwatch.StartNew();
+        while (initialized < 2 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var line = dragon.StandardOutput.ReadLine() ?? throw new InvalidOperationException("dragon ended early: " + dragon.StandardError.ReadToEnd());
+            initialized += line.StartsWith("initialized rank=", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        Assert.Equal(2, initialized);
+        Assert.Equal(0, Native.Kill(dragon.Id, 15));
+        Assert.True(dragon.WaitForExit(30_000), "dragon did not end after SIGTERM");
+        Assert.Equal(143, dragon.ExitCode);
         _dragon.AssertNothingLeft();
         dragon.Dispose();
     }
@@ -89,4 +115,14 @@ internal static partial class Native
     private static partial int KillNative(int pid, int signal);
 
     public static int Kill(int pid, int signal) => KillNative(pid, signal);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "chown", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int ChownNative(string path, int owner, int group);
+
+    public static int Chown(string path, int owner, int group) => ChownNative(path, owner, group);
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial int GetUidNative();
+
+    public static int GetUid() => GetUidNative();
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Runtime.Versioning;
 using Dragon.Services.Pmi;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,7 +9,8 @@ namespace Dragon.Tests.Pmi;
 
 /// <summary>
 /// The PMI server against real MPICH ranks (artifacts/mpi/mpitest, built on demand) and raw
-/// sockets. Each test runs its own server and kills every process it started.
+/// clients on the ranks' ends of their socketpairs. Each test runs its own server and kills every
+/// process it started.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class PmiServerTests : IAsyncLifetime
@@ -20,22 +20,14 @@ public sealed class PmiServerTests : IAsyncLifetime
     private readonly ITestOutputHelper _output;
     private readonly List<RankProcess> _ranks = [];
     private readonly List<RawPmiClient> _clients = [];
-    private readonly List<PmiRejectedConnection> _rejected = [];
     private PmiServer _server = null!;
 
     public PmiServerTests(ITestOutputHelper output) => _output = output;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        _server = new PmiServer(IPAddress.Loopback, NullLogger.Instance) { HandshakeTimeout = TimeSpan.FromSeconds(5) };
-        _server.ConnectionRejected += r =>
-        {
-            lock (_rejected)
-            {
-                _rejected.Add(r);
-            }
-        };
-        await _server.StartAsync();
+        _server = new PmiServer(NullLogger.Instance);
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
@@ -159,22 +151,20 @@ public sealed class PmiServerTests : IAsyncLifetime
     [Fact]
     public async Task BadClients_MalformedOversizeUnknownOrSilent_OnlyTheirConnectionsFailWhileRealJobCompletes()
     {
-        var silent = await ConnectAsync(); // connects and never sends: must not hold anyone up
-        var fake = _server.CreateJob(size: 3);
+        var fake = _server.CreateJob(size: 4);
         var fakeEvents = new RankEventLog(fake);
+        var silent = Open(fake, 3); // never sends: must not hold anyone up
         var job = _server.CreateJob(size: 2);
         var ranks = new[] { StartRank(job, 0, "hello"), StartRank(job, 1, "hello") };
 
-        var malformed = await HandshakeAsync(fake, 0);
+        var malformed = Open(fake, 0);
         await malformed.SendAsync("this is not pmi\n");
-        var oversize = await HandshakeAsync(fake, 1);
+        var oversize = Open(fake, 1);
         await oversize.SendAsync("cmd=put kvsname=" + fake.KvsName + " key=k value=" + new string('x', 2000) + "\n");
-        var unknown = await HandshakeAsync(fake, 2);
+        var unknown = Open(fake, 2);
         await unknown.SendAsync("cmd=frobnicate\n");
-        var noHandshake = await ConnectAsync();
-        await noHandshake.SendAsync("cmd=get_maxes\n");
 
-        foreach (var client in new[] { malformed, oversize, unknown, noHandshake })
+        foreach (var client in new[] { malformed, oversize, unknown })
         {
             Assert.True(await client.WaitForCloseAsync(s_timeout), "the server left a bad connection open");
         }
@@ -182,7 +172,6 @@ public sealed class PmiServerTests : IAsyncLifetime
         Assert.Contains("exceeds", (await fakeEvents.WaitForAsync(e => e.Rank == 1 && e.Kind == PmiRankEventKind.ProtocolError, s_timeout)).Message);
         Assert.Contains("unknown command", (await fakeEvents.WaitForAsync(e => e.Rank == 2 && e.Kind == PmiRankEventKind.ProtocolError, s_timeout)).Message);
         Assert.Equal(PmiRankState.Failed, fake.GetRankState(0));
-        Assert.Contains(await WaitForRejectionAsync(), r => r.Reason.Contains("initack", StringComparison.Ordinal));
 
         foreach (var rank in ranks)
         {
@@ -190,38 +179,50 @@ public sealed class PmiServerTests : IAsyncLifetime
         }
         Assert.Equal([0, 1], ranks.Select(r => ParseHello(r.Stdout).Rank).Order());
         Assert.False(await silent.WaitForCloseAsync(TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(PmiRankState.NotConnected, fake.GetRankState(3));
     }
 
     [Fact]
-    public async Task Handshake_UnknownOrTakenPmiId_RejectsOnlyThatConnection()
+    public async Task OpenRank_TakenOrNotLocalRank_IsRefusedAndTheFirstConnectionServes()
+    {
+        var job = _server.CreateJob(size: 3, mapping: PmiProcessMapping.FromNodeOfRank([0, 0, 1]), localRanks: [0, 1]);
+        var first = Open(job, 0);
+
+        Assert.Contains("already has its PMI connection", Assert.Throws<InvalidOperationException>(() => job.OpenRank(0)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => job.OpenRank(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => job.OpenRank(-1));
+        Assert.Equal("cmd=appnum appnum=0", await first.RequestAsync("cmd=get_appnum"));
+        job.Dispose();
+        Assert.Throws<InvalidOperationException>(() => job.OpenRank(1));
+    }
+
+    [Fact]
+    public async Task OpenRank_EndClosedBeforeAnyRequest_RaisesNothingAndStaysNotConnected()
     {
         var job = _server.CreateJob(size: 2);
-        var first = await HandshakeAsync(job, 0);
+        var events = new RankEventLog(job);
+        Open(job, 0).Dispose();
+        var spoke = Open(job, 1);
+        Assert.Equal("cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0", await spoke.RequestAsync("cmd=init pmi_version=1 pmi_subversion=1"));
+        spoke.Dispose();
 
-        var twin = await ConnectAsync();
-        await twin.SendAsync($"cmd=initack pmiid={job.FirstPmiId}\n");
-        var stranger = await ConnectAsync();
-        await stranger.SendAsync("cmd=initack pmiid=999999\n");
-
-        Assert.True(await twin.WaitForCloseAsync(s_timeout));
-        Assert.True(await stranger.WaitForCloseAsync(s_timeout));
-        var rejected = await WaitForRejectionAsync(count: 2);
-        Assert.Contains(rejected, r => r.Reason.Contains("already connected", StringComparison.Ordinal));
-        Assert.Contains(rejected, r => r.Reason.Contains("999999", StringComparison.Ordinal));
-        Assert.Equal("cmd=appnum appnum=0", await first.RequestAsync("cmd=get_appnum"));
+        await events.WaitForAsync(e => e.Rank == 1 && e.Kind == PmiRankEventKind.Disconnected, s_timeout);
+        Assert.Empty(events.KindsOf(0));
+        Assert.Equal(PmiRankState.NotConnected, job.GetRankState(0));
+        Assert.Equal([PmiRankEventKind.Connected, PmiRankEventKind.Disconnected], events.KindsOf(1));
     }
 
     [Fact]
-    public async Task Handshake_ClientSendsNothing_ClosedAfterTimeout()
+    public void Environment_FdMode_NamesTheInheritedDescriptorAndNoPort()
     {
-        await using var server = new PmiServer(IPAddress.Loopback) { HandshakeTimeout = TimeSpan.FromMilliseconds(200) };
-        var rejected = new TaskCompletionSource<PmiRejectedConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.ConnectionRejected += r => rejected.TrySetResult(r);
-        await server.StartAsync();
-
-        using var silent = await RawPmiClient.ConnectAsync(server.Port);
-        Assert.True(await silent.WaitForCloseAsync(s_timeout));
-        Assert.Contains("initack", (await rejected.Task.WaitAsync(s_timeout)).Reason, StringComparison.Ordinal);
+        var environment = _server.CreateJob(size: 2).EnvironmentFor(1);
+        Assert.Equal("3", environment[PmiEnvironment.Fd]);
+        Assert.Equal("1", environment[PmiEnvironment.Rank]);
+        Assert.Equal("2", environment[PmiEnvironment.Size]);
+        Assert.Equal("2", environment[PmiEnvironment.LocalRankCount]);
+        Assert.Equal("1", environment[PmiEnvironment.LocalRankId]);
+        Assert.DoesNotContain("PMI_PORT", environment.Keys);
+        Assert.DoesNotContain("PMI_ID", environment.Keys);
     }
 
     [Fact]
@@ -229,12 +230,7 @@ public sealed class PmiServerTests : IAsyncLifetime
     {
         var job = _server.CreateJob(size: 1);
         var events = new RankEventLog(job);
-        var client = await ConnectAsync();
-        await client.SendAsync($"cmd=initack pmiid={job.FirstPmiId}\n");
-        Assert.Equal("cmd=initack", await client.ReadLineAsync(s_timeout));
-        Assert.Equal("cmd=set size=1", await client.ReadLineAsync(s_timeout));
-        Assert.Equal("cmd=set rank=0", await client.ReadLineAsync(s_timeout));
-        Assert.Equal("cmd=set debug=0", await client.ReadLineAsync(s_timeout));
+        var client = Open(job, 0);
 
         string kvs = job.KvsName;
         Assert.Equal("cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0", await client.RequestAsync("cmd=init pmi_version=1 pmi_subversion=1"));
@@ -266,8 +262,8 @@ public sealed class PmiServerTests : IAsyncLifetime
     {
         var a = _server.CreateJob(size: 1);
         var b = _server.CreateJob(size: 1);
-        var clientA = await HandshakeAsync(a, 0);
-        var clientB = await HandshakeAsync(b, 0);
+        var clientA = Open(a, 0);
+        var clientB = Open(b, 0);
 
         await clientA.RequestAsync($"cmd=put kvsname={a.KvsName} key=k value=a");
         Assert.Equal("cmd=get_result rc=-1 msg=key_k_not_found value=unknown", await clientB.RequestAsync($"cmd=get kvsname={b.KvsName} key=k"));
@@ -294,7 +290,7 @@ public sealed class PmiServerTests : IAsyncLifetime
         Assert.Throws<ArgumentOutOfRangeException>(() => job.EnvironmentFor(1));
         Assert.Equal("1", job.EnvironmentFor(0)[PmiEnvironment.LocalRankCount]);
 
-        var client = await HandshakeAsync(job, 0);
+        var client = Open(job, 0);
         string kvs = job.KvsName;
         Assert.Equal("cmd=get_result rc=0 msg=success value=(vector,(0,2,1))", await client.RequestAsync($"cmd=get kvsname={kvs} key=PMI_process_mapping"));
         await client.RequestAsync($"cmd=put kvsname={kvs} key=card0 value=abc");
@@ -314,7 +310,7 @@ public sealed class PmiServerTests : IAsyncLifetime
     {
         var job = _server.CreateJob(size: 2, localRanks: [0], exchange: (_, _) => throw new InvalidOperationException("node n1 unreachable"));
         var events = new RankEventLog(job);
-        var client = await HandshakeAsync(job, 0);
+        var client = Open(job, 0);
         await client.SendAsync("cmd=barrier_in\n");
 
         Assert.True(await client.WaitForCloseAsync(s_timeout));
@@ -326,7 +322,7 @@ public sealed class PmiServerTests : IAsyncLifetime
     public async Task Get_RoundTrip_TakesWellUnderATenthOfAMillisecond()
     {
         var job = _server.CreateJob(size: 1);
-        var client = await HandshakeAsync(job, 0);
+        var client = Open(job, 0);
         string get = $"cmd=get kvsname={job.KvsName} key=PMI_process_mapping";
         for (int i = 0; i < 2000; i++)
         {
@@ -340,7 +336,7 @@ public sealed class PmiServerTests : IAsyncLifetime
             await client.RequestAsync(get);
         }
         double microseconds = watch.Elapsed.TotalMicroseconds / Count;
-        _output.WriteLine($"PMI get round trip over loopback: {microseconds:F1} us mean over {Count}");
+        _output.WriteLine($"PMI get round trip over a socketpair: {microseconds:F1} us mean over {Count}");
         Assert.True(microseconds < 1000, $"mean round trip {microseconds:F1} us"); // generous: the box is shared
     }
 
@@ -379,38 +375,10 @@ public sealed class PmiServerTests : IAsyncLifetime
         return process;
     }
 
-    private async Task<RawPmiClient> ConnectAsync()
+    private RawPmiClient Open(PmiJob job, int rank)
     {
-        var client = await RawPmiClient.ConnectAsync(_server.Port);
+        var client = RawPmiClient.Open(job, rank);
         _clients.Add(client);
         return client;
-    }
-
-    private async Task<RawPmiClient> HandshakeAsync(PmiJob job, int rank)
-    {
-        var client = await ConnectAsync();
-        await client.SendAsync($"cmd=initack pmiid={job.FirstPmiId + rank}\n");
-        Assert.Equal("cmd=initack", await client.ReadLineAsync(s_timeout));
-        for (int i = 0; i < 3; i++)
-        {
-            Assert.StartsWith("cmd=set ", await client.ReadLineAsync(s_timeout), StringComparison.Ordinal);
-        }
-        return client;
-    }
-
-    private async Task<PmiRejectedConnection[]> WaitForRejectionAsync(int count = 1)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            lock (_rejected)
-            {
-                if (_rejected.Count >= count || deadline.Elapsed > s_timeout)
-                {
-                    return [.. _rejected];
-                }
-            }
-            await Task.Delay(10);
-        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using System.Net;
+using System.Globalization;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 using Dragon.Services.Pmi;
@@ -54,10 +55,17 @@ internal static class MpiPrograms
     }
 }
 
-/// <summary>One MPICH rank started with its job's PMI environment, output captured.</summary>
+/// <summary>One MPICH rank started with its job's PMI environment and its end of the PMI socketpair, output captured.</summary>
 [SupportedOSPlatform("linux")]
-internal sealed class RankProcess
+internal sealed partial class RankProcess
 {
+    private const int F_SETFD = 2;
+
+    // Process.Start cannot place a descriptor at a number, so the rank's end is made inheritable for the one
+    // start and passed at whatever number it has. The runtime's spawner dup2s it in the child instead, so its
+    // other children never see it.
+    private static readonly System.Threading.Lock s_inheritable = new();
+
     private readonly Task<string> _stdout;
     private readonly Task<string> _stderr;
 
@@ -95,8 +103,18 @@ internal sealed class RankProcess
         {
             start.Environment[name] = value;
         }
-        return new RankProcess(job, rank, Process.Start(start)!);
+        using var rankEnd = job.OpenRank(rank);
+        int fd = (int)rankEnd.DangerousGetHandle();
+        start.Environment[PmiEnvironment.Fd] = fd.ToString(CultureInfo.InvariantCulture);
+        lock (s_inheritable)
+        {
+            Assert.Equal(0, fcntl(fd, F_SETFD, 0));
+            return new RankProcess(job, rank, Process.Start(start)!);
+        }
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -170,7 +188,7 @@ internal sealed class RankEventLog
     }
 }
 
-/// <summary>A hand-driven PMI client over a raw socket.</summary>
+/// <summary>A hand-driven PMI client over a rank's end of its PMI socketpair.</summary>
 [SupportedOSPlatform("linux")]
 internal sealed class RawPmiClient : IDisposable
 {
@@ -185,12 +203,8 @@ internal sealed class RawPmiClient : IDisposable
         _reader = new StreamReader(_stream, Encoding.ASCII);
     }
 
-    public static async Task<RawPmiClient> ConnectAsync(int port)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(IPAddress.Loopback, port);
-        return new RawPmiClient(socket);
-    }
+    /// <summary>Speaks as <paramref name="rank"/> of <paramref name="job"/> over the end a spawned rank would inherit.</summary>
+    public static RawPmiClient Open(PmiJob job, int rank) => new(new Socket(job.OpenRank(rank)));
 
     public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));
 

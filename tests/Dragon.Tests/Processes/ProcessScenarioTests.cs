@@ -30,6 +30,14 @@ public sealed class ProcessScenarioTests : IDisposable
     }
 
     [Fact]
+    public void Group_CloseThenDispose_DisposeDoesNothingAndNeverWaitsSeconds() =>
+        RunResultChecks.AssertHas(
+            Scenario(1, "group-close-dispose"),
+            "Dispose after Close does nothing",
+            "no multi-second escalation",
+            "Dispose twice does nothing");
+
+    [Fact]
     public void Group_Restart_RespawnsUntilStopped() => Assert.Contains("members were restarted", Scenario(2, "restart").Stdout, StringComparison.Ordinal);
 
     [Fact]

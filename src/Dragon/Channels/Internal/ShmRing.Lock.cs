@@ -38,36 +38,45 @@ internal sealed unsafe partial class ShmRing
     // How long a sleeper goes without re-checking that the process it waits on is alive.
     private const long LivenessSliceNanoseconds = 100_000_000;
 
+    // How long a sleeper whose token can be cancelled goes without looking at it: the bound on a cancel's delay.
+    private const long CancelSliceNanoseconds = 20_000_000;
+
+    /// <summary>The longest single futex sleep for a wait with <paramref name="remaining"/> nanoseconds left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long SleepSlice(long remaining, CancellationToken cancellationToken) =>
+        Math.Min(remaining, cancellationToken.CanBeCanceled ? CancelSliceNanoseconds : LivenessSliceNanoseconds);
+
     private static readonly int s_pid = Environment.ProcessId;
 
     private enum LockResult
     {
         TimedOut,
+        Cancelled,
         Acquired,
         // Taken over from a dead owner: its "I am sleeping" flags may be stale.
         Recovered,
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static LockResult AcquireLock(int* lockWord, ref WaitDeadline deadline)
+    private static LockResult AcquireLock(int* lockWord, ref WaitDeadline deadline, CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref *lockWord, s_pid, 0) == 0)
         {
             return LockResult.Acquired;
         }
 
-        return AcquireLockSlow(lockWord, ref deadline);
+        return AcquireLockSlow(lockWord, ref deadline, cancellationToken);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static LockResult AcquireLockSlow(int* lockWord, ref WaitDeadline deadline)
+    private static LockResult AcquireLockSlow(int* lockWord, ref WaitDeadline deadline, CancellationToken cancellationToken)
     {
         if (deadline.IsZero)
         {
             // "Try once" is about room in the ring, not about the lock: another producer holds it only for one
             // copy, so wait a little for it (and take it over if its owner died) rather than fail a try at once.
             var grace = WaitDeadline.From(LockGraceForTryOnce);
-            return AcquireLockSlow(lockWord, ref grace);
+            return AcquireLockSlow(lockWord, ref grace, cancellationToken);
         }
 
         if (!deadline.IsZero)
@@ -104,13 +113,18 @@ internal sealed unsafe partial class ShmRing
                 return LockResult.TimedOut;
             }
 
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return LockResult.Cancelled;
+            }
+
             var contended = observed | LockContended;
             if (observed != contended && Interlocked.CompareExchange(ref *lockWord, contended, observed) != observed)
             {
                 continue;
             }
 
-            if (!Futex.Wait(lockWord, contended, Math.Min(remaining, LivenessSliceNanoseconds))
+            if (!Futex.Wait(lockWord, contended, SleepSlice(remaining, cancellationToken))
                 && !ProcessLiveness.IsAlive(observed & LockPidMask)
                 && Interlocked.CompareExchange(ref *lockWord, s_pid | LockContended, contended) == contended)
             {

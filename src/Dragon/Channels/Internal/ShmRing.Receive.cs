@@ -12,6 +12,8 @@ internal sealed unsafe partial class ShmRing
         Available,
         TimedOut,
         EndOfStream,
+        // The caller's token was cancelled before any chunk was taken.
+        Cancelled,
         // The producer of the message being received let go of it without its last chunk.
         Abandoned,
     }
@@ -34,37 +36,45 @@ internal sealed unsafe partial class ShmRing
     /// (one <see cref="IBufferWriter{T}.GetSpan"/> of the full length, one
     /// <see cref="IBufferWriter{T}.Advance"/> once the message is complete).
     /// Once the first chunk of a message has been taken the receive finishes it regardless of
-    /// the timeout; its producer is either streaming it or is noticed gone within a liveness slice.
+    /// the timeout and of <paramref name="cancellationToken"/>; its producer is either streaming it or is noticed gone
+    /// within a liveness slice. A cancel before that takes nothing from the ring.
     /// </summary>
     /// <returns>False when nothing arrived within <paramref name="timeout"/>.</returns>
     /// <exception cref="EndOfStreamException">The channel is closed and drained.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled while waiting; nothing was received.</exception>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TryReceive(IBufferWriter<byte> destination, TimeSpan timeout, out int length)
+    public bool TryReceive(IBufferWriter<byte> destination, TimeSpan timeout, out int length, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
         var sink = new BufferWriterSink(destination);
-        return Receive(ref sink, timeout, out length);
+        return Receive(ref sink, timeout, out length, cancellationToken);
     }
 
     /// <summary>Receives one message into a new array; null when nothing arrived within <paramref name="timeout"/>.</summary>
     /// <exception cref="EndOfStreamException">The channel is closed and drained.</exception>
-    public byte[]? TryReceive(TimeSpan timeout)
+    /// <exception cref="OperationCanceledException">The token was cancelled while waiting; nothing was received.</exception>
+    public byte[]? TryReceive(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var sink = new ArraySink();
-        return Receive(ref sink, timeout, out _) ? sink.Array : null;
+        return Receive(ref sink, timeout, out _, cancellationToken) ? sink.Array : null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool Receive<TSink>(ref TSink sink, TimeSpan timeout, out int length)
+    private bool Receive<TSink>(ref TSink sink, TimeSpan timeout, out int length, CancellationToken cancellationToken)
         where TSink : struct, IReceiveSink
     {
         ThrowIfDisposed();
         var deadline = WaitDeadline.From(timeout);
         length = 0;
-        var locked = AcquireLock(&_header->ConsumerLock, ref deadline);
+        var locked = AcquireLock(&_header->ConsumerLock, ref deadline, cancellationToken);
         if (locked == LockResult.TimedOut)
         {
             return false;
+        }
+
+        if (locked == LockResult.Cancelled)
+        {
+            ThrowCancelled(cancellationToken);
         }
 
         if (locked == LockResult.Recovered)
@@ -74,7 +84,7 @@ internal sealed unsafe partial class ShmRing
 
         try
         {
-            return ReceiveLocked(ref sink, ref deadline, out length);
+            return ReceiveLocked(ref sink, ref deadline, out length, cancellationToken);
         }
         finally
         {
@@ -83,7 +93,7 @@ internal sealed unsafe partial class ShmRing
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool ReceiveLocked<TSink>(ref TSink sink, ref WaitDeadline deadline, out int length)
+    private bool ReceiveLocked<TSink>(ref TSink sink, ref WaitDeadline deadline, out int length, CancellationToken cancellationToken)
         where TSink : struct, IReceiveSink
     {
         var head = _header->Head;
@@ -98,11 +108,15 @@ internal sealed unsafe partial class ShmRing
                 _consumerTailCache = Volatile.Read(ref _header->Tail);
                 if (head >= _consumerTailCache)
                 {
-                    switch (WaitForData(head, inMessage, ref deadline))
+                    switch (WaitForData(head, inMessage, ref deadline, cancellationToken))
                     {
                         case DataStatus.TimedOut:
                             length = 0;
                             return false;
+                        case DataStatus.Cancelled:
+                            // Not inside a message: Head has not moved past anything the caller would have received.
+                            ThrowCancelled(cancellationToken);
+                            break;
                         case DataStatus.EndOfStream:
                             ThrowEndOfStream();
                             break;
@@ -173,11 +187,11 @@ internal sealed unsafe partial class ShmRing
 
     /// <summary>
     /// Waits for a slot at <paramref name="head"/>. Inside a message the caller's timeout is not
-    /// applied (see <see cref="TryReceive(IBufferWriter{byte}, TimeSpan, out int)"/>); instead the
+    /// applied (see <see cref="TryReceive(IBufferWriter{byte}, TimeSpan, out int, CancellationToken)"/>); instead the
     /// producer lock is watched, and the message is abandoned when no live process holds it.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private DataStatus WaitForData(long head, bool inMessage, ref WaitDeadline deadline)
+    private DataStatus WaitForData(long head, bool inMessage, ref WaitDeadline deadline, CancellationToken cancellationToken)
     {
         var spins = 0;
         var spinStart = Stopwatch.GetTimestamp();
@@ -210,6 +224,11 @@ internal sealed unsafe partial class ShmRing
                 return DataStatus.TimedOut;
             }
 
+            if (!inMessage && cancellationToken.IsCancellationRequested)
+            {
+                return DataStatus.Cancelled;
+            }
+
             if (KeepSpinning(ref spins, spinStart))
             {
                 spinner.SpinOnce(sleep1Threshold: -1);
@@ -222,7 +241,7 @@ internal sealed unsafe partial class ShmRing
             }
             else
             {
-                Futex.Wait(&_header->DataEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
+                Futex.Wait(&_header->DataEvent, observed, SleepSlice(remaining, inMessage ? default : cancellationToken));
                 slept = true;
 
                 // The waker lowered the flag when it woke us: raise it again before the next sleep.

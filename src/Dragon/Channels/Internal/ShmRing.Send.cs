@@ -16,8 +16,19 @@ internal sealed unsafe partial class ShmRing
     /// <returns>True when the whole message was published; false on timeout, nothing delivered.</returns>
     /// <exception cref="ArgumentException">The message is longer than <see cref="MaxMessageSize"/>.</exception>
     /// <exception cref="InvalidOperationException">The channel is closed.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TrySend(ReadOnlySpan<byte> message, TimeSpan timeout)
+    /// <exception cref="OperationCanceledException">The token was cancelled while waiting; nothing was delivered.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TrySend(ReadOnlySpan<byte> message, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        SendCore(message, timeout, countUnfinished: true, cancellationToken);
+
+    /// <summary>
+    /// Puts back a message that was received but never handed to anyone (its receiver went away), so the next
+    /// receiver gets it. A joinable ring already counted it, so it is not counted again.
+    /// </summary>
+    public bool TryRequeue(ReadOnlySpan<byte> message, TimeSpan timeout) => SendCore(message, timeout, countUnfinished: false, default);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool SendCore(ReadOnlySpan<byte> message, TimeSpan timeout, bool countUnfinished, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         if (message.Length > _maxMessageSize)
@@ -31,10 +42,15 @@ internal sealed unsafe partial class ShmRing
             ThrowClosed();
         }
 
-        var locked = AcquireLock(&_header->ProducerLock, ref deadline);
+        var locked = AcquireLock(&_header->ProducerLock, ref deadline, cancellationToken);
         if (locked == LockResult.TimedOut)
         {
             return false;
+        }
+
+        if (locked == LockResult.Cancelled)
+        {
+            ThrowCancelled(cancellationToken);
         }
 
         if (locked == LockResult.Recovered)
@@ -57,19 +73,32 @@ internal sealed unsafe partial class ShmRing
             var offset = 0;
             do
             {
-                if (tail - _producerHeadCache >= _slotCount && !WaitForSpace(tail, ref deadline))
+                if (tail - _producerHeadCache >= _slotCount && !WaitForSpace(tail, ref deadline, cancellationToken))
                 {
+                    // Withdrawn (the finally lets a receiver inside this message know): nothing was delivered.
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        ThrowCancelled(cancellationToken);
+                    }
+
                     return false;
                 }
 
                 var chunk = Math.Min(total - offset, _slotSize);
+                var last = offset + chunk == total;
                 var slot = SlotAt(tail);
                 slot->ChunkLength = chunk;
                 slot->MessageLength = total;
-                slot->Flags = (offset == 0 ? ShmSlotHeader.FirstFlag : 0) | (offset + chunk == total ? ShmSlotHeader.LastFlag : 0);
+                slot->Flags = (offset == 0 ? ShmSlotHeader.FirstFlag : 0) | (last ? ShmSlotHeader.LastFlag : 0);
                 message.Slice(offset, chunk).CopyTo(new Span<byte>(slot + 1, chunk));
                 offset += chunk;
                 tail++;
+                if (last && _joinable && countUnfinished)
+                {
+                    // Counted before it is published: no receiver can hold the item (and TaskDone it) uncounted.
+                    Interlocked.Increment(ref _header->Unfinished);
+                }
+
                 PublishTail(tail);
             }
             while (offset < total);
@@ -111,7 +140,7 @@ internal sealed unsafe partial class ShmRing
 
     /// <summary>Waits until the slot at <paramref name="tail"/> is free; false on timeout.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private bool WaitForSpace(long tail, ref WaitDeadline deadline)
+    private bool WaitForSpace(long tail, ref WaitDeadline deadline, CancellationToken cancellationToken)
     {
         var spins = 0;
         var spinStart = Stopwatch.GetTimestamp();
@@ -135,7 +164,7 @@ internal sealed unsafe partial class ShmRing
             }
 
             var remaining = deadline.RemainingNanoseconds();
-            if (remaining == 0)
+            if (remaining == 0 || cancellationToken.IsCancellationRequested)
             {
                 return false;
             }
@@ -153,7 +182,7 @@ internal sealed unsafe partial class ShmRing
             {
                 // No liveness check here: a dead consumer's lock is taken over by the next
                 // consumer, and until one comes the ring is simply full.
-                Futex.Wait(&_header->SpaceEvent, observed, Math.Min(remaining, LivenessSliceNanoseconds));
+                Futex.Wait(&_header->SpaceEvent, observed, SleepSlice(remaining, cancellationToken));
 
                 // The waker lowered the flag when it woke us: raise it again before the next sleep.
                 sleeping = false;

@@ -41,6 +41,16 @@ namespace Dragon.Channels.Internal;
 // and a receive that has taken a message's first chunk finishes it whatever its timeout, so a
 // producer stopped (SIGSTOP, debugger) mid-message, alive but silent, holds that receiver.
 //
+// Cancellation: every wait takes a CancellationToken. A waiter whose token can be cancelled sleeps in slices of at
+// most 20 ms and checks it between them (and while spinning), so a cancel takes effect within a slice. A cancel is
+// honoured only where nothing was taken: waiting for a lock, for data before a message's first chunk (Head
+// untouched, the lock released on the way out), or for space (a partly sent message is withdrawn, as on timeout).
+// Nothing is checked on the path that does not wait.
+//
+// Joinable rings count unfinished items in the header (Unfinished): the producer-lock holder raises it before
+// publishing a message's last chunk, so no receiver can hold an item before it is counted; TaskDone lowers it with a
+// compare-and-swap that never goes below zero, and wakes joiners (a futex on JoinEvent) when it reaches zero.
+//
 // Close sets State; senders then throw, and a receiver that finds the ring empty, the state
 // closed and the producer lock free (or owned by a dead pid) gets EndOfStreamException. Senders
 // re-check State after taking the producer lock, so nothing is published behind a receiver that
@@ -69,6 +79,7 @@ internal sealed unsafe partial class ShmRing : IDisposable
     private readonly int _slotStride;
     private readonly int _maxMessageSize;
     private readonly ulong _slotMask; // SlotCount - 1 when a power of two, else 0
+    private readonly bool _joinable;
 
     // Hints that only lag the shared value: Head and Tail only grow, so a stale copy is
     // conservative. Each is touched only under its side's lock, so threads do not race on it.
@@ -88,6 +99,7 @@ internal sealed unsafe partial class ShmRing : IDisposable
         _slotStride = _header->SlotStride;
         _maxMessageSize = _header->MaxMessageSize;
         _slotMask = BitOperations.IsPow2(_slotCount) ? (ulong)_slotCount - 1 : 0;
+        _joinable = _header->Joinable != 0;
     }
 
     /// <summary>The ring file's path.</summary>
@@ -101,6 +113,9 @@ internal sealed unsafe partial class ShmRing : IDisposable
 
     /// <summary>Largest message the ring accepts at all.</summary>
     public int MaxMessageSize => _maxMessageSize;
+
+    /// <summary>Whether the ring counts unfinished items (see <see cref="TaskDone"/>).</summary>
+    public bool Joinable => _joinable;
 
     /// <summary>True once any process called <see cref="Close"/>.</summary>
     public bool IsClosed
@@ -143,10 +158,11 @@ internal sealed unsafe partial class ShmRing : IDisposable
     }
 
     /// <summary>
-    /// Creates the ring file (exclusively, mode 0600) and maps it shared.
+    /// Creates the ring file (exclusively, mode 0600) and maps it shared. A <paramref name="joinable"/> ring counts
+    /// every message sent until a <see cref="TaskDone"/> marks it finished.
     /// </summary>
     /// <exception cref="IOException">The file exists or cannot be created or mapped.</exception>
-    public static ShmRing Create(string path, int slotCount, int slotSize, int maxMessageSize = DefaultMaxMessageSize)
+    public static ShmRing Create(string path, int slotCount, int slotSize, int maxMessageSize = DefaultMaxMessageSize, bool joinable = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotCount, 1);
@@ -192,6 +208,7 @@ internal sealed unsafe partial class ShmRing : IDisposable
             header->SlotStride = stride;
             header->MaxMessageSize = maxMessageSize;
             header->CreatorPid = Environment.ProcessId;
+            header->Joinable = joinable ? 1 : 0;
             // Magic last, so Open never accepts a half-written header.
             Volatile.Write(ref header->Magic, ShmRingHeader.ExpectedMagic);
             ring.Dispose();
@@ -372,6 +389,10 @@ internal sealed unsafe partial class ShmRing : IDisposable
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDisposed() => throw new ObjectDisposedException(ToString());
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowCancelled(CancellationToken cancellationToken) => throw new OperationCanceledException(cancellationToken);
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

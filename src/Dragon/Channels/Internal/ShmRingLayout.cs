@@ -17,7 +17,7 @@ internal struct ShmRingHeader
     public const ulong ExpectedMagic = 0x474E_4952_4E47_5244;
 
     /// <summary>Layout version; bump on any change to this struct or to <see cref="ShmSlotHeader"/>.</summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     /// <summary>Identifies the file as a ring.</summary>
     [FieldOffset(0)] public ulong Magic;
@@ -43,6 +43,9 @@ internal struct ShmRingHeader
     /// <summary>Pid of the creating process, for diagnostics.</summary>
     [FieldOffset(32)] public int CreatorPid;
 
+    /// <summary>1 when the ring counts unfinished items (a joinable queue): see <see cref="Unfinished"/>.</summary>
+    [FieldOffset(36)] public int Joinable;
+
     /// <summary>Robust lock serialising producers: 0 free, else owner pid, plus the contended bit.</summary>
     [FieldOffset(128)] public int ProducerLock;
 
@@ -66,6 +69,18 @@ internal struct ShmRingHeader
 
     /// <summary>Futex word bumped to wake a producer waiting for space (or for close).</summary>
     [FieldOffset(524)] public int SpaceEvent;
+
+    /// <summary>
+    /// Items published and not yet marked done (joinable rings only): raised by the producer-lock holder before it
+    /// publishes a message's last chunk, lowered by TaskDone from any process.
+    /// </summary>
+    [FieldOffset(640)] public long Unfinished;
+
+    /// <summary>Processes (threads) waiting for <see cref="Unfinished"/> to reach zero; tells TaskDone to wake them.</summary>
+    [FieldOffset(648)] public int JoinWaiters;
+
+    /// <summary>Futex word bumped when <see cref="Unfinished"/> reaches zero with joiners waiting.</summary>
+    [FieldOffset(652)] public int JoinEvent;
 }
 
 /// <summary>The 16 bytes in front of each slot's payload: one chunk of one message.</summary>

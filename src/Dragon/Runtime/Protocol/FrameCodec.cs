@@ -1,10 +1,9 @@
 using System.Buffers.Binary;
-using MemoryPack;
 
 namespace Dragon.Runtime.Protocol;
 
 /// <summary>
-/// Length-prefixed frames: int32 length of what follows, int64 request id, MemoryPack body.
+/// Length-prefixed frames: int32 length of what follows, int64 request id, a <see cref="ControlCodec"/> body.
 /// The same framing serves the Unix control sockets and the TCP links between services.
 /// </summary>
 internal static class FrameCodec
@@ -14,87 +13,57 @@ internal static class FrameCodec
 
     public static byte[] Encode(long id, IMessage message)
     {
-        // The body is written behind the header into one buffer. FrameBuffer is a struct so every formatter's
-        // Serialize<FrameBuffer> is an exact instantiation: Native AOT then dispatches it from tables built at
-        // compile time instead of building shared-generic dictionaries at run time on first use (~1.5 ms of a
-        // process's first requests; with a class buffer writer every message type paid it).
-        var buffer = new FrameBuffer(HeaderBytes);
-        using (var state = MemoryPackWriterOptionalStatePool.Rent(MemoryPackSerializerOptions.Default))
-        {
-            var writer = new MemoryPackWriter<FrameBuffer>(ref buffer, state);
-            MemoryPackSerializer.Serialize<IMessage, FrameBuffer>(ref writer, in message);
-            writer.Flush();
-        }
-
-        var frame = buffer.ToArray();
+        // The body is written behind the header into one buffer, so a frame is built without a second copy.
+        var writer = new WireWriter(HeaderBytes, HeaderBytes + ControlCodec.SizeHint(message));
+        ControlCodec.Write(ref writer, message);
+        var frame = writer.ToArray();
         BinaryPrimitives.WriteInt32LittleEndian(frame, frame.Length - 4);
         BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(4), id);
         return frame;
     }
 
-    private const int HeaderBytes = 12;
-
-    /// <summary>A growable byte buffer that starts with room for the frame header.</summary>
-    private struct FrameBuffer : System.Buffers.IBufferWriter<byte>
-    {
-        private byte[] _buffer;
-        private int _written;
-
-        public FrameBuffer(int reserved)
-        {
-            _buffer = new byte[256];
-            _written = reserved;
-        }
-
-        public void Advance(int count) => _written += count;
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return _buffer.AsMemory(_written);
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0)
-        {
-            Ensure(sizeHint);
-            return _buffer.AsSpan(_written);
-        }
-
-        public readonly byte[] ToArray() => _written == _buffer.Length ? _buffer : _buffer.AsSpan(0, _written).ToArray();
-
-        private void Ensure(int sizeHint)
-        {
-            var needed = _written + Math.Max(sizeHint, 1);
-            if (needed > _buffer.Length)
-            {
-                Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
-            }
-        }
-    }
+    /// <summary>Bytes of the header: int32 length of what follows, int64 request id.</summary>
+    public const int HeaderBytes = 12;
 
     /// <summary>Reads one frame; returns null at a clean end of stream.</summary>
     public static async ValueTask<(long Id, IMessage Message)?> ReadAsync(Stream stream, CancellationToken cancellationToken) =>
-        await ReadRawAsync(stream, cancellationToken).ConfigureAwait(false) is { } raw ? (raw.Id, Decode(raw.Body)) : null;
+        await ReadRawAsync(stream, MaxFrameBytes, cancellationToken).ConfigureAwait(false) is { } raw ? (raw.Id, Decode(raw.Body)) : null;
 
     /// <summary>Decodes a frame's body.</summary>
-    public static IMessage Decode(ReadOnlySpan<byte> body) =>
-        MemoryPackSerializer.Deserialize<IMessage>(body) ?? throw new InvalidDataException("control frame carried no message");
+    /// <exception cref="InvalidDataException">The body is not one well-formed message.</exception>
+    public static IMessage Decode(ReadOnlySpan<byte> body) => ControlCodec.Read(body);
 
-    /// <summary>Reads one frame without decoding its body; returns null at a clean end of stream.</summary>
-    public static async ValueTask<(long Id, byte[] Body)?> ReadRawAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads one frame without decoding its body; returns null at a clean end of stream. A length over
+    /// <paramref name="maxFrameBytes"/> is refused from the header, before anything is allocated for the body.
+    /// </summary>
+    public static async ValueTask<(long Id, byte[] Body)?> ReadRawAsync(Stream stream, int maxFrameBytes, CancellationToken cancellationToken)
     {
-        var header = new byte[12];
-        if (!CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, out var id, out var body))
+        var header = new byte[HeaderBytes];
+        if (!CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, maxFrameBytes, out var id, out var length))
         {
             return null;
         }
 
-        if (await ReadFullyAsync(stream, body, cancellationToken).ConfigureAwait(false) < body.Length)
+        // A length prefix alone never makes this side allocate much: the rest of a large body is allocated once its
+        // first bytes have arrived.
+        var body = new byte[Math.Min(length, FirstBodyBytes)];
+        var got = 0;
+        while (true)
         {
-            throw new IOException("control connection closed in the middle of a frame");
-        }
+            got += await ReadFullyAsync(stream, body.AsMemory(got), cancellationToken).ConfigureAwait(false);
+            if (got < body.Length)
+            {
+                throw new IOException("control connection closed in the middle of a frame");
+            }
 
-        return (id, body);
+            if (got == length)
+            {
+                return (id, body);
+            }
+
+            Array.Resize(ref body, length);
+        }
     }
 
     /// <summary>
@@ -103,24 +72,41 @@ internal static class FrameCodec
     /// </summary>
     public static (long Id, IMessage Message)? Read(Stream stream)
     {
-        var header = new byte[12];
-        if (!CheckHeader(stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false), header, out var id, out var body))
+        var header = new byte[HeaderBytes];
+        if (!CheckHeader(stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false), header, MaxFrameBytes, out var id, out var length))
         {
             return null;
         }
 
-        if (stream.ReadAtLeast(body, body.Length, throwOnEndOfStream: false) < body.Length)
+        var body = new byte[Math.Min(length, FirstBodyBytes)];
+        var got = 0;
+        while (true)
         {
-            throw new IOException("control connection closed in the middle of a frame");
-        }
+            got += stream.ReadAtLeast(body.AsSpan(got), body.Length - got, throwOnEndOfStream: false);
+            if (got < body.Length)
+            {
+                throw new IOException("control connection closed in the middle of a frame");
+            }
 
-        return (id, Decode(body));
+            if (got == length)
+            {
+                return (id, Decode(body));
+            }
+
+            Array.Resize(ref body, length);
+        }
     }
 
-    private static bool CheckHeader(int got, byte[] header, out long id, out byte[] body)
+    /// <summary>
+    /// Room first made for a body; once it is full the rest of the length in the header is allocated. A link's chunk
+    /// frame (256 KiB and its flag byte) fits at once.
+    /// </summary>
+    private const int FirstBodyBytes = (256 * 1024) + 1;
+
+    private static bool CheckHeader(int got, byte[] header, int maxFrameBytes, out long id, out int bodyLength)
     {
         id = 0;
-        body = [];
+        bodyLength = 0;
         if (got == 0)
         {
             return false;
@@ -132,13 +118,13 @@ internal static class FrameCodec
         }
 
         var length = BinaryPrimitives.ReadInt32LittleEndian(header);
-        if (length < 8 || length > MaxFrameBytes)
+        if (length < 8 || length > maxFrameBytes)
         {
-            throw new InvalidDataException($"control frame length {length} is out of range (8..{MaxFrameBytes})");
+            ProtocolError.ThrowFrame($"length {length} is out of range (8..{maxFrameBytes})");
         }
 
         id = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(4));
-        body = new byte[length - 8];
+        bodyLength = length - 8;
         return true;
     }
 

@@ -1,5 +1,3 @@
-using MemoryPack;
-
 namespace Dragon.Runtime.Protocol;
 
 /// <summary>Where a standard stream of a new process goes.</summary>
@@ -13,8 +11,7 @@ internal enum StdioKind
     Stdout = 4,
 }
 
-[MemoryPackable]
-internal sealed partial record StdioSpec(StdioKind Kind, string? Path);
+internal sealed record StdioSpec(StdioKind Kind, string? Path);
 
 internal enum Distribution
 {
@@ -23,12 +20,10 @@ internal enum Distribution
     Block = 2,
 }
 
-[MemoryPackable]
-internal sealed partial record PlacementSpec(int NodeIndex, string? NodeName, Distribution Distribution, int[]? Cpus);
+internal sealed record PlacementSpec(int NodeIndex, string? NodeName, Distribution Distribution, int[]? Cpus);
 
 /// <summary>A fully described process to start; built by the client from a ProcessTemplate.</summary>
-[MemoryPackable]
-internal sealed partial record ProcessSpec(
+internal sealed record ProcessSpec(
     string Executable,
     string[] Args,
     string? Cwd,
@@ -40,8 +35,7 @@ internal sealed partial record ProcessSpec(
     byte[]? MethodTarget,
     string DisplayName);
 
-[MemoryPackable]
-internal sealed partial record ProcessDescriptor(ulong Puid, int NodeIndex, int Pid, bool StdinPiped, bool StdoutPiped, bool StderrPiped, ulong GroupId, string DisplayName);
+internal sealed record ProcessDescriptor(ulong Puid, int NodeIndex, int Pid, bool StdinPiped, bool StdoutPiped, bool StderrPiped, ulong GroupId, string DisplayName);
 
 /// <summary>Where a process is in its life.</summary>
 internal enum ProcessState
@@ -52,15 +46,12 @@ internal enum ProcessState
 }
 
 /// <summary>State of one process: exit code (or -signal), the signal, and a human reason.</summary>
-[MemoryPackable]
-internal sealed partial record ProcessStatus(ulong Puid, ProcessState State, int ExitCode, int Signal, string Reason, int NodeIndex, bool Failed);
+internal sealed record ProcessStatus(ulong Puid, ProcessState State, int ExitCode, int Signal, string Reason, int NodeIndex, bool Failed);
 
 /// <summary>A group: one or more (count, template) entries and its options.</summary>
-[MemoryPackable]
-internal sealed partial record GroupSpec(GroupMemberSpec[] Members, bool Restart, bool IgnoreErrorOnExit, long WalltimeMs, PmiMode Pmi);
+internal sealed record GroupSpec(GroupMemberSpec[] Members, bool Restart, bool IgnoreErrorOnExit, long WalltimeMs, PmiMode Pmi);
 
-[MemoryPackable]
-internal sealed partial record GroupMemberSpec(int Count, ProcessSpec Template);
+internal sealed record GroupMemberSpec(int Count, ProcessSpec Template);
 
 internal enum PmiMode
 {
@@ -77,8 +68,7 @@ internal enum GroupState
     Closed = 4,
 }
 
-[MemoryPackable]
-internal sealed partial record GroupStatus(
+internal sealed record GroupStatus(
     ulong GroupId,
     GroupState State,
     ulong[] Puids,
@@ -98,8 +88,7 @@ internal enum ObjectKind
 }
 
 /// <summary>What a process needs to use a hosted object; the home node is encoded in the top 16 bits of the id.</summary>
-[MemoryPackable]
-internal sealed partial record ObjectDescriptor(ulong Id, ObjectKind Kind, string Name, int HomeNode, string? ShmPath, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag)
+internal sealed record ObjectDescriptor(ulong Id, ObjectKind Kind, string Name, int HomeNode, string? ShmPath, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag)
 {
     public static int HomeOf(ulong id) => (int)(id >> 48);
 }
@@ -124,7 +113,6 @@ internal enum ObjectOp
     SemaphoreValue = 42,
     TaskDone = 50,
     JoinQueue = 51,
-    AddUnfinished = 52,
 }
 
 internal enum ObjectStatus

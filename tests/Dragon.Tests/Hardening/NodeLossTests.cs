@@ -1,0 +1,55 @@
+using Dragon.Tests.Infrastructure;
+using Xunit;
+
+namespace Dragon.Tests.Hardening;
+
+/// <summary>A node service killed under a run whose head holds an object on it: requests fail at once, never hang.</summary>
+public sealed class NodeLossTests : IDisposable
+{
+    private readonly DragonRun _dragon = new();
+
+    public void Dispose() => _dragon.Dispose();
+
+    [Fact]
+    public void ObjectRequest_HomeNodeServiceKilled_FailsAtOnceWithNodeLost()
+    {
+        using var run = new HostileRun(_dragon, ["--wlm", "fork", "--local-nodes", "2"], "object-on-lost-node");
+        var victim = NodeServicePid(1);
+        System.Diagnostics.Process.GetProcessById(victim).Kill();
+
+        // Let node 0's link reader see the end first: the request then meets a link that is already gone.
+        Thread.Sleep(1000);
+        run.Finish(TimeSpan.FromSeconds(120));
+        var output = run.Output;
+        Assert.False(output.Contains("FAIL", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK request 2 to the event on the lost node fails", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK the rest of the run goes on", StringComparison.Ordinal), output);
+    }
+
+    /// <summary>The pid of this test's node service of the given index (a `dragon _node` process).</summary>
+    private int NodeServicePid(int index)
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                var at = Array.IndexOf(args, "--index");
+                if (args.Contains("_node") && args.Contains(_dragon.RunBase) && at > 0 && at + 1 < args.Length && args[at + 1] == index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"no node service {index} of this test is running");
+    }
+}
