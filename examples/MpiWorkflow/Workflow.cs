@@ -13,10 +13,10 @@ public static partial class Workflow
 {
     public static int Run(WorkflowOptions options)
     {
-        using var results = new Dragon.Queue<Result>(maxSize: 4096);
-        using var failures = new Dragon.Queue<ProducerFailure>(maxSize: 64);
-        using var shutdown = new Event();
-        var consumer = Process.Start(ProcessTemplate.FromMethod(Consume, results, shutdown));
+        using var results = new DragonQueue<Result>(maxSize: 4096);
+        using var failures = new DragonQueue<ProducerFailure>(maxSize: 64);
+        using var shutdown = new DragonEvent();
+        var consumer = DragonProcess.Start(ProcessTemplate.FromMethod(Consume, results, shutdown));
 
         var waiting = new System.Collections.Generic.Queue<int>(Enumerable.Range(0, options.Producers));
         var running = new Dictionary<ulong, int>();
@@ -26,11 +26,11 @@ public static partial class Workflow
         {
             while (running.Count < options.Concurrent && waiting.TryDequeue(out var id))
             {
-                var producer = Process.Start(ProcessTemplate.FromMethod(Produce, id, options.Ranks, options.MpiExe, options.MpiArgs, results, failures));
+                var producer = DragonProcess.Start(ProcessTemplate.FromMethod(Produce, id, options.Ranks, options.MpiExe, options.MpiArgs, results, failures));
                 running[producer.Puid] = id;
             }
 
-            foreach (var (puid, code) in Process.MultiJoin(running.Keys, joinAll: false).Exited)
+            foreach (var (puid, code) in DragonProcess.MultiJoin(running.Keys, joinAll: false).Exited)
             {
                 var id = running[puid];
                 running.Remove(puid);
@@ -42,7 +42,7 @@ public static partial class Workflow
                         reasons[failure.Producer] = failure.Reason;
                     }
 
-                    var reason = reasons.GetValueOrDefault(id) ?? Process.Attach(puid).ExitReason ?? $"exit code {code}";
+                    var reason = reasons.GetValueOrDefault(id) ?? DragonProcess.Attach(puid).ExitReason ?? $"exit code {code}";
                     failed.Add($"producer {id} failed: {reason}");
                     Console.Error.WriteLine($"main: producer {id} failed: {reason}");
                 }
@@ -58,7 +58,7 @@ public static partial class Workflow
     }
 
     /// <summary>Runs the MPI benchmark as a PMI group, rank 0's stdout piped to a parser, the rest discarded.</summary>
-    public static int Produce(int id, int ranks, string mpiExe, string[] mpiArgs, Dragon.Queue<Result> results, Dragon.Queue<ProducerFailure> failures)
+    public static int Produce(int id, int ranks, string mpiExe, string[] mpiArgs, DragonQueue<Result> results, DragonQueue<ProducerFailure> failures)
     {
         using var group = new ProcessGroup(pmi: Pmi.Simple);
         group.AddProcess(1, ProcessTemplate.Executable(mpiExe, mpiArgs) with { Stdout = Stdio.Pipe, Policy = Policy.RoundRobin });
@@ -75,7 +75,7 @@ public static partial class Workflow
         }
 
         var parsers = members.Where(m => m.StdoutConnection is not null)
-            .Select(m => Process.Start(ProcessTemplate.FromMethod(Parse, id, m.StdoutConnection!, results)))
+            .Select(m => DragonProcess.Start(ProcessTemplate.FromMethod(Parse, id, m.StdoutConnection!, results)))
             .ToList();
         try
         {
@@ -99,7 +99,7 @@ public static partial class Workflow
     }
 
     /// <summary>Reads rank 0's output to the end and puts each <c>size latency</c> row on the results queue.</summary>
-    public static void Parse(int producer, Connection stdout, Dragon.Queue<Result> results)
+    public static void Parse(int producer, Connection stdout, DragonQueue<Result> results)
     {
         foreach (var line in stdout.ReadAllAsync<string>().ToBlockingEnumerable())
         {
@@ -113,7 +113,7 @@ public static partial class Workflow
     }
 
     /// <summary>Logs results as they arrive until the shutdown event is set and the queue is drained.</summary>
-    public static void Consume(Dragon.Queue<Result> results, Event shutdown)
+    public static void Consume(DragonQueue<Result> results, DragonEvent shutdown)
     {
         var count = 0;
         while (true)

@@ -27,7 +27,7 @@ public static class AotScenarios
         Check(!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported, "this program runs as Native AOT");
 
         // Arguments of built-in types; the method's return value is the exit code; its output is piped back.
-        var sum = Process.Start(ProcessTemplate.FromMethod(Sum, 40, 2L, "x", new[] { "a", "b" }) with { Stdout = Stdio.Pipe });
+        var sum = DragonProcess.Start(ProcessTemplate.FromMethod(Sum, 40, 2L, "x", new[] { "a", "b" }) with { Stdout = Stdio.Pipe });
         var line = sum.StdoutConnection!.Recv<string>(s_timeout);
         var code = sum.Join(s_timeout);
         Check(line.StartsWith("sum 42 x a,b pid ", StringComparison.Ordinal), $"the method got its arguments: '{line}'");
@@ -35,15 +35,15 @@ public static class AotScenarios
         Check(code == 42, $"the method's return value is the exit code: {code}");
 
         // A runtime object passed as an argument re-attaches in the child.
-        var done = new Event();
-        var setter = Process.Start(ProcessTemplate.FromMethod(SetEvent, done));
+        var done = new DragonEvent();
+        var setter = DragonProcess.Start(ProcessTemplate.FromMethod(SetEvent, done));
         Check(done.Wait(s_timeout), "the child set the event it was passed");
         Check(setter.Join(s_timeout) == 0, "the event setter exited 0");
 
         // A queue passed to a method: the child puts on it, the parent gets.
-        using (var results = new Dragon.Queue<string>())
+        using (var results = new DragonQueue<string>())
         {
-            var producer = Process.Start(ProcessTemplate.FromMethod(Produce, results, 3));
+            var producer = DragonProcess.Start(ProcessTemplate.FromMethod(Produce, results, 3));
             var got = Enumerable.Range(0, 3).Select(_ => results.Get(timeout: s_timeout)).ToArray();
             Check(producer.Join(s_timeout) == 0 && string.Join(",", got) == "item 0,item 1,item 2", $"a queue passed to a method carried its items: {string.Join(",", got)}");
         }
@@ -58,12 +58,12 @@ public static class AotScenarios
         }
 
         // An argument too large for the environment: the child fetches its target from the node service.
-        var measurer = Process.Start(ProcessTemplate.FromMethod(Length, new string('x', 100_000)) with { Stdout = Stdio.Pipe });
+        var measurer = DragonProcess.Start(ProcessTemplate.FromMethod(Length, new string('x', 100_000)) with { Stdout = Stdio.Pipe });
         var measured = measurer.StdoutConnection!.Recv<string>(s_timeout);
         Check(measurer.Join(s_timeout) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
 
         // A method that throws: exit code 1 and the exception on stderr.
-        var thrower = Process.Start(ProcessTemplate.FromMethod(Throw) with { Stderr = Stdio.Pipe });
+        var thrower = DragonProcess.Start(ProcessTemplate.FromMethod(Throw) with { Stderr = Stdio.Pipe });
         var error = string.Join('\n', thrower.StderrConnection!.ReadAllAsync<string>().ToBlockingEnumerable());
         Check(thrower.Join(s_timeout) == 1, "a throwing method exits 1");
         Check(error.Contains("AotScenarios.Throw", StringComparison.Ordinal) && error.Contains("thrown on purpose", StringComparison.Ordinal), $"stderr names the method and the exception: {error.Split('\n')[0]}");
@@ -82,7 +82,7 @@ public static class AotScenarios
             Check(e.Message.Contains("argument 0 (point", StringComparison.Ordinal) && e.Message.Contains("Point", StringComparison.Ordinal), $"the error names the argument and its type: {e.Message}");
         }
 
-        var still = Process.Start(ProcessTemplate.FromMethod(Sum, 1, 1L, "y", Array.Empty<string>()));
+        var still = DragonProcess.Start(ProcessTemplate.FromMethod(Sum, 1, 1L, "y", Array.Empty<string>()));
         Check(still.Join(s_timeout) == 2, "the runtime still starts methods afterwards");
         return s_failures == 0 ? 0 : 1;
     }
@@ -93,9 +93,9 @@ public static class AotScenarios
         return (int)(a + b);
     }
 
-    public static void SetEvent(Event done) => done.Set();
+    public static void SetEvent(DragonEvent done) => done.Set();
 
-    public static void Produce(Dragon.Queue<string> queue, int count)
+    public static void Produce(DragonQueue<string> queue, int count)
     {
         for (var i = 0; i < count; i++)
         {

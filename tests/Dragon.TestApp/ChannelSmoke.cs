@@ -6,10 +6,10 @@ public static class ChannelSmoke
 {
     public static int Run()
     {
-        using var queue = new Dragon.Queue<Item>(maxSize: 64);
-        using var done = new Event();
+        using var queue = new DragonQueue<Item>(maxSize: 64);
+        using var done = new DragonEvent();
         var producers = Enumerable.Range(0, 2)
-            .Select(p => Process.Start(ProcessTemplate.FromMethod(Produce, queue, p, 1000) with { Policy = Policy.OnNode(p % SystemInfo.Nodes.Count) }))
+            .Select(p => DragonProcess.Start(ProcessTemplate.FromMethod(Produce, queue, p, 1000) with { Policy = Policy.OnNode(p % SystemInfo.Nodes.Count) }))
             .ToArray();
         var seen = new int[2];
         for (var i = 0; i < 2000; i++)
@@ -28,7 +28,7 @@ public static class ChannelSmoke
         return 0;
     }
 
-    public static void Produce(Dragon.Queue<Item> queue, int producer, int count)
+    public static void Produce(DragonQueue<Item> queue, int producer, int count)
     {
         for (var i = 0; i < count; i++)
         {

@@ -13,7 +13,7 @@ public static class HardeningScenarios
     {
         WaitForGo(goFile);
         var clock = Stopwatch.StartNew();
-        var children = Enumerable.Range(0, 3).Select(i => Process.Start(ProcessTemplate.FromMethod(CountNodes, i))).ToArray();
+        var children = Enumerable.Range(0, 3).Select(i => DragonProcess.Start(ProcessTemplate.FromMethod(CountNodes, i))).ToArray();
         foreach (var child in children)
         {
             Check.That(child.Join(TimeSpan.FromSeconds(90)) == 0, $"a process started after the attack used the runtime and exited 0 (puid {child.Puid})");
@@ -32,7 +32,7 @@ public static class HardeningScenarios
     /// </summary>
     public static int ObjectOnLostNode(string goFile)
     {
-        var remote = new Event(node: 1);
+        var remote = new DragonEvent(node: 1);
         remote.Set();
         Check.That(remote.IsSet, "an event on node 1 works while node 1 is up");
         WaitForGo(goFile);
@@ -47,7 +47,7 @@ public static class HardeningScenarios
         var dispose = Stopwatch.StartNew();
         remote.Dispose();
         Check.That(dispose.Elapsed < TimeSpan.FromSeconds(10), $"disposing the event took {dispose.Elapsed.TotalSeconds:F2} s");
-        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5") with { Policy = Policy.OnNode(0) });
+        var after = DragonProcess.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5") with { Policy = Policy.OnNode(0) });
         Check.That(after.Join(TimeSpan.FromSeconds(30)) == 5, "the rest of the run goes on");
         return 0;
     }
@@ -59,8 +59,8 @@ public static class HardeningScenarios
     /// </summary>
     public static int BigMessage(int megabytes)
     {
-        using var queue = new Dragon.Queue<byte[]>(maxSize: 4, node: 1, maxMessageBytes: (megabytes + 1) << 20);
-        var reader = Process.Start(ProcessTemplate.FromMethod(ReadBigMessage, queue, megabytes) with { Policy = Policy.OnNode(1) });
+        using var queue = new DragonQueue<byte[]>(maxSize: 4, node: 1, maxMessageBytes: (megabytes + 1) << 20);
+        var reader = DragonProcess.Start(ProcessTemplate.FromMethod(ReadBigMessage, queue, megabytes) with { Policy = Policy.OnNode(1) });
         var payload = new byte[megabytes << 20];
         payload.AsSpan().Fill(7);
         queue.Put(payload, timeout: TimeSpan.FromSeconds(120));
@@ -71,7 +71,7 @@ public static class HardeningScenarios
         return 0;
     }
 
-    public static int ReadBigMessage(Dragon.Queue<byte[]> queue, int megabytes)
+    public static int ReadBigMessage(DragonQueue<byte[]> queue, int megabytes)
     {
         var message = queue.Get(timeout: TimeSpan.FromSeconds(120));
         return message.Length == megabytes << 20 && !message.AsSpan().ContainsAnyExcept((byte)7) ? 0 : 1;

@@ -9,7 +9,7 @@ public static class NodeScenarios
     public static int Placement(string pinned)
     {
         var nodes = SystemInfo.Nodes;
-        var one = Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(pinned) });
+        var one = DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(pinned) });
         Check.That(one.Node.Name == pinned && one.Join(TimeSpan.FromSeconds(30)) == 0, $"a template pinned to {pinned} ran on {one.Node.Name}");
         var group = new ProcessGroup();
         group.AddProcess(2 * nodes.Count, ProcessTemplate.Executable("/bin/hostname") with { Policy = Policy.RoundRobin, Stdout = Stdio.Pipe });
@@ -25,10 +25,10 @@ public static class NodeScenarios
 
         Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group finished");
         group.Close();
-        var bound = Process.Start(ProcessTemplate.Executable("/bin/grep", "Cpus_allowed_list", "/proc/self/status") with { Policy = Policy.OnNode(pinned).WithCpus(1), Stdout = Stdio.Pipe });
+        var bound = DragonProcess.Start(ProcessTemplate.Executable("/bin/grep", "Cpus_allowed_list", "/proc/self/status") with { Policy = Policy.OnNode(pinned).WithCpus(1), Stdout = Stdio.Pipe });
         var allowed = bound.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
         Check.That(allowed.EndsWith("\t1", StringComparison.Ordinal), $"CPU affinity applied on {bound.Node.Name}: '{allowed}'");
-        var e = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode("no-such-host") }), "an unknown host name fails at start");
+        var e = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode("no-such-host") }), "an unknown host name fails at start");
         Check.That(e.Message.Contains("no-such-host", StringComparison.Ordinal), "the error names the host");
         return 0;
     }
@@ -43,17 +43,17 @@ public static class NodeScenarios
         var group = new ProcessGroup();
         group.AddProcess(nodes.Count, ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.RoundRobin });
         group.Start();
-        var lone = Process.Start(ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.OnNode(victim) });
+        var lone = DragonProcess.Start(ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.OnNode(victim) });
         Console.WriteLine($"READY {nodes[victim].Name}");
         Console.Out.Flush();
         var clock = Stopwatch.StartNew();
-        var joined = Process.MultiJoin([lone.Puid], timeout: TimeSpan.FromSeconds(60));
+        var joined = DragonProcess.MultiJoin([lone.Puid], timeout: TimeSpan.FromSeconds(60));
         var detected = clock.Elapsed;
         Check.That(joined.Exited.Count == 1, $"the join on a process of the lost node returned after {detected.TotalSeconds:F1} s");
         Check.That(lone.ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.ExitReason}");
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "the group with a member there fails");
         Check.That(e.Message.Contains("node lost", StringComparison.Ordinal), $"with reason node lost: {e.Message}");
-        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 6") with { Policy = Policy.OnNode((victim + 1) % nodes.Count) });
+        var after = DragonProcess.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 6") with { Policy = Policy.OnNode((victim + 1) % nodes.Count) });
         Check.That(after.Join(TimeSpan.FromSeconds(30)) == 6, "the rest of the run goes on");
         group.Stop(TimeSpan.FromMilliseconds(200));
         group.Close();
@@ -76,7 +76,7 @@ public static class NodeScenarios
             spread.Close();
         }
 
-        var named = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) }), "a start on the lost node");
+        var named = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) }), "a start on the lost node");
         Check.That(named.Message.Contains($"node {victim} is lost", StringComparison.Ordinal), "the error says the node is lost");
         var group = new ProcessGroup();
         group.AddProcess(1, ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) });
@@ -89,10 +89,10 @@ public static class NodeScenarios
     public static int ObjectsOnAllNodes()
     {
         var nodes = SystemInfo.Nodes;
-        using var queue = new Dragon.Queue<int>(maxSize: 64);
-        using var go = new Event();
-        using var barrier = new Dragon.Barrier(nodes.Count);
-        var workers = nodes.Select(n => Process.Start(ProcessTemplate.FromMethod(ObjectsWorker, n.Index, queue, go, barrier) with { Policy = Policy.OnNode(n.Index) })).ToArray();
+        using var queue = new DragonQueue<int>(maxSize: 64);
+        using var go = new DragonEvent();
+        using var barrier = new DragonBarrier(nodes.Count);
+        var workers = nodes.Select(n => DragonProcess.Start(ProcessTemplate.FromMethod(ObjectsWorker, n.Index, queue, go, barrier) with { Policy = Policy.OnNode(n.Index) })).ToArray();
         go.Set();
         var next = new int[nodes.Count];
         for (var i = 0; i < 100 * nodes.Count; i++)
@@ -111,7 +111,7 @@ public static class NodeScenarios
         return 0;
     }
 
-    public static int ObjectsWorker(int node, Dragon.Queue<int> queue, Event go, Dragon.Barrier barrier)
+    public static int ObjectsWorker(int node, DragonQueue<int> queue, DragonEvent go, DragonBarrier barrier)
     {
         if (!go.Wait(TimeSpan.FromSeconds(60)))
         {

@@ -9,7 +9,7 @@ public static class OutputScenarios
     /// </summary>
     public static int Unread(int lines, int bytes)
     {
-        var writer = Process.Start(ProcessTemplate.Executable("/usr/bin/perl", "-e", $"print \"y\" x {bytes}, \"\\n\" for 1..{lines}") with { Stdout = Stdio.Pipe });
+        var writer = DragonProcess.Start(ProcessTemplate.Executable("/usr/bin/perl", "-e", $"print \"y\" x {bytes}, \"\\n\" for 1..{lines}") with { Stdout = Stdio.Pipe });
         Console.WriteLine("READY");
         Console.Out.Flush();
         _ = Console.ReadLine();

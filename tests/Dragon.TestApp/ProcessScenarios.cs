@@ -7,7 +7,7 @@ public static class ProcessScenarios
     {
         var nodes = SystemInfo.Nodes;
         Check.That(nodes.Count == 3, $"the run has 3 nodes ({string.Join(",", nodes.Select(n => n.Name))})");
-        var processes = new List<(Process Process, int ExpectedCode, int Lines, bool Piped, int Node)>();
+        var processes = new List<(DragonProcess Process, int ExpectedCode, int Lines, bool Piped, int Node)>();
         var go = Path.Combine(Path.GetTempPath(), $"dragon-go-{Guid.NewGuid():N}");
         for (var i = 0; i < 8; i++)
         {
@@ -20,7 +20,7 @@ public static class ProcessScenarios
                 Stdout = piped ? Stdio.Pipe : Stdio.DevNull,
                 Policy = Policy.OnNode(node),
             };
-            processes.Add((Process.Start(template), i, 50 + i, piped, node));
+            processes.Add((DragonProcess.Start(template), i, 50 + i, piped, node));
         }
 
         for (var i = 0; i < 4; i++)
@@ -31,7 +31,7 @@ public static class ProcessScenarios
                 Stdout = Stdio.Pipe,
                 Policy = Policy.OnNode(nodes[node].Name),
             };
-            processes.Add((Process.Start(template), 20 + i, 30 + i, true, node));
+            processes.Add((DragonProcess.Start(template), 20 + i, 30 + i, true, node));
         }
 
         foreach (var (process, _, lines, piped, node) in processes.Where(p => p.Piped))
@@ -52,7 +52,7 @@ public static class ProcessScenarios
         var rounds = 0;
         while (pending.Count > 0)
         {
-            var result = Process.MultiJoin(pending, joinAll: false, timeout: TimeSpan.FromSeconds(30));
+            var result = DragonProcess.MultiJoin(pending, joinAll: false, timeout: TimeSpan.FromSeconds(30));
             Check.That(result.Exited.Count > 0, $"multi-join round {++rounds} returned {result.Exited.Count} exited, {result.Running.Count} running");
             if (rounds == 1)
             {
@@ -98,11 +98,11 @@ public static class ProcessScenarios
     /// <summary>A process and a group are passed to a C# method in another process and used there.</summary>
     public static int PassObjects()
     {
-        var sleeper = Process.Start(ProcessTemplate.Executable("/bin/sleep", "300"));
+        var sleeper = DragonProcess.Start(ProcessTemplate.Executable("/bin/sleep", "300"));
         var group = new ProcessGroup();
         group.AddProcess(2, ProcessTemplate.Executable("/bin/sleep", "300"));
         group.Start();
-        var worker = Process.Start(ProcessTemplate.FromMethod(Workers.StopOthers, sleeper, group) with { Stdout = Stdio.Pipe });
+        var worker = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.StopOthers, sleeper, group) with { Stdout = Stdio.Pipe });
         var report = worker.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
         Check.That(worker.Join(TimeSpan.FromSeconds(30)) == 0, $"worker exited 0 ({string.Join(" | ", report)})");
         Check.That(sleeper.Join(TimeSpan.FromSeconds(10)) is not null, "the sleeper was killed from the other process");
@@ -110,7 +110,7 @@ public static class ProcessScenarios
 
         // An argument too large for the environment: the child fetches its target from the node service.
         var large = new string('x', 100_000);
-        var measurer = Process.Start(ProcessTemplate.FromMethod(Workers.Length, large) with { Stdout = Stdio.Pipe });
+        var measurer = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.Length, large) with { Stdout = Stdio.Pipe });
         var measured = measurer.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
         Check.That(measurer.Join(TimeSpan.FromSeconds(30)) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
         return 0;
@@ -145,7 +145,7 @@ public static class Workers
         return code;
     }
 
-    public static void StopOthers(Process sleeper, ProcessGroup group)
+    public static void StopOthers(DragonProcess sleeper, ProcessGroup group)
     {
         Console.WriteLine($"got process {sleeper.Puid} alive={sleeper.IsAlive} and group {group.Id} of {group.Puids.Count}");
         sleeper.Kill();

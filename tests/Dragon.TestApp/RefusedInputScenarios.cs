@@ -11,7 +11,7 @@ public static class RefusedInputScenarios
         MaxMessageSize();
         SignalNumbers();
 
-        var after = Process.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5"));
+        var after = DragonProcess.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 5"));
         Check.That(after.Join(TimeSpan.FromSeconds(30)) == 5, "the runtime still serves other processes afterwards");
         return 0;
     }
@@ -23,14 +23,14 @@ public static class RefusedInputScenarios
         var argument = Check.Throws<ArgumentException>(() => ProcessTemplate.Executable("/bin/echo", "fine", "cut\0here"), "a NUL in an argument");
         Check.That(argument.Message.Contains("argument 2 contains a NUL", StringComparison.Ordinal), "the error names argument 2");
         var value = Check.Throws<ArgumentException>(
-            () => Process.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["GREETING"] = "hello\0world" } }),
+            () => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["GREETING"] = "hello\0world" } }),
             "a NUL in an environment value");
         Check.That(value.Message.Contains("environment variable GREETING contains a NUL", StringComparison.Ordinal), "the error names the variable");
         var key = Check.Throws<ArgumentException>(
-            () => Process.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["A\0B"] = "x" } }),
+            () => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Env = new Dictionary<string, string?> { ["A\0B"] = "x" } }),
             "a NUL in an environment variable name");
         Check.That(key.Message.Contains("NUL", StringComparison.Ordinal), "the error says NUL");
-        var cwd = Check.Throws<ArgumentException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = "/tmp\0/elsewhere" }), "a NUL in the working directory");
+        var cwd = Check.Throws<ArgumentException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = "/tmp\0/elsewhere" }), "a NUL in the working directory");
         Check.That(cwd.Message.Contains("the working directory contains a NUL", StringComparison.Ordinal), "the error names the working directory");
     }
 
@@ -40,7 +40,7 @@ public static class RefusedInputScenarios
         File.WriteAllText(file, "not a directory\n");
         try
         {
-            var e = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = file }), "a working directory that is a file");
+            var e = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Cwd = file }), "a working directory that is a file");
             Check.That(e.Message.Contains($"{file} is not a directory", StringComparison.Ordinal), "the error says it is not a directory");
         }
         finally
@@ -55,7 +55,7 @@ public static class RefusedInputScenarios
         Check.That(negative.Message.Contains("-1", StringComparison.Ordinal), "the error names the index");
         Check.Throws<ArgumentOutOfRangeException>(() => _ = new Policy { NodeIndex = -2 }, "a policy built with a negative node index");
         var count = SystemInfo.Nodes.Count;
-        var beyond = Check.Throws<ProcessStartException>(() => Process.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(count + 4) }), "a node index beyond the run");
+        var beyond = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(count + 4) }), "a node index beyond the run");
         Check.That(
             beyond.Message.Contains($"node index {count + 4}", StringComparison.Ordinal) && beyond.Message.Contains($"{count} node(s)", StringComparison.Ordinal),
             "the error names the index and the node count");
@@ -63,16 +63,16 @@ public static class RefusedInputScenarios
 
     private static void MaxMessageSize()
     {
-        var e = Check.Throws<ArgumentOutOfRangeException>(() => new Dragon.Queue<int>(maxMessageBytes: -1), "a queue with a negative largest message");
+        var e = Check.Throws<ArgumentOutOfRangeException>(() => new DragonQueue<int>(maxMessageBytes: -1), "a queue with a negative largest message");
         Check.That(e.ParamName == "maxMessageBytes", $"the error names the parameter ({e.ParamName})");
-        using var fine = new Dragon.Queue<int>(maxMessageBytes: 64);
+        using var fine = new DragonQueue<int>(maxMessageBytes: 64);
         fine.Put(7);
         Check.That(fine.Get(timeout: TimeSpan.FromSeconds(10)) == 7, "a queue with a positive largest message works");
     }
 
     private static void SignalNumbers()
     {
-        var sleeper = Process.Start(ProcessTemplate.Executable("/bin/sleep", "60"));
+        var sleeper = DragonProcess.Start(ProcessTemplate.Executable("/bin/sleep", "60"));
         var group = new ProcessGroup();
         group.AddProcess(1, ProcessTemplate.Executable("/bin/sleep", "60"));
         group.Start();

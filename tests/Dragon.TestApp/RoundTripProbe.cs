@@ -7,9 +7,9 @@ public static class RoundTripProbe
 {
     public static int Run(int count)
     {
-        using var ping = new Dragon.Queue<byte[]>(maxSize: 16);
-        using var pong = new Dragon.Queue<byte[]>(maxSize: 16);
-        var echo = Process.Start(ProcessTemplate.FromMethod(Echo, ping, pong, count + 10) with { Policy = Policy.OnNode(1) });
+        using var ping = new DragonQueue<byte[]>(maxSize: 16);
+        using var pong = new DragonQueue<byte[]>(maxSize: 16);
+        var echo = DragonProcess.Start(ProcessTemplate.FromMethod(Echo, ping, pong, count + 10) with { Policy = Policy.OnNode(1) });
         var message = new byte[64];
         var samples = new List<double>(count);
         for (var i = 0; i < count + 10; i++)
@@ -29,7 +29,7 @@ public static class RoundTripProbe
         return 0;
     }
 
-    public static void Echo(Dragon.Queue<byte[]> ping, Dragon.Queue<byte[]> pong, int count)
+    public static void Echo(DragonQueue<byte[]> ping, DragonQueue<byte[]> pong, int count)
     {
         for (var i = 0; i < count; i++)
         {

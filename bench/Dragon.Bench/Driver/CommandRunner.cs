@@ -6,6 +6,9 @@ namespace Dragon.Bench.Driver;
 /// <summary>Runs one command to completion, timing it from just before start to exit.</summary>
 internal static class CommandRunner
 {
+    /// <param name="file">The executable.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="timeout">How long it may run before it is killed.</param>
     /// <param name="environment">Variables added to this process's environment for the command; null for none.</param>
     public static CommandResult Run(string file, IReadOnlyList<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {

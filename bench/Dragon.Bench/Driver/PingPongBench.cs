@@ -2,7 +2,7 @@ namespace Dragon.Bench.Driver;
 
 /// <summary>
 /// <c>scripts/bench pingpong</c>: 64-byte round trips (p50, p99) and 1 MiB one-way bandwidth over a duplex
-/// <see cref="Pipe"/>, against Python's multiprocessing.Pipe; ours across two local nodes; and a diagnosis of the
+/// <see cref="DragonPipe"/>, against Python's multiprocessing.Pipe; ours across two local nodes; and a diagnosis of the
 /// layers under <see cref="Connection"/>; each with and without the channel layer's spinning mode.
 /// </summary>
 internal static class PingPongBench

@@ -2,7 +2,7 @@ namespace Dragon.Bench.Driver;
 
 /// <summary>
 /// <c>scripts/bench queue</c>: 1,000,000 messages of 64 bytes from one producer process to one consumer process
-/// through a <see cref="Dragon.Queue{T}"/>, against Python's multiprocessing.Queue; ours across two local nodes; and
+/// through a <see cref="DragonQueue{T}"/>, against Python's multiprocessing.Queue; ours across two local nodes; and
 /// the queue's ring alone, to separate the ring's hand-off from encoding and allocation.
 /// </summary>
 internal static class QueueBench

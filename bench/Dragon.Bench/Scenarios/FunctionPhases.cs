@@ -12,7 +12,7 @@ namespace Dragon.Bench.Scenarios;
 /// <item><c>method</c>: a C# method target (startup hook, connection, target request, decode, invoke, exit); it
 /// writes the clock when the method is entered.</item>
 /// </list>
-/// A fourth kind, <see cref="ClientSteps"/>, times the first use of each piece a method target's start-up goes
+/// A fourth kind, <see cref="ClientStartupSteps"/>, times the first use of each piece a method target's start-up goes
 /// through, in a fresh process, in the order the start-up uses them.
 /// </summary>
 public static class FunctionPhases
@@ -49,7 +49,7 @@ public static class FunctionPhases
             foreach (var (name, template) in kinds)
             {
                 var start = Stopwatch.GetTimestamp();
-                var process = Process.Start(template);
+                var process = DragonProcess.Start(template);
                 var output = process.StdoutConnection?.ReadAllAsync<string>().ToBlockingEnumerable().ToList() ?? [];
                 var code = process.Join();
                 var end = Stopwatch.GetTimestamp();

@@ -38,7 +38,7 @@ public static class PingPongPaths
         {
             using var forward = HostedHandle.Create(ObjectKind.Channel, null, null, slots, slotSize);
             using var backward = HostedHandle.Create(ObjectKind.Channel, null, null, slots, slotSize);
-            var echo = Process.Start(ProcessTemplate.FromMethod(Echo, layer, forward.Id, backward.Id));
+            var echo = DragonProcess.Start(ProcessTemplate.FromMethod(Echo, layer, forward.Id, backward.Id));
             var link = Link.Open(layer, send: forward, receive: backward);
 
             var small = new byte[SmallBytes];

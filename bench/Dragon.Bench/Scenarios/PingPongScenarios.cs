@@ -4,7 +4,7 @@ using System.Diagnostics;
 namespace Dragon.Bench.Scenarios;
 
 /// <summary>
-/// Round trips of 64 bytes over a duplex <see cref="Pipe"/> between the head and an echo process, then 1 MiB
+/// Round trips of 64 bytes over a duplex <see cref="DragonPipe"/> between the head and an echo process, then 1 MiB
 /// messages one way for bandwidth. Echo protocol (the Python peer speaks the same): a 1-byte message ends the echo,
 /// an 8-byte message N means "swallow the next N messages, then answer with one byte", anything else comes back.
 /// </summary>
@@ -19,9 +19,9 @@ public static class PingPongScenarios
     public static int Run(int roundTrips, int bulkMessages, bool remote)
     {
         Report.RunId();
-        var (mine, theirs) = Pipe.Create(duplex: true);
+        var (mine, theirs) = DragonPipe.Create(duplex: true);
         var template = ProcessTemplate.FromMethod(Echo, theirs);
-        var echo = Process.Start(remote ? template with { Policy = Policy.OnNode(1) } : template);
+        var echo = DragonProcess.Start(remote ? template with { Policy = Policy.OnNode(1) } : template);
 
         var small = new byte[SmallBytes];
         for (var i = 0; i < Math.Max(200, roundTrips / 10); i++)

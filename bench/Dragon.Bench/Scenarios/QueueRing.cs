@@ -19,7 +19,7 @@ public static class QueueRing
     {
         Report.RunId();
         using var handle = HostedHandle.Create(ObjectKind.Channel, null, 0, 1024);
-        var producer = Process.Start(ProcessTemplate.FromMethod(Produce, handle.Id, count));
+        var producer = DragonProcess.Start(ProcessTemplate.FromMethod(Produce, handle.Id, count));
         var ring = handle.Ring!;
         var buffer = new ArrayBufferWriter<byte>(1024);
         _ = ring.TryReceive(buffer, Timeout.InfiniteTimeSpan, out _);

@@ -4,7 +4,7 @@ using System.Diagnostics;
 namespace Dragon.Bench.Scenarios;
 
 /// <summary>
-/// One producer process to one consumer process (the head) through a <see cref="Dragon.Queue{T}"/> of 64-byte
+/// One producer process to one consumer process (the head) through a <see cref="DragonQueue{T}"/> of 64-byte
 /// arrays. The producer writes its clock (CLOCK_MONOTONIC, shared by every process of the machine) into the first
 /// message just before putting it, so the rate runs from the first put to the last get.
 /// </summary>
@@ -17,9 +17,9 @@ public static class QueueScenarios
     public static int Run(int count, bool remote)
     {
         Report.RunId();
-        using var queue = new Dragon.Queue<byte[]>(node: 0);
+        using var queue = new DragonQueue<byte[]>(node: 0);
         var template = ProcessTemplate.FromMethod(Produce, queue, count);
-        var producer = Process.Start(remote ? template with { Policy = Policy.OnNode(1) } : template);
+        var producer = DragonProcess.Start(remote ? template with { Policy = Policy.OnNode(1) } : template);
 
         var first = queue.Get();
         var start = BinaryPrimitives.ReadInt64LittleEndian(first);
@@ -43,7 +43,7 @@ public static class QueueScenarios
     }
 
     /// <summary>Puts <paramref name="count"/> messages, the first carrying the time it was put.</summary>
-    public static void Produce(Dragon.Queue<byte[]> queue, int count)
+    public static void Produce(DragonQueue<byte[]> queue, int count)
     {
         var message = new byte[MessageBytes];
         BinaryPrimitives.WriteInt64LittleEndian(message, Stopwatch.GetTimestamp());

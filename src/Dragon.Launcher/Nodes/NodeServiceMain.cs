@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Dragon.Runtime.Protocol;
-using Dragon.Services.Global;
 using Dragon.Services.Node;
 using Dragon.Services.Runtime;
 using Dragon.Services.Spawning;

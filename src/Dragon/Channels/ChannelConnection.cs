@@ -6,7 +6,7 @@ using Dragon.Runtime.Protocol;
 namespace Dragon;
 
 /// <summary>
-/// One end of a <see cref="Pipe"/>: sends on one channel and/or receives on another. Closing the sending side
+/// One end of a <see cref="DragonPipe"/>: sends on one channel and/or receives on another. Closing the sending side
 /// lets the peer drain and then see end of stream.
 /// </summary>
 internal sealed class ChannelConnection : Connection
@@ -125,7 +125,7 @@ internal sealed class ChannelConnection : Connection
 }
 
 /// <summary>Pairs of connected <see cref="Connection"/>s, like Python's multiprocessing.Pipe.</summary>
-public static class Pipe
+public static class DragonPipe
 {
     /// <summary>
     /// Creates a pipe. Duplex: both ends send and receive. One-way: the first end only receives, the second only

@@ -72,8 +72,8 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
         Query().Members.Where(m => m.State == ProcessState.Exited).Select(m => (m.Puid, m.ExitCode)).ToArray();
 
     /// <summary>The current members as processes (for their piped streams, node, pid).</summary>
-    public IReadOnlyList<Process> Processes =>
-        RuntimeClient.Current.Request<QueryManyReply>(new QueryManyRequest([.. Query().Puids])).Processes.Select(d => new Process(d)).ToArray();
+    public IReadOnlyList<DragonProcess> Processes =>
+        RuntimeClient.Current.Request<QueryManyReply>(new QueryManyRequest([.. Query().Puids])).Processes.Select(d => new DragonProcess(d)).ToArray();
 
     /// <summary>True while any member runs.</summary>
     public bool IsRunning => Query().State is GroupState.Running or GroupState.Stopping;
@@ -139,7 +139,7 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
     public void Signal(int signal)
     {
-        Process.ThrowIfNotASignal(signal);
+        DragonProcess.ThrowIfNotASignal(signal);
         Command(GroupOp.Signal, signal: signal);
     }
 

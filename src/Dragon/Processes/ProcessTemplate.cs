@@ -173,7 +173,7 @@ public sealed record ProcessTemplate
             // Native AOT programs run the target from a module initializer instead (no startup hooks there).
             if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
             {
-                env.Add(new("DOTNET_STARTUP_HOOKS", typeof(ProcessTemplate).Assembly.Location));
+                env.Add(new("DOTNET_STARTUP_HOOKS", MethodTargets.StartupHookPath()));
             }
             name = MethodTargets.Describe(Method);
         }

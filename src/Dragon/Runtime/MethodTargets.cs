@@ -45,6 +45,18 @@ internal static class MethodTargets
     [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Used only under the JIT; a single-file or AOT program is its own executable.")]
     private static string? EntryAssemblyLocation() => Assembly.GetEntryAssembly()?.Location;
 
+    /// <summary>The path of this library for <c>DOTNET_STARTUP_HOOKS</c> in a JIT child.</summary>
+    /// <exception cref="NotSupportedException">The program is a single-file bundle: its child would have no hook to run.</exception>
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Checked: a single-file bundle gets a clear error instead of an empty path.")]
+    public static string StartupHookPath()
+    {
+        var path = typeof(MethodTargets).Assembly.Location;
+        return path.Length > 0
+            ? path
+            : throw new NotSupportedException(
+                "C# method targets need Dragon.dll on disk (DOTNET_STARTUP_HOOKS); this program is a single-file bundle: publish it framework-dependent or Native AOT instead");
+    }
+
     [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Empty in a single-file or AOT program, where the assembly is found by name.")]
     private static string LocationOf(Assembly assembly) => assembly.Location;
 

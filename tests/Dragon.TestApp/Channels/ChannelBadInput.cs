@@ -10,13 +10,13 @@ public static class ChannelBadInput
     public static int Run(string layoutName)
     {
         var layout = ChannelLayout.Parse(layoutName);
-        using (var doomed = new Dragon.Queue<int>(name: "doomed-queue", node: layout.Home))
+        using (var doomed = new DragonQueue<int>(name: "doomed-queue", node: layout.Home))
         {
             doomed.Put(1);
         }
 
-        using var small = new Dragon.Queue<byte[]>(maxMessageBytes: 1024, name: "small-queue", node: layout.Home);
-        var (reader, writer) = Pipe.Create(duplex: false, node: layout.Home);
+        using var small = new DragonQueue<byte[]>(maxMessageBytes: 1024, name: "small-queue", node: layout.Home);
+        var (reader, writer) = DragonPipe.Create(duplex: false, node: layout.Home);
         var worker = layout.Start(Worker, reader, writer);
         Scenario.JoinedOk(worker, $"{layout} bad-input worker");
         Check.Throws<EndOfStreamException>(() => small.TryGet(out _, TimeSpan.Zero), "the head sees the closed, drained queue as end of stream");
@@ -26,7 +26,7 @@ public static class ChannelBadInput
     public static int Worker(Connection reader, Connection writer)
     {
         var where = $"in a process on node {Node.Current.Index}";
-        var small = Dragon.Queue<byte[]>.Attach("small-queue");
+        var small = DragonQueue<byte[]>.Attach("small-queue");
         var tooLarge = Check.Throws<ArgumentException>(() => small.Put(new byte[4096]), $"{where}: a 4 KiB Put into a queue created with maxMessageBytes 1024");
         Check.That(tooLarge.Message.Contains("4097", StringComparison.Ordinal) && tooLarge.Message.Contains("1024", StringComparison.Ordinal) && tooLarge.Message.Contains("small-queue", StringComparison.Ordinal),
             "the error names the message size, the limit and the queue");
@@ -43,9 +43,9 @@ public static class ChannelBadInput
         var disposed = Check.Throws<ObjectDisposedException>(() => small.Put([1]), "Put after Dispose");
         Check.That(disposed.Message.Contains("small-queue", StringComparison.Ordinal), "the error names the queue");
 
-        var missing = Check.Throws<KeyNotFoundException>(() => Dragon.Queue<int>.Attach("doomed-queue"), "attaching a queue that was destroyed");
+        var missing = Check.Throws<KeyNotFoundException>(() => DragonQueue<int>.Attach("doomed-queue"), "attaching a queue that was destroyed");
         Check.That(missing.Message.Contains("doomed-queue", StringComparison.Ordinal), "the error names it");
-        Check.Throws<KeyNotFoundException>(() => Dragon.Queue<int>.Attach("never-created"), "attaching a name that never existed");
+        Check.Throws<KeyNotFoundException>(() => DragonQueue<int>.Attach("never-created"), "attaching a name that never existed");
 
         Check.Throws<NotSupportedException>(() => reader.Send(1), "Send on the reading end of a one-way pipe");
         Check.Throws<NotSupportedException>(() => writer.Recv<int>(TimeSpan.Zero), "Recv on the writing end");

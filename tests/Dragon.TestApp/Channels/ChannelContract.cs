@@ -123,8 +123,8 @@ public static class ChannelContract
 
         using (var channel = ChannelUnderTest<string>.Create(kind, layout))
         {
-            using var waiting = new Event(node: layout.Home);
-            using var sawEnd = new Event(node: layout.Home);
+            using var waiting = new DragonEvent(node: layout.Home);
+            using var sawEnd = new DragonEvent(node: layout.Home);
             var consumer = layout.Start(ReceiveUntilEnd, channel.Receiver, waiting, sawEnd);
             Check.That(waiting.Wait(TimeSpan.FromSeconds(30)), "a consumer is blocked in a receive");
             Thread.Sleep(300);
@@ -148,7 +148,7 @@ public static class ChannelContract
         sender.Close();
     }
 
-    public static int ReceiveUntilEnd(ChannelRef<string> channel, Event waiting, Event sawEnd)
+    public static int ReceiveUntilEnd(ChannelRef<string> channel, DragonEvent waiting, DragonEvent sawEnd)
     {
         var receiver = channel.Open();
         waiting.Set();

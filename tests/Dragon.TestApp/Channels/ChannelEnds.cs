@@ -8,8 +8,8 @@ public enum ChannelKind
 }
 
 /// <summary>
-/// One end of a channel under test, as the contract uses it: the same calls over a <see cref="Dragon.Queue{T}"/> or
-/// one end of a one-way <see cref="Pipe"/>. Where the kinds differ (which exception a timed-out receive throws,
+/// One end of a channel under test, as the contract uses it: the same calls over a <see cref="DragonQueue{T}"/> or
+/// one end of a one-way <see cref="DragonPipe"/>. Where the kinds differ (which exception a timed-out receive throws,
 /// whether a send can time out) the end says so, and the contract checks each kind against its own promise.
 /// </summary>
 public interface IChannelEnd<T>
@@ -32,18 +32,18 @@ public interface IChannelEnd<T>
 }
 
 /// <summary>A channel reference that travels to a worker process and opens there.</summary>
-public sealed record ChannelRef<T>(ChannelKind Kind, Dragon.Queue<T>? Queue, Connection? Connection)
+public sealed record ChannelRef<T>(ChannelKind Kind, DragonQueue<T>? Queue, Connection? Connection)
 {
     public IChannelEnd<T> Open() => Kind == ChannelKind.Queue ? new QueueEnd<T>(Queue!) : new PipeEnd<T>(Connection!);
 }
 
-public sealed class QueueEnd<T>(Dragon.Queue<T> queue) : IChannelEnd<T>
+public sealed class QueueEnd<T>(DragonQueue<T> queue) : IChannelEnd<T>
 {
     public ChannelKind Kind => ChannelKind.Queue;
 
     public Type ReceiveTimeoutException => typeof(QueueEmptyException);
 
-    public Dragon.Queue<T> Queue => queue;
+    public DragonQueue<T> Queue => queue;
 
     public void Send(T item) => queue.Put(item);
 
@@ -103,12 +103,12 @@ public sealed class ChannelUnderTest<T> : IDisposable
     {
         if (kind == ChannelKind.Queue)
         {
-            var queue = new Dragon.Queue<T>(maxSize: capacity, node: layout.Home);
+            var queue = new DragonQueue<T>(maxSize: capacity, node: layout.Home);
             var both = new ChannelRef<T>(kind, queue, null);
             return new ChannelUnderTest<T>(both, both, queue);
         }
 
-        var (reader, writer) = Pipe.Create(duplex: false, capacity: capacity, node: layout.Home);
+        var (reader, writer) = DragonPipe.Create(duplex: false, capacity: capacity, node: layout.Home);
         return new ChannelUnderTest<T>(new ChannelRef<T>(kind, null, writer), new ChannelRef<T>(kind, null, reader), null);
     }
 

@@ -14,10 +14,10 @@ public static class ChannelKillScenarios
     public static int KilledInGet(string layoutName)
     {
         var layout = ChannelLayout.Parse(layoutName);
-        using var queue = new Dragon.Queue<string>(maxSize: 64, node: layout.Home);
-        using var firstWaiting = new Event(node: layout.Home);
-        using var secondWaiting = new Event(node: layout.Home);
-        using var got = new Event(node: layout.Home);
+        using var queue = new DragonQueue<string>(maxSize: 64, node: layout.Home);
+        using var firstWaiting = new DragonEvent(node: layout.Home);
+        using var secondWaiting = new DragonEvent(node: layout.Home);
+        using var got = new DragonEvent(node: layout.Home);
         var doomed = layout.Start(GetOne, queue, firstWaiting, got);
         Check.That(firstWaiting.Wait(TimeSpan.FromSeconds(30)), "the first consumer is blocked in Get");
         Thread.Sleep(300);
@@ -36,7 +36,7 @@ public static class ChannelKillScenarios
         return 0;
     }
 
-    public static int GetOne(Dragon.Queue<string> queue, Event waiting, Event got)
+    public static int GetOne(DragonQueue<string> queue, DragonEvent waiting, DragonEvent got)
     {
         waiting.Set();
         var message = queue.Get();
@@ -57,8 +57,8 @@ public static class ChannelKillScenarios
     public static int KilledInPut(string layoutName)
     {
         var layout = ChannelLayout.Parse(layoutName);
-        using var queue = new Dragon.Queue<byte[]>(node: layout.Home);
-        using var putting = new Event(node: layout.Home);
+        using var queue = new DragonQueue<byte[]>(node: layout.Home);
+        using var putting = new DragonEvent(node: layout.Home);
         var doomed = layout.Start(PutLarge, queue, putting);
         Check.That(putting.Wait(TimeSpan.FromSeconds(30)), "the producer started a 16 MiB Put into a 1 MiB ring with no consumer");
         Thread.Sleep(700);
@@ -85,7 +85,7 @@ public static class ChannelKillScenarios
         return 0;
     }
 
-    private static byte[] ReceiveAfterKill(Dragon.Queue<byte[]> queue, ChannelLayout layout)
+    private static byte[] ReceiveAfterKill(DragonQueue<byte[]> queue, ChannelLayout layout)
     {
         var message = queue.Get(timeout: TimeSpan.FromSeconds(10));
         if (message.Length == 16 << 20 && layout.Home != layout.Workers)
@@ -97,7 +97,7 @@ public static class ChannelKillScenarios
         return message;
     }
 
-    public static void PutLarge(Dragon.Queue<byte[]> queue, Event putting)
+    public static void PutLarge(DragonQueue<byte[]> queue, DragonEvent putting)
     {
         var message = Payloads.Bytes(16 << 20);
         putting.Set();

@@ -26,8 +26,8 @@ public sealed record ChannelLayout(string Name, int Home, int Workers)
     }
 
     /// <summary>Starts a C# method on the workers' node.</summary>
-    public Process Start(Delegate method, params object?[] args) =>
-        Process.Start(ProcessTemplate.FromMethod(method, args) with { Policy = Policy.OnNode(Workers) });
+    public DragonProcess Start(Delegate method, params object?[] args) =>
+        DragonProcess.Start(ProcessTemplate.FromMethod(method, args) with { Policy = Policy.OnNode(Workers) });
 
     public override string ToString() => $"{Name} (object on node {Home}, processes on node {Workers})";
 }
@@ -38,7 +38,7 @@ internal static class Scenario
     public static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
 
     /// <summary>Joins a worker and checks it exited 0 (its own CHECK/FAIL lines say why not).</summary>
-    public static void JoinedOk(Process process, string what, int seconds = 60)
+    public static void JoinedOk(DragonProcess process, string what, int seconds = 60)
     {
         var code = process.Join(TimeSpan.FromSeconds(seconds));
         Check.That(code == 0, $"{what} ({process}) exited 0 (got {(code is { } c ? c.ToString(CultureInfo.InvariantCulture) : "no exit in time")}{(code is not null and not 0 ? ": " + process.ExitReason : string.Empty)})");

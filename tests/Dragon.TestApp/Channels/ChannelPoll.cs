@@ -12,7 +12,7 @@ public static class ChannelPoll
         using var channel = ChannelUnderTest<Document>.Create(ChannelKind.Pipe, layout);
         var reader = channel.Receiver.Connection!;
         Check.That(!reader.Poll(TimeSpan.Zero), $"pipe {layout}: Poll on an empty pipe is false");
-        using var go = new Event(node: layout.Home);
+        using var go = new DragonEvent(node: layout.Home);
         var writer = layout.Start(WriteAfterSignal, channel.Sender, go);
         go.Set();
         var millis = Scenario.Millis(() => Check.That(reader.Poll(TimeSpan.FromSeconds(10)), "Poll waiting for a message sent by another process is true"));
@@ -28,7 +28,7 @@ public static class ChannelPoll
         return 0;
     }
 
-    public static void WriteAfterSignal(ChannelRef<Document> channel, Event go)
+    public static void WriteAfterSignal(ChannelRef<Document> channel, DragonEvent go)
     {
         go.Wait(TimeSpan.FromSeconds(30));
         Thread.Sleep(200);

@@ -16,8 +16,8 @@ public static class ChannelTimeouts
         var kind = ChannelUnderTest<int>.ParseKind(kindName);
         var layout = ChannelLayout.Parse(layoutName);
         using var channel = ChannelUnderTest<int>.Create(kind, layout, capacity: Capacity);
-        using var full = new Event(node: layout.Home);
-        using var empty = new Event(node: layout.Home);
+        using var full = new DragonEvent(node: layout.Home);
+        using var empty = new DragonEvent(node: layout.Home);
         var worker = layout.Start(Worker, channel.Sender, channel.Receiver, full, empty);
 
         // The head's side of the two hand-offs: take one from the full channel, then send one to the empty one.
@@ -32,7 +32,7 @@ public static class ChannelTimeouts
         return 0;
     }
 
-    public static int Worker(ChannelRef<int> senderRef, ChannelRef<int> receiverRef, Event full, Event empty)
+    public static int Worker(ChannelRef<int> senderRef, ChannelRef<int> receiverRef, DragonEvent full, DragonEvent empty)
     {
         var sender = senderRef.Open();
         var receiver = receiverRef.Open();
@@ -73,7 +73,7 @@ public static class ChannelTimeouts
         return 0;
     }
 
-    private static void QueueOnly(Dragon.Queue<int> queue)
+    private static void QueueOnly(DragonQueue<int> queue)
     {
         for (var i = 0; i < Capacity; i++)
         {

@@ -21,7 +21,7 @@ public static class LockScenarios
         {
             var counter = Path.Combine(dir.FullName, "counter");
             File.WriteAllText(counter, "0");
-            using var theLock = new Dragon.Lock(node: SyncLayout.Home);
+            using var theLock = new DragonLock(node: SyncLayout.Home);
             var workers = Enumerable.Range(0, Workers).Select(w => SyncLayout.Start(SyncLayout.NodeOf(w), Increment, theLock, dir.FullName, Increments)).ToArray();
             foreach (var worker in workers)
             {
@@ -46,7 +46,7 @@ public static class LockScenarios
         return 0;
     }
 
-    public static int Increment(Dragon.Lock theLock, string dir, int times)
+    public static int Increment(DragonLock theLock, string dir, int times)
     {
         var counter = Path.Combine(dir, "counter");
         var marker = Path.Combine(dir, "inside");
@@ -74,7 +74,7 @@ public static class LockScenarios
         return 0;
     }
 
-    public static int LockMisuse(Dragon.Lock theLock)
+    public static int LockMisuse(DragonLock theLock)
     {
         var e = Check.Throws<InvalidOperationException>(theLock.Release, "releasing a lock held by another process");
         Check.That(e.Message.Contains("held by process", StringComparison.Ordinal), "the error names the holder");
@@ -88,10 +88,10 @@ public static class LockScenarios
     public static int HolderKilled()
     {
         SyncLayout.RequireNodes(3);
-        using var theLock = new Dragon.Lock(node: SyncLayout.Home);
-        using var held = new Dragon.Event(node: SyncLayout.Home);
-        using var waiting = new Dragon.Event(node: SyncLayout.Home);
-        using var got = new Dragon.Event(node: SyncLayout.Home);
+        using var theLock = new DragonLock(node: SyncLayout.Home);
+        using var held = new DragonEvent(node: SyncLayout.Home);
+        using var waiting = new DragonEvent(node: SyncLayout.Home);
+        using var got = new DragonEvent(node: SyncLayout.Home);
         var holder = SyncLayout.Start(2, HoldForever, theLock, held);
         Check.That(held.Wait(TimeSpan.FromSeconds(30)), "a process on node 2 holds the lock");
         var waiter = SyncLayout.Start(0, AcquireAndSignal, theLock, waiting, got);
@@ -108,14 +108,14 @@ public static class LockScenarios
         return 0;
     }
 
-    public static void HoldForever(Dragon.Lock theLock, Dragon.Event held)
+    public static void HoldForever(DragonLock theLock, DragonEvent held)
     {
         theLock.Acquire();
         held.Set();
         Thread.Sleep(TimeSpan.FromMinutes(5));
     }
 
-    public static int AcquireAndSignal(Dragon.Lock theLock, Dragon.Event waiting, Dragon.Event got)
+    public static int AcquireAndSignal(DragonLock theLock, DragonEvent waiting, DragonEvent got)
     {
         waiting.Set();
         if (!theLock.Acquire(TimeSpan.FromSeconds(30)))

@@ -14,7 +14,7 @@ public static class QueueApiScenarios
     /// <summary>GetAsync, PutAsync and a pipe's RecvAsync on this node's ring, each cancelled while it waits.</summary>
     public static int Cancel()
     {
-        using var queue = new Dragon.Queue<int>(maxSize: 1);
+        using var queue = new DragonQueue<int>(maxSize: 1);
         CheckCancels("GetAsync on an empty queue", token => queue.GetAsync(token).AsTask());
         queue.Put(7);
         Check.That(queue.TryGet(out var item, TimeSpan.Zero) && item == 7, "the cancelled gets took nothing: the next item goes to the next get");
@@ -25,7 +25,7 @@ public static class QueueApiScenarios
         Check.That(queue.TryGet(out item, TimeSpan.Zero) && item == 1, "the first item is still there");
         Check.That(!queue.TryGet(out _, TimeSpan.Zero), "and the cancelled puts put nothing");
 
-        var (reader, writer) = Pipe.Create(duplex: false);
+        var (reader, writer) = DragonPipe.Create(duplex: false);
         CheckCancels("RecvAsync on an empty pipe", token => reader.RecvAsync<int>(token).AsTask());
         writer.Send(5);
         Check.That(reader.Recv<int>(TimeSpan.FromSeconds(5)) == 5, "the cancelled receives took nothing from the pipe");
@@ -64,7 +64,7 @@ public static class QueueApiScenarios
     public static int JoinableFastConsumer(string layoutName, int count)
     {
         var layout = ChannelLayout.Parse(layoutName);
-        using var queue = new Dragon.Queue<int>(maxSize: 64, joinable: true, node: layout.Home);
+        using var queue = new DragonQueue<int>(maxSize: 64, joinable: true, node: layout.Home);
         var consumer = layout.Start(ConsumeAndMarkDone, queue, count);
         for (var i = 0; i < count; i++)
         {
@@ -78,7 +78,7 @@ public static class QueueApiScenarios
         return 0;
     }
 
-    public static void ConsumeAndMarkDone(Dragon.Queue<int> queue, int count)
+    public static void ConsumeAndMarkDone(DragonQueue<int> queue, int count)
     {
         for (var i = 0; i < count; i++)
         {
@@ -98,10 +98,10 @@ public static class QueueApiScenarios
     public static int NameTaken()
     {
         var prefix = $"dragon-{Environment.GetEnvironmentVariable("DRAGON_RUN_ID")}-";
-        using var first = new Dragon.Queue<int>(name: "taken-name", node: 1);
+        using var first = new DragonQueue<int>(name: "taken-name", node: 1);
         var before = RingFiles(prefix);
         Check.That(before.Length > 0, $"the run's ring files are visible ({before.Length} under /dev/shm/{prefix}*)");
-        var e = Check.Throws<ArgumentException>(() => new Dragon.Queue<int>(name: "taken-name", node: 1).Dispose(), "a second queue with the same name");
+        var e = Check.Throws<ArgumentException>(() => new DragonQueue<int>(name: "taken-name", node: 1).Dispose(), "a second queue with the same name");
         Check.That(e.Message.Contains("taken-name", StringComparison.Ordinal), "the error names the name");
         var after = RingFiles(prefix);
         Check.That(after.Length == before.Length, $"the failed create left no ring file ({before.Length} before, {after.Length} after: {string.Join(", ", after.Except(before))})");

@@ -16,8 +16,8 @@ public static class QueueManyScenario
     {
         var layout = ChannelLayout.Parse(layoutName);
         var perProducer = total / Producers;
-        using var queue = new Dragon.Queue<byte[]>(maxSize: 1024, node: layout.Home);
-        using var reports = new Dragon.Queue<byte[]>(maxSize: 16, node: layout.Home);
+        using var queue = new DragonQueue<byte[]>(maxSize: 1024, node: layout.Home);
+        using var reports = new DragonQueue<byte[]>(maxSize: 16, node: layout.Home);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var consumers = Enumerable.Range(0, Consumers).Select(_ => layout.Start(Consume, queue, reports)).ToArray();
         var producers = Enumerable.Range(0, Producers).Select(p => layout.Start(Produce, queue, p, perProducer)).ToArray();
@@ -62,7 +62,7 @@ public static class QueueManyScenario
         return 0;
     }
 
-    public static void Produce(Dragon.Queue<byte[]> queue, int producer, int count)
+    public static void Produce(DragonQueue<byte[]> queue, int producer, int count)
     {
         for (var i = 0; i < count; i++)
         {
@@ -71,7 +71,7 @@ public static class QueueManyScenario
     }
 
     /// <summary>Takes until end of stream, checking per-producer order, and reports the ids it took.</summary>
-    public static int Consume(Dragon.Queue<byte[]> queue, Dragon.Queue<byte[]> reports)
+    public static int Consume(DragonQueue<byte[]> queue, DragonQueue<byte[]> reports)
     {
         var taken = new List<int>();
         var last = new Dictionary<int, int>();

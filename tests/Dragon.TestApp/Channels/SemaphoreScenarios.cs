@@ -16,8 +16,8 @@ public static class SemaphoreScenarios
     public static int Bound()
     {
         SyncLayout.RequireNodes(3);
-        using var semaphore = new Dragon.Semaphore(SemaphoreValue, bounded: true, node: SyncLayout.Home);
-        using var reports = new Dragon.Queue<long[]>(maxSize: 16, node: SyncLayout.Home);
+        using var semaphore = new DragonSemaphore(SemaphoreValue, bounded: true, node: SyncLayout.Home);
+        using var reports = new DragonQueue<long[]>(maxSize: 16, node: SyncLayout.Home);
         var workers = Enumerable.Range(0, Workers).Select(w => SyncLayout.Start(SyncLayout.NodeOf(w), HoldSemaphore, semaphore, reports, Acquisitions)).ToArray();
         var edges = new List<(long Time, int Delta)>();
         for (var w = 0; w < Workers; w++)
@@ -55,7 +55,7 @@ public static class SemaphoreScenarios
         return 0;
     }
 
-    public static void HoldSemaphore(Dragon.Semaphore semaphore, Dragon.Queue<long[]> reports, int times)
+    public static void HoldSemaphore(DragonSemaphore semaphore, DragonQueue<long[]> reports, int times)
     {
         var intervals = new long[times * 2];
         for (var i = 0; i < times; i++)
@@ -70,7 +70,7 @@ public static class SemaphoreScenarios
         reports.Put(intervals);
     }
 
-    public static int SemaphoreTimeouts(Dragon.Semaphore semaphore)
+    public static int SemaphoreTimeouts(DragonSemaphore semaphore)
     {
         Check.That(semaphore.Acquire(TimeSpan.Zero) && semaphore.Acquire(TimeSpan.Zero), "two zero-timeout acquires take the value to 0");
         Check.That(!semaphore.Acquire(TimeSpan.Zero), "a third with zero timeout is false at once");

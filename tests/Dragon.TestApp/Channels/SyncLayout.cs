@@ -16,6 +16,6 @@ internal static class SyncLayout
 
     public static int NodeOf(int worker) => worker % SystemInfo.Nodes.Count;
 
-    public static Process Start(int node, Delegate method, params object?[] args) =>
-        Process.Start(ProcessTemplate.FromMethod(method, args) with { Policy = Policy.OnNode(node) });
+    public static DragonProcess Start(int node, Delegate method, params object?[] args) =>
+        DragonProcess.Start(ProcessTemplate.FromMethod(method, args) with { Policy = Policy.OnNode(node) });
 }

@@ -12,8 +12,8 @@ public static class SyncScenarios
     public static int Barrier()
     {
         SyncLayout.RequireNodes(3);
-        using var barrier = new Dragon.Barrier(Parties, node: SyncLayout.Home);
-        using var reports = new Dragon.Queue<int[]>(maxSize: 16, node: SyncLayout.Home);
+        using var barrier = new DragonBarrier(Parties, node: SyncLayout.Home);
+        using var reports = new DragonQueue<int[]>(maxSize: 16, node: SyncLayout.Home);
         Check.That(barrier.Parties == Parties, $"the barrier has {Parties} parties");
         var parties = Enumerable.Range(0, Parties).Select(p => SyncLayout.Start(SyncLayout.NodeOf(p), PassBarrier, barrier, reports, p, Rounds)).ToArray();
         var indices = new int[Parties][];
@@ -44,7 +44,7 @@ public static class SyncScenarios
         return 0;
     }
 
-    public static void PassBarrier(Dragon.Barrier barrier, Dragon.Queue<int[]> reports, int party, int rounds)
+    public static void PassBarrier(DragonBarrier barrier, DragonQueue<int[]> reports, int party, int rounds)
     {
         var report = new int[rounds + 1];
         report[0] = party;
@@ -60,8 +60,8 @@ public static class SyncScenarios
     public static int Event()
     {
         SyncLayout.RequireNodes(3);
-        using var ev = new Dragon.Event(node: SyncLayout.Home);
-        using var ready = new Dragon.Semaphore(0, node: SyncLayout.Home);
+        using var ev = new DragonEvent(node: SyncLayout.Home);
+        using var ready = new DragonSemaphore(0, node: SyncLayout.Home);
         var waiters = new[] { 0, 2 }.Select(node => SyncLayout.Start(node, WaitForSet, ev, ready)).ToArray();
         for (var i = 0; i < waiters.Length; i++)
         {
@@ -86,7 +86,7 @@ public static class SyncScenarios
         return 0;
     }
 
-    public static int WaitForSet(Dragon.Event ev, Dragon.Semaphore ready)
+    public static int WaitForSet(DragonEvent ev, DragonSemaphore ready)
     {
         ready.Release();
         var clock = Stopwatch.StartNew();
@@ -95,7 +95,7 @@ public static class SyncScenarios
         return 0;
     }
 
-    public static int WaitTimeouts(Dragon.Event ev)
+    public static int WaitTimeouts(DragonEvent ev)
     {
         var millis = Scenario.Millis(() => Check.That(!ev.Wait(TimeSpan.FromMilliseconds(400)), "Wait on a clear event with a timeout is false"));
         Check.That(millis >= 380 && millis < 2000, $"after about its timeout (400 ms asked, {millis} ms taken)");

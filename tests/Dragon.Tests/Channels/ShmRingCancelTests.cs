@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Dragon.Channels.Internal;
 using Xunit;
 
 namespace Dragon.Tests.Channels;

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Dragon.Channels.Internal;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using Dragon.Tests.Infrastructure;
-using Xunit;
 
 namespace Dragon.Tests.Hardening;
 

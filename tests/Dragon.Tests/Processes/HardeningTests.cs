@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;

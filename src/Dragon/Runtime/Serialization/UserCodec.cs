@@ -51,7 +51,7 @@ internal static class UserCodec
         [UnconditionalSuppressMessage("Trimming", "IL2059", Justification = "The type came from a method parameter or a value of this same program, so its initializer is compiled in.")]
         public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
         {
-            if (!s_runtimeObjects.ContainsKey(type) && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Queue<>))
+            if (!s_runtimeObjects.ContainsKey(type) && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(DragonQueue<>))
             {
                 // A child decoding its arguments may meet the instantiation before anything else touched it.
                 System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(type.TypeHandle);
@@ -124,13 +124,13 @@ internal static class UserCodec
 [JsonSerializable(typeof(double[]))]
 [JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(JsonElement))]
-[JsonSerializable(typeof(Process))]
+[JsonSerializable(typeof(DragonProcess))]
 [JsonSerializable(typeof(ProcessGroup))]
 [JsonSerializable(typeof(Connection))]
-[JsonSerializable(typeof(Event))]
-[JsonSerializable(typeof(Barrier))]
-[JsonSerializable(typeof(Lock))]
-[JsonSerializable(typeof(Semaphore))]
+[JsonSerializable(typeof(DragonEvent))]
+[JsonSerializable(typeof(DragonBarrier))]
+[JsonSerializable(typeof(DragonLock))]
+[JsonSerializable(typeof(DragonSemaphore))]
 internal sealed partial class BuiltInJsonContext : JsonSerializerContext;
 
 /// <summary>A runtime object that travels between processes as a descriptor.</summary>

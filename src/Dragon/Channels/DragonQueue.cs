@@ -15,7 +15,7 @@ namespace Dragon;
 /// </summary>
 /// <typeparam name="T">The message type: bytes, strings, primitives, or any plain record or class.</typeparam>
 [JsonConverter(typeof(QueueConverterFactory))]
-public sealed class Queue<T> : IDisposable
+public sealed class DragonQueue<T> : IDisposable
 {
     private readonly ChannelEndpoint _channel;
 
@@ -25,26 +25,26 @@ public sealed class Queue<T> : IDisposable
     /// <param name="name">A run-wide name others can <see cref="Attach"/> to; null for an anonymous queue.</param>
     /// <param name="node">Index of the node that hosts it; null for this process's node.</param>
     /// <param name="maxMessageBytes">Largest encoded message accepted; null for 64 MiB.</param>
-    public Queue(int maxSize = 1024, bool joinable = false, string? name = null, int? node = null, int? maxMessageBytes = null)
+    public DragonQueue(int maxSize = 1024, bool joinable = false, string? name = null, int? node = null, int? maxMessageBytes = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessageBytes ?? 0, nameof(maxMessageBytes));
         _channel = new ChannelEndpoint(HostedHandle.Create(ObjectKind.Channel, name, node, maxSize, 0, maxMessageBytes ?? 0, flag: joinable));
     }
 
-    private Queue(HostedHandle handle) => _channel = new ChannelEndpoint(handle);
+    private DragonQueue(HostedHandle handle) => _channel = new ChannelEndpoint(handle);
 
     /// <summary>
     /// Makes this instantiation serializable without reflection (a Native AOT program cannot build the factory's
     /// converter at run time): every program that uses a Queue&lt;T&gt; runs this before serializing one.
     /// </summary>
-    static Queue() => UserCodec.RegisterRuntimeObject(
-        typeof(Queue<T>),
-        options => JsonMetadataServices.CreateValueInfo<Queue<T>>(options, new QueueConverterFactory.QueueConverter<T>()));
+    static DragonQueue() => UserCodec.RegisterRuntimeObject(
+        typeof(DragonQueue<T>),
+        options => JsonMetadataServices.CreateValueInfo<DragonQueue<T>>(options, new QueueConverterFactory.QueueConverter<T>()));
 
     /// <summary>Attaches to a queue by its run-wide name.</summary>
     /// <exception cref="KeyNotFoundException">No such queue (destroyed, or never created).</exception>
-    public static Queue<T> Attach(string name) => new(HostedHandle.Attach(ObjectKind.Channel, 0, name));
+    public static DragonQueue<T> Attach(string name) => new(HostedHandle.Attach(ObjectKind.Channel, 0, name));
 
     /// <summary>The run-wide name.</summary>
     public string Name => _channel.Handle.Descriptor.Name;
@@ -153,7 +153,7 @@ public sealed class Queue<T> : IDisposable
 
     internal ulong Id => _channel.Handle.Id;
 
-    internal static Queue<T> AttachById(ulong id) => new(HostedHandle.Attach(ObjectKind.Channel, id, null));
+    internal static DragonQueue<T> AttachById(ulong id) => new(HostedHandle.Attach(ObjectKind.Channel, id, null));
 }
 
 /// <summary>Thrown by a put that found no room in time.</summary>
@@ -198,24 +198,24 @@ public sealed class QueueEmptyException : DragonException
     }
 }
 
-/// <summary>Moves any <see cref="Queue{T}"/> between processes as its id.</summary>
+/// <summary>Moves any <see cref="DragonQueue{T}"/> between processes as its id.</summary>
 internal sealed class QueueConverterFactory : JsonConverterFactory
 {
-    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(Queue<>);
+    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsGenericType && typeToConvert.GetGenericTypeDefinition() == typeof(DragonQueue<>);
 
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Used only with reflection-based serialization; Native AOT programs go through the registration in Queue<T>'s type initializer.")]
     public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
         (JsonConverter)Activator.CreateInstance(typeof(QueueConverter<>).MakeGenericType(typeToConvert.GetGenericArguments()[0]))!;
 
-    internal sealed class QueueConverter<TItem> : JsonConverter<Queue<TItem>>
+    internal sealed class QueueConverter<TItem> : JsonConverter<DragonQueue<TItem>>
     {
-        public override Queue<TItem>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        public override DragonQueue<TItem>? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
             using var document = JsonDocument.ParseValue(ref reader);
-            return UserCodec.Validating ? null : Queue<TItem>.AttachById(document.RootElement.GetProperty("queue").GetUInt64());
+            return UserCodec.Validating ? null : DragonQueue<TItem>.AttachById(document.RootElement.GetProperty("queue").GetUInt64());
         }
 
-        public override void Write(Utf8JsonWriter writer, Queue<TItem> value, JsonSerializerOptions options)
+        public override void Write(Utf8JsonWriter writer, DragonQueue<TItem> value, JsonSerializerOptions options)
         {
             writer.WriteStartObject();
             writer.WriteNumber("queue", value.Id);

@@ -11,22 +11,22 @@ namespace Dragon;
 /// Barrier. A waiter's timeout, <see cref="Abort"/>, or the death of a waiting process breaks it: every waiter then
 /// gets <see cref="BrokenBarrierException"/> until <see cref="Reset"/>.
 /// </summary>
-[JsonConverter(typeof(RuntimeObjectConverter<Barrier>))]
-public sealed class Barrier : SyncObject, IRuntimeObject<Barrier>
+[JsonConverter(typeof(RuntimeObjectConverter<DragonBarrier>))]
+public sealed class DragonBarrier : SyncObject, IRuntimeObject<DragonBarrier>
 {
     /// <summary>Creates a barrier for <paramref name="parties"/> parties.</summary>
-    public Barrier(int parties, string? name = null, int? node = null)
+    public DragonBarrier(int parties, string? name = null, int? node = null)
         : base(HostedHandle.Create(ObjectKind.Barrier, name, node, parties: parties))
     {
     }
 
-    private Barrier(HostedHandle handle)
+    private DragonBarrier(HostedHandle handle)
         : base(handle)
     {
     }
 
     /// <summary>Attaches to a barrier by name.</summary>
-    public static Barrier Attach(string name) => new(AttachByName(name, ObjectKind.Barrier));
+    public static DragonBarrier Attach(string name) => new(AttachByName(name, ObjectKind.Barrier));
 
     /// <summary>How many parties must arrive.</summary>
     public int Parties => (int)Handle.Descriptor.Parties;
@@ -49,9 +49,9 @@ public sealed class Barrier : SyncObject, IRuntimeObject<Barrier>
         ? (int)reply.Value
         : throw new BrokenBarrierException($"{Handle.Describe} is broken{(reply.Status == ObjectStatus.TimedOut ? " (a wait timed out)" : string.Empty)}");
 
-    void IRuntimeObject<Barrier>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
+    void IRuntimeObject<DragonBarrier>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 
-    static Barrier IRuntimeObject<Barrier>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Barrier));
+    static DragonBarrier IRuntimeObject<DragonBarrier>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Barrier));
 }
 
 /// <summary>A barrier wait that cannot complete: the barrier was aborted, reset, timed out, or lost a party.</summary>

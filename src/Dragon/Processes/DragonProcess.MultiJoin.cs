@@ -3,7 +3,7 @@ using Dragon.Runtime.Protocol;
 
 namespace Dragon;
 
-/// <summary>Outcome of <see cref="Process.MultiJoin"/>: who exited (with codes) and who is still running.</summary>
+/// <summary>Outcome of <see cref="DragonProcess.MultiJoin"/>: who exited (with codes) and who is still running.</summary>
 /// <param name="Exited">Processes that exited, with their exit codes.</param>
 /// <param name="Running">Processes still running when the call returned.</param>
 public sealed record MultiJoinResult(IReadOnlyList<(ulong Puid, int ExitCode)> Exited, IReadOnlyList<ulong> Running)
@@ -12,7 +12,7 @@ public sealed record MultiJoinResult(IReadOnlyList<(ulong Puid, int ExitCode)> E
     public bool AllExited => Running.Count == 0;
 }
 
-public sealed partial class Process
+public sealed partial class DragonProcess
 {
     /// <summary>
     /// Waits on several processes at once: until any of them exits (<paramref name="joinAll"/> false), or all

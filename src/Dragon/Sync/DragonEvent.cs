@@ -7,24 +7,24 @@ using Dragon.Runtime.Serialization;
 namespace Dragon;
 
 /// <summary>An event any process of the run can set, clear and wait on, like Python's multiprocessing.Event.</summary>
-[JsonConverter(typeof(RuntimeObjectConverter<Event>))]
-public sealed class Event : SyncObject, IRuntimeObject<Event>
+[JsonConverter(typeof(RuntimeObjectConverter<DragonEvent>))]
+public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
 {
     /// <summary>Creates an event, clear.</summary>
     /// <param name="name">Run-wide name for <see cref="Attach"/>; null for anonymous.</param>
     /// <param name="node">Index of the hosting node; null for this process's node.</param>
-    public Event(string? name = null, int? node = null)
+    public DragonEvent(string? name = null, int? node = null)
         : base(HostedHandle.Create(ObjectKind.Event, name, node))
     {
     }
 
-    private Event(HostedHandle handle)
+    private DragonEvent(HostedHandle handle)
         : base(handle)
     {
     }
 
     /// <summary>Attaches to an event by name.</summary>
-    public static Event Attach(string name) => new(AttachByName(name, ObjectKind.Event));
+    public static DragonEvent Attach(string name) => new(AttachByName(name, ObjectKind.Event));
 
     /// <summary>True when set.</summary>
     public bool IsSet => Request(ObjectOp.EventIsSet).Value != 0;
@@ -42,7 +42,7 @@ public sealed class Event : SyncObject, IRuntimeObject<Event>
     public async Task<bool> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         (await RequestAsync(ObjectOp.EventWait, timeout, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
 
-    void IRuntimeObject<Event>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
+    void IRuntimeObject<DragonEvent>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 
-    static Event IRuntimeObject<Event>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Event));
+    static DragonEvent IRuntimeObject<DragonEvent>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Event));
 }

@@ -7,23 +7,23 @@ using Dragon.Runtime.Serialization;
 namespace Dragon;
 
 /// <summary>A counting semaphore shared by the processes of the run; a bounded one cannot be released above its initial value.</summary>
-[JsonConverter(typeof(RuntimeObjectConverter<Semaphore>))]
-public sealed class Semaphore : SyncObject, IRuntimeObject<Semaphore>
+[JsonConverter(typeof(RuntimeObjectConverter<DragonSemaphore>))]
+public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore>
 {
     /// <summary>Creates a semaphore with an initial value.</summary>
-    public Semaphore(int value = 1, bool bounded = false, string? name = null, int? node = null)
+    public DragonSemaphore(int value = 1, bool bounded = false, string? name = null, int? node = null)
         : base(HostedHandle.Create(ObjectKind.Semaphore, name, node, capacity: value, flag: bounded))
     {
         ArgumentOutOfRangeException.ThrowIfNegative(value);
     }
 
-    private Semaphore(HostedHandle handle)
+    private DragonSemaphore(HostedHandle handle)
         : base(handle)
     {
     }
 
     /// <summary>Attaches to a semaphore by name.</summary>
-    public static Semaphore Attach(string name) => new(AttachByName(name, ObjectKind.Semaphore));
+    public static DragonSemaphore Attach(string name) => new(AttachByName(name, ObjectKind.Semaphore));
 
     /// <summary>The current value.</summary>
     public int Value => (int)Request(ObjectOp.SemaphoreValue).Value;
@@ -43,7 +43,7 @@ public sealed class Semaphore : SyncObject, IRuntimeObject<Semaphore>
         Request(ObjectOp.SemaphoreRelease, argument: count);
     }
 
-    void IRuntimeObject<Semaphore>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
+    void IRuntimeObject<DragonSemaphore>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 
-    static Semaphore IRuntimeObject<Semaphore>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Semaphore));
+    static DragonSemaphore IRuntimeObject<DragonSemaphore>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Semaphore));
 }

@@ -7,13 +7,13 @@ using Dragon.Runtime.Serialization;
 namespace Dragon;
 
 /// <summary>A process of the run, on any node: started here or attached to by puid.</summary>
-[JsonConverter(typeof(RuntimeObjectConverter<Process>))]
-public sealed partial class Process : IRuntimeObject<Process>
+[JsonConverter(typeof(RuntimeObjectConverter<DragonProcess>))]
+public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
 {
     private readonly ProcessDescriptor _descriptor;
     private ProcessStatus? _final;
 
-    internal Process(ProcessDescriptor descriptor)
+    internal DragonProcess(ProcessDescriptor descriptor)
     {
         _descriptor = descriptor;
         StdoutConnection = descriptor.StdoutPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 1) : null;
@@ -53,24 +53,24 @@ public sealed partial class Process : IRuntimeObject<Process>
 
     /// <summary>Starts a process from a template.</summary>
     /// <exception cref="ProcessStartException">The program is missing or not executable, the cwd is bad, or placement failed.</exception>
-    public static Process Start(ProcessTemplate template) => StartAsync(template).GetAwaiter().GetResult();
+    public static DragonProcess Start(ProcessTemplate template) => StartAsync(template).GetAwaiter().GetResult();
 
     /// <summary>Starts a process from a template.</summary>
-    public static async Task<Process> StartAsync(ProcessTemplate template, CancellationToken cancellationToken = default)
+    public static async Task<DragonProcess> StartAsync(ProcessTemplate template, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(template);
         var reply = await RuntimeClient.Current
             .RequestAsync<StartReply>(new StartRequest([template.ToSpec()]), cancellationToken)
             .ConfigureAwait(false);
-        return new Process(reply.Processes[0]);
+        return new DragonProcess(reply.Processes[0]);
     }
 
     /// <summary>Attaches to an existing process of the run by puid.</summary>
     /// <exception cref="ProcessNotFoundException">No such process.</exception>
-    public static Process Attach(ulong puid)
+    public static DragonProcess Attach(ulong puid)
     {
         var reply = RuntimeClient.Current.Request<QueryReply>(new QueryRequest(puid));
-        return new Process(reply.Process);
+        return new DragonProcess(reply.Process);
     }
 
     /// <summary>Waits for the process to exit; returns its exit code, or null if the timeout passed first.</summary>
@@ -146,7 +146,7 @@ public sealed partial class Process : IRuntimeObject<Process>
         return status;
     }
 
-    void IRuntimeObject<Process>.WriteDescriptor(Utf8JsonWriter writer) => writer.WriteNumber("puid", Puid);
+    void IRuntimeObject<DragonProcess>.WriteDescriptor(Utf8JsonWriter writer) => writer.WriteNumber("puid", Puid);
 
-    static Process IRuntimeObject<Process>.FromDescriptor(JsonElement descriptor) => Attach(descriptor.GetProperty("puid").GetUInt64());
+    static DragonProcess IRuntimeObject<DragonProcess>.FromDescriptor(JsonElement descriptor) => Attach(descriptor.GetProperty("puid").GetUInt64());
 }

@@ -10,25 +10,25 @@ namespace Dragon;
 /// A lock held by one process of the run at a time (optionally recursive within that process). A lock whose
 /// holder dies is released and handed to the next waiter, so a crash never wedges the others.
 /// </summary>
-[JsonConverter(typeof(RuntimeObjectConverter<Lock>))]
-public sealed class Lock : SyncObject, IRuntimeObject<Lock>
+[JsonConverter(typeof(RuntimeObjectConverter<DragonLock>))]
+public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
 {
     /// <summary>Creates a lock.</summary>
     /// <param name="recursive">The holding process may acquire it again (and must release as often).</param>
     /// <param name="name">Run-wide name for <see cref="Attach"/>; null for anonymous.</param>
     /// <param name="node">Index of the hosting node; null for this process's node.</param>
-    public Lock(bool recursive = false, string? name = null, int? node = null)
+    public DragonLock(bool recursive = false, string? name = null, int? node = null)
         : base(HostedHandle.Create(ObjectKind.Lock, name, node, flag: recursive))
     {
     }
 
-    private Lock(HostedHandle handle)
+    private DragonLock(HostedHandle handle)
         : base(handle)
     {
     }
 
     /// <summary>Attaches to a lock by name.</summary>
-    public static Lock Attach(string name) => new(AttachByName(name, ObjectKind.Lock));
+    public static DragonLock Attach(string name) => new(AttachByName(name, ObjectKind.Lock));
 
     /// <summary>Whether the lock is recursive.</summary>
     public bool Recursive => Handle.Descriptor.Flag;
@@ -44,7 +44,7 @@ public sealed class Lock : SyncObject, IRuntimeObject<Lock>
     /// <exception cref="InvalidOperationException">This process does not hold it.</exception>
     public void Release() => Request(ObjectOp.LockRelease);
 
-    void IRuntimeObject<Lock>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
+    void IRuntimeObject<DragonLock>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 
-    static Lock IRuntimeObject<Lock>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Lock));
+    static DragonLock IRuntimeObject<DragonLock>.FromDescriptor(JsonElement descriptor) => new(AttachFrom(descriptor, ObjectKind.Lock));
 }
