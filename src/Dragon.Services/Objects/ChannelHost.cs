@@ -128,7 +128,9 @@ internal sealed class ChannelHost : HostedObject
                 return Stopped(caller, cancelled);
             }
 
-            var reply = attempt(timeout, caller);
+            // A send for a producer that exited keeps its slice, as it always did: a large message that a consumer is
+            // draining may still complete whole. Only a cancel request stops a send at once (withdrawn, nothing sent).
+            var reply = attempt(timeout, request.Op == ObjectOp.Send ? cancelled : caller);
             if (reply is { Status: ObjectStatus.Ok } && request.Op == ObjectOp.Receive && caller.IsCancellationRequested && !cancelled.IsCancellationRequested)
             {
                 // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
