@@ -63,6 +63,13 @@ internal sealed partial class ControlSession : IDisposable
         }
         finally
         {
+            // The process is gone (or closed its connection): nobody will read these replies. Stop what it asked for,
+            // so a send it started is withdrawn at once and a receive stops taking messages on its behalf.
+            foreach (var (id, _) in _serving)
+            {
+                Cancel(_serving, id);
+            }
+
             Dispose();
         }
     }
