@@ -108,6 +108,7 @@ internal static class SampleMessages
             new NodeStartFailedNotice(3, "host-3", "ssh: connection refused"),
             new QueryManyRequest([1, 2]),
             new QueryManyReply([process]),
+            new CancelRequest(12),
 
             // The smallest encodings of the records that travel in arrays (empty strings and arrays, nulls): an
             // array's count is checked against these sizes before it is allocated.

@@ -43,6 +43,8 @@ try
         "queue-cancel" => QueueApiScenarios.Cancel(),
         "queue-joinable-fast" => QueueApiScenarios.JoinableFastConsumer(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "queue-name-taken" => QueueApiScenarios.NameTaken(),
+        "cancel-cross-node" => CrossNodeCancelScenario.Run(args[1]),
+        "cancel-plan" => CancelPlanScenario.Run(args[1], args[2]),
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),
         "queue-kill-get" => ChannelKillScenarios.KilledInGet(args[1]),
         "queue-kill-put" => ChannelKillScenarios.KilledInPut(args[1]),

@@ -188,6 +188,10 @@ internal sealed partial class GlobalServices
         {
             var delay = Task.Delay(timeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
             await Task.WhenAny(done, delay).ConfigureAwait(false);
+            if (!done.IsCompleted)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
         }
 
         return records.Select(r => r.Status).ToArray();

@@ -204,6 +204,11 @@ internal sealed class GroupRecord
         }
 
         await Task.WhenAny(waits).ConfigureAwait(false);
+        if (!_finished.Task.IsCompleted && !_failed.Task.IsCompleted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         if (_failure is { } failure)
         {
             throw new ServiceException(ErrorKind.GroupFailed, $"process group {Id}: {failure}");

@@ -16,6 +16,9 @@ internal sealed partial class ControlSession : IDisposable
     private readonly NetworkStream _stream;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ILogger _logger;
+
+    /// <summary>The requests being served, by id, so a <see cref="CancelRequest"/> can stop one.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, CancellationTokenSource> _serving = new();
     private ulong _puid;
 
     public ControlSession(NodeService node, Socket socket, ILogger logger)
@@ -38,7 +41,16 @@ internal sealed partial class ControlSession : IDisposable
             await ReplyAsync(helloId, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
             while (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } frame)
             {
-                _ = HandleAsync(frame.Id, frame.Message, cancellationToken);
+                if (frame.Message is CancelRequest cancel)
+                {
+                    Cancel(_serving, cancel.RequestId);
+                    continue;
+                }
+
+                // Registered before the next frame is read, so a cancel that follows finds it.
+                var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                _serving[frame.Id] = serving;
+                _ = HandleAsync(frame.Id, frame.Message, serving, cancellationToken);
             }
         }
         catch (InvalidDataException e)
@@ -51,6 +63,13 @@ internal sealed partial class ControlSession : IDisposable
         }
         finally
         {
+            // The process is gone (or closed its connection): nobody will read these replies. Stop what it asked for,
+            // so a send it started is withdrawn at once and a receive stops taking messages on its behalf.
+            foreach (var (id, _) in _serving)
+            {
+                Cancel(_serving, id);
+            }
+
             Dispose();
         }
     }
@@ -105,16 +124,36 @@ internal sealed partial class ControlSession : IDisposable
         return hello.Id;
     }
 
-    private async Task HandleAsync(long id, IMessage request, CancellationToken cancellationToken)
+    /// <summary>Stops a request being served (a cancel for one that already ended finds nothing: its reply is on its way).</summary>
+    internal static void Cancel(System.Collections.Concurrent.ConcurrentDictionary<long, CancellationTokenSource> serving, long id)
+    {
+        if (serving.TryGetValue(id, out var request))
+        {
+            try
+            {
+                request.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // It ended meanwhile.
+            }
+        }
+    }
+
+    private async Task HandleAsync(long id, IMessage request, CancellationTokenSource serving, CancellationToken cancellationToken)
     {
         IMessage reply;
         try
         {
-            reply = await RequestHandler.HandleAsync(_node, request, _puid, cancellationToken).ConfigureAwait(false);
+            reply = await RequestHandler.HandleAsync(_node, request, _puid, serving.Token).ConfigureAwait(false);
         }
         catch (ServiceException e)
         {
             reply = new ErrorReply(e.Kind, e.Message);
+        }
+        catch (OperationCanceledException) when (serving.IsCancellationRequested)
+        {
+            reply = new ErrorReply(ErrorKind.Cancelled, $"{request.GetType().Name} was cancelled");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -129,6 +168,11 @@ internal sealed partial class ControlSession : IDisposable
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The process went away; nothing to tell it.
+        }
+        finally
+        {
+            _serving.TryRemove(id, out _);
+            serving.Dispose();
         }
     }
 

@@ -5,7 +5,8 @@ namespace Dragon.Services.Objects;
 /// <summary>
 /// A barrier of a fixed number of parties. Wait returns the arrival index (0 for the first). As in Python, a
 /// waiter's timeout, an abort, or a reset while parties wait breaks the barrier: every waiter gets Broken until
-/// the barrier is reset.
+/// the barrier is reset. A cancelled wait (a cancel request) withdraws its party instead, as .NET's Barrier does:
+/// the others keep waiting.
 /// </summary>
 internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(descriptor)
 {
@@ -41,7 +42,7 @@ internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(de
 
                     var w = NewWaiter();
                     _waiting.Add((w, request.Puid, index));
-                    return AwaitAsync(w, request.TimeoutMs, Break, cancellationToken);
+                    return AwaitAsync(w, request.TimeoutMs, status => GiveUp(w, status), cancellationToken);
                 case ObjectOp.BarrierAbort:
                     Break();
                     return Task.FromResult(Ok());
@@ -51,6 +52,31 @@ internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(de
                     return Task.FromResult(Ok());
                 default:
                     return Invalid(request, "a barrier");
+            }
+        }
+    }
+
+    private void GiveUp(TaskCompletionSource<ObjectReply> waiter, ObjectStatus status)
+    {
+        if (status != ObjectStatus.Cancelled)
+        {
+            Break();
+            return;
+        }
+
+        lock (_lock)
+        {
+            var at = _waiting.FindIndex(w => w.Waiter == waiter);
+            if (at < 0 || !waiter.TrySetResult(Reply(ObjectStatus.Cancelled)))
+            {
+                return;
+            }
+
+            // The parties behind it arrive one place earlier.
+            _waiting.RemoveAt(at);
+            for (var i = at; i < _waiting.Count; i++)
+            {
+                _waiting[i] = _waiting[i] with { Index = i };
             }
         }
     }

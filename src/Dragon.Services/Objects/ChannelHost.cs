@@ -36,9 +36,9 @@ internal sealed class ChannelHost : HostedObject
                         $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0));
                 }
 
-                return ServeAsync(request, SendSlice(request.Payload.Length), timeout => _ring.TrySend(request.Payload, timeout) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, SendSlice(request.Payload.Length), (timeout, token) => _ring.TrySend(request.Payload, timeout, token) ? Ok() : null, cancellationToken);
             case ObjectOp.Receive:
-                return ServeAsync(request, s_slice, timeout => _ring.TryReceive(timeout) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
+                return ServeAsync(request, s_slice, (timeout, token) => _ring.TryReceive(timeout, token) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
             case ObjectOp.Poll:
                 return Task.FromResult(Ok(_ring.IsClosed ? 1 : 0));
             case ObjectOp.CloseChannel:
@@ -49,7 +49,7 @@ internal sealed class ChannelHost : HostedObject
                     ? Ok(_ring.Unfinished)
                     : new ObjectReply(ObjectStatus.Invalid, "TaskDone called more times than items were put"u8.ToArray(), 0));
             case ObjectOp.JoinQueue:
-                return ServeAsync(request, s_slice, timeout => _ring.WaitAllDone(timeout) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, s_slice, (timeout, token) => _ring.WaitAllDone(timeout, token) ? Ok() : null, cancellationToken);
             default:
                 return Invalid(request, "a channel");
         }
@@ -58,20 +58,22 @@ internal sealed class ChannelHost : HostedObject
     /// <summary>
     /// Serves a send or receive for a process of another node: one try on the thread pool (most calls find room or
     /// a message at once), then, if it must wait, a dedicated thread that waits in slices until it succeeds, the
-    /// channel ends, the timeout passes, or the caller exits.
+    /// channel ends, the timeout passes, the request is cancelled, or the caller exits. The ring honours the
+    /// token within one of its 20 ms wait slices and takes nothing on a cancel; a message taken as the cancel came
+    /// is the reply (the cancelling chain hands it back to the caller).
     /// </summary>
-    private async Task<ObjectReply> ServeAsync(ObjectRequest request, TimeSpan slice, Func<TimeSpan, ObjectReply?> attempt, CancellationToken cancellationToken)
+    private async Task<ObjectReply> ServeAsync(ObjectRequest request, TimeSpan slice, Func<TimeSpan, CancellationToken, ObjectReply?> attempt, CancellationToken cancellationToken)
     {
         var deadline = request.TimeoutMs < 0 ? long.MaxValue : Environment.TickCount64 + request.TimeoutMs;
         using var caller = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _callers[caller] = request.Puid;
         try
         {
-            var reply = await Task.Run(() => Attempt(request, attempt, TimeSpan.Zero, caller.Token), CancellationToken.None).ConfigureAwait(false);
+            var reply = await Task.Run(() => Attempt(request, attempt, TimeSpan.Zero, caller.Token, cancellationToken), CancellationToken.None).ConfigureAwait(false);
             if (reply is null && request.TimeoutMs != 0)
             {
                 reply = await Task.Factory.StartNew(
-                    () => BlockingLoop(request, deadline, slice, attempt, caller.Token),
+                    () => BlockingLoop(request, deadline, slice, attempt, caller.Token, cancellationToken),
                     CancellationToken.None,
                     TaskCreationOptions.LongRunning,
                     TaskScheduler.Default).ConfigureAwait(false);
@@ -85,14 +87,14 @@ internal sealed class ChannelHost : HostedObject
         }
     }
 
-    private ObjectReply BlockingLoop(ObjectRequest request, long deadline, TimeSpan slice, Func<TimeSpan, ObjectReply?> attempt, CancellationToken caller)
+    private ObjectReply BlockingLoop(ObjectRequest request, long deadline, TimeSpan slice, Func<TimeSpan, CancellationToken, ObjectReply?> attempt, CancellationToken caller, CancellationToken cancelled)
     {
         while (!caller.IsCancellationRequested)
         {
             var left = deadline == long.MaxValue
                 ? slice
                 : TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(deadline - Environment.TickCount64, slice.TotalMilliseconds)));
-            if (Attempt(request, attempt, left, caller) is { } reply)
+            if (Attempt(request, attempt, left, caller, cancelled) is { } reply)
             {
                 return reply;
             }
@@ -103,11 +105,15 @@ internal sealed class ChannelHost : HostedObject
             }
         }
 
-        return Reply(ObjectStatus.TimedOut);
+        return Stopped(caller, cancelled);
     }
 
+    /// <summary>Cancelled when the request was; timed out when the deadline passed or the caller exited.</summary>
+    private static ObjectReply Stopped(CancellationToken caller, CancellationToken cancelled) =>
+        Reply(caller.IsCancellationRequested && cancelled.IsCancellationRequested ? ObjectStatus.Cancelled : ObjectStatus.TimedOut);
+
     /// <summary>One ring call, counted in flight so <see cref="Destroy"/> does not unmap the ring under it.</summary>
-    private ObjectReply? Attempt(ObjectRequest request, Func<TimeSpan, ObjectReply?> attempt, TimeSpan timeout, CancellationToken caller)
+    private ObjectReply? Attempt(ObjectRequest request, Func<TimeSpan, CancellationToken, ObjectReply?> attempt, TimeSpan timeout, CancellationToken caller, CancellationToken cancelled)
     {
         Interlocked.Increment(ref _inFlight);
         try
@@ -119,19 +125,28 @@ internal sealed class ChannelHost : HostedObject
 
             if (caller.IsCancellationRequested)
             {
-                return Reply(ObjectStatus.TimedOut);
+                return Stopped(caller, cancelled);
             }
 
-            var reply = attempt(timeout);
-            if (reply is { Status: ObjectStatus.Ok } && request.Op == ObjectOp.Receive && caller.IsCancellationRequested)
+            // A send for a producer that exited keeps its slice, as it always did: a large message that a consumer is
+            // draining may still complete whole. Only a cancel request stops a send at once (withdrawn, nothing sent).
+            var reply = attempt(timeout, request.Op == ObjectOp.Send ? cancelled : caller);
+            if (reply is { Status: ObjectStatus.Ok } && request.Op == ObjectOp.Receive && caller.IsCancellationRequested && !cancelled.IsCancellationRequested)
             {
                 // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
-                // message to the next receiver (at the back of the queue) rather than lose it.
+                // message to the next receiver rather than lose it. It goes to the back of the queue: the ring
+                // cannot put it back at the front, since the slots it left may already hold a producer's next
+                // message. (A request that was cancelled instead keeps the message: the reply carries it back.)
                 _ring.TryRequeue(reply.Payload, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 
             return reply;
+        }
+        catch (OperationCanceledException)
+        {
+            // The ring gave up its wait and took nothing.
+            return Stopped(caller, cancelled);
         }
         catch (EndOfStreamException)
         {

@@ -37,21 +37,21 @@ internal sealed class EventHost(ObjectDescriptor descriptor) : HostedObject(desc
 
                     var w = NewWaiter();
                     _waiters.Add(w);
-                    return AwaitAsync(w, request.TimeoutMs, () => TimeOut(w), cancellationToken);
+                    return AwaitAsync(w, request.TimeoutMs, status => Withdraw(w, status), cancellationToken);
                 default:
                     return Invalid(request, "an event");
             }
         }
     }
 
-    private void TimeOut(TaskCompletionSource<ObjectReply> waiter)
+    private void Withdraw(TaskCompletionSource<ObjectReply> waiter, ObjectStatus status)
     {
         lock (_lock)
         {
             _waiters.Remove(waiter);
         }
 
-        waiter.TrySetResult(Reply(ObjectStatus.TimedOut));
+        waiter.TrySetResult(Reply(status));
     }
 
     public override void Destroy()

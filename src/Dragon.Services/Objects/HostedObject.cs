@@ -27,8 +27,12 @@ internal abstract class HostedObject
     protected static Task<ObjectReply> Invalid(ObjectRequest request, string what) =>
         Task.FromResult(new ObjectReply(ObjectStatus.Invalid, System.Text.Encoding.UTF8.GetBytes($"{request.Op} is not an operation of {what}"), 0));
 
-    /// <summary>Waits for a waiter's completion, a timeout (ms, -1 for none) or cancellation.</summary>
-    protected static async Task<ObjectReply> AwaitAsync(TaskCompletionSource<ObjectReply> waiter, long timeoutMs, Action onTimeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a waiter's completion, a timeout (ms, -1 for none) or cancellation. When the wait gives up,
+    /// <paramref name="withdraw"/> takes the waiter out with <see cref="ObjectStatus.TimedOut"/> or
+    /// <see cref="ObjectStatus.Cancelled"/>, unless a grant completed it first: then the grant is the reply.
+    /// </summary>
+    protected static async Task<ObjectReply> AwaitAsync(TaskCompletionSource<ObjectReply> waiter, long timeoutMs, Action<ObjectStatus> withdraw, CancellationToken cancellationToken)
     {
         if (!waiter.Task.IsCompleted && timeoutMs != 0)
         {
@@ -38,10 +42,10 @@ internal abstract class HostedObject
 
         if (!waiter.Task.IsCompleted)
         {
-            onTimeout();
+            withdraw(cancellationToken.IsCancellationRequested ? ObjectStatus.Cancelled : ObjectStatus.TimedOut);
         }
 
-        // onTimeout completes the waiter with TimedOut unless a racing release completed it first.
+        // withdraw completes the waiter with its status unless a racing grant completed it first.
         return await waiter.Task.ConfigureAwait(false);
     }
 

@@ -38,7 +38,7 @@ internal sealed class LockHost(ObjectDescriptor descriptor) : HostedObject(descr
 
                     var w = NewWaiter();
                     var node = _queue.AddLast((w, request.Puid));
-                    return AwaitAsync(w, request.TimeoutMs, () => TimeOut(node), cancellationToken);
+                    return AwaitAsync(w, request.TimeoutMs, status => Withdraw(node, status), cancellationToken);
                 case ObjectOp.LockRelease:
                     if (_owner != request.Puid)
                     {
@@ -73,11 +73,12 @@ internal sealed class LockHost(ObjectDescriptor descriptor) : HostedObject(descr
         }
     }
 
-    private void TimeOut(LinkedListNode<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid)> node)
+    /// <summary>A waiter that timed out or was cancelled leaves the queue; one already granted keeps the lock.</summary>
+    private void Withdraw(LinkedListNode<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid)> node, ObjectStatus status)
     {
         lock (_lock)
         {
-            if (node.List is not null && node.Value.Waiter.TrySetResult(Reply(ObjectStatus.TimedOut)))
+            if (node.List is not null && node.Value.Waiter.TrySetResult(Reply(status)))
             {
                 _queue.Remove(node);
             }

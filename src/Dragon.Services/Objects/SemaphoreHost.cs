@@ -30,7 +30,7 @@ internal sealed class SemaphoreHost : HostedObject
 
                     var w = NewWaiter();
                     var node = _queue.AddLast(w);
-                    return AwaitAsync(w, request.TimeoutMs, () => TimeOut(node), cancellationToken);
+                    return AwaitAsync(w, request.TimeoutMs, status => Withdraw(node, status), cancellationToken);
                 case ObjectOp.SemaphoreRelease:
                     var n = Math.Max(1, request.Argument);
                     if (Bounded && _value + n > Descriptor.Capacity)
@@ -58,11 +58,12 @@ internal sealed class SemaphoreHost : HostedObject
         }
     }
 
-    private void TimeOut(LinkedListNode<TaskCompletionSource<ObjectReply>> node)
+    /// <summary>A waiter that timed out or was cancelled leaves the queue; one already granted keeps its unit.</summary>
+    private void Withdraw(LinkedListNode<TaskCompletionSource<ObjectReply>> node, ObjectStatus status)
     {
         lock (_lock)
         {
-            if (node.List is not null && node.Value.TrySetResult(Reply(ObjectStatus.TimedOut)))
+            if (node.List is not null && node.Value.TrySetResult(Reply(status)))
             {
                 _queue.Remove(node);
             }

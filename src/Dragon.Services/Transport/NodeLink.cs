@@ -17,6 +17,9 @@ internal sealed class NodeLink : IAsyncDisposable
     private readonly Func<IMessage, CancellationToken, Task<IMessage>> _serve;
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _reader;
+
+    /// <summary>The peer's requests being served here, by id, so its <see cref="CancelRequest"/> can stop one.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, CancellationTokenSource> _serving = new();
     private readonly long _parity;
     private long _nextId;
 
@@ -89,8 +92,14 @@ internal sealed class NodeLink : IAsyncDisposable
     /// <summary>Why the link ended, once it has (null while it is up).</summary>
     public Exception? LostReason => _pending.LostReason;
 
+    /// <summary>
+    /// Sends a request and waits for its reply. A token that fires sends the peer a <see cref="CancelRequest"/> and
+    /// the wait goes on for the final reply, passed back unchanged (it may carry what the operation took before it
+    /// stopped); the link's loss ends the wait.
+    /// </summary>
     public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var id = (Interlocked.Increment(ref _nextId) * 2) + _parity;
 
         // Fails at once when the reader has already ended: nothing would ever complete the reply.
@@ -99,14 +108,15 @@ internal sealed class NodeLink : IAsyncDisposable
         {
             try
             {
-                await WriteAsync(id, request, cancellationToken).ConfigureAwait(false);
+                // Not cancelled half-way: the peer would see a request it cannot be told to stop.
+                await WriteAsync(id, request, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
                 throw new IOException($"{_pending.Peer} lost: {(_pending.LostReason ?? e).Message}", e);
             }
 
-            using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
+            using (cancellationToken.Register(static state => { var (link, id) = ((NodeLink, long))state!; _ = link.SendCancelAsync(id); }, (this, id)))
             {
                 return await completion.Task.ConfigureAwait(false);
             }
@@ -114,6 +124,19 @@ internal sealed class NodeLink : IAsyncDisposable
         finally
         {
             _pending.Remove(id);
+        }
+    }
+
+    /// <summary>Asks the peer to stop request <paramref name="id"/>; a lost link fails the request anyway.</summary>
+    private async Task SendCancelAsync(long id)
+    {
+        try
+        {
+            await NotifyAsync(new CancelRequest(id), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The link is gone: its loss fails the request.
         }
     }
 
@@ -188,7 +211,11 @@ internal sealed class NodeLink : IAsyncDisposable
             var chunks = new ChunkAssembler(_pending.Peer);
             while (await ReadFrameAsync(chunks).ConfigureAwait(false) is { } frame)
             {
-                if (frame.Id == 0)
+                if (frame.Id == 0 && frame.Message is CancelRequest cancel)
+                {
+                    Node.ControlSession.Cancel(_serving, cancel.RequestId);
+                }
+                else if (frame.Id == 0)
                 {
                     // Notices are served in order, on this reader, before the next frame is read.
                     try
@@ -206,7 +233,10 @@ internal sealed class NodeLink : IAsyncDisposable
                 }
                 else
                 {
-                    _ = ServeAsync(frame.Id, frame.Message);
+                    // Registered before the next frame is read, so a cancel that follows finds it.
+                    var serving = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+                    _serving[frame.Id] = serving;
+                    _ = ServeAsync(frame.Id, frame.Message, serving);
                 }
             }
         }
@@ -227,16 +257,20 @@ internal sealed class NodeLink : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(long id, IMessage request)
+    private async Task ServeAsync(long id, IMessage request, CancellationTokenSource serving)
     {
         IMessage reply;
         try
         {
-            reply = await _serve(request, _closing.Token).ConfigureAwait(false);
+            reply = await _serve(request, serving.Token).ConfigureAwait(false);
         }
         catch (Global.ServiceException e)
         {
             reply = new ErrorReply(e.Kind, e.Message);
+        }
+        catch (OperationCanceledException) when (serving.IsCancellationRequested && !_closing.IsCancellationRequested)
+        {
+            reply = new ErrorReply(ErrorKind.Cancelled, $"{request.GetType().Name} was cancelled");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -249,6 +283,11 @@ internal sealed class NodeLink : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
+        }
+        finally
+        {
+            _serving.TryRemove(id, out _);
+            serving.Dispose();
         }
     }
 

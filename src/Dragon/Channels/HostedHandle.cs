@@ -63,6 +63,12 @@ internal sealed class HostedHandle : IDisposable
             throw new ObjectDisposedException(Describe, $"{Describe} was destroyed");
         }
 
+        if (reply.Status == ObjectStatus.Cancelled)
+        {
+            // The home node stopped the operation before it took or granted anything.
+            throw new OperationCanceledException($"{Describe}: {op} was cancelled", cancellationToken);
+        }
+
         if (reply.Status == ObjectStatus.Invalid)
         {
             throw new InvalidOperationException($"{Describe}: {Encoding.UTF8.GetString(reply.Payload)}");

@@ -104,6 +104,7 @@ internal sealed class RuntimeClient : IDisposable
         return reply switch
         {
             TReply typed => typed,
+            ErrorReply { Kind: ErrorKind.Cancelled } error => throw new OperationCanceledException(error.Message, cancellationToken),
             ErrorReply error => throw RemoteErrors.ToException(error),
             _ => throw new DragonException($"unexpected reply {reply.GetType().Name} to {request.GetType().Name}"),
         };
@@ -113,30 +114,23 @@ internal sealed class RuntimeClient : IDisposable
     public TReply Request<TReply>(IMessage request)
         where TReply : IMessage => RequestAsync<TReply>(request).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Sends a request and waits for its one reply. Cancellation is a request too: a token that fires sends a
+    /// <see cref="CancelRequest"/> and the wait goes on for the final reply, which says what was done (a message
+    /// taken at the moment of the cancel comes back in it, never dropped). The connection's loss ends the wait.
+    /// </summary>
     private async Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var id = Interlocked.Increment(ref _nextId);
 
         // Fails at once when the reader has already ended: nothing would ever complete the reply.
         var completion = _pending.Add(id);
         try
         {
-            var frame = FrameCodec.Encode(id, request);
-            await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-            {
-                throw Lost(e);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
-
-            using (cancellationToken.Register(() => completion.TrySetCanceled(cancellationToken)))
+            // Never cancelled half-way: a frame cut short would corrupt the stream for every other request.
+            await WriteAsync(FrameCodec.Encode(id, request)).ConfigureAwait(false);
+            using (cancellationToken.Register(static state => { var (client, id) = ((RuntimeClient, long))state!; _ = client.SendCancelAsync(id); }, (this, id)))
             {
                 return await completion.Task.ConfigureAwait(false);
             }
@@ -144,6 +138,36 @@ internal sealed class RuntimeClient : IDisposable
         finally
         {
             _pending.Remove(id);
+        }
+    }
+
+    /// <summary>Asks the node service to stop request <paramref name="id"/>; a lost connection fails the request anyway.</summary>
+    private async Task SendCancelAsync(long id)
+    {
+        try
+        {
+            await WriteAsync(FrameCodec.Encode(0, new CancelRequest(id))).ConfigureAwait(false);
+        }
+        catch (DragonException)
+        {
+            // The connection is gone: the reader fails the request.
+        }
+    }
+
+    private async Task WriteAsync(byte[] frame)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _stream.WriteAsync(frame).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            throw Lost(e);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 

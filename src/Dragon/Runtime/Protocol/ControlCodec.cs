@@ -261,6 +261,10 @@ internal static partial class ControlCodec
                 w.Byte(47);
                 WriteProcesses(ref w, m.Processes);
                 break;
+            case CancelRequest m:
+                w.Byte(48);
+                w.Int64(m.RequestId);
+                break;
             default:
                 throw new ArgumentException($"{message.GetType().Name} is not a control message", nameof(message));
         }
@@ -338,6 +342,7 @@ internal static partial class ControlCodec
             45 => new NodeStartFailedNotice(r.Int32("Index"), r.String("Host"), r.String("Reason")),
             46 => new QueryManyRequest(ReadUInt64s(ref r, "Puids")),
             47 => new QueryManyReply(ReadProcesses(ref r, "Processes")),
+            48 => new CancelRequest(r.Int64("RequestId")),
             _ => throw new InvalidDataException($"bad control message: unknown tag {tag}"),
         };
         r.End();
@@ -353,6 +358,6 @@ internal static partial class ControlCodec
         "ObjectReply", null, "NodeRegisterRequest", "NodeTableReply", "SpawnRequest", "NodeSignalRequest", "ProcessExitedNotice", "ProcessGoneNotice",
         "OutputNotice", "PmiJobRequest", "PmiJobReply", "PmiJobClose", "PmiEventNotice", "PmiExchangeRequest", "PmiExchangeReply",
         "ObjectRegisterRequest", "ObjectLookupRequest", "ObjectUnregisterNotice", "ShutdownRequest", "ProcessDescriptorReply", "LogFileNotice",
-        "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply",
+        "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply", "CancelRequest",
     ];
 }

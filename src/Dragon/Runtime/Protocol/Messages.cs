@@ -24,6 +24,9 @@ internal enum ErrorKind
     GroupFailed = 5,
     Closed = 6,
     ObjectNotFound = 7,
+
+    /// <summary>The request was cancelled (a <see cref="CancelRequest"/>) before it did anything.</summary>
+    Cancelled = 8,
 }
 
 /// <summary>First message on a control connection: proves the run's secret.</summary>
@@ -157,3 +160,10 @@ internal sealed record ShutdownRequest(long PatienceMs) : IMessage;
 
 /// <summary>A node service's log file, gathered into the launcher's run directory when the run ends.</summary>
 internal sealed record LogFileNotice(string Name, byte[] Content) : IMessage;
+
+/// <summary>
+/// Asks the peer to stop request <see cref="RequestId"/> of the same connection (a notice: id 0, no reply of its
+/// own). The request still gets its one final reply: its result if it completed first (a message it took comes
+/// back, never dropped), or cancelled (<see cref="ErrorKind.Cancelled"/>, <see cref="ObjectStatus.Cancelled"/>).
+/// </summary>
+internal sealed record CancelRequest(long RequestId) : IMessage;

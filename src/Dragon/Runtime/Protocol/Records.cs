@@ -124,4 +124,7 @@ internal enum ObjectStatus
     Broken = 4,
     Destroyed = 5,
     Invalid = 6,
+
+    /// <summary>Stopped by a <see cref="CancelRequest"/>; nothing was taken or granted.</summary>
+    Cancelled = 7,
 }
