@@ -33,7 +33,7 @@ internal static class Listener
             }
             catch (SocketException e)
             {
-                onError(e);
+                Report(onError, e);
                 try
                 {
                     await Task.Delay(pause, stopping).ConfigureAwait(false);
@@ -48,5 +48,18 @@ internal static class Listener
         }
 
         return null;
+    }
+
+    /// <summary>Reporting is best effort: out of descriptors, a log that opens its file on first use fails too.</summary>
+    private static void Report(Action<SocketException> onError, SocketException e)
+    {
+        try
+        {
+            onError(e);
+        }
+        catch (Exception)
+        {
+            // Nothing to do: the loop must go on whether or not the error could be written down.
+        }
     }
 }

@@ -74,7 +74,8 @@ public sealed class ControlSocketHardeningTests : IDisposable
     [Fact]
     public void ControlSocket_ManyIdleConnectionsUnderLowFdLimit_LaterProcessesStillStart()
     {
-        using var run = new HostileRun(_dragon, [], "start-after");
+        // With logging on: a log opening its file while descriptors are exhausted must not end the accept loop.
+        using var run = new HostileRun(_dragon, ["-l", "debug"], "start-after");
         using (var prlimit = System.Diagnostics.Process.Start("prlimit", ["--pid", run.LauncherPid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--nofile=256:256"]))
         {
             prlimit.WaitForExit();
