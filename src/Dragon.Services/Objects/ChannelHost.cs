@@ -36,7 +36,7 @@ internal sealed class ChannelHost : HostedObject
                         $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0));
                 }
 
-                return ServeAsync(request, SendSlice(request.Payload.Length), timeout => _ring.TrySend(request.Payload, timeout) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, SendSlice(request.Payload.Length), timeout => _ring.TrySend(request.Payload.Span, timeout) ? Ok() : null, cancellationToken);
             case ObjectOp.Receive:
                 return ServeAsync(request, s_slice, timeout => _ring.TryReceive(timeout) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
             case ObjectOp.Poll:
@@ -127,7 +127,7 @@ internal sealed class ChannelHost : HostedObject
             {
                 // The caller exited while this receive waited on its behalf: nobody will read the reply. Hand the
                 // message to the next receiver (at the back of the queue) rather than lose it.
-                _ring.TryRequeue(reply.Payload, s_slice * 10);
+                _ring.TryRequeue(reply.Payload.Span, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 

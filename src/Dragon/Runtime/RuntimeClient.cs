@@ -121,11 +121,11 @@ internal sealed class RuntimeClient : IDisposable
         var completion = _pending.Add(id);
         try
         {
-            var frame = FrameCodec.Encode(id, request);
+            var frame = FrameCodec.EncodeParts(id, request);
             await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+                await FrameCodec.WriteAsync(_stream, frame, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
             {
