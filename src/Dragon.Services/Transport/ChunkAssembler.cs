@@ -41,8 +41,9 @@ internal sealed class ChunkAssembler(string peer)
         var data = body[1..];
         if (!_partial.TryGetValue(id, out var parts))
         {
-            // The first chunk gives the whole body's length: the body is allocated once, exactly, after the first
-            // chunk's bytes have arrived, and every chunk is copied into it as it comes.
+            // The first chunk gives the whole body's length. As for a whole frame, the claim alone never makes this
+            // side allocate much: room for 256 KiB first, the exact whole once more than that has arrived, and every
+            // chunk is copied into it as it comes.
             if (data.Length < 4)
             {
                 ProtocolError.ThrowFrame($"the first chunk of a frame from {peer} has no length");
@@ -55,12 +56,17 @@ internal sealed class ChunkAssembler(string peer)
                 ProtocolError.ThrowFrame($"a chunked frame from {peer} claims {total} bytes (its first chunk has {data.Length}, at most {FrameCodec.MaxFrameBytes})");
             }
 
-            _partial[id] = parts = new Parts(new byte[total]);
+            _partial[id] = parts = new Parts(total, new byte[Math.Min(total, FirstBytes)]);
         }
 
-        if (data.Length > parts.Whole.Length - parts.Length)
+        if (data.Length > parts.Total - parts.Length)
         {
-            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Whole.Length} bytes it claimed");
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Total} bytes it claimed");
+        }
+
+        if (parts.Length + data.Length > parts.Whole.Length)
+        {
+            parts.Grow();
         }
 
         data.CopyTo(parts.Whole.AsSpan(parts.Length));
@@ -71,18 +77,30 @@ internal sealed class ChunkAssembler(string peer)
         }
 
         _partial.Remove(id);
-        if (parts.Length != parts.Whole.Length)
+        if (parts.Length != parts.Total)
         {
-            ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Whole.Length} bytes it claimed");
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Total} bytes it claimed");
         }
 
         return (id, FrameCodec.Decode(parts.Whole));
     }
 
-    private sealed class Parts(byte[] whole)
+    /// <summary>Room first made for a chunked body (a link's first chunk fits).</summary>
+    private const int FirstBytes = NodeLink.ChunkBytes;
+
+    private sealed class Parts(int total, byte[] whole)
     {
-        public byte[] Whole { get; } = whole;
+        public int Total { get; } = total;
+
+        public byte[] Whole { get; private set; } = whole;
 
         public int Length { get; set; }
+
+        public void Grow()
+        {
+            var grown = Whole;
+            Array.Resize(ref grown, Total);
+            Whole = grown;
+        }
     }
 }
