@@ -33,6 +33,7 @@ internal static class SampleMessages
         null => "null",
         string s => '"' + s + '"',
         byte[] b => Convert.ToHexString(b),
+        ReadOnlyMemory<byte> m => Convert.ToHexString(m.Span),
         System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(Describe)) + "]",
         _ when value.GetType().Namespace == typeof(IMessage).Namespace && !value.GetType().IsEnum =>
             value.GetType().Name + "{" + string.Join(", ", value.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract").Select(p => p.Name + "=" + Describe(p.GetValue(value)))) + "}",
@@ -84,8 +85,8 @@ internal static class SampleMessages
             new ObjectAttachRequest(0, "queue", 7),
             new ObjectReleaseRequest(5, 7),
             new ObjectDescriptorReply(objectDescriptor),
-            new ObjectRequest(5, ObjectOp.SemaphoreRelease, [1, 2], 250, -3, 7),
-            new ObjectReply(ObjectStatus.EndOfStream, [4, 5], 42),
+            new ObjectRequest(5, ObjectOp.SemaphoreRelease, new byte[] { 1, 2 }, 250, -3, 7),
+            new ObjectReply(ObjectStatus.EndOfStream, new byte[] { 4, 5 }, 42),
             new NodeRegisterRequest(node, 999),
             new NodeTableReply([node]),
             new SpawnRequest(7, spec, 3, pairs),

@@ -178,11 +178,11 @@ internal sealed partial class ControlSession : IDisposable
 
     private async Task ReplyAsync(long id, IMessage reply, CancellationToken cancellationToken)
     {
-        var frame = FrameCodec.Encode(id, reply);
+        var frame = FrameCodec.EncodeParts(id, reply);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            await FrameCodec.WriteAsync(_stream, frame, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -36,7 +36,7 @@ internal sealed class ChannelHost : HostedObject
                         $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0));
                 }
 
-                return ServeAsync(request, SendSlice(request.Payload.Length), (timeout, token) => _ring.TrySend(request.Payload, timeout, token) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, SendSlice(request.Payload.Length), (timeout, token) => _ring.TrySend(request.Payload.Span, timeout, token) ? Ok() : null, cancellationToken);
             case ObjectOp.Receive:
                 return ServeAsync(request, s_slice, (timeout, token) => _ring.TryReceive(timeout, token) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
             case ObjectOp.Poll:
@@ -137,7 +137,7 @@ internal sealed class ChannelHost : HostedObject
                 // message to the next receiver rather than lose it. It goes to the back of the queue: the ring
                 // cannot put it back at the front, since the slots it left may already hold a producer's next
                 // message. (A request that was cancelled instead keeps the message: the reply carries it back.)
-                _ring.TryRequeue(reply.Payload, s_slice * 10);
+                _ring.TryRequeue(reply.Payload.Span, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 

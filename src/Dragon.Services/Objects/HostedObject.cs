@@ -9,9 +9,9 @@ internal abstract class HostedObject
 
     public ObjectDescriptor Descriptor { get; }
 
-    protected static ObjectReply Ok(long value = 0) => new(ObjectStatus.Ok, [], value);
+    protected static ObjectReply Ok(long value = 0) => new(ObjectStatus.Ok, ReadOnlyMemory<byte>.Empty, value);
 
-    protected static ObjectReply Reply(ObjectStatus status, long value = 0) => new(status, [], value);
+    protected static ObjectReply Reply(ObjectStatus status, long value = 0) => new(status, ReadOnlyMemory<byte>.Empty, value);
 
     /// <summary>Serves one operation; may wait (with the request's timeout) for another process's action.</summary>
     public abstract Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken);

@@ -120,7 +120,7 @@ internal sealed class HostedObjects
     {
         if (!_objects.TryGetValue(request.Id, out var entry) || entry.Destroyed)
         {
-            return Task.FromResult(new ObjectReply(ObjectStatus.Destroyed, [], 0));
+            return Task.FromResult(new ObjectReply(ObjectStatus.Destroyed, ReadOnlyMemory<byte>.Empty, 0));
         }
 
         return entry.Object.HandleAsync(request, cancellationToken);

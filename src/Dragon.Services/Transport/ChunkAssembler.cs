@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using Dragon.Runtime.Protocol;
 
 namespace Dragon.Services.Transport;
 
 /// <summary>
 /// Puts a link's chunked frames back together. A frame over <see cref="NodeLink.ChunkBytes"/> travels as chunk
-/// frames (id with <see cref="ChunkFlag"/> set; body = one "last" byte, 0 or 1, then a slice of the original body);
-/// chunks of several frames may interleave. Used by the link's single reader only.
+/// frames (id with <see cref="ChunkFlag"/> set; body = one "last" byte, 0 or 1, then in the first chunk the int32
+/// length of the whole body, then a slice of the original body); chunks of several frames may interleave. Used by
+/// the link's single reader only.
 /// </summary>
 internal sealed class ChunkAssembler(string peer)
 {
@@ -19,54 +21,86 @@ internal sealed class ChunkAssembler(string peer)
     /// null while chunks are still missing.
     /// </summary>
     /// <exception cref="InvalidDataException">A bad chunk or message; the link must end.</exception>
-    public (long Id, IMessage Message)? Add(long rawId, byte[] body)
-    {
-        if ((rawId & ChunkFlag) == 0)
-        {
-            return (rawId, FrameCodec.Decode(body));
-        }
+    public (long Id, IMessage Message)? Add(long rawId, byte[] body) =>
+        (rawId & ChunkFlag) == 0 ? (rawId, FrameCodec.Decode(body)) : AddChunk(rawId, body);
 
+    /// <summary>
+    /// Takes one chunk frame (<paramref name="rawId"/> has <see cref="ChunkFlag"/>); its body is copied, so the
+    /// caller may reuse the buffer. Returns the decoded message once the last chunk is in, else null.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A bad chunk or message; the link must end.</exception>
+    public (long Id, IMessage Message)? AddChunk(long rawId, ReadOnlySpan<byte> body)
+    {
+        Debug.Assert((rawId & ChunkFlag) != 0, "not a chunk frame");
         if (body.Length < 1 || body[0] > 1)
         {
             ProtocolError.ThrowFrame($"a chunk from {peer} has no valid last-chunk flag");
         }
 
         var id = rawId & ~ChunkFlag;
+        var data = body[1..];
         if (!_partial.TryGetValue(id, out var parts))
         {
-            _partial[id] = parts = new Parts();
+            // The first chunk gives the whole body's length. As for a whole frame, the claim alone never makes this
+            // side allocate much: room for 256 KiB first, the exact whole once more than that has arrived, and every
+            // chunk is copied into it as it comes.
+            if (data.Length < 4)
+            {
+                ProtocolError.ThrowFrame($"the first chunk of a frame from {peer} has no length");
+            }
+
+            var total = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(data);
+            data = data[4..];
+            if (total < data.Length || total > FrameCodec.MaxFrameBytes)
+            {
+                ProtocolError.ThrowFrame($"a chunked frame from {peer} claims {total} bytes (its first chunk has {data.Length}, at most {FrameCodec.MaxFrameBytes})");
+            }
+
+            _partial[id] = parts = new Parts(total, new byte[Math.Min(total, FirstBytes)]);
         }
 
-        if (parts.Length + body.Length - 1 > FrameCodec.MaxFrameBytes)
+        if (data.Length > parts.Total - parts.Length)
         {
-            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past {FrameCodec.MaxFrameBytes} bytes");
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Total} bytes it claimed");
         }
 
-        // The chunks are kept as they came and joined once, into a buffer of the exact size.
-        parts.Chunks.Add(body);
-        parts.Length += body.Length - 1;
+        if (parts.Length + data.Length > parts.Whole.Length)
+        {
+            parts.Grow();
+        }
+
+        data.CopyTo(parts.Whole.AsSpan(parts.Length));
+        parts.Length += data.Length;
         if (body[0] == 0)
         {
             return null;
         }
 
         _partial.Remove(id);
-        var whole = new byte[parts.Length];
-        var offset = 0;
-        foreach (var chunk in parts.Chunks)
+        if (parts.Length != parts.Total)
         {
-            chunk.AsSpan(1).CopyTo(whole.AsSpan(offset));
-            offset += chunk.Length - 1;
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Total} bytes it claimed");
         }
 
-        parts.Chunks.Clear();
-        return (id, FrameCodec.Decode(whole));
+        return (id, FrameCodec.Decode(parts.Whole));
     }
 
-    private sealed class Parts
+    /// <summary>Room first made for a chunked body (a link's first chunk fits).</summary>
+    private const int FirstBytes = NodeLink.ChunkBytes;
+
+    private sealed class Parts(int total, byte[] whole)
     {
-        public List<byte[]> Chunks { get; } = [];
+        public int Total { get; } = total;
+
+        public byte[] Whole { get; private set; } = whole;
 
         public int Length { get; set; }
+
+        public void Grow()
+        {
+            var grown = Whole;
+            Array.Resize(ref grown, Total);
+            Whole = grown;
+        }
     }
 }

@@ -150,38 +150,75 @@ internal sealed class NodeLink : IAsyncDisposable
 
     private async Task WriteAsync(long id, IMessage message, CancellationToken cancellationToken)
     {
-        var frame = FrameCodec.Encode(id, message);
-        if (frame.Length <= ChunkBytes || id == 0)
+        // A large payload is written from the request's own memory, never joined into one more copy.
+        var frame = FrameCodec.EncodeParts(id, message);
+        var length = 0;
+        foreach (var part in frame)
+        {
+            length += part.Length;
+        }
+
+        if (length <= ChunkBytes || id == 0)
         {
             // Notices (id 0) are never chunked: several may be in flight, and they are small.
-            await WriteLockedAsync(frame, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await WriteLockedAsync(frame, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var body = frame.AsMemory(12);
-        for (var offset = 0; offset < body.Length; offset += ChunkBytes)
+        var bodyLength = length - FrameCodec.HeaderBytes;
+        var pieces = new List<ReadOnlyMemory<byte>>();
+        for (var offset = 0; offset < bodyLength; offset += ChunkBytes)
         {
-            var part = body.Slice(offset, Math.Min(ChunkBytes, body.Length - offset));
-            var header = new byte[13];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, 9 + part.Length);
+            // The first chunk also carries the whole body's length, so the receiver allocates it once.
+            var count = Math.Min(ChunkBytes, bodyLength - offset);
+            var first = offset == 0;
+            var header = new byte[first ? 17 : 13];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, header.Length - 4 + count);
             System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(4), id | ChunkFlag);
-            header[12] = offset + part.Length == body.Length ? (byte)1 : (byte)0;
+            header[12] = offset + count == bodyLength ? (byte)1 : (byte)0;
+            if (first)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(13), bodyLength);
+            }
+
+            pieces.Clear();
+            pieces.Add(header);
+            Slice(frame, FrameCodec.HeaderBytes + offset, count, pieces);
 
             // The lock is taken per chunk: other frames go out between the chunks of a large one.
-            await WriteLockedAsync(header, part, cancellationToken).ConfigureAwait(false);
+            await WriteLockedAsync(pieces, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task WriteLockedAsync(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second, CancellationToken cancellationToken)
+    /// <summary>Adds the pieces of <paramref name="parts"/> that cover <paramref name="count"/> bytes from <paramref name="offset"/>.</summary>
+    private static void Slice(IReadOnlyList<ReadOnlyMemory<byte>> parts, int offset, int count, List<ReadOnlyMemory<byte>> into)
+    {
+        foreach (var part in parts)
+        {
+            if (count == 0)
+            {
+                return;
+            }
+
+            if (offset >= part.Length)
+            {
+                offset -= part.Length;
+                continue;
+            }
+
+            var take = Math.Min(count, part.Length - offset);
+            into.Add(part.Slice(offset, take));
+            offset = 0;
+            count -= take;
+        }
+    }
+
+    private async Task WriteLockedAsync(IReadOnlyList<ReadOnlyMemory<byte>> parts, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(first, cancellationToken).ConfigureAwait(false);
-            if (!second.IsEmpty)
-            {
-                await _stream.WriteAsync(second, cancellationToken).ConfigureAwait(false);
-            }
+            await FrameCodec.WriteAsync(_stream, parts, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -190,11 +227,16 @@ internal sealed class NodeLink : IAsyncDisposable
     }
 
     /// <summary>Reads the next whole frame, putting chunked ones back together.</summary>
-    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks)
+    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks, byte[] chunkBuffer)
     {
-        while (await FrameCodec.ReadRawAsync(_stream, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } raw)
+        while (await FrameCodec.ReadHeaderAsync(_stream, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } header)
         {
-            if (chunks.Add(raw.Id, raw.Body) is { } frame)
+            // Chunks are read into one buffer the assembler copies from, so a large message leaves no garbage of
+            // its size behind; a whole frame gets its own body, which the decoded message keeps.
+            var frame = (header.Id & ChunkFlag) != 0 && header.BodyLength <= chunkBuffer.Length
+                ? await ReadChunkAsync(chunks, header.Id, chunkBuffer.AsMemory(0, header.BodyLength)).ConfigureAwait(false)
+                : chunks.Add(header.Id, await FrameCodec.ReadBodyAsync(_stream, header.BodyLength, _closing.Token).ConfigureAwait(false));
+            if (frame is not null)
             {
                 return frame;
             }
@@ -203,13 +245,20 @@ internal sealed class NodeLink : IAsyncDisposable
         return null;
     }
 
+    private async Task<(long Id, IMessage Message)?> ReadChunkAsync(ChunkAssembler chunks, long rawId, Memory<byte> body)
+    {
+        await FrameCodec.ReadBodyIntoAsync(_stream, body, _closing.Token).ConfigureAwait(false);
+        return chunks.AddChunk(rawId, body.Span);
+    }
+
     private async Task ReadLoopAsync()
     {
         Exception reason = new IOException($"the link to {_pending.Peer} closed");
         try
         {
             var chunks = new ChunkAssembler(_pending.Peer);
-            while (await ReadFrameAsync(chunks).ConfigureAwait(false) is { } frame)
+            var chunkBuffer = new byte[1 + 4 + ChunkBytes];
+            while (await ReadFrameAsync(chunks, chunkBuffer).ConfigureAwait(false) is { } frame)
             {
                 if (frame.Id == 0 && frame.Message is CancelRequest cancel)
                 {

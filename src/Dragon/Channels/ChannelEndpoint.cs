@@ -92,7 +92,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
 
         var reply = Handle.Request(ObjectOp.Receive, timeoutMs);
         var arrived = Arrived(reply);
-        message = arrived ? reply.Payload : [];
+        message = arrived ? reply.Payload.ToArray() : [];
         return arrived;
     }
 
@@ -172,13 +172,13 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         ObjectStatus.Ok => true,
         ObjectStatus.TimedOut => false,
         ObjectStatus.Closed => throw new InvalidOperationException($"{Handle.Describe} is closed"),
-        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}"),
+        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload.Span)}"),
     };
 
     private bool Received<T>(ObjectReply reply, out T value)
     {
         var arrived = Arrived(reply);
-        value = arrived ? MessageCodec.Decode<T>(reply.Payload) : default!;
+        value = arrived ? MessageCodec.Decode<T>(reply.Payload.Span) : default!;
         return arrived;
     }
 
@@ -188,7 +188,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         ObjectStatus.Ok => true,
         ObjectStatus.TimedOut => false,
         ObjectStatus.EndOfStream => throw new EndOfStreamException($"{Handle.Describe} is closed and empty"),
-        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload)}"),
+        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload.Span)}"),
     };
 
     // The ring names its file; a user should read the queue's or pipe's name, as on the remote path.

@@ -71,7 +71,7 @@ internal sealed class HostedHandle : IDisposable
 
         if (reply.Status == ObjectStatus.Invalid)
         {
-            throw new InvalidOperationException($"{Describe}: {Encoding.UTF8.GetString(reply.Payload)}");
+            throw new InvalidOperationException($"{Describe}: {Encoding.UTF8.GetString(reply.Payload.Span)}");
         }
 
         return reply;

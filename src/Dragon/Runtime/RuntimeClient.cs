@@ -129,7 +129,7 @@ internal sealed class RuntimeClient : IDisposable
         try
         {
             // Never cancelled half-way: a frame cut short would corrupt the stream for every other request.
-            await WriteAsync(FrameCodec.Encode(id, request)).ConfigureAwait(false);
+            await WriteAsync(FrameCodec.EncodeParts(id, request)).ConfigureAwait(false);
             using (cancellationToken.Register(static state => { var (client, id) = ((RuntimeClient, long))state!; _ = client.SendCancelAsync(id); }, (this, id)))
             {
                 return await completion.Task.ConfigureAwait(false);
@@ -154,12 +154,14 @@ internal sealed class RuntimeClient : IDisposable
         }
     }
 
-    private async Task WriteAsync(byte[] frame)
+    private Task WriteAsync(byte[] frame) => WriteAsync([frame]);
+
+    private async Task WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> parts)
     {
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(frame).ConfigureAwait(false);
+            await FrameCodec.WriteAsync(_stream, parts, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {

@@ -84,11 +84,17 @@ internal sealed class LinkFramesTarget : FuzzTarget
             var stream = new MemoryStream();
             for (var offset = 0; offset < body.Length; offset += 16)
             {
+                // The first chunk also carries the whole body's length.
                 var part = body.AsSpan(offset, Math.Min(16, body.Length - offset));
-                var header = new byte[13];
-                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, 9 + part.Length);
+                var header = new byte[offset == 0 ? 17 : 13];
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header, header.Length - 4 + part.Length);
                 System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(4), 4 | ChunkAssembler.ChunkFlag);
                 header[12] = offset + part.Length == body.Length ? (byte)1 : (byte)0;
+                if (offset == 0)
+                {
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(13), body.Length);
+                }
+
                 stream.Write(header);
                 stream.Write(part);
                 if (offset == 16)

@@ -69,6 +69,31 @@ public sealed class ControlCodecTests
     }
 
     [Fact]
+    public void EncodeParts_LargePayload_WritesTheSameFrameWithoutCopyingIt()
+    {
+        var payload = new byte[(WireWriter.ScatterBytes * 2) + 3];
+        Random.Shared.NextBytes(payload);
+        var message = new ObjectRequest(5, ObjectOp.Send, payload, 250, -3, 7);
+
+        var parts = FrameCodec.EncodeParts(9, message);
+
+        Assert.Contains(parts, p => System.Runtime.InteropServices.MemoryMarshal.TryGetArray(p, out var segment) && segment.Array == payload);
+        Assert.Equal(FrameCodec.Encode(9, message), parts.SelectMany(p => p.ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void Decode_ObjectRequestFromAnArray_PayloadIsASliceOfTheBody()
+    {
+        var body = FrameCodec.Encode(1, new ObjectRequest(5, ObjectOp.Send, new byte[] { 1, 2, 3 }, 250, -3, 7)).AsSpan(FrameCodec.HeaderBytes).ToArray();
+
+        var request = Assert.IsType<ObjectRequest>(FrameCodec.Decode(body));
+
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(request.Payload, out var segment));
+        Assert.Same(body, segment.Array);
+        Assert.Equal([1, 2, 3], request.Payload.ToArray());
+    }
+
+    [Fact]
     public void HelloCheck_RightAndWrongSecret_ProvesOnlyTheRightOne()
     {
         var secret = "0123456789abcdef"u8.ToArray();

@@ -139,7 +139,7 @@ internal static partial class ControlCodec
                 w.Byte(23);
                 w.UInt64(m.Id);
                 w.Enum(m.Op);
-                w.Bytes(m.Payload);
+                w.BulkBytes(m.Payload);
                 w.Int64(m.TimeoutMs);
                 w.Int64(m.Argument);
                 w.UInt64(m.Puid);
@@ -147,7 +147,7 @@ internal static partial class ControlCodec
             case ObjectReply m:
                 w.Byte(24);
                 w.Enum(m.Status);
-                w.Bytes(m.Payload);
+                w.BulkBytes(m.Payload);
                 w.Int64(m.Value);
                 break;
             case NodeRegisterRequest m:
@@ -289,6 +289,21 @@ internal static partial class ControlCodec
     public static IMessage Read(ReadOnlySpan<byte> body)
     {
         var r = new WireReader(body, "(no tag)");
+        return Read(ref r);
+    }
+
+    /// <summary>
+    /// Decodes one whole message from a body the message may keep: bulk payloads are slices of
+    /// <paramref name="body"/>, not copies.
+    /// </summary>
+    public static IMessage Read(ReadOnlyMemory<byte> body)
+    {
+        var r = new WireReader(body, "(no tag)");
+        return Read(ref r);
+    }
+
+    private static IMessage Read(ref WireReader r)
+    {
         var tag = r.Byte("tag");
         r.Message = tag < s_names.Length && s_names[tag] is { } name ? name : $"with unknown tag {tag}";
         IMessage message = tag switch
@@ -318,8 +333,8 @@ internal static partial class ControlCodec
             20 => new ObjectAttachRequest(r.UInt64("Id"), r.NullableString("Name"), r.UInt64("Puid")),
             21 => new ObjectReleaseRequest(r.UInt64("Id"), r.UInt64("Puid")),
             22 => new ObjectDescriptorReply(ReadObjectDescriptor(ref r)),
-            23 => new ObjectRequest(r.UInt64("Id"), r.Enum<ObjectOp>("Op"), r.Bytes("Payload"), r.Int64("TimeoutMs"), r.Int64("Argument"), r.UInt64("Puid")),
-            24 => new ObjectReply(r.Enum<ObjectStatus>("Status"), r.Bytes("Payload"), r.Int64("Value")),
+            23 => new ObjectRequest(r.UInt64("Id"), r.Enum<ObjectOp>("Op"), r.Memory("Payload"), r.Int64("TimeoutMs"), r.Int64("Argument"), r.UInt64("Puid")),
+            24 => new ObjectReply(r.Enum<ObjectStatus>("Status"), r.Memory("Payload"), r.Int64("Value")),
             26 => new NodeRegisterRequest(ReadNodeDescriptor(ref r), r.Int32("Pid")),
             27 => new NodeTableReply(ReadNodes(ref r, "Nodes")),
             28 => new SpawnRequest(r.UInt64("Puid"), ReadProcessSpec(ref r), r.UInt64("GroupId"), ReadPairs(ref r, "ExtraEnv")),

@@ -22,6 +22,40 @@ internal static class FrameCodec
         return frame;
     }
 
+    /// <summary>
+    /// Encodes a frame as parts to be written in order: a large object payload is not copied into the frame but
+    /// written from its own memory, between the bytes before and after it.
+    /// </summary>
+    public static IReadOnlyList<ReadOnlyMemory<byte>> EncodeParts(long id, IMessage message)
+    {
+        var bulk = message switch
+        {
+            ObjectRequest m => m.Payload.Length,
+            ObjectReply m => m.Payload.Length,
+            _ => 0,
+        };
+        if (bulk < WireWriter.ScatterBytes)
+        {
+            return [Encode(id, message)];
+        }
+
+        var writer = WireWriter.Scattering(HeaderBytes, HeaderBytes + ControlCodec.SizeHint(message) - bulk);
+        ControlCodec.Write(ref writer, message);
+        var header = writer.Start(HeaderBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(header, writer.Length - 4);
+        BinaryPrimitives.WriteInt64LittleEndian(header[4..], id);
+        return writer.ToParts();
+    }
+
+    /// <summary>Writes a frame's parts (see <see cref="EncodeParts"/>) in order.</summary>
+    public static async ValueTask WriteAsync(Stream stream, IReadOnlyList<ReadOnlyMemory<byte>> parts, CancellationToken cancellationToken)
+    {
+        foreach (var part in parts)
+        {
+            await stream.WriteAsync(part, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Bytes of the header: int32 length of what follows, int64 request id.</summary>
     public const int HeaderBytes = 12;
 
@@ -33,18 +67,39 @@ internal static class FrameCodec
     /// <exception cref="InvalidDataException">The body is not one well-formed message.</exception>
     public static IMessage Decode(ReadOnlySpan<byte> body) => ControlCodec.Read(body);
 
+    /// <summary>Decodes a frame's body, which the message keeps: bulk payloads are slices of it, not copies.</summary>
+    /// <exception cref="InvalidDataException">The body is not one well-formed message.</exception>
+    public static IMessage Decode(byte[] body) => ControlCodec.Read(body.AsMemory());
+
     /// <summary>
     /// Reads one frame without decoding its body; returns null at a clean end of stream. A length over
     /// <paramref name="maxFrameBytes"/> is refused from the header, before anything is allocated for the body.
     /// </summary>
     public static async ValueTask<(long Id, byte[] Body)?> ReadRawAsync(Stream stream, int maxFrameBytes, CancellationToken cancellationToken)
     {
-        var header = new byte[HeaderBytes];
-        if (!CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, maxFrameBytes, out var id, out var length))
+        if (await ReadHeaderAsync(stream, maxFrameBytes, cancellationToken).ConfigureAwait(false) is not { } header)
         {
             return null;
         }
 
+        return (header.Id, await ReadBodyAsync(stream, header.BodyLength, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Reads one frame's header; returns null at a clean end of stream. A length over <paramref name="maxFrameBytes"/>
+    /// is refused. The body follows: read it with <see cref="ReadBodyAsync"/> or <see cref="ReadBodyIntoAsync"/>.
+    /// </summary>
+    public static async ValueTask<(long Id, int BodyLength)?> ReadHeaderAsync(Stream stream, int maxFrameBytes, CancellationToken cancellationToken)
+    {
+        var header = new byte[HeaderBytes];
+        return CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, maxFrameBytes, out var id, out var length)
+            ? (id, length)
+            : null;
+    }
+
+    /// <summary>Reads a body of <paramref name="length"/> bytes into a new array.</summary>
+    public static async ValueTask<byte[]> ReadBodyAsync(Stream stream, int length, CancellationToken cancellationToken)
+    {
         // A length prefix alone never makes this side allocate much: the rest of a large body is allocated once its
         // first bytes have arrived.
         var body = new byte[Math.Min(length, FirstBodyBytes)];
@@ -59,10 +114,19 @@ internal static class FrameCodec
 
             if (got == length)
             {
-                return (id, body);
+                return body;
             }
 
             Array.Resize(ref body, length);
+        }
+    }
+
+    /// <summary>Reads a body into <paramref name="into"/> (exactly its length), for a reader that reuses one buffer.</summary>
+    public static async ValueTask ReadBodyIntoAsync(Stream stream, Memory<byte> into, CancellationToken cancellationToken)
+    {
+        if (await ReadFullyAsync(stream, into, cancellationToken).ConfigureAwait(false) < into.Length)
+        {
+            throw new IOException("control connection closed in the middle of a frame");
         }
     }
 

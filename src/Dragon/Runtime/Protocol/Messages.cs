@@ -98,10 +98,10 @@ internal sealed record ObjectReleaseRequest(ulong Id, ulong Puid) : IMessage;
 internal sealed record ObjectDescriptorReply(ObjectDescriptor Descriptor) : IMessage;
 
 /// <summary>An operation on a hosted object, served by the object's home node.</summary>
-internal sealed record ObjectRequest(ulong Id, ObjectOp Op, byte[] Payload, long TimeoutMs, long Argument, ulong Puid) : IMessage;
+internal sealed record ObjectRequest(ulong Id, ObjectOp Op, ReadOnlyMemory<byte> Payload, long TimeoutMs, long Argument, ulong Puid) : IMessage;
 
 /// <summary>Result of an <see cref="ObjectRequest"/>: data and/or a value; <see cref="Status"/> says how it ended.</summary>
-internal sealed record ObjectReply(ObjectStatus Status, byte[] Payload, long Value) : IMessage;
+internal sealed record ObjectReply(ObjectStatus Status, ReadOnlyMemory<byte> Payload, long Value) : IMessage;
 
 /// <summary>A node service introduces itself to the launcher (global services) after the link handshake.</summary>
 internal sealed record NodeRegisterRequest(NodeDescriptor Descriptor, int Pid) : IMessage;

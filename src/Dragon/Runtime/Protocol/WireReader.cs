@@ -12,11 +12,24 @@ namespace Dragon.Runtime.Protocol;
 internal ref struct WireReader
 {
     private readonly ReadOnlySpan<byte> _data;
+
+    // The same bytes as _data when the reader is over memory it may hand out: bulk fields are then slices, not copies.
+    private readonly ReadOnlyMemory<byte> _shared;
+    private readonly bool _isShared;
     private int _position;
 
     public WireReader(ReadOnlySpan<byte> data, string message)
     {
         _data = data;
+        Message = message;
+    }
+
+    /// <summary>A reader over a body it may share: <see cref="Memory"/> returns slices of it.</summary>
+    public WireReader(ReadOnlyMemory<byte> data, string message)
+    {
+        _data = data.Span;
+        _shared = data;
+        _isShared = true;
         Message = message;
     }
 
@@ -66,6 +79,16 @@ internal ref struct WireReader
         NullableBytes(field) ?? throw new InvalidDataException($"bad control message {Message}: field {field} is null");
 
     public byte[]? NullableBytes(string field) => NullableSpan(field, out var span) ? span.ToArray() : null;
+
+    /// <summary>
+    /// A length-prefixed byte string (not null) for bulk data: a slice of the body when the reader is over shared
+    /// memory, else a copy.
+    /// </summary>
+    public ReadOnlyMemory<byte> Memory(string field)
+    {
+        var span = RawBytes(field);
+        return _isShared ? _shared.Slice(_position - span.Length, span.Length) : span.ToArray();
+    }
 
     /// <summary>A length-prefixed byte string, not copied: a view of the body.</summary>
     public ReadOnlySpan<byte> RawBytes(string field)

@@ -12,6 +12,10 @@ internal struct WireWriter
     private byte[] _buffer;
     private int _written;
 
+    // Bulk fields left in their own memory (see Scattering), with where in _buffer they belong; null: all copied.
+    private List<(int At, ReadOnlyMemory<byte> Bytes)>? _bulk;
+    private int _bulkBytes;
+
     /// <param name="reserved">Bytes left at the start (the frame header).</param>
     /// <param name="capacity">
     /// The expected total: a large message sized exactly is written into one buffer that is then used as it is,
@@ -23,7 +27,20 @@ internal struct WireWriter
         _written = reserved;
     }
 
+    /// <summary>
+    /// A writer that leaves bulk fields of at least <see cref="ScatterBytes"/> in their own memory rather than
+    /// copying them: read the frame with <see cref="ToParts"/>.
+    /// </summary>
+    public static WireWriter Scattering(int reserved, int capacity)
+    {
+        var writer = new WireWriter(reserved, capacity) { _bulk = [] };
+        return writer;
+    }
+
     public readonly int Written => _written;
+
+    /// <summary>All bytes of the frame, bulk fields left in place included.</summary>
+    public readonly int Length => _written + _bulkBytes;
 
     public void Byte(byte value) => Take(1)[0] = value;
 
@@ -57,6 +74,23 @@ internal struct WireWriter
         value.CopyTo(Take(value.Length));
     }
 
+    /// <summary>A byte string that a scattering writer leaves in place when large; others copy it.</summary>
+    public void BulkBytes(ReadOnlyMemory<byte> value)
+    {
+        if (_bulk is null || value.Length < ScatterBytes)
+        {
+            Bytes(value.Span);
+            return;
+        }
+
+        Int32(value.Length);
+        _bulk.Add((_written, value));
+        _bulkBytes += value.Length;
+    }
+
+    /// <summary>Smallest bulk field a scattering writer leaves in its own memory.</summary>
+    public const int ScatterBytes = 64 * 1024;
+
     public void NullableBytes(byte[]? value)
     {
         if (value is null)
@@ -71,6 +105,25 @@ internal struct WireWriter
 
     /// <summary>The buffer, trimmed to what was written.</summary>
     public readonly byte[] ToArray() => _written == _buffer.Length ? _buffer : _buffer.AsSpan(0, _written).ToArray();
+
+    /// <summary>The frame in order: pieces of the buffer, and between them the bulk fields left in place.</summary>
+    public readonly List<ReadOnlyMemory<byte>> ToParts()
+    {
+        var parts = new List<ReadOnlyMemory<byte>>();
+        var from = 0;
+        foreach (var (at, bytes) in _bulk ?? [])
+        {
+            parts.Add(_buffer.AsMemory(from, at - from));
+            parts.Add(bytes);
+            from = at;
+        }
+
+        parts.Add(_buffer.AsMemory(from, _written - from));
+        return parts;
+    }
+
+    /// <summary>The start of the buffer, for the frame header left room for.</summary>
+    public readonly Span<byte> Start(int count) => _buffer.AsSpan(0, count);
 
     private Span<byte> Take(int count)
     {
