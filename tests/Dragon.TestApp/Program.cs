@@ -43,6 +43,7 @@ try
         "queue-cancel" => QueueApiScenarios.Cancel(),
         "queue-joinable-fast" => QueueApiScenarios.JoinableFastConsumer(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "queue-name-taken" => QueueApiScenarios.NameTaken(),
+        "queue-async" => QueueAsyncScenarios.ReadAllAndJoin(args[1]).GetAwaiter().GetResult(),
         "cancel-cross-node" => CrossNodeCancelScenario.Run(args[1]),
         "cancel-plan" => CancelPlanScenario.Run(args[1], args[2]),
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),

@@ -15,7 +15,7 @@ namespace Dragon;
 /// </summary>
 /// <typeparam name="T">The message type: bytes, strings, primitives, or any plain record or class.</typeparam>
 [JsonConverter(typeof(QueueConverterFactory))]
-public sealed class DragonQueue<T> : IDisposable
+public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
 {
     private readonly ChannelEndpoint _channel;
 
@@ -101,6 +101,29 @@ public sealed class DragonQueue<T> : IDisposable
         return value;
     }
 
+    /// <summary>
+    /// Reads items as they come until the queue is closed and drained (like <c>ChannelReader.ReadAllAsync</c>): the
+    /// natural consumer loop is <c>await foreach (var item in queue.ReadAllAsync(ct))</c>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken by the cancelled wait.</exception>
+    public async IAsyncEnumerable<T> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            T item;
+            try
+            {
+                item = await GetAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                yield break;
+            }
+
+            yield return item;
+        }
+    }
+
     /// <summary>Marks one item taken with Get as processed (joinable queues).</summary>
     /// <exception cref="InvalidOperationException">Called more often than items were put, or the queue is not joinable.</exception>
     public void TaskDone()
@@ -134,11 +157,39 @@ public sealed class DragonQueue<T> : IDisposable
         return _channel.Handle.Request(ObjectOp.JoinQueue, Timeouts.ToMilliseconds(timeout)).Status == ObjectStatus.Ok;
     }
 
+    /// <summary>Waits until every item put has been marked done (joinable queues).</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public async Task JoinAsync(CancellationToken cancellationToken = default)
+    {
+        RequireJoinable();
+        if (_channel.Handle.Ring is { } ring)
+        {
+            _channel.Handle.ThrowIfReleased();
+
+            // The count is a futex word in shared memory: wait on a dedicated thread in slices that look at the token.
+            await Task.Factory.StartNew(
+                () => ring.WaitAllDone(Timeout.InfiniteTimeSpan, cancellationToken),
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).ConfigureAwait(false);
+            return;
+        }
+
+        await _channel.Handle.RequestAsync(ObjectOp.JoinQueue, -1, 0, null, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Closes the queue for everyone: later puts fail; gets drain what is left, then see end of stream.</summary>
     public void Close() => _channel.Close();
 
     /// <summary>Lets go of this process's reference.</summary>
     public void Dispose() => _channel.Dispose();
+
+    /// <summary>Lets go of this process's reference (the same one short request as <see cref="Dispose"/>).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"queue '{Name}'";

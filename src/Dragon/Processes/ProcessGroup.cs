@@ -21,7 +21,7 @@ public enum Pmi
 /// global services: it can be passed to another process and used there.
 /// </summary>
 [JsonConverter(typeof(RuntimeObjectConverter<ProcessGroup>))]
-public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
+public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IAsyncDisposable
 {
     private static readonly TimeSpan s_closePatience = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_disposePatience = TimeSpan.FromMilliseconds(100);
@@ -167,6 +167,25 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable
         catch (ProcessNotFoundException)
         {
             // Closed through another reference (another process that was handed the group): nothing left to release.
+        }
+    }
+
+    /// <summary>As <see cref="Dispose"/>, without blocking a thread while the members are stopped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_id == 0 || Interlocked.Exchange(ref _released, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await RuntimeClient.Current.RequestAsync<GroupStatusReply>(
+                new GroupCommand(_id, GroupOp.Close, Timeouts.ToMilliseconds(s_disposePatience), 0)).ConfigureAwait(false);
+        }
+        catch (ProcessNotFoundException)
+        {
+            // Closed through another reference: nothing left to release.
         }
     }
 

@@ -9,7 +9,7 @@ namespace Dragon;
 /// Base of the synchronization objects (event, barrier, lock, semaphore): each is hosted by one node service and
 /// used by processes on any node. Disposing lets go of this process's reference.
 /// </summary>
-public abstract class SyncObject : IDisposable
+public abstract class SyncObject : IDisposable, IAsyncDisposable
 {
     private protected SyncObject(HostedHandle handle) => Handle = handle;
 
@@ -23,6 +23,13 @@ public abstract class SyncObject : IDisposable
     {
         Handle.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Lets go of this process's reference (the same one short request as <see cref="Dispose"/>).</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc/>

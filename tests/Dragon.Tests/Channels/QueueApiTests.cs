@@ -32,6 +32,19 @@ public sealed class QueueApiTests : IDisposable
             "Join returned after",
             "one TaskDone more than items put: InvalidOperationException");
 
+    [Theory]
+    [InlineData("one-node")]
+    [InlineData("two-nodes")]
+    public void ReadAllAsyncJoinAsyncAwaitUsing_ConsumerSide_ReadsToTheCloseAndJoinsAfterTheLastTaskDone(string layout) =>
+        RunResultChecks.AssertHas(
+            _dragon.RunScenario(s_timeout, "--local-nodes", layout == "two-nodes" ? "2" : "1", Repo.TestApp, "queue-async", layout),
+            "await foreach read all 500 items in order, then ended when the queue was closed (500 items)",
+            "JoinAsync with two items outstanding ends as cancelled when its token fires",
+            "both items are still there after the cancelled join",
+            "JoinAsync waits while one item is not done",
+            "JoinAsync completes after the last TaskDone",
+            "await using of a group with running members returned");
+
     [Fact]
     public void Create_NameInUseOnAnotherNode_FailsNamingItAndLeavesNoRingFile() =>
         RunResultChecks.AssertHas(
