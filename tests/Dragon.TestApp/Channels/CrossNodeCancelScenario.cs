@@ -12,19 +12,6 @@ public static class CrossNodeCancelScenario
 {
     private const int Trials = 5;
 
-    /// <summary>What happened; cancel delays in milliseconds, from Cancel() to the task's end.</summary>
-    public sealed record Result(
-        double[] QueueCancelMs,
-        bool QueueGetsEndedCancelled,
-        int? ItemAfterCancel,
-        double[] LockCancelMs,
-        bool LockFreeAfterCancel,
-        double[] SemaphoreCancelMs,
-        bool SemaphoreFreeAfterCancel,
-        double[] EventCancelMs,
-        double[] BarrierCancelMs,
-        bool BarrierCountedCancelledWait);
-
     public static int Run(string resultPath)
     {
         Console.WriteLine($"INFO run {SystemInfo.RunId}");
@@ -72,7 +59,7 @@ public static class CrossNodeCancelScenario
             counted = false;
         }
 
-        var result = new Result(queueMs, queueCancelled, item, lockMs, lockFree, semaphoreMs, semaphoreFree, eventMs, barrierMs, counted);
+        var result = new CrossNodeCancelResult(queueMs, queueCancelled, item, lockMs, lockFree, semaphoreMs, semaphoreFree, eventMs, barrierMs, counted);
         File.WriteAllText(resultPath, JsonSerializer.Serialize(result));
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Dragon.TestApp;
 using Dragon.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -14,7 +15,7 @@ public sealed class CrossNodeCancelTests(ITestOutputHelper output) : IDisposable
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(180);
     private static readonly JsonSerializerOptions s_json = new() { PropertyNameCaseInsensitive = true };
     private readonly DragonRun _dragon = new();
-    private Result? _result;
+    private CrossNodeCancelResult? _result;
 
     [Fact]
     public void GetAsync_CancelledAcrossNodesThenAnotherProcessPuts_TheItemReachesTheNextGet()
@@ -51,7 +52,7 @@ public sealed class CrossNodeCancelTests(ITestOutputHelper output) : IDisposable
         Assert.True(sorted[sorted.Length / 2] < 100, $"median cancel delay {sorted[sorted.Length / 2]:F1} ms (all: {string.Join(", ", delays.Select(d => d.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))})");
     }
 
-    private Result Run()
+    private CrossNodeCancelResult Run()
     {
         if (_result is { } done)
         {
@@ -63,7 +64,7 @@ public sealed class CrossNodeCancelTests(ITestOutputHelper output) : IDisposable
         try
         {
             _dragon.RunScenario(s_timeout, "--local-nodes", "2", Repo.TestApp, "cancel-cross-node", path);
-            return _result = JsonSerializer.Deserialize<Result>(File.ReadAllText(path), s_json)!;
+            return _result = JsonSerializer.Deserialize<CrossNodeCancelResult>(File.ReadAllText(path), s_json)!;
         }
         finally
         {
@@ -72,16 +73,4 @@ public sealed class CrossNodeCancelTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => _dragon.Dispose();
-
-    private sealed record Result(
-        double[] QueueCancelMs,
-        bool QueueGetsEndedCancelled,
-        int? ItemAfterCancel,
-        double[] LockCancelMs,
-        bool LockFreeAfterCancel,
-        double[] SemaphoreCancelMs,
-        bool SemaphoreFreeAfterCancel,
-        double[] EventCancelMs,
-        double[] BarrierCancelMs,
-        bool BarrierCountedCancelledWait);
 }
