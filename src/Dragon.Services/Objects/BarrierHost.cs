@@ -58,17 +58,18 @@ internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(de
 
     private void GiveUp(TaskCompletionSource<ObjectReply> waiter, ObjectStatus status)
     {
-        if (status != ObjectStatus.Cancelled)
-        {
-            Break();
-            return;
-        }
-
         lock (_lock)
         {
             var at = _waiting.FindIndex(w => w.Waiter == waiter);
-            if (at < 0 || !waiter.TrySetResult(Reply(ObjectStatus.Cancelled)))
+            if (at < 0 || !waiter.TrySetResult(Reply(status)))
             {
+                return;
+            }
+
+            if (status != ObjectStatus.Cancelled)
+            {
+                // A timed-out party hears that it timed out; the barrier breaks for everyone else.
+                BreakLocked();
                 return;
             }
 

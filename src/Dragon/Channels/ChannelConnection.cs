@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Dragon.Channels;
-using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
 
 namespace Dragon;
@@ -17,6 +16,7 @@ internal sealed class ChannelConnection : Connection
     private readonly ChannelEndpoint? _receive;
     // A message Poll took off the channel, kept encoded: only the later Recv<T> knows what type to decode it as.
     private byte[]? _peeked;
+    private int _closed;
 
     public ChannelConnection(ChannelEndpoint? send, ChannelEndpoint? receive)
     {
@@ -24,49 +24,39 @@ internal sealed class ChannelConnection : Connection
         _receive = receive;
     }
 
-    public override async ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken)
+    private protected override string Describe => $"the pipe end on {(_receive ?? _send)!.Handle.Describe}";
+
+    private protected override bool TryReceiveCore<T>(long timeoutMs, out T value, CancellationToken cancellationToken)
     {
-        var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
-        if (_peeked is { } peeked)
+        var receive = Receiving;
+        if (TakePeeked(out value))
         {
-            _peeked = null;
-            return MessageCodec.Decode<T>(peeked);
+            return true;
         }
 
-        var (received, item) = await receive.ReceiveAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
-        return received ? item : throw new TimeoutException($"nothing arrived on {receive.Handle.Describe} within {timeout}");
+        // Waits in the calling thread (the ring's spin-then-futex), never through the thread pool.
+        return receive.TryReceive(timeoutMs, out value, cancellationToken);
     }
 
-    // The synchronous calls wait in the calling thread (the ring's spin-then-futex), never through the thread pool.
-    private protected override T RecvBlocking<T>(TimeSpan? timeout)
+    private protected override async ValueTask<(bool Received, T Value)> TryReceiveCoreAsync<T>(long timeoutMs, CancellationToken cancellationToken)
     {
-        var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
-        if (_peeked is { } peeked)
+        var receive = Receiving;
+        if (TakePeeked(out T peeked))
         {
-            _peeked = null;
-            return MessageCodec.Decode<T>(peeked);
+            return (true, peeked);
         }
 
-        return receive.TryReceive<T>(Timeouts.ToMilliseconds(timeout), out var item)
-            ? item
-            : throw new TimeoutException($"nothing arrived on {receive.Handle.Describe} within {timeout}");
+        return await receive.ReceiveAsync<T>(timeoutMs, cancellationToken).ConfigureAwait(false);
     }
 
-    private protected override void SendBlocking<T>(T value)
-    {
-        var send = _send ?? throw new NotSupportedException("this end of the pipe only receives");
-        send.Send(value, -1);
-    }
+    private protected override void SendCore<T>(T value, CancellationToken cancellationToken) => Sending.Send(value, -1, cancellationToken);
 
-    public override async ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default)
-    {
-        var send = _send ?? throw new NotSupportedException("this end of the pipe only receives");
-        await send.SendAsync(value, -1, cancellationToken).ConfigureAwait(false);
-    }
+    private protected override async ValueTask SendCoreAsync<T>(T value, CancellationToken cancellationToken) =>
+        await Sending.SendAsync(value, -1, cancellationToken).ConfigureAwait(false);
 
-    public override bool Poll(TimeSpan timeout)
+    private protected override bool PollCore(long timeoutMs, CancellationToken cancellationToken)
     {
-        var receive = _receive ?? throw new NotSupportedException("this end of the pipe only sends");
+        var receive = Receiving;
         if (_peeked is not null)
         {
             return true;
@@ -74,7 +64,7 @@ internal sealed class ChannelConnection : Connection
 
         try
         {
-            if (receive.TryReceiveEncoded(Timeouts.ToMilliseconds(timeout), out var message))
+            if (receive.TryReceiveEncoded(timeoutMs, out var message, cancellationToken))
             {
                 _peeked = message;
                 return true;
@@ -88,14 +78,43 @@ internal sealed class ChannelConnection : Connection
         }
     }
 
-    /// <summary>Closes the sending channel (the peer sees end of stream) and lets go of both channels.</summary>
-    public override void Close()
+    private protected override async ValueTask<bool> PollCoreAsync(long timeoutMs, CancellationToken cancellationToken)
     {
+        var receive = Receiving;
+        if (_peeked is not null)
+        {
+            return true;
+        }
+
+        try
+        {
+            var (received, message) = await receive.ReceiveEncodedAsync(timeoutMs, cancellationToken).ConfigureAwait(false);
+            if (received)
+            {
+                _peeked = message;
+            }
+
+            return received;
+        }
+        catch (EndOfStreamException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Closes the sending channel (the peer sees end of stream) and lets go of both channels.</summary>
+    private protected override async ValueTask CloseCoreAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
         if (_send is not null)
         {
             try
             {
-                _send.Close();
+                await _send.CloseAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectDisposedException)
             {
@@ -105,6 +124,23 @@ internal sealed class ChannelConnection : Connection
         }
 
         _receive?.Dispose();
+    }
+
+    private ChannelEndpoint Receiving => _receive ?? throw new NotSupportedException("this end of the pipe only sends");
+
+    private ChannelEndpoint Sending => _send ?? throw new NotSupportedException("this end of the pipe only receives");
+
+    private bool TakePeeked<T>(out T value)
+    {
+        if (_peeked is { } peeked)
+        {
+            _peeked = null;
+            value = MessageCodec.Decode<T>(peeked);
+            return true;
+        }
+
+        value = default!;
+        return false;
     }
 
     private protected override void WriteDescriptor(Utf8JsonWriter writer)

@@ -80,20 +80,43 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
     }
 
     /// <summary>Receives one message still encoded (decode it later with <see cref="MessageCodec.Decode{T}"/>); false on timeout.</summary>
-    public bool TryReceiveEncoded(long timeoutMs, out byte[] message)
+    public bool TryReceiveEncoded(long timeoutMs, out byte[] message, CancellationToken cancellationToken = default)
     {
         if (Handle.Ring is { } ring)
         {
             var buffer = Buffer();
-            var received = RingReceive(ring, buffer, ToTimeSpan(timeoutMs), CancellationToken.None);
+            var received = RingReceive(ring, buffer, ToTimeSpan(timeoutMs), cancellationToken);
             message = received ? buffer.WrittenSpan.ToArray() : [];
             return received;
         }
 
-        var reply = Handle.Request(ObjectOp.Receive, timeoutMs);
+        var reply = Handle.RequestAsync(ObjectOp.Receive, timeoutMs, 0, null, cancellationToken).GetAwaiter().GetResult();
         var arrived = Arrived(reply);
         message = arrived ? reply.Payload.ToArray() : [];
         return arrived;
+    }
+
+    /// <inheritdoc cref="TryReceiveEncoded(long, out byte[], CancellationToken)"/>
+    public async ValueTask<(bool Received, byte[] Message)> ReceiveEncodedAsync(long timeoutMs, CancellationToken cancellationToken)
+    {
+        if (Handle.Ring is not null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryReceiveEncoded(0, out var ready, cancellationToken))
+            {
+                return (true, ready);
+            }
+
+            if (timeoutMs == 0)
+            {
+                return (false, []);
+            }
+
+            return await OnWaiterThread(() => (TryReceiveEncoded(timeoutMs, out var m, cancellationToken), m), cancellationToken).ConfigureAwait(false);
+        }
+
+        var reply = await Handle.RequestAsync(ObjectOp.Receive, timeoutMs, 0, null, cancellationToken).ConfigureAwait(false);
+        return Arrived(reply) ? (true, reply.Payload.ToArray()) : (false, []);
     }
 
     /// <inheritdoc cref="TryReceive{T}(long, out T, CancellationToken)"/>
@@ -137,6 +160,19 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         else
         {
             Handle.Request(ObjectOp.CloseChannel);
+        }
+    }
+
+    /// <inheritdoc cref="Close"/>
+    public async ValueTask CloseAsync(CancellationToken cancellationToken)
+    {
+        if (Handle.Ring is { } ring)
+        {
+            ring.Close();
+        }
+        else
+        {
+            await Handle.RequestAsync(ObjectOp.CloseChannel, -1, 0, null, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Dragon.Runtime;
 using Dragon.Runtime.Serialization;
 
 namespace Dragon;
@@ -12,40 +13,86 @@ namespace Dragon;
 /// <see cref="ReadAllAsync{T}"/>.
 /// </summary>
 [JsonConverter(typeof(RuntimeObjectConverter<Connection>))]
-public abstract class Connection : IRuntimeObject<Connection>
+public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsyncDisposable
 {
     private protected Connection()
     {
     }
 
-    /// <summary>Receives the next message; blocks until one comes or the timeout passes.</summary>
+    /// <summary>Receives the next message, waiting up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Nothing arrived in time.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken.</exception>
     /// <exception cref="EndOfStreamException">The writer closed and everything it sent was received.</exception>
-    /// <exception cref="TimeoutException">Nothing arrived within the timeout.</exception>
-    public T Recv<T>(TimeSpan? timeout = null) => RecvBlocking<T>(timeout);
+    /// <exception cref="NotSupportedException">This end only sends.</exception>
+    public T Receive<T>(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        TryReceiveCore(Timeouts.ToMilliseconds(timeout), out T value, cancellationToken)
+            ? value
+            : throw Timeouts.Expired($"nothing arrived on {Describe}", timeout);
 
     /// <summary>Receives the next message as an object (a string for output streams).</summary>
-    public object? Recv(TimeSpan? timeout = null) => Recv<object?>(timeout);
+    /// <inheritdoc cref="Receive{T}(TimeSpan?, CancellationToken)"/>
+    public object? Receive(TimeSpan? timeout = null, CancellationToken cancellationToken = default) => Receive<object?>(timeout, cancellationToken);
 
-    /// <summary>Receives the next message.</summary>
-    public ValueTask<T> RecvAsync<T>(CancellationToken cancellationToken = default) => RecvAsync<T>(null, cancellationToken);
+    /// <summary>Receives the next message if one comes within <paramref name="timeout"/> (zero: look once); false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken.</exception>
+    /// <exception cref="EndOfStreamException">The writer closed and everything it sent was received.</exception>
+    public bool TryReceive<T>(out T value, TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        TryReceiveCore(Timeouts.ToMilliseconds(timeout), out value, cancellationToken);
 
-    /// <summary>Receives the next message, waiting at most <paramref name="timeout"/>.</summary>
-    public abstract ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken);
+    /// <summary>Receives the next message, waiting as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken.</exception>
+    /// <exception cref="EndOfStreamException">The writer closed and everything it sent was received.</exception>
+    public ValueTask<T> ReceiveAsync<T>(CancellationToken cancellationToken = default) => ReceiveAsync<T>(null, cancellationToken);
 
-    /// <summary>Sends a message.</summary>
+    /// <inheritdoc cref="Receive{T}(TimeSpan?, CancellationToken)"/>
+    public async ValueTask<T> ReceiveAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        var (received, value) = await TryReceiveCoreAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
+        return received ? value : throw Timeouts.Expired($"nothing arrived on {Describe}", timeout);
+    }
+
+    /// <summary>Sends a message, waiting for room as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was sent.</exception>
     /// <exception cref="NotSupportedException">This end only receives.</exception>
-    public void Send<T>(T value) => SendBlocking(value);
+    /// <exception cref="InvalidOperationException">The stream is closed.</exception>
+    public void Send<T>(T value, CancellationToken cancellationToken = default) => SendCore(value, cancellationToken);
 
-    /// <summary>Sends a message.</summary>
-    public abstract ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default);
+    /// <inheritdoc cref="Send{T}(T, CancellationToken)"/>
+    public ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default) => SendCoreAsync(value, cancellationToken);
 
-    /// <summary>True when a message (or end of stream) is ready to receive within the timeout.</summary>
-    public abstract bool Poll(TimeSpan timeout);
+    /// <summary>
+    /// True when a message (or end of stream) is ready to receive within <paramref name="timeout"/> (zero: look once).
+    /// It takes nothing: the next receive returns that message.
+    /// </summary>
+    public bool Poll(TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        PollCore(Timeouts.ToMilliseconds(timeout), cancellationToken);
 
-    /// <summary>Closes this end; a writer's close lets readers see end of stream.</summary>
-    public abstract void Close();
+    /// <inheritdoc cref="Poll"/>
+    public ValueTask<bool> PollAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        PollCoreAsync(Timeouts.ToMilliseconds(timeout), cancellationToken);
+
+    /// <summary>Closes this end; a writer's close lets readers see end of stream. Closing again does nothing.</summary>
+    public void Close() => CloseCoreAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Close"/>
+    public ValueTask CloseAsync(CancellationToken cancellationToken = default) => CloseCoreAsync(cancellationToken);
+
+    /// <summary>Closes this end, as <see cref="Close"/>.</summary>
+    public void Dispose()
+    {
+        Close();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Closes this end, as <see cref="CloseAsync"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync().ConfigureAwait(false);
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>Every message until end of stream.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken by the cancelled wait.</exception>
     public async IAsyncEnumerable<T> ReadAllAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         while (true)
@@ -53,7 +100,7 @@ public abstract class Connection : IRuntimeObject<Connection>
             T item;
             try
             {
-                item = await RecvAsync<T>(null, cancellationToken).ConfigureAwait(false);
+                item = await ReceiveAsync<T>(null, cancellationToken).ConfigureAwait(false);
             }
             catch (EndOfStreamException)
             {
@@ -64,11 +111,24 @@ public abstract class Connection : IRuntimeObject<Connection>
         }
     }
 
-    /// <summary>The blocking receive; a connection that can wait in the calling thread overrides it.</summary>
-    private protected virtual T RecvBlocking<T>(TimeSpan? timeout) => RecvAsync<T>(timeout, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    /// <summary>What the connection is, for messages (<c>pipe end on queue 'x'</c>, <c>stdout of process 5</c>).</summary>
+    private protected abstract string Describe { get; }
 
-    /// <summary>The blocking send; a connection that can wait in the calling thread overrides it.</summary>
-    private protected virtual void SendBlocking<T>(T value) => SendAsync(value).AsTask().GetAwaiter().GetResult();
+    // One core path per operation and kind of end: the sync form waits in the calling thread where the end can,
+    // the async form without blocking one. Timeouts arrive in milliseconds, -1 for none.
+    private protected abstract bool TryReceiveCore<T>(long timeoutMs, out T value, CancellationToken cancellationToken);
+
+    private protected abstract ValueTask<(bool Received, T Value)> TryReceiveCoreAsync<T>(long timeoutMs, CancellationToken cancellationToken);
+
+    private protected abstract void SendCore<T>(T value, CancellationToken cancellationToken);
+
+    private protected abstract ValueTask SendCoreAsync<T>(T value, CancellationToken cancellationToken);
+
+    private protected abstract bool PollCore(long timeoutMs, CancellationToken cancellationToken);
+
+    private protected abstract ValueTask<bool> PollCoreAsync(long timeoutMs, CancellationToken cancellationToken);
+
+    private protected abstract ValueTask CloseCoreAsync(CancellationToken cancellationToken);
 
     private protected abstract void WriteDescriptor(Utf8JsonWriter writer);
 

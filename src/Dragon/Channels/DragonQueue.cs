@@ -55,51 +55,82 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
     /// <summary>Whether the queue counts unfinished items.</summary>
     public bool Joinable => _channel.Handle.Descriptor.Flag;
 
-    /// <summary>Puts an item, waiting for room up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
-    /// <exception cref="QueueFullException">No room in time.</exception>
+    /// <summary>Puts an item, waiting for room up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">No room in time; nothing was put.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was put.</exception>
     /// <exception cref="InvalidOperationException">The queue is closed.</exception>
     /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
     /// <exception cref="ObjectDisposedException">This process disposed its reference to the queue.</exception>
-    public void Put(T item, bool block = true, TimeSpan? timeout = null)
+    public void Put(T item, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        if (!TryPut(item, block ? timeout ?? Timeout.InfiniteTimeSpan : TimeSpan.Zero))
+        if (!_channel.Send(item, Timeouts.ToMilliseconds(timeout), cancellationToken))
         {
-            throw new QueueFullException($"queue '{Name}' is full ({MaxSize} items)");
+            throw Full(timeout);
         }
     }
 
     /// <summary>Puts an item if there is room within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was put.</exception>
     /// <exception cref="InvalidOperationException">The queue is closed.</exception>
     /// <exception cref="ArgumentException">The item cannot be serialized, or is larger than the queue allows (nothing is sent).</exception>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TryPut(T item, TimeSpan timeout = default) => _channel.Send(item, Timeouts.ToMilliseconds(timeout));
+    public bool TryPut(T item, TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        _channel.Send(item, Timeouts.ToMilliseconds(timeout), cancellationToken);
 
-    /// <summary>Puts an item, waiting for room.</summary>
-    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; the item was not put.</exception>
-    public async ValueTask PutAsync(T item, CancellationToken cancellationToken = default) =>
-        await _channel.SendAsync(item, -1, cancellationToken).ConfigureAwait(false);
+    /// <summary>Puts an item, waiting for room as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was put.</exception>
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => PutAsync(item, null, cancellationToken);
 
-    /// <summary>Gets an item, waiting up to <paramref name="timeout"/> (forever if null) when <paramref name="block"/>.</summary>
-    /// <exception cref="QueueEmptyException">Nothing arrived in time.</exception>
-    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
-    public T Get(bool block = true, TimeSpan? timeout = null) =>
-        TryGet(out var item, block ? timeout ?? Timeout.InfiniteTimeSpan : TimeSpan.Zero)
-            ? item
-            : throw new QueueEmptyException($"queue '{Name}' is empty");
+    /// <summary>Puts an item, waiting for room up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">No room in time; nothing was put.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was put.</exception>
+    public async ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await _channel.SendAsync(item, Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false))
+        {
+            throw Full(timeout);
+        }
+    }
 
-    /// <summary>Gets an item if one comes within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
-    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public bool TryGet(out T item, TimeSpan timeout = default) => _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item);
+    /// <summary>Puts an item if there is room within <paramref name="timeout"/>; false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room; nothing was put.</exception>
+    public ValueTask<bool> TryPutAsync(T item, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _channel.SendAsync(item, Timeouts.ToMilliseconds(timeout), cancellationToken);
 
-    /// <summary>Gets an item, waiting for one.</summary>
+    /// <summary>Gets an item, waiting up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Nothing arrived in time.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
     /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
-    public async ValueTask<T> GetAsync(CancellationToken cancellationToken = default)
+    public T Get(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out T item, cancellationToken) ? item : throw Empty(timeout);
+
+    /// <summary>Gets an item if one comes within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public bool TryGet(out T item, TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        _channel.TryReceive(Timeouts.ToMilliseconds(timeout), out item, cancellationToken);
+
+    /// <summary>Gets an item, waiting for one as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    public ValueTask<T> GetAsync(CancellationToken cancellationToken = default) => GetAsync(null, cancellationToken);
+
+    /// <summary>Gets an item, waiting up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Nothing arrived in time.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    public async ValueTask<T> GetAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        var (_, value) = await _channel.ReceiveAsync<T>(-1, cancellationToken).ConfigureAwait(false);
-        return value;
+        var (received, value) = await _channel.ReceiveAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
+        return received ? value : throw Empty(timeout);
     }
+
+    /// <summary>Gets an item if one comes within <paramref name="timeout"/>; <c>Success</c> is false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the queue.</exception>
+    /// <exception cref="EndOfStreamException">The queue was closed and is empty.</exception>
+    public async ValueTask<(bool Success, T Item)> TryGetAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        await _channel.ReceiveAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Reads items as they come until the queue is closed and drained (like <c>ChannelReader.ReadAllAsync</c>): the
@@ -113,7 +144,7 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
             T item;
             try
             {
-                item = await GetAsync(cancellationToken).ConfigureAwait(false);
+                item = await GetAsync(null, cancellationToken).ConfigureAwait(false);
             }
             catch (EndOfStreamException)
             {
@@ -128,58 +159,86 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
     /// <exception cref="InvalidOperationException">Called more often than items were put, or the queue is not joinable.</exception>
     public void TaskDone()
     {
-        RequireJoinable();
-        if (_channel.Handle.Ring is { } ring)
+        if (TaskDoneOnRing())
         {
-            // The count lives in the ring's header: on the home node it is one atomic step, no request.
-            _channel.Handle.ThrowIfReleased();
-            if (!ring.TaskDone())
-            {
-                throw new InvalidOperationException($"queue '{Name}': TaskDone called more times than items were put");
-            }
-
             return;
         }
 
         _channel.Handle.Request(ObjectOp.TaskDone);
     }
 
-    /// <summary>Waits until every item put has been marked done (joinable queues); false on timeout.</summary>
-    public bool Join(TimeSpan? timeout = null)
+    /// <inheritdoc cref="TaskDone"/>
+    public async ValueTask TaskDoneAsync(CancellationToken cancellationToken = default)
+    {
+        if (TaskDoneOnRing())
+        {
+            return;
+        }
+
+        await _channel.Handle.RequestAsync(ObjectOp.TaskDone, -1, 0, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until every item put has been marked done (joinable queues), up to <paramref name="timeout"/>.</summary>
+    /// <exception cref="TimeoutException">Items were still unfinished when the timeout passed.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public void Join(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         RequireJoinable();
+        bool done;
         if (_channel.Handle.Ring is { } ring)
         {
             _channel.Handle.ThrowIfReleased();
-            return ring.WaitAllDone(timeout ?? Timeout.InfiniteTimeSpan);
+            done = ring.WaitAllDone(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        else
+        {
+            done = _channel.Handle.RequestAsync(ObjectOp.JoinQueue, Timeouts.ToMilliseconds(timeout), 0, null, cancellationToken)
+                .GetAwaiter().GetResult().Status == ObjectStatus.Ok;
         }
 
-        return _channel.Handle.Request(ObjectOp.JoinQueue, Timeouts.ToMilliseconds(timeout)).Status == ObjectStatus.Ok;
+        if (!done)
+        {
+            throw Timeouts.Expired($"{this}: items were still unfinished", timeout);
+        }
     }
 
     /// <summary>Waits until every item put has been marked done (joinable queues).</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
-    public async Task JoinAsync(CancellationToken cancellationToken = default)
+    public Task JoinAsync(CancellationToken cancellationToken = default) => JoinAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="Join"/>
+    public async Task JoinAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         RequireJoinable();
+        var timeoutMs = Timeouts.ToMilliseconds(timeout);
+        bool done;
         if (_channel.Handle.Ring is { } ring)
         {
             _channel.Handle.ThrowIfReleased();
 
             // The count is a futex word in shared memory: wait on a dedicated thread in slices that look at the token.
-            await Task.Factory.StartNew(
-                () => ring.WaitAllDone(Timeout.InfiniteTimeSpan, cancellationToken),
+            done = await Task.Factory.StartNew(
+                () => ring.WaitAllDone(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken),
                 cancellationToken,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default).ConfigureAwait(false);
-            return;
+        }
+        else
+        {
+            done = (await _channel.Handle.RequestAsync(ObjectOp.JoinQueue, timeoutMs, 0, null, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
         }
 
-        await _channel.Handle.RequestAsync(ObjectOp.JoinQueue, -1, 0, null, cancellationToken).ConfigureAwait(false);
+        if (!done)
+        {
+            throw Timeouts.Expired($"{this}: items were still unfinished", timeout);
+        }
     }
 
     /// <summary>Closes the queue for everyone: later puts fail; gets drain what is left, then see end of stream.</summary>
     public void Close() => _channel.Close();
+
+    /// <inheritdoc cref="Close"/>
+    public ValueTask CloseAsync(CancellationToken cancellationToken = default) => _channel.CloseAsync(cancellationToken);
 
     /// <summary>Lets go of this process's reference.</summary>
     public void Dispose() => _channel.Dispose();
@@ -194,6 +253,28 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
     /// <inheritdoc/>
     public override string ToString() => $"queue '{Name}'";
 
+    private TimeoutException Full(TimeSpan? timeout) => Timeouts.Expired($"{this} stayed full ({MaxSize} items); nothing was put", timeout);
+
+    private TimeoutException Empty(TimeSpan? timeout) => Timeouts.Expired($"nothing arrived on {this}", timeout);
+
+    private bool TaskDoneOnRing()
+    {
+        RequireJoinable();
+        if (_channel.Handle.Ring is not { } ring)
+        {
+            return false;
+        }
+
+        // The count lives in the ring's header: on the home node it is one atomic step, no request.
+        _channel.Handle.ThrowIfReleased();
+        if (!ring.TaskDone())
+        {
+            throw new InvalidOperationException($"queue '{Name}': TaskDone called more times than items were put");
+        }
+
+        return true;
+    }
+
     private void RequireJoinable()
     {
         if (!Joinable)
@@ -205,48 +286,6 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
     internal ulong Id => _channel.Handle.Id;
 
     internal static DragonQueue<T> AttachById(ulong id) => new(HostedHandle.Attach(ObjectKind.Channel, id, null));
-}
-
-/// <summary>Thrown by a put that found no room in time.</summary>
-public sealed class QueueFullException : DragonException
-{
-    /// <summary>Creates the exception.</summary>
-    public QueueFullException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with its cause.</summary>
-    public QueueFullException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    /// <summary>Creates the exception with no message.</summary>
-    public QueueFullException()
-    {
-    }
-}
-
-/// <summary>Thrown by a get that found nothing in time.</summary>
-public sealed class QueueEmptyException : DragonException
-{
-    /// <summary>Creates the exception.</summary>
-    public QueueEmptyException(string message)
-        : base(message)
-    {
-    }
-
-    /// <summary>Creates the exception with its cause.</summary>
-    public QueueEmptyException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    /// <summary>Creates the exception with no message.</summary>
-    public QueueEmptyException()
-    {
-    }
 }
 
 /// <summary>Moves any <see cref="DragonQueue{T}"/> between processes as its id.</summary>

@@ -23,13 +23,21 @@ internal sealed class OutputConnection : Connection
         _fd = fd;
     }
 
-    public override async ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken)
+    private protected override string Describe => $"the {StreamName} of process {_puid}";
+
+    private protected override bool TryReceiveCore<T>(long timeoutMs, out T value, CancellationToken cancellationToken)
     {
-        var data = _peeked ?? await FetchAsync(timeout, cancellationToken).ConfigureAwait(false);
+        (var received, value) = TryReceiveCoreAsync<T>(timeoutMs, cancellationToken).AsTask().GetAwaiter().GetResult();
+        return received;
+    }
+
+    private protected override async ValueTask<(bool Received, T Value)> TryReceiveCoreAsync<T>(long timeoutMs, CancellationToken cancellationToken)
+    {
+        var data = _peeked ?? await FetchAsync(timeoutMs, cancellationToken).ConfigureAwait(false);
         _peeked = null;
         if (data.TimedOut)
         {
-            throw new TimeoutException($"no output from process {_puid} within {timeout}");
+            return (false, default!);
         }
 
         if (data.EndOfStream)
@@ -40,21 +48,25 @@ internal sealed class OutputConnection : Connection
 
         object value = typeof(T) == typeof(byte[]) ? data.Data : Encoding.UTF8.GetString(data.Data);
         return value is T typed
-            ? typed
+            ? (true, typed)
             : throw new InvalidCastException($"an output stream carries strings (or byte[]), not {typeof(T).Name}");
     }
 
-    public override ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException($"the {StreamName} connection of process {_puid} only receives");
+    private protected override void SendCore<T>(T value, CancellationToken cancellationToken) => throw OnlyReceives();
 
-    public override bool Poll(TimeSpan timeout)
+    private protected override ValueTask SendCoreAsync<T>(T value, CancellationToken cancellationToken) => throw OnlyReceives();
+
+    private protected override bool PollCore(long timeoutMs, CancellationToken cancellationToken) =>
+        PollCoreAsync(timeoutMs, cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    private protected override async ValueTask<bool> PollCoreAsync(long timeoutMs, CancellationToken cancellationToken)
     {
         if (_peeked is not null || _ended)
         {
             return true;
         }
 
-        var data = FetchAsync(timeout, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var data = await FetchAsync(timeoutMs, cancellationToken).ConfigureAwait(false);
         if (data.TimedOut)
         {
             return false;
@@ -64,13 +76,13 @@ internal sealed class OutputConnection : Connection
         return true;
     }
 
-    public override void Close()
-    {
-    }
+    private protected override ValueTask CloseCoreAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    private NotSupportedException OnlyReceives() => new($"the {StreamName} connection of process {_puid} only receives");
 
     private string StreamName => _fd == 1 ? "stdout" : "stderr";
 
-    private async ValueTask<StreamData> FetchAsync(TimeSpan? timeout, CancellationToken cancellationToken)
+    private async ValueTask<StreamData> FetchAsync(long timeoutMs, CancellationToken cancellationToken)
     {
         if (_ended)
         {
@@ -78,7 +90,7 @@ internal sealed class OutputConnection : Connection
         }
 
         return await RuntimeClient.Current
-            .RequestAsync<StreamData>(new StreamRecvRequest(_puid, _node, _fd, Timeouts.ToMilliseconds(timeout)), cancellationToken)
+            .RequestAsync<StreamData>(new StreamRecvRequest(_puid, _node, _fd, timeoutMs), cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -98,6 +110,7 @@ internal sealed class InputConnection : Connection
 
     private readonly ulong _puid;
     private readonly int _node;
+    private int _closed;
 
     public InputConnection(ulong puid, int node)
     {
@@ -105,10 +118,16 @@ internal sealed class InputConnection : Connection
         _node = node;
     }
 
-    public override ValueTask<T> RecvAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken) =>
-        throw new NotSupportedException($"the stdin connection of process {_puid} only sends");
+    private protected override string Describe => $"the stdin of process {_puid}";
 
-    public override async ValueTask SendAsync<T>(T value, CancellationToken cancellationToken = default)
+    private protected override bool TryReceiveCore<T>(long timeoutMs, out T value, CancellationToken cancellationToken) => throw OnlySends();
+
+    private protected override ValueTask<(bool Received, T Value)> TryReceiveCoreAsync<T>(long timeoutMs, CancellationToken cancellationToken) => throw OnlySends();
+
+    private protected override void SendCore<T>(T value, CancellationToken cancellationToken) =>
+        SendCoreAsync(value, cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    private protected override async ValueTask SendCoreAsync<T>(T value, CancellationToken cancellationToken)
     {
         var bytes = value switch
         {
@@ -121,9 +140,21 @@ internal sealed class InputConnection : Connection
             .ConfigureAwait(false);
     }
 
-    public override bool Poll(TimeSpan timeout) => false;
+    private protected override bool PollCore(long timeoutMs, CancellationToken cancellationToken) => false;
 
-    public override void Close() => RuntimeClient.Current.Request<Ack>(new StreamWriteRequest(_puid, _node, [], Close: true));
+    private protected override ValueTask<bool> PollCoreAsync(long timeoutMs, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
+    private protected override async ValueTask CloseCoreAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        await RuntimeClient.Current.RequestAsync<Ack>(new StreamWriteRequest(_puid, _node, [], Close: true), cancellationToken).ConfigureAwait(false);
+    }
+
+    private NotSupportedException OnlySends() => new($"the stdin connection of process {_puid} only sends");
 
     private protected override void WriteDescriptor(Utf8JsonWriter writer)
     {

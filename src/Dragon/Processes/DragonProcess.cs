@@ -16,8 +16,8 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
     internal DragonProcess(ProcessDescriptor descriptor)
     {
         _descriptor = descriptor;
-        StdoutConnection = descriptor.StdoutPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 1) : null;
-        StderrConnection = descriptor.StderrPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 2) : null;
+        Stdout = descriptor.StdoutPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 1) : null;
+        Stderr = descriptor.StderrPiped ? new OutputConnection(descriptor.Puid, descriptor.NodeIndex, 2) : null;
         Stdin = descriptor.StdinPiped ? new InputConnection(descriptor.Puid, descriptor.NodeIndex) : null;
     }
 
@@ -34,22 +34,28 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
     public string Name => _descriptor.DisplayName;
 
     /// <summary>The piped stdout, or null when stdout was not piped.</summary>
-    public Connection? StdoutConnection { get; }
+    public Connection? Stdout { get; }
 
     /// <summary>The piped stderr, or null when stderr was not piped.</summary>
-    public Connection? StderrConnection { get; }
+    public Connection? Stderr { get; }
 
     /// <summary>The piped stdin, or null when stdin was not piped.</summary>
     public Connection? Stdin { get; }
 
-    /// <summary>True until the process has exited.</summary>
-    public bool IsAlive => Status().State != ProcessState.Exited;
+    /// <summary>Whether the process has exited, and how (a round trip until it has exited; remembered after).</summary>
+    public DragonProcessStatus GetStatus() => ToPublic(Status());
 
-    /// <summary>Exit code once exited (minus the signal number when killed by a signal); null while running.</summary>
-    public int? ExitCode => Status() is { State: ProcessState.Exited } s ? s.ExitCode : null;
+    /// <inheritdoc cref="GetStatus"/>
+    public async Task<DragonProcessStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        if (_final is { } final)
+        {
+            return ToPublic(final);
+        }
 
-    /// <summary>Why the process ended (<c>exited with code 3</c>, <c>killed by signal 9 (SIGKILL)</c>, ...); null while running.</summary>
-    public string? ExitReason => Status() is { State: ProcessState.Exited } s ? s.Reason : null;
+        var reply = await RuntimeClient.Current.RequestAsync<QueryReply>(new QueryRequest(Puid), cancellationToken).ConfigureAwait(false);
+        return ToPublic(Remember(reply.Status));
+    }
 
     /// <summary>Starts a process from a template.</summary>
     /// <exception cref="ProcessStartException">The program is missing or not executable, the cwd is bad, or placement failed.</exception>
@@ -67,25 +73,38 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
 
     /// <summary>Attaches to an existing process of the run by puid.</summary>
     /// <exception cref="ProcessNotFoundException">No such process.</exception>
-    public static DragonProcess Attach(ulong puid)
+    public static DragonProcess Attach(ulong puid) => new(RuntimeClient.Current.Request<QueryReply>(new QueryRequest(puid)).Process);
+
+    /// <inheritdoc cref="Attach"/>
+    public static async Task<DragonProcess> AttachAsync(ulong puid, CancellationToken cancellationToken = default) =>
+        new((await RuntimeClient.Current.RequestAsync<QueryReply>(new QueryRequest(puid), cancellationToken).ConfigureAwait(false)).Process);
+
+    /// <summary>Waits for the process to exit, up to <paramref name="timeout"/> (forever if null), and returns its exit code.</summary>
+    /// <exception cref="TimeoutException">Still running when the timeout passed.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public int Join(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        JoinCore(timeout, cancellationToken).GetAwaiter().GetResult() is { State: ProcessState.Exited } status
+            ? status.ExitCode
+            : throw StillRunning(timeout);
+
+    /// <summary>Waits for the process to exit within <paramref name="timeout"/> (zero: just look); false if it still runs.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public bool TryJoin(TimeSpan timeout, out int exitCode, CancellationToken cancellationToken = default)
     {
-        var reply = RuntimeClient.Current.Request<QueryReply>(new QueryRequest(puid));
-        return new DragonProcess(reply.Process);
+        var status = JoinCore(timeout, cancellationToken).GetAwaiter().GetResult();
+        exitCode = status.ExitCode;
+        return status.State == ProcessState.Exited;
     }
 
-    /// <summary>Waits for the process to exit; returns its exit code, or null if the timeout passed first.</summary>
-    public int? Join(TimeSpan? timeout = null)
-    {
-        var status = JoinCore(timeout, CancellationToken.None).GetAwaiter().GetResult();
-        return status.State == ProcessState.Exited ? status.ExitCode : null;
-    }
+    /// <summary>Waits for the process to exit, as long as it takes, and returns its exit code.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public Task<int> JoinAsync(CancellationToken cancellationToken = default) => JoinAsync(null, cancellationToken);
 
-    /// <summary>Waits for the process to exit and returns its exit code.</summary>
-    public async Task<int> JoinAsync(CancellationToken cancellationToken = default)
-    {
-        var status = await JoinCore(null, cancellationToken).ConfigureAwait(false);
-        return status.ExitCode;
-    }
+    /// <inheritdoc cref="Join"/>
+    public async Task<int> JoinAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) =>
+        await JoinCore(timeout, cancellationToken).ConfigureAwait(false) is { State: ProcessState.Exited } status
+            ? status.ExitCode
+            : throw StillRunning(timeout);
 
     private async Task<ProcessStatus> JoinCore(TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -100,12 +119,21 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
         return Remember(reply.Statuses[0]);
     }
 
+    private TimeoutException StillRunning(TimeSpan? timeout) => Timeouts.Expired($"{this} did not exit", timeout);
+
     /// <summary>Sends a signal to the process (and its process group).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
     public void Signal(int signal)
     {
         ThrowIfNotASignal(signal);
         RuntimeClient.Current.Request<Ack>(new SignalRequest(Puid, signal));
+    }
+
+    /// <inheritdoc cref="Signal"/>
+    public async Task SignalAsync(int signal, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotASignal(signal);
+        await RuntimeClient.Current.RequestAsync<Ack>(new SignalRequest(Puid, signal), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Linux numbers its signals 1 to 64 (SIGRTMAX); anything else would fail in kill(2) or mean nothing.</summary>
@@ -123,6 +151,12 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
     /// <summary>Sends SIGKILL.</summary>
     public void Kill() => Signal(9);
 
+    /// <summary>Sends SIGTERM.</summary>
+    public Task TerminateAsync(CancellationToken cancellationToken = default) => SignalAsync(15, cancellationToken);
+
+    /// <summary>Sends SIGKILL.</summary>
+    public Task KillAsync(CancellationToken cancellationToken = default) => SignalAsync(9, cancellationToken);
+
     /// <inheritdoc/>
     public override string ToString() => $"process {Puid} ({Name}) on node {_descriptor.NodeIndex}";
 
@@ -135,6 +169,10 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
 
         return Remember(RuntimeClient.Current.Request<QueryReply>(new QueryRequest(Puid)).Status);
     }
+
+    private static DragonProcessStatus ToPublic(ProcessStatus status) => status.State == ProcessState.Exited
+        ? new DragonProcessStatus(true, status.ExitCode, status.Signal == 0 ? null : status.Signal, status.Reason)
+        : new DragonProcessStatus(false, null, null, null);
 
     private ProcessStatus Remember(ProcessStatus status)
     {
@@ -150,3 +188,10 @@ public sealed partial class DragonProcess : IRuntimeObject<DragonProcess>
 
     static DragonProcess IRuntimeObject<DragonProcess>.FromDescriptor(JsonElement descriptor) => Attach(descriptor.GetProperty("puid").GetUInt64());
 }
+
+/// <summary>Whether a process has exited and how; from <see cref="DragonProcess.GetStatus"/>.</summary>
+/// <param name="HasExited">True once the process has exited.</param>
+/// <param name="ExitCode">Exit code once exited (minus the signal number when killed by a signal); null while running.</param>
+/// <param name="Signal">The signal that killed it, if one did; null otherwise and while running.</param>
+/// <param name="ExitReason">Why it ended (<c>exited with code 3</c>, <c>killed by signal 9 (SIGKILL)</c>, <c>node lost</c>); null while running.</param>
+public sealed record DragonProcessStatus(bool HasExited, int? ExitCode, int? Signal, string? ExitReason);

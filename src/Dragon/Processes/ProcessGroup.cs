@@ -16,6 +16,42 @@ public enum Pmi
     Simple = 1,
 }
 
+/// <summary>Where a process group is in its life.</summary>
+public enum ProcessGroupState
+{
+    /// <summary>Created, not started.</summary>
+    Pending = 0,
+
+    /// <summary>Members are running.</summary>
+    Running = 1,
+
+    /// <summary>A stop is escalating through its signals.</summary>
+    Stopping = 2,
+
+    /// <summary>Every member has exited.</summary>
+    Finished = 3,
+
+    /// <summary>Closed: released in the runtime.</summary>
+    Closed = 4,
+}
+
+/// <summary>A process group's state and members, from <see cref="ProcessGroup.GetStatus"/>.</summary>
+/// <param name="State">Where the group is in its life.</param>
+/// <param name="Puids">Puids of the members currently in the group (the latest incarnation of each).</param>
+/// <param name="InactivePuids">Puids of members that have exited (including replaced incarnations under restart).</param>
+/// <param name="ExitStatus">Exit code of every member that has exited, in the order they exited.</param>
+/// <param name="Failure">Why the group failed (which member, how), or null.</param>
+public sealed record ProcessGroupStatus(
+    ProcessGroupState State,
+    IReadOnlyList<ulong> Puids,
+    IReadOnlyList<ulong> InactivePuids,
+    IReadOnlyList<(ulong Puid, int ExitCode)> ExitStatus,
+    string? Failure)
+{
+    /// <summary>True while any member runs.</summary>
+    public bool IsRunning => State is ProcessGroupState.Running or ProcessGroupState.Stopping;
+}
+
 /// <summary>
 /// Processes started, watched and stopped together, like Dragon's ProcessGroup. The group lives in the runtime's
 /// global services: it can be passed to another process and used there.
@@ -61,22 +97,25 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
     /// <summary>Id of the group in the run; 0 before <see cref="Init"/>.</summary>
     public ulong Id => _id;
 
-    /// <summary>Puids of the members currently in the group (the latest incarnation of each).</summary>
-    public IReadOnlyList<ulong> Puids => Query().Puids;
+    /// <summary>The group's state and members (one round trip).</summary>
+    public ProcessGroupStatus GetStatus() => ToPublic(Query());
 
-    /// <summary>Puids of members that have exited (including replaced incarnations under restart).</summary>
-    public IReadOnlyList<ulong> InactivePuids => Query().InactivePuids;
+    /// <inheritdoc cref="GetStatus"/>
+    public async Task<ProcessGroupStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        ToPublic(_id == 0 ? NotInitialized : await CommandAsync(GroupOp.Query, -1, 0, cancellationToken).ConfigureAwait(false));
 
-    /// <summary>Exit code of every member that has exited, in the order they exited.</summary>
-    public IReadOnlyList<(ulong Puid, int ExitCode)> ExitStatus =>
-        Query().Members.Where(m => m.State == ProcessState.Exited).Select(m => (m.Puid, m.ExitCode)).ToArray();
+    /// <summary>The current members as processes, for their piped streams, node and pid (two round trips).</summary>
+    public IReadOnlyList<DragonProcess> GetProcesses() => GetProcessesAsync().GetAwaiter().GetResult();
 
-    /// <summary>The current members as processes (for their piped streams, node, pid).</summary>
-    public IReadOnlyList<DragonProcess> Processes =>
-        RuntimeClient.Current.Request<QueryManyReply>(new QueryManyRequest([.. Query().Puids])).Processes.Select(d => new DragonProcess(d)).ToArray();
-
-    /// <summary>True while any member runs.</summary>
-    public bool IsRunning => Query().State is GroupState.Running or GroupState.Stopping;
+    /// <inheritdoc cref="GetProcesses"/>
+    public async Task<IReadOnlyList<DragonProcess>> GetProcessesAsync(CancellationToken cancellationToken = default)
+    {
+        var status = await GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        var reply = await RuntimeClient.Current
+            .RequestAsync<QueryManyReply>(new QueryManyRequest([.. status.Puids]), cancellationToken)
+            .ConfigureAwait(false);
+        return reply.Processes.Select(d => new DragonProcess(d)).ToArray();
+    }
 
     /// <summary>Adds <paramref name="count"/> members started from <paramref name="template"/>.</summary>
     public void AddProcess(int count, ProcessTemplate template)
@@ -92,7 +131,10 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
     }
 
     /// <summary>Registers the group with the runtime (Start does it if needed).</summary>
-    public void Init()
+    public void Init() => InitAsync().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Init"/>
+    public async Task InitAsync(CancellationToken cancellationToken = default)
     {
         if (_id != 0)
         {
@@ -105,25 +147,49 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
         }
 
         var spec = new GroupSpec(_members.ToArray(), Restart, IgnoreErrorOnExit, Timeouts.ToMilliseconds(Walltime), (PmiMode)Pmi);
-        _id = RuntimeClient.Current.Request<GroupStatusReply>(new GroupCreateRequest(spec)).Status.GroupId;
+        _id = (await RuntimeClient.Current.RequestAsync<GroupStatusReply>(new GroupCreateRequest(spec), cancellationToken).ConfigureAwait(false)).Status.GroupId;
     }
 
     /// <summary>Starts every member, batched per node.</summary>
     /// <exception cref="ProcessStartException">A member could not start; none of the group is left running.</exception>
-    public void Start()
+    public void Start() => StartAsync().GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Start"/>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        Init();
-        _ = Command(GroupOp.Start);
+        await InitAsync(cancellationToken).ConfigureAwait(false);
+        await CommandAsync(GroupOp.Start, -1, 0, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Waits until every member has exited (true) or the timeout passes (false).
-    /// </summary>
+    /// <summary>Waits until every member has exited, up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Members still ran when the timeout passed (they go on running).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting (the members go on running).</exception>
     /// <exception cref="ProcessGroupException">A member failed (unless errors are ignored); the message says which and why.</exception>
-    public bool Join(TimeSpan? timeout = null) => JoinAsync(timeout).GetAwaiter().GetResult();
+    public void Join(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        JoinAsync(timeout, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Waits until every member has exited within <paramref name="timeout"/> (zero: just look); false if some still run.</summary>
+    /// <exception cref="ProcessGroupException">A member failed (unless errors are ignored).</exception>
+    public bool TryJoin(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        TryJoinAsync(timeout, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Waits until every member has exited, as long as it takes.</summary>
+    /// <exception cref="ProcessGroupException">A member failed (unless errors are ignored).</exception>
+    public Task JoinAsync(CancellationToken cancellationToken = default) => JoinAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Join"/>
-    public async Task<bool> JoinAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public async Task JoinAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await TryJoinCoreAsync(timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Timeouts.Expired($"process group {_id} still had members running", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="TryJoin"/>
+    public Task<bool> TryJoinAsync(TimeSpan timeout, CancellationToken cancellationToken = default) => TryJoinCoreAsync(timeout, cancellationToken);
+
+    private async Task<bool> TryJoinCoreAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var reply = await RuntimeClient.Current
             .RequestAsync<GroupStatusReply>(new GroupCommand(RequireId(), GroupOp.Join, Timeouts.ToMilliseconds(timeout), 0), cancellationToken)
@@ -132,25 +198,37 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
     }
 
     /// <summary>Stops every member: SIGINT, then SIGTERM, then SIGKILL, <paramref name="patience"/> apart (default 2 s).</summary>
-    public void Stop(TimeSpan? patience = null) =>
-        Command(GroupOp.Stop, Timeouts.ToMilliseconds(patience ?? TimeSpan.FromSeconds(2)));
+    public void Stop(TimeSpan? patience = null) => StopAsync(patience).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Stop"/>
+    public Task StopAsync(TimeSpan? patience = null, CancellationToken cancellationToken = default) =>
+        CommandAsync(GroupOp.Stop, Timeouts.ToMilliseconds(patience ?? s_closePatience), 0, cancellationToken);
 
     /// <summary>Sends a signal to every running member.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The number is no Linux signal (1 to 64).</exception>
-    public void Signal(int signal)
+    public void Signal(int signal) => SignalAsync(signal).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Signal"/>
+    public Task SignalAsync(int signal, CancellationToken cancellationToken = default)
     {
         DragonProcess.ThrowIfNotASignal(signal);
-        Command(GroupOp.Signal, signal: signal);
+        return CommandAsync(GroupOp.Signal, -1, signal, cancellationToken);
     }
 
     /// <summary>Kills every running member at once.</summary>
     public void Kill() => Signal(9);
 
+    /// <inheritdoc cref="Kill"/>
+    public Task KillAsync(CancellationToken cancellationToken = default) => SignalAsync(9, cancellationToken);
+
     /// <summary>
     /// Stops what still runs (SIGINT, then SIGTERM, then SIGKILL, 2 s apart) and releases the group in the runtime.
     /// Does nothing when this instance already closed or disposed the group.
     /// </summary>
-    public void Close() => Release(s_closePatience);
+    public void Close() => ReleaseAsync(s_closePatience, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Close"/>
+    public Task CloseAsync(CancellationToken cancellationToken = default) => ReleaseAsync(s_closePatience, cancellationToken);
 
     /// <summary>
     /// Releases the group in the runtime, as <see cref="Close"/> does, but without its patience: members still
@@ -158,11 +236,14 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
     /// <see cref="Stop"/> or <see cref="Close"/> first for a gentler stop. Does nothing after <see cref="Close"/>, after
     /// an earlier dispose, before <see cref="Init"/>, or when the group is already gone from the runtime.
     /// </summary>
-    public void Dispose()
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>As <see cref="Dispose"/>, without blocking a thread while the members are stopped.</summary>
+    public async ValueTask DisposeAsync()
     {
         try
         {
-            Release(s_disposePatience);
+            await ReleaseAsync(s_disposePatience, CancellationToken.None).ConfigureAwait(false);
         }
         catch (ProcessNotFoundException)
         {
@@ -170,41 +251,31 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
         }
     }
 
-    /// <summary>As <see cref="Dispose"/>, without blocking a thread while the members are stopped.</summary>
-    public async ValueTask DisposeAsync()
+    private async Task ReleaseAsync(TimeSpan patience, CancellationToken cancellationToken)
     {
         if (_id == 0 || Interlocked.Exchange(ref _released, 1) != 0)
         {
             return;
         }
 
-        try
-        {
-            await RuntimeClient.Current.RequestAsync<GroupStatusReply>(
-                new GroupCommand(_id, GroupOp.Close, Timeouts.ToMilliseconds(s_disposePatience), 0)).ConfigureAwait(false);
-        }
-        catch (ProcessNotFoundException)
-        {
-            // Closed through another reference: nothing left to release.
-        }
+        await CommandAsync(GroupOp.Close, Timeouts.ToMilliseconds(patience), 0, cancellationToken).ConfigureAwait(false);
     }
 
-    private void Release(TimeSpan patience)
-    {
-        if (_id == 0 || Interlocked.Exchange(ref _released, 1) != 0)
-        {
-            return;
-        }
+    private static GroupStatus NotInitialized => new(0, GroupState.Pending, [], [], [], null, false);
 
-        Command(GroupOp.Close, Timeouts.ToMilliseconds(patience));
-    }
+    private GroupStatus Query() => _id == 0 ? NotInitialized : CommandAsync(GroupOp.Query, -1, 0, CancellationToken.None).GetAwaiter().GetResult();
 
-    private GroupStatus Query() => _id == 0
-        ? new GroupStatus(0, GroupState.Pending, [], [], [], null, false)
-        : Command(GroupOp.Query);
+    private async Task<GroupStatus> CommandAsync(GroupOp op, long timeoutMs, int signal, CancellationToken cancellationToken) =>
+        (await RuntimeClient.Current
+            .RequestAsync<GroupStatusReply>(new GroupCommand(RequireId(), op, timeoutMs, signal), cancellationToken)
+            .ConfigureAwait(false)).Status;
 
-    private GroupStatus Command(GroupOp op, long timeoutMs = -1, int signal = 0) =>
-        RuntimeClient.Current.Request<GroupStatusReply>(new GroupCommand(RequireId(), op, timeoutMs, signal)).Status;
+    private static ProcessGroupStatus ToPublic(GroupStatus status) => new(
+        (ProcessGroupState)status.State,
+        status.Puids,
+        status.InactivePuids,
+        status.Members.Where(m => m.State == ProcessState.Exited).Select(m => (m.Puid, m.ExitCode)).ToArray(),
+        status.Failure);
 
     private ulong RequireId() => _id != 0 ? _id : throw new InvalidOperationException("the process group is not initialized; call Init or Start first");
 

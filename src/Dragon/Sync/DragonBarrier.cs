@@ -31,23 +31,43 @@ public sealed class DragonBarrier : SyncObject, IRuntimeObject<DragonBarrier>
     /// <summary>How many parties must arrive.</summary>
     public int Parties => (int)Handle.Descriptor.Parties;
 
-    /// <summary>Waits until every party has arrived; returns this party's arrival index (0 for the first).</summary>
-    /// <exception cref="BrokenBarrierException">The barrier broke (timeout, abort, reset, or a party died).</exception>
-    public int Wait(TimeSpan? timeout = null) => Result(Request(ObjectOp.BarrierWait, timeout));
+    /// <summary>
+    /// Waits until every party has arrived, up to <paramref name="timeout"/> (forever if null); returns this party's
+    /// arrival index (0 for the first).
+    /// </summary>
+    /// <exception cref="TimeoutException">The others did not arrive in time; the barrier is now broken for them.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; this party no longer counts as arrived.</exception>
+    /// <exception cref="BrokenBarrierException">The barrier broke (another's timeout, abort, reset, or a party died).</exception>
+    public int Wait(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        Result(Request(ObjectOp.BarrierWait, timeout, 0, cancellationToken), timeout);
+
+    /// <summary>Waits until every party has arrived, as long as it takes; returns this party's arrival index.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; this party no longer counts as arrived.</exception>
+    /// <exception cref="BrokenBarrierException">The barrier broke (a timeout, abort, reset, or a party died).</exception>
+    public Task<int> WaitAsync(CancellationToken cancellationToken = default) => WaitAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Wait"/>
-    public async Task<int> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        Result(await RequestAsync(ObjectOp.BarrierWait, timeout, cancellationToken).ConfigureAwait(false));
+    public async Task<int> WaitAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) =>
+        Result(await RequestAsync(ObjectOp.BarrierWait, timeout, 0, cancellationToken).ConfigureAwait(false), timeout);
 
     /// <summary>Breaks the barrier: every waiter, now and later, gets <see cref="BrokenBarrierException"/>.</summary>
     public void Abort() => Request(ObjectOp.BarrierAbort);
 
+    /// <inheritdoc cref="Abort"/>
+    public Task AbortAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.BarrierAbort, cancellationToken: cancellationToken);
+
     /// <summary>Returns the barrier to its first state; current waiters get <see cref="BrokenBarrierException"/>.</summary>
     public void Reset() => Request(ObjectOp.BarrierReset);
 
-    private int Result(ObjectReply reply) => reply.Status == ObjectStatus.Ok
-        ? (int)reply.Value
-        : throw new BrokenBarrierException($"{Handle.Describe} is broken{(reply.Status == ObjectStatus.TimedOut ? " (a wait timed out)" : string.Empty)}");
+    /// <inheritdoc cref="Reset"/>
+    public Task ResetAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.BarrierReset, cancellationToken: cancellationToken);
+
+    private int Result(ObjectReply reply, TimeSpan? timeout) => reply.Status switch
+    {
+        ObjectStatus.Ok => (int)reply.Value,
+        ObjectStatus.TimedOut => throw Expired("not every party reached", timeout),
+        _ => throw new BrokenBarrierException($"{Handle.Describe} is broken"),
+    };
 
     void IRuntimeObject<DragonBarrier>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 

@@ -26,21 +26,57 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     /// <summary>Attaches to an event by name.</summary>
     public static DragonEvent Attach(string name) => new(AttachByName(name, ObjectKind.Event));
 
-    /// <summary>True when set.</summary>
-    public bool IsSet => Request(ObjectOp.EventIsSet).Value != 0;
+    /// <summary>Whether the event is set (a round trip to the hosting node).</summary>
+    public bool IsSet() => Request(ObjectOp.EventIsSet).Value != 0;
+
+    /// <inheritdoc cref="IsSet"/>
+    public async Task<bool> IsSetAsync(CancellationToken cancellationToken = default) =>
+        (await RequestAsync(ObjectOp.EventIsSet, cancellationToken: cancellationToken).ConfigureAwait(false)).Value != 0;
 
     /// <summary>Sets the event, releasing every waiter.</summary>
     public void Set() => Request(ObjectOp.EventSet);
 
+    /// <inheritdoc cref="Set"/>
+    public Task SetAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.EventSet, cancellationToken: cancellationToken);
+
     /// <summary>Clears the event.</summary>
     public void Clear() => Request(ObjectOp.EventClear);
 
-    /// <summary>Waits until set; true if set, false if the timeout passed (zero: just look).</summary>
-    public bool Wait(TimeSpan? timeout = null) => Request(ObjectOp.EventWait, timeout).Status == ObjectStatus.Ok;
+    /// <inheritdoc cref="Clear"/>
+    public Task ClearAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.EventClear, cancellationToken: cancellationToken);
+
+    /// <summary>Waits until the event is set, up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">The event was not set in time.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public void Wait(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!TryWait(ObjectOp.EventWait, timeout, cancellationToken))
+        {
+            throw Expired("not set:", timeout);
+        }
+    }
+
+    /// <summary>Waits until the event is set; false if <paramref name="timeout"/> passed first (zero: just look).</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public bool TryWait(TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        TryWait(ObjectOp.EventWait, timeout, cancellationToken);
+
+    /// <summary>Waits until the event is set, as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public Task WaitAsync(CancellationToken cancellationToken = default) => WaitAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Wait"/>
-    public async Task<bool> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (await RequestAsync(ObjectOp.EventWait, timeout, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+    public async Task WaitAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await TryWaitAsync(ObjectOp.EventWait, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Expired("not set:", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="TryWait(TimeSpan, CancellationToken)"/>
+    public Task<bool> TryWaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        TryWaitAsync(ObjectOp.EventWait, timeout, cancellationToken);
 
     void IRuntimeObject<DragonEvent>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 

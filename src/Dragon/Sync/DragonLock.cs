@@ -33,16 +33,45 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
     /// <summary>Whether the lock is recursive.</summary>
     public bool Recursive => Handle.Descriptor.Flag;
 
-    /// <summary>Acquires the lock; false if the timeout passed first (zero: try once).</summary>
-    public bool Acquire(TimeSpan? timeout = null) => Request(ObjectOp.LockAcquire, timeout).Status == ObjectStatus.Ok;
+    /// <summary>Acquires the lock, waiting up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!TryWait(ObjectOp.LockAcquire, timeout, cancellationToken))
+        {
+            throw Expired("could not acquire", timeout);
+        }
+    }
+
+    /// <summary>Acquires the lock if it can within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public bool TryAcquire(TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        TryWait(ObjectOp.LockAcquire, timeout, cancellationToken);
+
+    /// <summary>Acquires the lock, waiting as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public Task AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Acquire"/>
-    public async Task<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (await RequestAsync(ObjectOp.LockAcquire, timeout, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+    public async Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await TryWaitAsync(ObjectOp.LockAcquire, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Expired("could not acquire", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="TryAcquire(TimeSpan, CancellationToken)"/>
+    public Task<bool> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        TryWaitAsync(ObjectOp.LockAcquire, timeout, cancellationToken);
 
     /// <summary>Releases the lock.</summary>
     /// <exception cref="InvalidOperationException">This process does not hold it.</exception>
     public void Release() => Request(ObjectOp.LockRelease);
+
+    /// <inheritdoc cref="Release"/>
+    public Task ReleaseAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
 
     void IRuntimeObject<DragonLock>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 

@@ -25,15 +25,45 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     /// <summary>Attaches to a semaphore by name.</summary>
     public static DragonSemaphore Attach(string name) => new(AttachByName(name, ObjectKind.Semaphore));
 
-    /// <summary>The current value.</summary>
-    public int Value => (int)Request(ObjectOp.SemaphoreValue).Value;
+    /// <summary>The current value (a round trip to the hosting node).</summary>
+    public int GetValue() => (int)Request(ObjectOp.SemaphoreValue).Value;
 
-    /// <summary>Takes one; false if the timeout passed first (zero: try once).</summary>
-    public bool Acquire(TimeSpan? timeout = null) => Request(ObjectOp.SemaphoreAcquire, timeout).Status == ObjectStatus.Ok;
+    /// <inheritdoc cref="GetValue"/>
+    public async Task<int> GetValueAsync(CancellationToken cancellationToken = default) =>
+        (int)(await RequestAsync(ObjectOp.SemaphoreValue, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+
+    /// <summary>Acquires the semaphore (takes one), waiting up to <paramref name="timeout"/> (forever if null).</summary>
+    /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!TryWait(ObjectOp.SemaphoreAcquire, timeout, cancellationToken))
+        {
+            throw Expired("could not acquire", timeout);
+        }
+    }
+
+    /// <summary>Acquires the semaphore (takes one) if it can within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public bool TryAcquire(TimeSpan timeout = default, CancellationToken cancellationToken = default) =>
+        TryWait(ObjectOp.SemaphoreAcquire, timeout, cancellationToken);
+
+    /// <summary>Acquires the semaphore (takes one), waiting as long as it takes.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    public Task AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Acquire"/>
-    public async Task<bool> AcquireAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        (await RequestAsync(ObjectOp.SemaphoreAcquire, timeout, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+    public async Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await TryWaitAsync(ObjectOp.SemaphoreAcquire, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Expired("could not acquire", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="TryAcquire(TimeSpan, CancellationToken)"/>
+    public Task<bool> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        TryWaitAsync(ObjectOp.SemaphoreAcquire, timeout, cancellationToken);
 
     /// <summary>Gives back <paramref name="count"/>.</summary>
     /// <exception cref="InvalidOperationException">A bounded semaphore would go above its initial value.</exception>
@@ -41,6 +71,13 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         Request(ObjectOp.SemaphoreRelease, argument: count);
+    }
+
+    /// <inheritdoc cref="Release"/>
+    public Task ReleaseAsync(int count = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return RequestAsync(ObjectOp.SemaphoreRelease, argument: count, cancellationToken: cancellationToken);
     }
 
     void IRuntimeObject<DragonSemaphore>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);

@@ -35,11 +35,22 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     /// <inheritdoc/>
     public override string ToString() => Handle.Describe;
 
-    private protected ObjectReply Request(ObjectOp op, TimeSpan? timeout = null, long argument = 0) =>
-        Handle.Request(op, Timeouts.ToMilliseconds(timeout), argument);
+    private protected ObjectReply Request(ObjectOp op, TimeSpan? timeout = null, long argument = 0, CancellationToken cancellationToken = default) =>
+        Handle.RequestAsync(op, Timeouts.ToMilliseconds(timeout), argument, null, cancellationToken).GetAwaiter().GetResult();
 
-    private protected Task<ObjectReply> RequestAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        Handle.RequestAsync(op, Timeouts.ToMilliseconds(timeout), 0, null, cancellationToken);
+    private protected Task<ObjectReply> RequestAsync(ObjectOp op, TimeSpan? timeout = null, long argument = 0, CancellationToken cancellationToken = default) =>
+        Handle.RequestAsync(op, Timeouts.ToMilliseconds(timeout), argument, null, cancellationToken);
+
+    /// <summary>A wait that ends Ok (true) or timed out (false), the core of both the Try- and the throwing forms.</summary>
+    private protected bool TryWait(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        Request(op, timeout, 0, cancellationToken).Status == ObjectStatus.Ok;
+
+    /// <inheritdoc cref="TryWait(ObjectOp, TimeSpan?, CancellationToken)"/>
+    private protected async Task<bool> TryWaitAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        (await RequestAsync(op, timeout, 0, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+
+    /// <summary>The <see cref="TimeoutException"/> of a throwing wait: <c>could not acquire lock 'x' within 2 s</c>.</summary>
+    private protected TimeoutException Expired(string what, TimeSpan? timeout) => Timeouts.Expired($"{what} {this}", timeout);
 
     private protected void WriteId(Utf8JsonWriter writer) => writer.WriteNumber("id", Handle.Id);
 
