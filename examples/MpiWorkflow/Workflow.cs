@@ -42,7 +42,7 @@ public static partial class Workflow
                         reasons[failure.Producer] = failure.Reason;
                     }
 
-                    var reason = reasons.GetValueOrDefault(id) ?? DragonProcess.Attach(puid).ExitReason ?? $"exit code {code}";
+                    var reason = reasons.GetValueOrDefault(id) ?? DragonProcess.Attach(puid).GetStatus().ExitReason ?? $"exit code {code}";
                     failed.Add($"producer {id} failed: {reason}");
                     Console.Error.WriteLine($"main: producer {id} failed: {reason}");
                 }
@@ -54,7 +54,7 @@ public static partial class Workflow
         Console.WriteLine(failed.Count == 0
             ? $"main: all {options.Producers} producers finished"
             : $"main: {failed.Count} of {options.Producers} producers failed");
-        return failed.Count == 0 && consumer.ExitCode == 0 ? 0 : 1;
+        return failed.Count == 0 && consumer.GetStatus().ExitCode == 0 ? 0 : 1;
     }
 
     /// <summary>Runs the MPI benchmark as a PMI group, rank 0's stdout piped to a parser, the rest discarded.</summary>
@@ -68,14 +68,14 @@ public static partial class Workflow
         }
 
         group.Start();
-        var members = group.Processes;
+        var members = group.GetProcesses();
         foreach (var node in members.GroupBy(m => m.Node.Name))
         {
             Console.WriteLine($"producer {id}: node {node.Key} has {node.Count()} ranks");
         }
 
-        var parsers = members.Where(m => m.StdoutConnection is not null)
-            .Select(m => DragonProcess.Start(ProcessTemplate.FromMethod(Parse, id, m.StdoutConnection!, results)))
+        var parsers = members.Where(m => m.Stdout is not null)
+            .Select(m => DragonProcess.Start(ProcessTemplate.FromMethod(Parse, id, m.Stdout!, results)))
             .ToList();
         try
         {
@@ -123,7 +123,7 @@ public static partial class Workflow
                 count++;
                 Console.WriteLine($"consumer: producer={result.Producer} size={result.Size} latency_us={result.LatencyUs.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
             }
-            else if (shutdown.IsSet)
+            else if (shutdown.IsSet())
             {
                 break;
             }

@@ -28,7 +28,7 @@ public static class AotScenarios
 
         // Arguments of built-in types; the method's return value is the exit code; its output is piped back.
         var sum = DragonProcess.Start(ProcessTemplate.FromMethod(Sum, 40, 2L, "x", new[] { "a", "b" }) with { Stdout = Stdio.Pipe });
-        var line = sum.StdoutConnection!.Recv<string>(s_timeout);
+        var line = sum.Stdout!.Receive<string>(s_timeout);
         var code = sum.Join(s_timeout);
         Check(line.StartsWith("sum 42 x a,b pid ", StringComparison.Ordinal), $"the method got its arguments: '{line}'");
         Check(line != $"sum 42 x a,b pid {Environment.ProcessId}", "the method ran in another process");
@@ -37,7 +37,7 @@ public static class AotScenarios
         // A runtime object passed as an argument re-attaches in the child.
         var done = new DragonEvent();
         var setter = DragonProcess.Start(ProcessTemplate.FromMethod(SetEvent, done));
-        Check(done.Wait(s_timeout), "the child set the event it was passed");
+        Check(done.TryWait(s_timeout), "the child set the event it was passed");
         Check(setter.Join(s_timeout) == 0, "the event setter exited 0");
 
         // A queue passed to a method: the child puts on it, the parent gets.
@@ -54,17 +54,17 @@ public static class AotScenarios
             group.AddProcess(8, ProcessTemplate.FromMethod(typeof(AotScenarios), nameof(Quiet)));
             group.Start();
             group.Join(s_timeout);
-            Check(group.ExitStatus.Count == 8 && group.ExitStatus.All(s => s.ExitCode == 0), $"a group of 8 methods all exited 0: {string.Join(",", group.ExitStatus.Select(s => s.ExitCode))}");
+            Check(group.GetStatus().ExitStatus.Count == 8 && group.GetStatus().ExitStatus.All(s => s.ExitCode == 0), $"a group of 8 methods all exited 0: {string.Join(",", group.GetStatus().ExitStatus.Select(s => s.ExitCode))}");
         }
 
         // An argument too large for the environment: the child fetches its target from the node service.
         var measurer = DragonProcess.Start(ProcessTemplate.FromMethod(Length, new string('x', 100_000)) with { Stdout = Stdio.Pipe });
-        var measured = measurer.StdoutConnection!.Recv<string>(s_timeout);
+        var measured = measurer.Stdout!.Receive<string>(s_timeout);
         Check(measurer.Join(s_timeout) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
 
         // A method that throws: exit code 1 and the exception on stderr.
         var thrower = DragonProcess.Start(ProcessTemplate.FromMethod(Throw) with { Stderr = Stdio.Pipe });
-        var error = string.Join('\n', thrower.StderrConnection!.ReadAllAsync<string>().ToBlockingEnumerable());
+        var error = string.Join('\n', thrower.Stderr!.ReadAllAsync<string>().ToBlockingEnumerable());
         Check(thrower.Join(s_timeout) == 1, "a throwing method exits 1");
         Check(error.Contains("AotScenarios.Throw", StringComparison.Ordinal) && error.Contains("thrown on purpose", StringComparison.Ordinal), $"stderr names the method and the exception: {error.Split('\n')[0]}");
         return s_failures == 0 ? 0 : 1;

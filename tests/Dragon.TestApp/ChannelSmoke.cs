@@ -24,7 +24,7 @@ public static class ChannelSmoke
         }
 
         done.Set();
-        Check.That(done.IsSet, "event set");
+        Check.That(done.IsSet(), "event set");
         return 0;
     }
 

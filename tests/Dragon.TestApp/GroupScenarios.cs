@@ -9,22 +9,22 @@ public static class GroupScenarios
         var group = new ProcessGroup(restart: true, ignoreErrorOnExit: true);
         group.AddProcess(2, ProcessTemplate.Executable("/bin/sh", "-c", "sleep 0.1; exit 3"));
         group.Start();
-        var first = group.Puids.ToArray();
+        var first = group.GetStatus().Puids.ToArray();
         var deadline = Stopwatch.StartNew();
-        while (group.InactivePuids.Count < 6 && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (group.GetStatus().InactivePuids.Count < 6 && deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
             Thread.Sleep(50);
         }
 
-        var inactive = group.InactivePuids;
+        var inactive = group.GetStatus().InactivePuids;
         Check.That(inactive.Count >= 6, $"members were restarted: {inactive.Count} incarnations exited");
-        Check.That(group.IsRunning, "the group still runs under restart");
-        var now = group.Puids;
+        Check.That(group.GetStatus().IsRunning, "the group still runs under restart");
+        var now = group.GetStatus().Puids;
         Check.That(now.Count == 2 && !now.SequenceEqual(first), $"the group has 2 members with new puids ({string.Join(",", now)})");
-        Check.That(group.ExitStatus.All(s => s.ExitCode == 3), "every exited incarnation exited 3");
+        Check.That(group.GetStatus().ExitStatus.All(s => s.ExitCode == 3), "every exited incarnation exited 3");
         group.Stop(TimeSpan.FromSeconds(1));
-        Check.That(group.Join(TimeSpan.FromSeconds(10)), "after Stop the group joins");
-        Check.That(!group.IsRunning, "after Stop nothing is restarted");
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(10)), "after Stop the group joins");
+        Check.That(!group.GetStatus().IsRunning, "after Stop nothing is restarted");
         group.Close();
         return 0;
     }
@@ -36,7 +36,7 @@ public static class GroupScenarios
         {
             group.AddProcess(2, ProcessTemplate.Executable("/bin/true"));
             group.Start();
-            Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group ran to its end");
+            Check.That(group.TryJoin(TimeSpan.FromSeconds(30)), "the group ran to its end");
             group.Close();
             group.Close();
             Check.That(true, "a second Close does nothing");
@@ -66,8 +66,8 @@ public static class GroupScenarios
         group.AddProcess(3, ProcessTemplate.Executable("/bin/sh", "-c", "exit 3"));
         group.AddProcess(1, ProcessTemplate.Executable("/bin/sh", "-c", "kill -TERM $$"));
         group.Start();
-        Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group joins without an exception");
-        var codes = group.ExitStatus.Select(s => s.ExitCode).OrderBy(c => c).ToArray();
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(30)), "the group joins without an exception");
+        var codes = group.GetStatus().ExitStatus.Select(s => s.ExitCode).OrderBy(c => c).ToArray();
         Check.That(codes.SequenceEqual([-15, 3, 3, 3]), $"exit codes recorded: {string.Join(",", codes)}");
         group.Close();
 
@@ -89,13 +89,13 @@ public static class GroupScenarios
         Check.That(e.Message.Contains("walltime", StringComparison.Ordinal), "the reason names the walltime");
         Check.That(clock.Elapsed < TimeSpan.FromSeconds(10), $"reported after {clock.Elapsed.TotalSeconds:F1} s");
         var deadline = Stopwatch.StartNew();
-        while (group.IsRunning && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while (group.GetStatus().IsRunning && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             Thread.Sleep(50);
         }
 
-        Check.That(!group.IsRunning, "the members were stopped");
-        var reasons = group.Processes.Select(p => p.ExitReason ?? "running").ToArray();
+        Check.That(!group.GetStatus().IsRunning, "the members were stopped");
+        var reasons = group.GetProcesses().Select(p => p.GetStatus().ExitReason ?? "running").ToArray();
         Check.That(reasons.All(r => r.Contains("walltime", StringComparison.Ordinal)), $"members' reasons: {string.Join(" | ", reasons)}");
         group.Close();
         return 0;
@@ -110,8 +110,8 @@ public static class GroupScenarios
         Thread.Sleep(300);
         var clock = Stopwatch.StartNew();
         group.Stop(TimeSpan.FromMilliseconds(500));
-        Check.That(!group.IsRunning, $"members that ignore SIGINT and SIGTERM were stopped in {clock.Elapsed.TotalSeconds:F1} s");
-        var reasons = group.Processes.Select(p => p.ExitReason ?? "running").ToArray();
+        Check.That(!group.GetStatus().IsRunning, $"members that ignore SIGINT and SIGTERM were stopped in {clock.Elapsed.TotalSeconds:F1} s");
+        var reasons = group.GetProcesses().Select(p => p.GetStatus().ExitReason ?? "running").ToArray();
         Check.That(reasons.All(r => r.Contains("SIGKILL", StringComparison.Ordinal)), $"they needed SIGKILL: {string.Join(" | ", reasons)}");
         Check.That(clock.Elapsed >= TimeSpan.FromMilliseconds(900), "SIGINT and SIGTERM were each given their patience");
         group.Close();
@@ -126,7 +126,7 @@ public static class GroupScenarios
         byCode.Start();
         var clock = Stopwatch.StartNew();
         var e = Check.Throws<ProcessGroupException>(() => byCode.Join(TimeSpan.FromSeconds(30)), "a member's exit code fails the group");
-        var failing = byCode.Puids[1];
+        var failing = byCode.GetStatus().Puids[1];
         var node = SystemInfo.Nodes[^1].Name;
         Check.That(e.Message.Contains("member 1", StringComparison.Ordinal) && e.Message.Contains($"puid {failing}", StringComparison.Ordinal)
             && e.Message.Contains($"node {node}", StringComparison.Ordinal) && e.Message.Contains("exited with code 5", StringComparison.Ordinal),

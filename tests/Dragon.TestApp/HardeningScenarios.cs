@@ -34,12 +34,12 @@ public static class HardeningScenarios
     {
         var remote = new DragonEvent(node: 1);
         remote.Set();
-        Check.That(remote.IsSet, "an event on node 1 works while node 1 is up");
+        Check.That(remote.IsSet(), "an event on node 1 works while node 1 is up");
         WaitForGo(goFile);
         for (var attempt = 1; attempt <= 2; attempt++)
         {
             var clock = Stopwatch.StartNew();
-            var e = Check.Throws<DragonException>(() => _ = remote.IsSet, $"request {attempt} to the event on the lost node fails");
+            var e = Check.Throws<DragonException>(() => _ = remote.IsSet(), $"request {attempt} to the event on the lost node fails");
             Check.That(clock.Elapsed < TimeSpan.FromSeconds(10), $"request {attempt} failed after {clock.Elapsed.TotalSeconds:F2} s, not a hang");
             Check.That(e.Message.Contains("lost", StringComparison.Ordinal) || e.Message.Contains("cannot be reached", StringComparison.Ordinal), $"the error says the node is gone: {e.Message}");
         }

@@ -12,16 +12,16 @@ public static class MpiScenarios
         var policy = spread ? Policy.RoundRobin : Policy.OnNode(0);
         group.AddProcess(2, ProcessTemplate.Executable(mpitest, "hello") with { Stdout = Stdio.Pipe, Policy = policy });
         group.Start();
-        var members = group.Processes;
+        var members = group.GetProcesses();
         for (var rank = 0; rank < 2; rank++)
         {
-            var lines = members[rank].StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
+            var lines = members[rank].Stdout!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
             var hello = lines.SingleOrDefault(l => l.StartsWith("rank=", StringComparison.Ordinal)) ?? string.Empty;
             Check.That(hello.StartsWith($"rank={rank} size=2 ", StringComparison.Ordinal), $"member {rank} on {members[rank].Node.Name} says '{hello}'");
         }
 
-        Check.That(group.Join(TimeSpan.FromSeconds(60)), "the job finished");
-        Check.That(group.ExitStatus.All(s => s.ExitCode == 0), "every rank exited 0");
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(60)), "the job finished");
+        Check.That(group.GetStatus().ExitStatus.All(s => s.ExitCode == 0), "every rank exited 0");
         var nodes = members.Select(m => m.Node.Index).Distinct().Count();
         Check.That(nodes == (spread ? 2 : 1), $"ranks ran on {nodes} node(s)");
         group.Close();
@@ -37,15 +37,15 @@ public static class MpiScenarios
 
         Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", group =>
         {
-            var members = group.Processes;
-            Check.That(members[1].ExitReason?.StartsWith("called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the aborting rank's own reason: {members[1].ExitReason}");
-            Check.That(members[0].ExitReason?.StartsWith("killed: rank 1 called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the other rank's reason: {members[0].ExitReason}");
+            var members = group.GetProcesses();
+            Check.That(members[1].GetStatus().ExitReason?.StartsWith("called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the aborting rank's own reason: {members[1].GetStatus().ExitReason}");
+            Check.That(members[0].GetStatus().ExitReason?.StartsWith("killed: rank 1 called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the other rank's reason: {members[0].GetStatus().ExitReason}");
         });
         Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init");
         Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init");
 
-        Check.That(bystander.Join(TimeSpan.FromSeconds(60)), "the other job finished");
-        Check.That(bystander.ExitStatus.Count == 2 && bystander.ExitStatus.All(s => s.ExitCode == 0), "the other job was unaffected (both ranks exited 0)");
+        Check.That(bystander.TryJoin(TimeSpan.FromSeconds(60)), "the other job finished");
+        Check.That(bystander.GetStatus().ExitStatus.Count == 2 && bystander.GetStatus().ExitStatus.All(s => s.ExitCode == 0), "the other job was unaffected (both ranks exited 0)");
         bystander.Close();
         return 0;
     }
@@ -59,12 +59,12 @@ public static class MpiScenarios
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(60)), $"{args[0]}: the group fails");
         Check.That(e.Message.Contains(rank, StringComparison.Ordinal) && e.Message.Contains(reason, StringComparison.Ordinal)
             && e.Message.Contains("on node ", StringComparison.Ordinal), $"{args[0]}: the reason names {rank}, its node and '{reason}'");
-        while (group.IsRunning && clock.Elapsed < TimeSpan.FromSeconds(10))
+        while (group.GetStatus().IsRunning && clock.Elapsed < TimeSpan.FromSeconds(10))
         {
             Thread.Sleep(20);
         }
 
-        Check.That(!group.IsRunning, $"{args[0]}: every rank ended {clock.Elapsed.TotalSeconds:F2} s after the failure was reported");
+        Check.That(!group.GetStatus().IsRunning, $"{args[0]}: every rank ended {clock.Elapsed.TotalSeconds:F2} s after the failure was reported");
         Check.That(clock.Elapsed < TimeSpan.FromSeconds(2), $"{args[0]}: within 2 s");
         afterwards?.Invoke(group);
         group.Close();

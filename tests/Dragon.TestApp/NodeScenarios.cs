@@ -14,19 +14,19 @@ public static class NodeScenarios
         var group = new ProcessGroup();
         group.AddProcess(2 * nodes.Count, ProcessTemplate.Executable("/bin/hostname") with { Policy = Policy.RoundRobin, Stdout = Stdio.Pipe });
         group.Start();
-        var members = group.Processes;
+        var members = group.GetProcesses();
         var perNode = members.GroupBy(m => m.Node.Name).ToDictionary(g => g.Key, g => g.Count());
         Check.That(nodes.All(n => perNode.GetValueOrDefault(n.Name) == 2), $"round-robin of {members.Count} put 2 on each node ({string.Join(", ", perNode.Select(kv => $"{kv.Key}={kv.Value}"))})");
         foreach (var member in members)
         {
-            var host = member.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+            var host = member.Stdout!.Receive<string>(TimeSpan.FromSeconds(30));
             Check.That(host == member.Node.Host, $"puid {member.Puid} placed on {member.Node.Name} really ran on host {host}");
         }
 
-        Check.That(group.Join(TimeSpan.FromSeconds(30)), "the group finished");
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(30)), "the group finished");
         group.Close();
         var bound = DragonProcess.Start(ProcessTemplate.Executable("/bin/grep", "Cpus_allowed_list", "/proc/self/status") with { Policy = Policy.OnNode(pinned).WithCpus(1), Stdout = Stdio.Pipe });
-        var allowed = bound.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+        var allowed = bound.Stdout!.Receive<string>(TimeSpan.FromSeconds(30));
         Check.That(allowed.EndsWith("\t1", StringComparison.Ordinal), $"CPU affinity applied on {bound.Node.Name}: '{allowed}'");
         var e = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode("no-such-host") }), "an unknown host name fails at start");
         Check.That(e.Message.Contains("no-such-host", StringComparison.Ordinal), "the error names the host");
@@ -50,7 +50,7 @@ public static class NodeScenarios
         var joined = DragonProcess.MultiJoin([lone.Puid], timeout: TimeSpan.FromSeconds(60));
         var detected = clock.Elapsed;
         Check.That(joined.Exited.Count == 1, $"the join on a process of the lost node returned after {detected.TotalSeconds:F1} s");
-        Check.That(lone.ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.ExitReason}");
+        Check.That(lone.GetStatus().ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.GetStatus().ExitReason}");
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "the group with a member there fails");
         Check.That(e.Message.Contains("node lost", StringComparison.Ordinal), $"with reason node lost: {e.Message}");
         var after = DragonProcess.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 6") with { Policy = Policy.OnNode((victim + 1) % nodes.Count) });
@@ -70,9 +70,9 @@ public static class NodeScenarios
             var spread = new ProcessGroup();
             spread.AddProcess(2 * nodeCount, ProcessTemplate.Executable("/bin/true") with { Policy = policy });
             spread.Start();
-            var used = spread.Processes.Select(p => p.Node.Index).Distinct().Order().ToArray();
+            var used = spread.GetProcesses().Select(p => p.Node.Index).Distinct().Order().ToArray();
             Check.That(!used.Contains(victim) && used.Length == nodeCount - 1, $"{name} placement skips lost node {victim}: used nodes {string.Join(",", used)}");
-            Check.That(spread.Join(TimeSpan.FromSeconds(30)), $"{name}: every member ran");
+            Check.That(spread.TryJoin(TimeSpan.FromSeconds(30)), $"{name}: every member ran");
             spread.Close();
         }
 
@@ -113,7 +113,7 @@ public static class NodeScenarios
 
     public static int ObjectsWorker(int node, DragonQueue<int> queue, DragonEvent go, DragonBarrier barrier)
     {
-        if (!go.Wait(TimeSpan.FromSeconds(60)))
+        if (!go.TryWait(TimeSpan.FromSeconds(60)))
         {
             return 2;
         }
@@ -134,7 +134,7 @@ public static class NodeScenarios
         var group = new ProcessGroup();
         group.AddProcess(SystemInfo.Nodes.Count, ProcessTemplate.Executable("/bin/sh", "-c", "echo \"hello from $(hostname)\"") with { Policy = Policy.RoundRobin });
         group.Start();
-        Check.That(group.Join(TimeSpan.FromSeconds(30)), "every node's process finished");
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(30)), "every node's process finished");
         group.Close();
         return 0;
     }

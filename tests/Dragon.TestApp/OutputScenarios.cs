@@ -15,7 +15,7 @@ public static class OutputScenarios
         _ = Console.ReadLine();
         var count = 0;
         var whole = true;
-        foreach (var line in writer.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable())
+        foreach (var line in writer.Stdout!.ReadAllAsync<string>().ToBlockingEnumerable())
         {
             count++;
             whole &= line.Length == bytes;
@@ -37,7 +37,7 @@ public static class OutputScenarios
             var group = new ProcessGroup();
             group.AddProcess(batch, ProcessTemplate.Executable("/bin/true"));
             group.Start();
-            Check.That(group.Join(TimeSpan.FromSeconds(120)), $"group of {batch} ended");
+            Check.That(group.TryJoin(TimeSpan.FromSeconds(120)), $"group of {batch} ended");
             group.Close();
             if (started == 0)
             {

@@ -37,14 +37,14 @@ public static class ProcessScenarios
         foreach (var (process, _, lines, piped, node) in processes.Where(p => p.Piped))
         {
             var got = new List<string>();
-            foreach (var line in process.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable())
+            foreach (var line in process.Stdout!.ReadAllAsync<string>().ToBlockingEnumerable())
             {
                 got.Add(line);
             }
 
             Check.That(got.Count == lines, $"puid {process.Puid} sent {got.Count} of {lines} lines");
             Check.That(got.Select((l, k) => l.EndsWith($"line{k + 1}", StringComparison.Ordinal)).All(ok => ok), $"puid {process.Puid} lines in order");
-            Check.Throws<EndOfStreamException>(() => process.StdoutConnection.Recv<string>(), $"puid {process.Puid} end of stream again after the end");
+            Check.Throws<EndOfStreamException>(() => process.Stdout.Receive<string>(), $"puid {process.Puid} end of stream again after the end");
         }
 
         var pending = processes.Select(p => p.Process.Puid).ToHashSet();
@@ -72,7 +72,7 @@ public static class ProcessScenarios
         {
             Check.That(exitCodes[process.Puid] == expected, $"puid {process.Puid} exited {exitCodes[process.Puid]} (expected {expected})");
             Check.That(process.Node.Index == node, $"puid {process.Puid} ran on node {process.Node.Name}");
-            Check.That(process.ExitCode == expected, $"puid {process.Puid} ExitCode {process.ExitCode}");
+            Check.That(process.GetStatus().ExitCode == expected, $"puid {process.Puid} ExitCode {process.GetStatus().ExitCode}");
         }
 
         return 0;
@@ -84,7 +84,7 @@ public static class ProcessScenarios
         var group = new ProcessGroup();
         group.AddProcess(count, ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.RoundRobin });
         group.Start();
-        foreach (var process in group.Processes)
+        foreach (var process in group.GetProcesses())
         {
             Console.WriteLine($"PID {process.Pid}");
         }
@@ -103,15 +103,15 @@ public static class ProcessScenarios
         group.AddProcess(2, ProcessTemplate.Executable("/bin/sleep", "300"));
         group.Start();
         var worker = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.StopOthers, sleeper, group) with { Stdout = Stdio.Pipe });
-        var report = worker.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
+        var report = worker.Stdout!.ReadAllAsync<string>().ToBlockingEnumerable().ToList();
         Check.That(worker.Join(TimeSpan.FromSeconds(30)) == 0, $"worker exited 0 ({string.Join(" | ", report)})");
-        Check.That(sleeper.Join(TimeSpan.FromSeconds(10)) is not null, "the sleeper was killed from the other process");
-        Check.That(group.Join(TimeSpan.FromSeconds(10)), "the group was stopped from the other process");
+        Check.That(sleeper.TryJoin(TimeSpan.FromSeconds(10), out _), "the sleeper was killed from the other process");
+        Check.That(group.TryJoin(TimeSpan.FromSeconds(10)), "the group was stopped from the other process");
 
         // An argument too large for the environment: the child fetches its target from the node service.
         var large = new string('x', 100_000);
         var measurer = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.Length, large) with { Stdout = Stdio.Pipe });
-        var measured = measurer.StdoutConnection!.Recv<string>(TimeSpan.FromSeconds(30));
+        var measured = measurer.Stdout!.Receive<string>(TimeSpan.FromSeconds(30));
         Check.That(measurer.Join(TimeSpan.FromSeconds(30)) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
         return 0;
     }
@@ -147,7 +147,7 @@ public static class Workers
 
     public static void StopOthers(DragonProcess sleeper, ProcessGroup group)
     {
-        Console.WriteLine($"got process {sleeper.Puid} alive={sleeper.IsAlive} and group {group.Id} of {group.Puids.Count}");
+        Console.WriteLine($"got process {sleeper.Puid} alive={!sleeper.GetStatus().HasExited} and group {group.Id} of {group.GetStatus().Puids.Count}");
         sleeper.Kill();
         group.Stop(TimeSpan.FromSeconds(1));
         Console.WriteLine("stopped both");

@@ -83,9 +83,9 @@ public static class RefusedInputScenarios
             Check.Throws<ArgumentOutOfRangeException>(() => group.Signal(number), $"ProcessGroup.Signal({number})");
         }
 
-        Check.That(sleeper.IsAlive && group.IsRunning, "nothing was signalled");
+        Check.That(!sleeper.GetStatus().HasExited && group.GetStatus().IsRunning, "nothing was signalled");
         sleeper.Signal(64);
-        Check.That(sleeper.Join(TimeSpan.FromSeconds(30)) is not null && sleeper.ExitReason?.Contains("signal 64", StringComparison.Ordinal) == true, $"signal 64 is accepted: {sleeper.ExitReason}");
+        Check.That(sleeper.TryJoin(TimeSpan.FromSeconds(30), out _) && sleeper.GetStatus().ExitReason?.Contains("signal 64", StringComparison.Ordinal) == true, $"signal 64 is accepted: {sleeper.GetStatus().ExitReason}");
         group.Stop(TimeSpan.FromMilliseconds(200));
         group.Close();
     }

@@ -12,9 +12,9 @@ public static class WireupProbe
             var start = RealtimeNanoseconds();
             group.Start();
             long last = 0;
-            foreach (var member in group.Processes)
+            foreach (var member in group.GetProcesses())
             {
-                foreach (var line in member.StdoutConnection!.ReadAllAsync<string>().ToBlockingEnumerable())
+                foreach (var line in member.Stdout!.ReadAllAsync<string>().ToBlockingEnumerable())
                 {
                     if (line.StartsWith("initialized ", StringComparison.Ordinal))
                     {

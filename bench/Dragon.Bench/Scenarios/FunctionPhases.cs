@@ -50,7 +50,7 @@ public static class FunctionPhases
             {
                 var start = Stopwatch.GetTimestamp();
                 var process = DragonProcess.Start(template);
-                var output = process.StdoutConnection?.ReadAllAsync<string>().ToBlockingEnumerable().ToList() ?? [];
+                var output = process.Stdout?.ReadAllAsync<string>().ToBlockingEnumerable().ToList() ?? [];
                 var code = process.Join();
                 var end = Stopwatch.GetTimestamp();
                 if (code != 0)

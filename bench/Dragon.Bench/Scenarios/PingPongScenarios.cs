@@ -27,7 +27,7 @@ public static class PingPongScenarios
         for (var i = 0; i < Math.Max(200, roundTrips / 10); i++)
         {
             mine.Send(small);
-            _ = mine.Recv<byte[]>();
+            _ = mine.Receive<byte[]>();
         }
 
         var samples = new double[roundTrips];
@@ -35,7 +35,7 @@ public static class PingPongScenarios
         {
             var start = Stopwatch.GetTimestamp();
             mine.Send(small);
-            _ = mine.Recv<byte[]>();
+            _ = mine.Receive<byte[]>();
             samples[i] = Report.Milliseconds(start, Stopwatch.GetTimestamp()) * 1000;
         }
 
@@ -73,7 +73,7 @@ public static class PingPongScenarios
             connection.Send(bulk);
         }
 
-        _ = connection.Recv<byte[]>();
+        _ = connection.Receive<byte[]>();
         return (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
     }
 
@@ -82,7 +82,7 @@ public static class PingPongScenarios
     {
         while (true)
         {
-            var message = connection.Recv<byte[]>();
+            var message = connection.Receive<byte[]>();
             switch (message.Length)
             {
                 case 1:
@@ -92,7 +92,7 @@ public static class PingPongScenarios
                     var count = BinaryPrimitives.ReadInt64LittleEndian(message);
                     for (var i = 0; i < count; i++)
                     {
-                        _ = connection.Recv<byte[]>();
+                        _ = connection.Receive<byte[]>();
                     }
 
                     connection.Send(new byte[1]);

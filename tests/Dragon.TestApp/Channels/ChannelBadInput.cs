@@ -48,11 +48,11 @@ public static class ChannelBadInput
         Check.Throws<KeyNotFoundException>(() => DragonQueue<int>.Attach("never-created"), "attaching a name that never existed");
 
         Check.Throws<NotSupportedException>(() => reader.Send(1), "Send on the reading end of a one-way pipe");
-        Check.Throws<NotSupportedException>(() => writer.Recv<int>(TimeSpan.Zero), "Recv on the writing end");
+        Check.Throws<NotSupportedException>(() => writer.Receive<int>(TimeSpan.Zero), "Recv on the writing end");
         Check.Throws<NotSupportedException>(() => writer.Poll(TimeSpan.Zero), "Poll on the writing end");
         writer.Close();
         Check.Throws<ObjectDisposedException>(() => writer.Send(1), "Send on a pipe end after closing it");
-        Check.Throws<EndOfStreamException>(() => reader.Recv<int>(TimeSpan.FromSeconds(1)), "the reading end then sees end of stream");
+        Check.Throws<EndOfStreamException>(() => reader.Receive<int>(TimeSpan.FromSeconds(1)), "the reading end then sees end of stream");
         return 0;
     }
 }

@@ -126,10 +126,10 @@ public static class ChannelContract
             using var waiting = new DragonEvent(node: layout.Home);
             using var sawEnd = new DragonEvent(node: layout.Home);
             var consumer = layout.Start(ReceiveUntilEnd, channel.Receiver, waiting, sawEnd);
-            Check.That(waiting.Wait(TimeSpan.FromSeconds(30)), "a consumer is blocked in a receive");
+            Check.That(waiting.TryWait(TimeSpan.FromSeconds(30)), "a consumer is blocked in a receive");
             Thread.Sleep(300);
             channel.Sender.Open().Close();
-            var millis = Scenario.Millis(() => Check.That(sawEnd.Wait(TimeSpan.FromSeconds(2)), $"{kind} {layout}: the blocked consumer saw end of stream within 2 s of the close"));
+            var millis = Scenario.Millis(() => Check.That(sawEnd.TryWait(TimeSpan.FromSeconds(2)), $"{kind} {layout}: the blocked consumer saw end of stream within 2 s of the close"));
             Console.WriteLine($"INFO end of stream reached the blocked consumer in {millis} ms");
             Scenario.JoinedOk(consumer, "consumer");
         }

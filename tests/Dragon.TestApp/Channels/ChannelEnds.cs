@@ -41,7 +41,7 @@ public sealed class QueueEnd<T>(DragonQueue<T> queue) : IChannelEnd<T>
 {
     public ChannelKind Kind => ChannelKind.Queue;
 
-    public Type ReceiveTimeoutException => typeof(QueueEmptyException);
+    public Type ReceiveTimeoutException => typeof(TimeoutException);
 
     public DragonQueue<T> Queue => queue;
 
@@ -64,7 +64,7 @@ public sealed class PipeEnd<T>(Connection connection) : IChannelEnd<T>
 
     public void Send(T item) => connection.Send(item);
 
-    public T Receive(TimeSpan? timeout = null) => connection.Recv<T>(timeout);
+    public T Receive(TimeSpan? timeout = null) => connection.Receive<T>(timeout);
 
     public bool TryReceive(out T item, TimeSpan timeout)
     {
@@ -74,7 +74,7 @@ public sealed class PipeEnd<T>(Connection connection) : IChannelEnd<T>
             return false;
         }
 
-        item = connection.Recv<T>(TimeSpan.Zero);
+        item = connection.Receive<T>(TimeSpan.Zero);
         return true;
     }
 

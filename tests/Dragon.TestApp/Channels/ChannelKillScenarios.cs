@@ -19,16 +19,16 @@ public static class ChannelKillScenarios
         using var secondWaiting = new DragonEvent(node: layout.Home);
         using var got = new DragonEvent(node: layout.Home);
         var doomed = layout.Start(GetOne, queue, firstWaiting, got);
-        Check.That(firstWaiting.Wait(TimeSpan.FromSeconds(30)), "the first consumer is blocked in Get");
+        Check.That(firstWaiting.TryWait(TimeSpan.FromSeconds(30)), "the first consumer is blocked in Get");
         Thread.Sleep(300);
         var survivor = layout.Start(GetOne, queue, secondWaiting, got);
-        Check.That(secondWaiting.Wait(TimeSpan.FromSeconds(30)), "a second consumer is blocked in Get");
+        Check.That(secondWaiting.TryWait(TimeSpan.FromSeconds(30)), "a second consumer is blocked in Get");
         Thread.Sleep(300);
         var clock = Stopwatch.StartNew();
         doomed.Kill();
-        Check.That(doomed.Join(TimeSpan.FromSeconds(10)) is not null, $"{layout}: the first consumer was killed with SIGKILL ({doomed.ExitReason})");
+        Check.That(doomed.TryJoin(TimeSpan.FromSeconds(10), out _), $"{layout}: the first consumer was killed with SIGKILL ({doomed.GetStatus().ExitReason})");
         queue.Put("after the kill", timeout: s_twoSeconds);
-        Check.That(got.Wait(s_twoSeconds), $"the surviving consumer got the next message within 2 s of the kill ({clock.ElapsedMilliseconds} ms)");
+        Check.That(got.TryWait(s_twoSeconds), $"the surviving consumer got the next message within 2 s of the kill ({clock.ElapsedMilliseconds} ms)");
         Check.That(clock.Elapsed < s_twoSeconds, "(measured from the kill, through the exit being noticed, the Put and the Get)");
         Scenario.JoinedOk(survivor, "surviving consumer");
         queue.Put("and another");
@@ -60,12 +60,12 @@ public static class ChannelKillScenarios
         using var queue = new DragonQueue<byte[]>(node: layout.Home);
         using var putting = new DragonEvent(node: layout.Home);
         var doomed = layout.Start(PutLarge, queue, putting);
-        Check.That(putting.Wait(TimeSpan.FromSeconds(30)), "the producer started a 16 MiB Put into a 1 MiB ring with no consumer");
+        Check.That(putting.TryWait(TimeSpan.FromSeconds(30)), "the producer started a 16 MiB Put into a 1 MiB ring with no consumer");
         Thread.Sleep(700);
-        Check.That(doomed.IsAlive, "it is still in the middle of the Put");
+        Check.That(!doomed.GetStatus().HasExited, "it is still in the middle of the Put");
         var clock = Stopwatch.StartNew();
         doomed.Kill();
-        Check.That(doomed.Join(TimeSpan.FromSeconds(10)) is not null, $"{layout}: the producer was killed with SIGKILL ({doomed.ExitReason})");
+        Check.That(doomed.TryJoin(TimeSpan.FromSeconds(10), out _), $"{layout}: the producer was killed with SIGKILL ({doomed.GetStatus().ExitReason})");
 
         // The torn message fills the ring: a consumer must skip it before anything else fits. On two nodes the
         // whole 16 MiB had reached the home node's service before the kill, and the send it was doing there may

@@ -40,8 +40,22 @@ internal static class Scenario
     /// <summary>Joins a worker and checks it exited 0 (its own CHECK/FAIL lines say why not).</summary>
     public static void JoinedOk(DragonProcess process, string what, int seconds = 60)
     {
-        var code = process.Join(TimeSpan.FromSeconds(seconds));
-        Check.That(code == 0, $"{what} ({process}) exited 0 (got {(code is { } c ? c.ToString(CultureInfo.InvariantCulture) : "no exit in time")}{(code is not null and not 0 ? ": " + process.ExitReason : string.Empty)})");
+        var exited = process.TryJoin(TimeSpan.FromSeconds(seconds), out var code);
+        Check.That(exited && code == 0, $"{what} ({process}) exited 0 (got {(exited ? code.ToString(CultureInfo.InvariantCulture) : "no exit in time")}{(exited && code != 0 ? ": " + process.GetStatus().ExitReason : string.Empty)})");
+    }
+
+    /// <summary>True when the action returned, false when it threw <see cref="TimeoutException"/>.</summary>
+    public static bool Returns(Action action)
+    {
+        try
+        {
+            action();
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     /// <summary>How long an action took, in milliseconds.</summary>

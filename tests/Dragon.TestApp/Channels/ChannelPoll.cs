@@ -18,11 +18,11 @@ public static class ChannelPoll
         var millis = Scenario.Millis(() => Check.That(reader.Poll(TimeSpan.FromSeconds(10)), "Poll waiting for a message sent by another process is true"));
         Check.That(millis < 2000, $"as soon as it came ({millis} ms)");
         Check.That(reader.Poll(TimeSpan.Zero), "Poll again is still true: it did not take the message");
-        Check.That(reader.Recv<Document>(TimeSpan.FromSeconds(5)) == Payloads.Doc(100), "the polled message is received intact, as its own type");
-        Check.That(reader.Recv<Document>(TimeSpan.FromSeconds(5)) == Payloads.Doc(200), "and the next one too");
+        Check.That(reader.Receive<Document>(TimeSpan.FromSeconds(5)) == Payloads.Doc(100), "the polled message is received intact, as its own type");
+        Check.That(reader.Receive<Document>(TimeSpan.FromSeconds(5)) == Payloads.Doc(200), "and the next one too");
         Scenario.JoinedOk(writer, "writer");
         Check.That(reader.Poll(TimeSpan.FromSeconds(5)), "after the writer closed, Poll is true (end of stream is ready)");
-        Check.Throws<EndOfStreamException>(() => reader.Recv<Document>(TimeSpan.FromSeconds(5)), "and the receive is end of stream");
+        Check.Throws<EndOfStreamException>(() => reader.Receive<Document>(TimeSpan.FromSeconds(5)), "and the receive is end of stream");
         var all = reader.ReadAllAsync<Document>().ToBlockingEnumerable().Count();
         Check.That(all == 0, "ReadAllAsync after end of stream ends at once");
         return 0;

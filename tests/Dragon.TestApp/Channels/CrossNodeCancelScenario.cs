@@ -29,7 +29,7 @@ public static class CrossNodeCancelScenario
         @lock.Acquire();
         var (lockMs, _) = CancelTrials(token => @lock.AcquireAsync(cancellationToken: token));
         @lock.Release();
-        var lockFree = @lock.Acquire(TimeSpan.FromMilliseconds(500));
+        var lockFree = @lock.TryAcquire(TimeSpan.FromMilliseconds(500));
         if (lockFree)
         {
             @lock.Release();
@@ -39,7 +39,7 @@ public static class CrossNodeCancelScenario
         semaphore.Acquire();
         var (semaphoreMs, _) = CancelTrials(token => semaphore.AcquireAsync(cancellationToken: token));
         semaphore.Release();
-        var semaphoreFree = semaphore.Acquire(TimeSpan.FromMilliseconds(500));
+        var semaphoreFree = semaphore.TryAcquire(TimeSpan.FromMilliseconds(500));
 
         using var @event = new DragonEvent(node: 1);
         var (eventMs, _) = CancelTrials(token => @event.WaitAsync(cancellationToken: token));

@@ -31,7 +31,7 @@ public static class LockScenarios
             var final = int.Parse(File.ReadAllText(counter), CultureInfo.InvariantCulture);
             Check.That(final == Workers * Increments, $"{Workers} processes on nodes {string.Join(",", workers.Select(w => w.Node.Index))} x {Increments} increments under the lock: the file says {final}");
 
-            Check.That(theLock.Acquire(TimeSpan.Zero), "the head takes the lock with a zero timeout (try once)");
+            Check.That(theLock.TryAcquire(TimeSpan.Zero), "the head takes the lock with a zero timeout (try once)");
             var other = SyncLayout.Start(2, LockMisuse, theLock);
             Scenario.JoinedOk(other, "lock misuse checks on node 2");
             theLock.Release();
@@ -52,7 +52,7 @@ public static class LockScenarios
         var marker = Path.Combine(dir, "inside");
         for (var i = 0; i < times; i++)
         {
-            Check.That(theLock.Acquire(TimeSpan.FromSeconds(60)), $"acquired #{i}");
+            Check.That(theLock.TryAcquire(TimeSpan.FromSeconds(60)), $"acquired #{i}");
             try
             {
                 using (new FileStream(marker, FileMode.CreateNew))
@@ -78,8 +78,8 @@ public static class LockScenarios
     {
         var e = Check.Throws<InvalidOperationException>(theLock.Release, "releasing a lock held by another process");
         Check.That(e.Message.Contains("held by process", StringComparison.Ordinal), "the error names the holder");
-        Check.That(!theLock.Acquire(TimeSpan.Zero), "Acquire with a zero timeout on a held lock is false");
-        var millis = Scenario.Millis(() => Check.That(!theLock.Acquire(TimeSpan.FromMilliseconds(400)), "Acquire with a timeout on a held lock is false"));
+        Check.That(!theLock.TryAcquire(TimeSpan.Zero), "Acquire with a zero timeout on a held lock is false");
+        var millis = Scenario.Millis(() => Check.That(!theLock.TryAcquire(TimeSpan.FromMilliseconds(400)), "Acquire with a timeout on a held lock is false"));
         Check.That(millis >= 380 && millis < 2000, $"after about its timeout (400 ms asked, {millis} ms taken)");
         return 0;
     }
@@ -93,17 +93,17 @@ public static class LockScenarios
         using var waiting = new DragonEvent(node: SyncLayout.Home);
         using var got = new DragonEvent(node: SyncLayout.Home);
         var holder = SyncLayout.Start(2, HoldForever, theLock, held);
-        Check.That(held.Wait(TimeSpan.FromSeconds(30)), "a process on node 2 holds the lock");
+        Check.That(held.TryWait(TimeSpan.FromSeconds(30)), "a process on node 2 holds the lock");
         var waiter = SyncLayout.Start(0, AcquireAndSignal, theLock, waiting, got);
-        Check.That(waiting.Wait(TimeSpan.FromSeconds(30)), "a process on node 0 waits for it");
+        Check.That(waiting.TryWait(TimeSpan.FromSeconds(30)), "a process on node 0 waits for it");
         Thread.Sleep(300);
-        Check.That(!got.IsSet, "and does not have it while the holder lives");
+        Check.That(!got.IsSet(), "and does not have it while the holder lives");
         var clock = Stopwatch.StartNew();
         holder.Kill();
-        Check.That(got.Wait(TimeSpan.FromSeconds(2)), $"the holder was killed with SIGKILL; the waiter got the lock within 2 s ({clock.ElapsedMilliseconds} ms)");
+        Check.That(got.TryWait(TimeSpan.FromSeconds(2)), $"the holder was killed with SIGKILL; the waiter got the lock within 2 s ({clock.ElapsedMilliseconds} ms)");
         Scenario.JoinedOk(waiter, "waiter");
-        Check.That(holder.Join(TimeSpan.FromSeconds(10)) is not null, $"the holder is gone ({holder.ExitReason})");
-        Check.That(theLock.Acquire(TimeSpan.FromSeconds(2)), "the lock is free again for the head");
+        Check.That(holder.TryJoin(TimeSpan.FromSeconds(10), out _), $"the holder is gone ({holder.GetStatus().ExitReason})");
+        Check.That(theLock.TryAcquire(TimeSpan.FromSeconds(2)), "the lock is free again for the head");
         theLock.Release();
         return 0;
     }
@@ -118,7 +118,7 @@ public static class LockScenarios
     public static int AcquireAndSignal(DragonLock theLock, DragonEvent waiting, DragonEvent got)
     {
         waiting.Set();
-        if (!theLock.Acquire(TimeSpan.FromSeconds(30)))
+        if (!theLock.TryAcquire(TimeSpan.FromSeconds(30)))
         {
             Console.WriteLine("FAIL the waiter never got the lock");
             return 1;

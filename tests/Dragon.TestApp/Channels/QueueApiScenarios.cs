@@ -11,7 +11,7 @@ public static class QueueApiScenarios
     private const int Trials = 5;
     private static readonly TimeSpan s_cancelBound = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>GetAsync, PutAsync and a pipe's RecvAsync on this node's ring, each cancelled while it waits.</summary>
+    /// <summary>GetAsync, PutAsync and a pipe's ReceiveAsync on this node's ring, each cancelled while it waits.</summary>
     public static int Cancel()
     {
         using var queue = new DragonQueue<int>(maxSize: 1);
@@ -26,9 +26,9 @@ public static class QueueApiScenarios
         Check.That(!queue.TryGet(out _, TimeSpan.Zero), "and the cancelled puts put nothing");
 
         var (reader, writer) = DragonPipe.Create(duplex: false);
-        CheckCancels("RecvAsync on an empty pipe", token => reader.RecvAsync<int>(token).AsTask());
+        CheckCancels("ReceiveAsync on an empty pipe", token => reader.ReceiveAsync<int>(token).AsTask());
         writer.Send(5);
-        Check.That(reader.Recv<int>(TimeSpan.FromSeconds(5)) == 5, "the cancelled receives took nothing from the pipe");
+        Check.That(reader.Receive<int>(TimeSpan.FromSeconds(5)) == 5, "the cancelled receives took nothing from the pipe");
         reader.Close();
         writer.Close();
         return 0;
@@ -72,7 +72,7 @@ public static class QueueApiScenarios
             queue.Put(i, timeout: TimeSpan.FromSeconds(20));
         }
 
-        Check.That(queue.Join(TimeSpan.FromSeconds(120)), $"{layout}: Join returned after {count} items were put and marked done");
+        Check.That(Scenario.Returns(() => queue.Join(TimeSpan.FromSeconds(120))), $"{layout}: Join returned after {count} items were put and marked done");
         Scenario.JoinedOk(consumer, "the consumer (it fails on a TaskDone error)", seconds: 120);
         Check.Throws<InvalidOperationException>(() => queue.TaskDone(), "one TaskDone more than items put");
         return 0;

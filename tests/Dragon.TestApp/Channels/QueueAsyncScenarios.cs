@@ -2,7 +2,7 @@ namespace Dragon.TestApp;
 
 /// <summary>
 /// The queue's async surface from a consumer's side: <c>await foreach</c> over <see cref="DragonQueue{T}.ReadAllAsync"/>
-/// until the producer closes it, <see cref="DragonQueue{T}.JoinAsync"/> (cancelled, then completed), and
+/// until the producer closes it, <see cref="DragonQueue{T}.JoinAsync(CancellationToken)"/> (cancelled, then completed), and
 /// <c>await using</c> of queues, sync objects and groups.
 /// </summary>
 public static class QueueAsyncScenarios

@@ -46,10 +46,10 @@ public static class SemaphoreScenarios
 
         Check.That(edges.Count == Workers * Acquisitions * 2, $"{Workers} processes on nodes {string.Join(",", workers.Select(w => w.Node.Index))} each held the semaphore {Acquisitions} times");
         Check.That(most <= SemaphoreValue, $"never more than {SemaphoreValue} inside at once (at most {most})");
-        Check.That(semaphore.Value == SemaphoreValue, $"the value is back to {SemaphoreValue}");
+        Check.That(semaphore.GetValue() == SemaphoreValue, $"the value is back to {SemaphoreValue}");
         var bounded = Check.Throws<InvalidOperationException>(() => semaphore.Release(), "releasing a bounded semaphore above its initial value");
         Check.That(bounded.Message.Contains("above its initial value 2", StringComparison.Ordinal), "the error gives the bound");
-        Check.That(semaphore.Value == SemaphoreValue, "and the value did not change");
+        Check.That(semaphore.GetValue() == SemaphoreValue, "and the value did not change");
         var misuse = SyncLayout.Start(2, SemaphoreTimeouts, semaphore);
         Scenario.JoinedOk(misuse, "semaphore timeouts on node 2");
         return 0;
@@ -60,7 +60,7 @@ public static class SemaphoreScenarios
         var intervals = new long[times * 2];
         for (var i = 0; i < times; i++)
         {
-            Check.That(semaphore.Acquire(TimeSpan.FromSeconds(60)), $"acquired #{i}");
+            Check.That(semaphore.TryAcquire(TimeSpan.FromSeconds(60)), $"acquired #{i}");
             intervals[2 * i] = Stopwatch.GetTimestamp();
             Thread.Sleep(3);
             intervals[(2 * i) + 1] = Stopwatch.GetTimestamp();
@@ -72,12 +72,12 @@ public static class SemaphoreScenarios
 
     public static int SemaphoreTimeouts(DragonSemaphore semaphore)
     {
-        Check.That(semaphore.Acquire(TimeSpan.Zero) && semaphore.Acquire(TimeSpan.Zero), "two zero-timeout acquires take the value to 0");
-        Check.That(!semaphore.Acquire(TimeSpan.Zero), "a third with zero timeout is false at once");
-        var millis = Scenario.Millis(() => Check.That(!semaphore.Acquire(TimeSpan.FromMilliseconds(400)), "Acquire with a timeout at value 0 is false"));
+        Check.That(semaphore.TryAcquire(TimeSpan.Zero) && semaphore.TryAcquire(TimeSpan.Zero), "two zero-timeout acquires take the value to 0");
+        Check.That(!semaphore.TryAcquire(TimeSpan.Zero), "a third with zero timeout is false at once");
+        var millis = Scenario.Millis(() => Check.That(!semaphore.TryAcquire(TimeSpan.FromMilliseconds(400)), "Acquire with a timeout at value 0 is false"));
         Check.That(millis >= 380 && millis < 2000, $"after about its timeout (400 ms asked, {millis} ms taken)");
         semaphore.Release(2);
-        Check.That(semaphore.Value == 2, "Release(2) gives both back");
+        Check.That(semaphore.GetValue() == 2, "Release(2) gives both back");
         Check.Throws<InvalidOperationException>(() => semaphore.Release(), "and one more is refused from this node too");
         return 0;
     }

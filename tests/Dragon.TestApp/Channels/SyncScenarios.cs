@@ -65,11 +65,11 @@ public static class SyncScenarios
         var waiters = new[] { 0, 2 }.Select(node => SyncLayout.Start(node, WaitForSet, ev, ready)).ToArray();
         for (var i = 0; i < waiters.Length; i++)
         {
-            Check.That(ready.Acquire(TimeSpan.FromSeconds(30)), $"waiter {i} is about to wait");
+            Check.That(ready.TryAcquire(TimeSpan.FromSeconds(30)), $"waiter {i} is about to wait");
         }
 
         Thread.Sleep(300);
-        Check.That(!ev.IsSet, "the event starts clear");
+        Check.That(!ev.IsSet(), "the event starts clear");
         var clock = Stopwatch.StartNew();
         ev.Set();
         foreach (var waiter in waiters)
@@ -78,9 +78,9 @@ public static class SyncScenarios
         }
 
         Console.WriteLine($"INFO both waiters were released and exited {clock.ElapsedMilliseconds} ms after Set");
-        Check.That(ev.IsSet, "the event is set");
+        Check.That(ev.IsSet(), "the event is set");
         ev.Clear();
-        Check.That(!ev.IsSet, "Clear makes it clear");
+        Check.That(!ev.IsSet(), "Clear makes it clear");
         var timeouts = SyncLayout.Start(2, WaitTimeouts, ev);
         Scenario.JoinedOk(timeouts, "the timeouts check on node 2");
         return 0;
@@ -90,22 +90,22 @@ public static class SyncScenarios
     {
         ready.Release();
         var clock = Stopwatch.StartNew();
-        var set = ev.Wait(TimeSpan.FromSeconds(20));
+        var set = ev.TryWait(TimeSpan.FromSeconds(20));
         Check.That(set && clock.ElapsedMilliseconds >= 100, $"node {Node.Current.Index}: Wait returned true when another process set the event ({clock.ElapsedMilliseconds} ms)");
         return 0;
     }
 
     public static int WaitTimeouts(DragonEvent ev)
     {
-        var millis = Scenario.Millis(() => Check.That(!ev.Wait(TimeSpan.FromMilliseconds(400)), "Wait on a clear event with a timeout is false"));
+        var millis = Scenario.Millis(() => Check.That(!ev.TryWait(TimeSpan.FromMilliseconds(400)), "Wait on a clear event with a timeout is false"));
         Check.That(millis >= 380 && millis < 2000, $"after about its timeout (400 ms asked, {millis} ms taken)");
-        var zero = Scenario.Millis(() => Check.That(!ev.Wait(TimeSpan.Zero), "Wait with a zero timeout on a clear event is false"));
+        var zero = Scenario.Millis(() => Check.That(!ev.TryWait(TimeSpan.Zero), "Wait with a zero timeout on a clear event is false"));
         Check.That(zero < 350, $"at once ({zero} ms)");
         ev.Set();
-        Check.That(ev.Wait(TimeSpan.Zero), "after Set, Wait with a zero timeout is true");
-        Check.That(ev.Wait(TimeSpan.FromSeconds(1)) && ev.Wait(), "and every Wait returns true while it stays set");
+        Check.That(ev.TryWait(TimeSpan.Zero), "after Set, Wait with a zero timeout is true");
+        Check.That(ev.TryWait(TimeSpan.FromSeconds(1)) && ev.TryWait(Timeout.InfiniteTimeSpan), "and every Wait returns true while it stays set");
         ev.Clear();
-        Check.That(!ev.Wait(TimeSpan.FromMilliseconds(50)), "Clear from here: Wait is false again");
+        Check.That(!ev.TryWait(TimeSpan.FromMilliseconds(50)), "Clear from here: Wait is false again");
         return 0;
     }
 }

@@ -51,6 +51,27 @@ public sealed class ConsoleAppCompileTests : IDisposable
                 var bcl = new Barrier(1);               // System.Threading
                 var sem = new Semaphore(1, 1);          // System.Threading
                 Console.WriteLine($"{queue.Name} {done} {barrier.Parties} {gate} {slots} {left} {right} {p.Puid} {group} {q.Count} {monitor} {bcl} {sem} {SystemInfo.Nodes.Count}");
+
+                // The overloads of the timeout convention resolve without casts or named arguments.
+                using var cts = new CancellationTokenSource();
+                var item = await queue.GetAsync();
+                item = await queue.GetAsync(cts.Token);
+                item = await queue.GetAsync(TimeSpan.FromSeconds(1));
+                item = await queue.GetAsync(TimeSpan.FromSeconds(1), cts.Token);
+                item = queue.Get(TimeSpan.FromSeconds(1), cts.Token);
+                var (got, next) = await queue.TryGetAsync(TimeSpan.Zero, cts.Token);
+                if (queue.TryGet(out var ready) && got && gate.TryAcquire(TimeSpan.Zero) && done.TryWait(TimeSpan.Zero))
+                {
+                    await done.WaitAsync(cts.Token);
+                    await gate.AcquireAsync(TimeSpan.FromSeconds(1), cts.Token);
+                    await slots.ReleaseAsync(1, cts.Token);
+                }
+
+                var line = await p.Stdout!.ReceiveAsync<string>(cts.Token);
+                var status = await p.GetStatusAsync(cts.Token);
+                var running = group.GetStatus().IsRunning;
+                var code = p.Join(TimeSpan.FromSeconds(1)) + await p.JoinAsync(cts.Token) + slots.GetValue();
+                Console.WriteLine($"{item} {next} {ready} {line} {status.HasExited} {running} {code} {done.IsSet()}");
             }
             """);
 

@@ -13,14 +13,14 @@ public sealed class QueueApiTests : IDisposable
     private readonly DragonRun _dragon = new();
 
     [Fact]
-    public void GetAsyncPutAsyncRecvAsync_CancelledOnLocalRing_EndPromptlyAndTakeNothing() =>
+    public void GetAsyncPutAsyncReceiveAsync_CancelledOnLocalRing_EndPromptlyAndTakeNothing() =>
         RunResultChecks.AssertHas(
             _dragon.RunScenario(s_timeout, "--local-nodes", "1", Repo.TestApp, "queue-cancel"),
             "GetAsync on an empty queue: a cancel takes effect within 100 ms",
             "the cancelled gets took nothing",
             "PutAsync on a full queue: a cancel takes effect within 100 ms",
             "the cancelled puts put nothing",
-            "RecvAsync on an empty pipe: a cancel takes effect within 100 ms",
+            "ReceiveAsync on an empty pipe: a cancel takes effect within 100 ms",
             "the cancelled receives took nothing from the pipe");
 
     [Theory]
