@@ -47,6 +47,12 @@ internal sealed partial class GlobalServices
         NodeDescriptors = nodes.Select(n => n.Descriptor).ToArray();
     }
 
+    /// <summary>
+    /// A puid for a process the runtime did not start: a program that hosts the runtime itself. It identifies the
+    /// program's requests (object references, lock ownership); the runtime neither watches nor stops it.
+    /// </summary>
+    public ulong AllocatePuid() => (ulong)Interlocked.Increment(ref _nextPuid) - 1;
+
     /// <summary>Most threads that spawn one node's batch at once.</summary>
     private const int MaxSpawnLanes = 4;
 

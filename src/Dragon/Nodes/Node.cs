@@ -21,10 +21,8 @@ public sealed record Node(int Index, string Name, string Host, int Cpus, long Me
 /// <summary>The run's nodes and their resources.</summary>
 public static class SystemInfo
 {
-    private static IReadOnlyList<Node>? s_nodes;
-
     /// <summary>Every node of the run, by index.</summary>
-    public static IReadOnlyList<Node> Nodes => s_nodes ??= RuntimeClient.Current.Hello.Nodes.Select(Node.From).ToArray();
+    public static IReadOnlyList<Node> Nodes => RuntimeClient.Current.Nodes;
 
     /// <summary>Logical CPUs over all nodes.</summary>
     public static int CpuCount => Nodes.Sum(n => n.Cpus);

@@ -11,6 +11,9 @@ internal sealed class RuntimeClient : IDisposable
 {
     private static readonly System.Threading.Lock s_instanceLock = new();
     private static RuntimeClient? s_instance;
+    private static (string SocketPath, string Secret, ulong Puid)? s_hosted;
+    private static int s_noRuntimeHandler;
+    private const string NoRuntimeMarker = "Dragon.NoRuntime";
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -41,14 +44,45 @@ internal sealed class RuntimeClient : IDisposable
 
             lock (s_instanceLock)
             {
-                s_instance ??= ConnectFromEnvironment();
+                s_instance ??= s_hosted is { } hosted ? Connect(hosted.SocketPath, hosted.Secret, hosted.Puid) : ConnectFromEnvironment();
                 return s_instance;
             }
         }
     }
 
-    /// <summary>True when this process was started by the runtime.</summary>
-    public static bool IsAvailable => Environment.GetEnvironmentVariable(RuntimeEnvironment.Socket) is not null;
+    /// <summary>True when this process was started by the runtime, or hosts one.</summary>
+    public static bool IsAvailable => s_hosted is not null || Environment.GetEnvironmentVariable(RuntimeEnvironment.Socket) is not null;
+
+    /// <summary>The nodes of the run, as the hello reported them.</summary>
+    public IReadOnlyList<Node> Nodes => field ??= Hello.Nodes.Select(Node.From).ToArray();
+
+    /// <summary>
+    /// Points this process at a runtime it hosts itself (its node service runs in this process): the next
+    /// <see cref="Current"/> connects there instead of reading the environment.
+    /// </summary>
+    internal static void UseHosted(string socketPath, string secret, ulong puid)
+    {
+        lock (s_instanceLock)
+        {
+            if (s_hosted is not null || s_instance is not null)
+            {
+                throw new InvalidOperationException("this process is already connected to a Dragon runtime");
+            }
+
+            s_hosted = (socketPath, secret, puid);
+        }
+    }
+
+    /// <summary>Closes the connection to a hosted runtime that is ending; a later call may host another.</summary>
+    internal static void EndHosted()
+    {
+        lock (s_instanceLock)
+        {
+            s_instance?.Dispose();
+            s_instance = null;
+            s_hosted = null;
+        }
+    }
 
     private static RuntimeClient ConnectFromEnvironment()
     {
@@ -56,12 +90,37 @@ internal sealed class RuntimeClient : IDisposable
         var secret = Environment.GetEnvironmentVariable(RuntimeEnvironment.Secret);
         if (path is null || secret is null)
         {
-            throw new DragonException(
-                "this process is not running inside a Dragon runtime: start the program with `dragon <program>`");
+            throw NoRuntime();
         }
 
         _ = ulong.TryParse(Environment.GetEnvironmentVariable(RuntimeEnvironment.Puid), out var puid);
         return Connect(path, secret, puid);
+    }
+
+    /// <summary>
+    /// The error of a runtime call in a program that is neither started by <c>dragon</c> nor hosting a runtime: a
+    /// program can catch it; left unhandled it ends the program with its one line, not a stack trace, since the
+    /// fix is in how the program is started, not in its code.
+    /// </summary>
+    private static DragonException NoRuntime()
+    {
+        var error = new DragonException(
+            "this program is not running inside a Dragon runtime: start it with `dragon <program>`, or host one in the program " +
+            "with `await using var runtime = await LocalRuntime.StartAsync(nodes: 2);` (package Dragon.Hosting)");
+        error.Data[NoRuntimeMarker] = true;
+        if (Interlocked.Exchange(ref s_noRuntimeHandler, 1) == 0)
+        {
+            AppDomain.CurrentDomain.UnhandledException += static (_, e) =>
+            {
+                if (e.ExceptionObject is DragonException unhandled && unhandled.Data.Contains(NoRuntimeMarker))
+                {
+                    Console.Error.WriteLine($"dragon: {unhandled.Message}");
+                    Environment.Exit(1);
+                }
+            };
+        }
+
+        return error;
     }
 
     /// <summary>Connects to a node service socket and proves the run's secret.</summary>

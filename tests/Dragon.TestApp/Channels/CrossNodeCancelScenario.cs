@@ -54,7 +54,7 @@ public static class CrossNodeCancelScenario
             barrier.Wait(TimeSpan.FromMilliseconds(300));
             counted = true;
         }
-        catch (BrokenBarrierException)
+        catch (TimeoutException)
         {
             counted = false;
         }

@@ -1,6 +1,6 @@
 using Dragon.Services.Node;
 
-namespace Dragon.Launcher;
+namespace Dragon.Services.Runtime;
 
 /// <summary>
 /// Forwarded output of every process, written whole lines at a time to the launcher's stdout or stderr by one
