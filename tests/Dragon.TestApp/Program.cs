@@ -25,6 +25,7 @@ try
         "system-info" => ProcessScenarios.PrintSystemInfo(),
         "channel-smoke" => ChannelSmoke.Run(),
         "placement" => NodeScenarios.Placement(args[1]),
+        "concurrent-spreads" => PlacementScenarios.ConcurrentSpreads(),
         "objects-all-nodes" => NodeScenarios.ObjectsOnAllNodes(),
         "roundtrip-probe" => RoundTripProbe.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "wireup-probe" => WireupProbe.Run(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),

@@ -22,6 +22,9 @@ internal sealed partial class GlobalServices
     private readonly ConcurrentDictionary<int, string> _lostNodes = new();
     private readonly ILogger _logger;
     private IReadOnlyList<INodeControl> _nodes = [];
+
+    // Processes started and not yet exited, per node: where a spread of new work should begin.
+    private int[] _live = [];
     private long _nextPuid = (long)FirstPuid;
     private long _nextGroup;
     private int _nextNode;
@@ -44,6 +47,7 @@ internal sealed partial class GlobalServices
     public void AttachNodes(IReadOnlyList<INodeControl> nodes)
     {
         _nodes = nodes;
+        _live = new int[nodes.Count];
         NodeDescriptors = nodes.Select(n => n.Descriptor).ToArray();
     }
 
@@ -63,9 +67,10 @@ internal sealed partial class GlobalServices
     public Task<ProcessDescriptor[]> StartAsync(IReadOnlyList<ProcessSpec> specs, ulong groupId = 0)
     {
         var placed = new int[specs.Count];
+        var spread = SpreadOrder();
         for (var i = 0; i < specs.Count; i++)
         {
-            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, NextDefaultNode, IsLost);
+            placed[i] = Placement.Choose(specs[i].Placement, i, specs.Count, NodeDescriptors, spread, NextDefaultNode, IsLost);
         }
 
         return StartPlacedAsync(specs, placed, groupId);
@@ -90,6 +95,7 @@ internal sealed partial class GlobalServices
             var puid = (ulong)Interlocked.Increment(ref _nextPuid) - 1;
             records[i] = new ProcessRecord(new ProcessDescriptor(puid, nodeIndexes[i], 0, false, false, false, groupId, specs[i].DisplayName), i);
             _processes[puid] = records[i];
+            Interlocked.Increment(ref _live[nodeIndexes[i]]);
         }
 
         // Each node's batch is split into lanes that spawn side by side, one per CPU of the node (at most
@@ -152,14 +158,27 @@ internal sealed partial class GlobalServices
                     records[i].StopReason = "start of its batch failed";
                     _nodes[d.NodeIndex].Signal(d.Puid, Signals.SIGKILL);
                 }
-                else
+                else if (_processes.TryRemove(records[i].Puid, out _))
                 {
-                    _processes.TryRemove(records[i].Puid, out _);
+                    Interlocked.Decrement(ref _live[records[i].NodeIndex]);
                 }
             }
 
             throw batches.Select(b => b.Exception?.InnerException).OfType<ServiceException>().First();
         }
+    }
+
+    /// <summary>
+    /// The nodes still alive, least busy first (fewest live processes; ties by index): a group spread over the nodes
+    /// starts where there is room, so two concurrent two-rank jobs on four nodes use all four. One sort per start,
+    /// over the nodes, never over the processes.
+    /// </summary>
+    public int[] SpreadOrder()
+    {
+        var live = Enumerable.Range(0, _nodes.Count).Where(n => !IsLost(n)).ToArray();
+        var load = live.Select(n => Volatile.Read(ref _live[n])).ToArray();
+        Array.Sort(load, live);
+        return live;
     }
 
     /// <summary>Whether a node was lost (its service died or its host went silent).</summary>
@@ -234,7 +253,11 @@ internal sealed partial class GlobalServices
     private void Complete(ProcessRecord record, ProcessStatus status)
     {
         LogExited(record.Puid, status.Reason);
-        record.Complete(status);
+        if (record.Complete(status))
+        {
+            Interlocked.Decrement(ref _live[record.NodeIndex]);
+        }
+
         foreach (var (index, node) in _nodes.Index())
         {
             if (!_lostNodes.ContainsKey(index))

@@ -44,7 +44,8 @@ internal sealed class GroupRecord
             }
 
             _slotSpecs = Spec.Members.SelectMany(m => Enumerable.Repeat(m.Template, m.Count)).ToArray();
-            _slotNodes = _slotSpecs.Select((s, i) => Placement.Choose(s.Placement, i, _slotSpecs.Length, _global.NodeDescriptors, () => i % _global.NodeDescriptors.Length, _global.IsLost)).ToArray();
+            var spread = _global.SpreadOrder();
+            _slotNodes = _slotSpecs.Select((s, i) => Placement.Choose(s.Placement, i, _slotSpecs.Length, _global.NodeDescriptors, spread, () => spread[i % spread.Length], _global.IsLost)).ToArray();
             _state = GroupState.Running;
         }
 

@@ -9,9 +9,10 @@ internal static class Placement
     /// <param name="ordinal">Position among the processes being placed together.</param>
     /// <param name="count">How many are placed together.</param>
     /// <param name="nodes">The run's nodes.</param>
+    /// <param name="spread">The live nodes in the order a spread fills them (least busy first).</param>
     /// <param name="nextDefault">The runtime's rotating choice, for processes that asked for nothing.</param>
     /// <param name="isLost">Whether a node is lost: distributions skip it, naming it fails.</param>
-    public static int Choose(PlacementSpec placement, int ordinal, int count, IReadOnlyList<NodeDescriptor> nodes, Func<int> nextDefault, Func<int, bool> isLost)
+    public static int Choose(PlacementSpec placement, int ordinal, int count, IReadOnlyList<NodeDescriptor> nodes, IReadOnlyList<int> spread, Func<int> nextDefault, Func<int, bool> isLost)
     {
         int index;
         if (placement.NodeIndex >= 0)
@@ -41,11 +42,13 @@ internal static class Placement
                 throw new ServiceException(ErrorKind.StartFailed, $"every node of the run is lost ({nodes.Count} node(s)); nothing can start");
             }
 
+            // Block keeps index order (neighbouring ranks on neighbouring nodes); a round-robin spread starts at the
+            // least busy node.
             index = placement.Distribution switch
             {
                 Distribution.Block => live[(int)((long)ordinal * live.Length / Math.Max(count, 1))],
-                Distribution.RoundRobin when count > 1 => live[ordinal % live.Length],
-                _ => count > 1 ? live[ordinal % live.Length] : nextDefault(),
+                Distribution.RoundRobin when count > 1 => spread[ordinal % spread.Count],
+                _ => count > 1 ? spread[ordinal % spread.Count] : nextDefault(),
             };
         }
 

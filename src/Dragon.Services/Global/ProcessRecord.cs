@@ -45,15 +45,17 @@ internal sealed class ProcessRecord
 
     public ProcessStatus Status => Volatile.Read(ref _status) ?? new ProcessStatus(Puid, ProcessState.Running, 0, 0, "running", NodeIndex, Failed: false);
 
-    public void Complete(ProcessStatus status)
+    /// <summary>Records the exit; false when it was recorded before (only the first status counts).</summary>
+    public bool Complete(ProcessStatus status)
     {
         var exit = _exit;
         if (exit is null || Interlocked.CompareExchange(ref _status, status, null) is not null)
         {
-            return;
+            return false;
         }
 
         Volatile.Write(ref _exit, null);
         exit.TrySetResult(status);
+        return true;
     }
 }
