@@ -56,8 +56,7 @@ internal sealed class RuntimeClient : IDisposable
         var secret = Environment.GetEnvironmentVariable(RuntimeEnvironment.Secret);
         if (path is null || secret is null)
         {
-            throw new DragonException(
-                "this process is not running inside a Dragon runtime: start the program with `dragon <program>`");
+            throw DragonErrors.NotInRuntime();
         }
 
         _ = ulong.TryParse(Environment.GetEnvironmentVariable(RuntimeEnvironment.Puid), out var puid);
@@ -75,7 +74,7 @@ internal sealed class RuntimeClient : IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new DragonException($"cannot reach the node service at {socketPath}: {e.Message} (has the runtime ended?)", e);
+            throw DragonErrors.CannotReach(socketPath, e);
         }
 
         // Say hello synchronously before the reader starts so the reply is read in order.
@@ -89,10 +88,10 @@ internal sealed class RuntimeClient : IDisposable
                 return new RuntimeClient(socket) { Hello = hello, Puid = puid };
             case ErrorReply error:
                 socket.Dispose();
-                throw new DragonException($"the node service refused this process: {error.Message}");
+                throw DragonErrors.Refused(error.Message);
             default:
                 socket.Dispose();
-                throw new DragonException("the node service closed the connection during hello");
+                throw DragonErrors.ClosedDuringHello();
         }
     }
 
@@ -104,9 +103,8 @@ internal sealed class RuntimeClient : IDisposable
         return reply switch
         {
             TReply typed => typed,
-            ErrorReply { Kind: ErrorKind.Cancelled } error => throw new OperationCanceledException(error.Message, cancellationToken),
-            ErrorReply error => throw RemoteErrors.ToException(error),
-            _ => throw new DragonException($"unexpected reply {reply.GetType().Name} to {request.GetType().Name}"),
+            ErrorReply error => throw RemoteErrors.ToException(error, cancellationToken),
+            _ => throw DragonErrors.UnexpectedReply(reply, request),
         };
     }
 
@@ -173,7 +171,7 @@ internal sealed class RuntimeClient : IDisposable
         }
     }
 
-    private static DragonException Lost(Exception reason) => new("the connection to the node service is lost: " + reason.Message, reason);
+    private static DragonException Lost(Exception reason) => DragonErrors.ConnectionLost(reason);
 
     private async Task ReadLoopAsync()
     {

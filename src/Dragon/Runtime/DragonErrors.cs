@@ -1,0 +1,103 @@
+using System.Diagnostics.CodeAnalysis;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Runtime;
+
+/// <summary>
+/// Builds every exception of the <see cref="DragonException"/> family the client throws, with the context the runtime
+/// knew (puid, node, rank, exit code, signal, object name). Messages name the thing and the reason; the properties
+/// carry the same facts for a program to act on. <c>Throw*</c> helpers keep the throwing paths out of hot methods.
+/// </summary>
+/// <remarks>
+/// Catch policy: none of these is caught inside the library except <see cref="ConnectionLost"/> where a best-effort
+/// request (a release, a cancel) meets a runtime that is ending; the rest go to the user's program.
+/// </remarks>
+internal static class DragonErrors
+{
+    /// <summary>The exception for a service's error reply, its properties filled from the reply's context.</summary>
+    public static Exception FromReply(ErrorReply error, CancellationToken cancellationToken = default)
+    {
+        var c = error.Context;
+        return error.Kind switch
+        {
+            ErrorKind.Cancelled => new OperationCanceledException(error.Message, cancellationToken),
+            ErrorKind.InvalidArgument => new ArgumentException(error.Message),
+            ErrorKind.Closed => new InvalidOperationException(error.Message),
+            ErrorKind.NotFound => WithContext(new ProcessNotFoundException(error.Message), c),
+            ErrorKind.StartFailed => WithContext(new ProcessStartException(error.Message), c),
+            ErrorKind.GroupFailed => WithContext(new ProcessGroupException(error.Message), c),
+            ErrorKind.ObjectNotFound => WithContext(new ObjectNotFoundException(error.Message), c),
+            ErrorKind.NodeLost => WithContext(new NodeLostException(error.Message), c),
+            _ => WithContext(new DragonException(error.Message), c),
+        };
+    }
+
+    /// <summary>This process was not started by <c>dragon</c>: there is no runtime to talk to.</summary>
+    public static DragonException NotInRuntime() =>
+        new("this process is not running inside a Dragon runtime: start the program with `dragon <program>`");
+
+    public static DragonException CannotReach(string socketPath, Exception reason) =>
+        new($"cannot reach the node service at {socketPath}: {reason.Message} (has the runtime ended?)", reason);
+
+    public static DragonException Refused(string why) => new($"the node service refused this process: {why}");
+
+    public static DragonException ClosedDuringHello() => new("the node service closed the connection during hello");
+
+    public static DragonException UnexpectedReply(IMessage reply, IMessage request) =>
+        new($"unexpected reply {reply.GetType().Name} to {request.GetType().Name}");
+
+    /// <summary>The control connection to this process's node service ended (the runtime is ending, or the service died).</summary>
+    public static DragonException ConnectionLost(Exception reason) =>
+        new("the connection to the node service is lost: " + reason.Message, reason);
+
+    /// <summary>A C# method target that cannot be built or run (<paramref name="why"/> says which part is wrong).</summary>
+    public static DragonException MethodTarget(string why) => new(why);
+
+    /// <summary>No process <paramref name="puid"/> in this run.</summary>
+    public static ProcessNotFoundException ProcessNotFound(ulong puid) =>
+        new($"no process with puid {puid} in this run") { Puid = puid };
+
+    /// <summary>No object named <paramref name="name"/> in this run.</summary>
+    public static ObjectNotFoundException ObjectNotFound(string name) =>
+        new($"no object named '{name}' in this run (it was destroyed, or never created)") { ObjectName = name };
+
+    /// <summary>Node <paramref name="nodeIndex"/> is lost; <paramref name="why"/> says how it was found out.</summary>
+    public static NodeLostException NodeLost(int nodeIndex, string why) =>
+        new($"node {nodeIndex} is lost: {why}") { NodeIndex = nodeIndex };
+
+    /// <summary>A put found no room in time (for <c>DragonQueue</c>).</summary>
+    public static QueueFullException QueueFull(string name, long maxSize) =>
+        new($"queue '{name}' is full ({maxSize} items)") { ObjectName = name };
+
+    /// <summary>A get found nothing in time (for <c>DragonQueue</c>).</summary>
+    public static QueueEmptyException QueueEmpty(string name) => new($"queue '{name}' is empty") { ObjectName = name };
+
+    /// <summary>A barrier wait that cannot complete (for <c>DragonBarrier</c>); <paramref name="describe"/> is "barrier 'name'".</summary>
+    public static BrokenBarrierException BrokenBarrier(string describe, string name, bool timedOut) =>
+        new($"{describe} is broken{(timedOut ? " (a wait timed out)" : string.Empty)}") { ObjectName = name };
+
+    [DoesNotReturn]
+    public static void ThrowQueueFull(string name, long maxSize) => throw QueueFull(name, maxSize);
+
+    [DoesNotReturn]
+    public static void ThrowQueueEmpty(string name) => throw QueueEmpty(name);
+
+    [DoesNotReturn]
+    public static void ThrowBrokenBarrier(string describe, string name, bool timedOut) => throw BrokenBarrier(describe, name, timedOut);
+
+    private static T WithContext<T>(T exception, ErrorContext? context)
+        where T : DragonException
+    {
+        if (context is not null)
+        {
+            exception.Puid = context.Puid;
+            exception.NodeIndex = context.NodeIndex;
+            exception.Rank = context.Rank;
+            exception.ExitCode = context.ExitCode;
+            exception.Signal = context.Signal;
+            exception.ObjectName = context.ObjectName;
+        }
+
+        return exception;
+    }
+}
