@@ -85,6 +85,8 @@ internal sealed class RuntimeClient : IDisposable
         switch (reply?.Message)
         {
             case HelloReply hello:
+                var node = Array.Find(hello.Nodes, n => n.Index == hello.NodeIndex)?.Name ?? string.Empty;
+                Log.Connected(DragonRuntime.RuntimeLogger, hello.RunId, hello.NodeIndex, node, socketPath, puid);
                 return new RuntimeClient(socket) { Hello = hello, Puid = puid };
             case ErrorReply error:
                 socket.Dispose();
@@ -103,9 +105,16 @@ internal sealed class RuntimeClient : IDisposable
         return reply switch
         {
             TReply typed => typed,
+            ErrorReply { Kind: ErrorKind.NodeLost } error => throw NodeLost(request, error),
             ErrorReply error => throw RemoteErrors.ToException(error, cancellationToken),
             _ => throw DragonErrors.UnexpectedReply(reply, request),
         };
+    }
+
+    private static Exception NodeLost(IMessage request, ErrorReply error)
+    {
+        Log.NodeLost(DragonRuntime.RuntimeLogger, request.GetType().Name, error.Context?.NodeIndex, error.Message);
+        return RemoteErrors.ToException(error);
     }
 
     /// <summary>Blocking form for the synchronous API; never called from inside the runtime core.</summary>
