@@ -51,6 +51,23 @@ public sealed class ConsoleAppCompileTests : IDisposable
                 var bcl = new Barrier(1);               // System.Threading
                 var sem = new Semaphore(1, 1);          // System.Threading
                 Console.WriteLine($"{queue.Name} {done} {barrier.Parties} {gate} {slots} {left} {right} {p.Puid} {group} {q.Count} {monitor} {bcl} {sem} {SystemInfo.Nodes.Count}");
+                DragonRuntime.LoggerFactory = null;
+                try
+                {
+                    group.Join();
+                }
+                catch (ProcessGroupException e) when (e.Rank is { } rank)
+                {
+                    Console.WriteLine($"{rank} {e.Puid} {e.NodeIndex} {e.ExitCode} {e.Signal}");
+                }
+                catch (NodeLostException e)
+                {
+                    Console.WriteLine(e.NodeIndex);
+                }
+                catch (ObjectNotFoundException e)
+                {
+                    Console.WriteLine(e.ObjectName);
+                }
             }
             """);
 
