@@ -53,17 +53,7 @@ internal static class DragonErrors
     /// <summary>A C# method target that cannot be built or run (<paramref name="why"/> says which part is wrong).</summary>
     public static DragonException MethodTarget(string why) => new(why);
 
-    /// <summary>No process <paramref name="puid"/> in this run.</summary>
-    public static ProcessNotFoundException ProcessNotFound(ulong puid) =>
-        new($"no process with puid {puid} in this run") { Puid = puid };
-
-    /// <summary>No object named <paramref name="name"/> in this run.</summary>
-    public static ObjectNotFoundException ObjectNotFound(string name) =>
-        new($"no object named '{name}' in this run (it was destroyed, or never created)") { ObjectName = name };
-
-    /// <summary>Node <paramref name="nodeIndex"/> is lost; <paramref name="why"/> says how it was found out.</summary>
-    public static NodeLostException NodeLost(int nodeIndex, string why) =>
-        new($"node {nodeIndex} is lost: {why}") { NodeIndex = nodeIndex };
+    // For the queue and the barrier, whose files throw these directly today: the factories add the object's name.
 
     /// <summary>A put found no room in time (for <c>DragonQueue</c>).</summary>
     public static QueueFullException QueueFull(string name, long maxSize) =>
