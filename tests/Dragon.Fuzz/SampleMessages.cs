@@ -64,6 +64,9 @@ internal static class SampleMessages
         [
             new Ack(),
             new ErrorReply(ErrorKind.GroupFailed, "rank 3 exited with signal 9"),
+            new ErrorReply(ErrorKind.GroupFailed, "member 3 exited with code 7", new ErrorContext(4294967301, 1, 3, 7, 9, "queue")),
+            new ErrorReply(ErrorKind.ObjectNotFound, "no object named 'q'", new ErrorContext(ObjectName: string.Empty)),
+            new ErrorReply(ErrorKind.NodeLost, "node 2 is lost", new ErrorContext(NodeIndex: 2)),
             new HelloRequest("0123456789abcdef0123456789abcdef", 4294967301, 1234),
             new HelloReply("run-1", 0, [node, node with { Index = 2 }]),
             new StartRequest([spec, bare]),

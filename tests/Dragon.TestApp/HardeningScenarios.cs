@@ -39,7 +39,8 @@ public static class HardeningScenarios
         for (var attempt = 1; attempt <= 2; attempt++)
         {
             var clock = Stopwatch.StartNew();
-            var e = Check.Throws<DragonException>(() => _ = remote.IsSet(), $"request {attempt} to the event on the lost node fails");
+            var e = Check.Throws<NodeLostException>(() => _ = remote.IsSet(), $"request {attempt} to the event on the lost node fails");
+            Check.That(e.NodeIndex == 1, $"the error's NodeIndex is the lost node: {e.NodeIndex}");
             Check.That(clock.Elapsed < TimeSpan.FromSeconds(10), $"request {attempt} failed after {clock.Elapsed.TotalSeconds:F2} s, not a hang");
             Check.That(e.Message.Contains("lost", StringComparison.Ordinal) || e.Message.Contains("cannot be reached", StringComparison.Ordinal), $"the error says the node is gone: {e.Message}");
         }

@@ -35,14 +35,14 @@ public static class MpiScenarios
         bystander.AddProcess(2, ProcessTemplate.Executable(mpitest, "sleep", "4") with { Stdout = Stdio.DevNull, Policy = Policy.OnNode(0) });
         bystander.Start();
 
-        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", group =>
+        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", (7, null), group =>
         {
             var members = group.GetProcesses();
             Check.That(members[1].GetStatus().ExitReason?.StartsWith("called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the aborting rank's own reason: {members[1].GetStatus().ExitReason}");
             Check.That(members[0].GetStatus().ExitReason?.StartsWith("killed: rank 1 called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the other rank's reason: {members[0].GetStatus().ExitReason}");
         });
-        Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init");
-        Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init");
+        Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init", (3, null));
+        Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init", (null, 9));
 
         Check.That(bystander.TryJoin(TimeSpan.FromSeconds(60)), "the other job finished");
         Check.That(bystander.GetStatus().ExitStatus.Count == 2 && bystander.GetStatus().ExitStatus.All(s => s.ExitCode == 0), "the other job was unaffected (both ranks exited 0)");
@@ -50,7 +50,7 @@ public static class MpiScenarios
         return 0;
     }
 
-    private static void Expect(string mpitest, string[] args, string rank, string reason, Action<ProcessGroup>? afterwards = null)
+    private static void Expect(string mpitest, string[] args, string rank, string reason, (int? Code, int? Signal) exit, Action<ProcessGroup>? afterwards = null)
     {
         var group = new ProcessGroup(pmi: Pmi.Simple);
         group.AddProcess(2, ProcessTemplate.Executable(mpitest, args) with { Stdout = Stdio.DevNull, Stderr = Stdio.DevNull, Policy = Policy.OnNode(0) });
@@ -59,6 +59,8 @@ public static class MpiScenarios
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(60)), $"{args[0]}: the group fails");
         Check.That(e.Message.Contains(rank, StringComparison.Ordinal) && e.Message.Contains(reason, StringComparison.Ordinal)
             && e.Message.Contains("on node ", StringComparison.Ordinal), $"{args[0]}: the reason names {rank}, its node and '{reason}'");
+        Check.That(e.Rank == 1 && e.NodeIndex == 0 && e.Puid == group.GetStatus().Puids[1] && e.ExitCode == exit.Code && e.Signal == exit.Signal,
+            $"{args[0]}: the exception's context is rank 1, node 0, its puid, code {exit.Code} signal {exit.Signal} (got rank {e.Rank}, node {e.NodeIndex}, puid {e.Puid}, code {e.ExitCode}, signal {e.Signal})");
         while (group.GetStatus().IsRunning && clock.Elapsed < TimeSpan.FromSeconds(10))
         {
             Thread.Sleep(20);

@@ -53,6 +53,8 @@ public static class NodeScenarios
         Check.That(lone.GetStatus().ExitReason?.Contains("node lost", StringComparison.Ordinal) == true, $"its reason: {lone.GetStatus().ExitReason}");
         var e = Check.Throws<ProcessGroupException>(() => group.Join(TimeSpan.FromSeconds(30)), "the group with a member there fails");
         Check.That(e.Message.Contains("node lost", StringComparison.Ordinal), $"with reason node lost: {e.Message}");
+        Check.That(e.NodeIndex == victim && e.Rank == victim && e.Puid is not null && e.ExitCode is null && e.Signal is null,
+            $"its context names the member on node {victim}, with no code or signal (node {e.NodeIndex}, rank {e.Rank}, code {e.ExitCode}, signal {e.Signal})");
         var after = DragonProcess.Start(ProcessTemplate.Executable("/bin/sh", "-c", "exit 6") with { Policy = Policy.OnNode((victim + 1) % nodes.Count) });
         Check.That(after.Join(TimeSpan.FromSeconds(30)) == 6, "the rest of the run goes on");
         group.Stop(TimeSpan.FromMilliseconds(200));
@@ -78,10 +80,12 @@ public static class NodeScenarios
 
         var named = Check.Throws<ProcessStartException>(() => DragonProcess.Start(ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) }), "a start on the lost node");
         Check.That(named.Message.Contains($"node {victim} is lost", StringComparison.Ordinal), "the error says the node is lost");
+        Check.That(named.NodeIndex == victim, $"the start error's NodeIndex is the lost node ({named.NodeIndex})");
         var group = new ProcessGroup();
         group.AddProcess(1, ProcessTemplate.Executable("/bin/true") with { Policy = Policy.OnNode(victim) });
         var inGroup = Check.Throws<ProcessStartException>(group.Start, "a group member placed on the lost node");
         Check.That(inGroup.Message.Contains($"node {victim} is lost", StringComparison.Ordinal), "the group's error says the node is lost");
+        Check.That(inGroup.NodeIndex == victim, $"the group's start error's NodeIndex is the lost node ({inGroup.NodeIndex})");
         group.Close();
     }
 

@@ -60,6 +60,8 @@ try
         "unread-output" => OutputScenarios.Unread(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "many-short" => OutputScenarios.ManyShort(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "big-message" => HardeningScenarios.BigMessage(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
+        "logging" => LoggingScenario.Run(args[1]),
+        "error-context" => ErrorContextScenario.Run(args[1]),
         _ => Check.Usage(args[0]),
     };
 }

@@ -84,7 +84,7 @@ internal sealed partial class GlobalServices
         {
             if (_lostNodes.TryGetValue(node, out var why))
             {
-                throw new ServiceException(ErrorKind.StartFailed, $"node {NodeDescriptors[node].Name} is lost ({why}); nothing can start there");
+                throw new ServiceException(ErrorKind.StartFailed, $"node {NodeDescriptors[node].Name} is lost ({why}); nothing can start there", new ErrorContext(NodeIndex: node));
             }
         }
 
@@ -201,7 +201,7 @@ internal sealed partial class GlobalServices
     public ProcessRecord Find(ulong puid) =>
         _processes.TryGetValue(puid, out var record)
             ? record
-            : throw new ServiceException(ErrorKind.NotFound, $"no process with puid {puid} in this run");
+            : throw new ServiceException(ErrorKind.NotFound, $"no process with puid {puid} in this run", new ErrorContext(Puid: puid));
 
     /// <summary>Waits for any or all of the processes, up to a timeout; returns the status of each.</summary>
     public async Task<ProcessStatus[]> JoinAsync(ulong[] puids, bool all, long timeoutMs, CancellationToken cancellationToken)
@@ -359,7 +359,7 @@ internal sealed partial class GlobalServices
     public ObjectDescriptor LookupObject(string name) =>
         _objectNames.TryGetValue(name, out var descriptor)
             ? descriptor
-            : throw new ServiceException(ErrorKind.ObjectNotFound, $"no object named '{name}' in this run (it was destroyed, or never created)");
+            : throw new ServiceException(ErrorKind.ObjectNotFound, $"no object named '{name}' in this run (it was destroyed, or never created)", new ErrorContext(ObjectName: name));
 
     public void OnObjectDestroyed(ObjectDescriptor descriptor) => _objectNames.TryRemove(new KeyValuePair<string, ObjectDescriptor>(descriptor.Name, descriptor));
 

@@ -18,6 +18,7 @@ internal sealed class GroupRecord
     private int[] _slotNodes = [];
     private GroupState _state = GroupState.Pending;
     private string? _failure;
+    private ErrorContext? _failureContext;
     private Timer? _walltime;
 
     public GroupRecord(ulong id, GroupSpec spec, GlobalServices global)
@@ -107,7 +108,7 @@ internal sealed class GroupRecord
             // An MPI group's launch hook judges its ranks itself (a rank's death there means the whole job's).
             if (status.Failed && !Spec.IgnoreErrorOnExit && LaunchHook is null)
             {
-                Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}", status.Signal != 0 ? 128 + status.Signal : status.ExitCode);
+                Fail($"member {slot} ({_global.Describe(record)}) {status.Reason}", status.Signal != 0 ? 128 + status.Signal : status.ExitCode, MemberContext(slot, record));
             }
 
             if (Spec.Restart && _state == GroupState.Running)
@@ -147,7 +148,7 @@ internal sealed class GroupRecord
         {
             lock (_lock)
             {
-                Fail($"member {slot} could not be restarted: {e.Message}");
+                Fail($"member {slot} could not be restarted: {e.Message}", 1, (e.Context ?? new ErrorContext()) with { Rank = slot });
                 if (_slots.All(r => r.HasExited))
                 {
                     Finish();
@@ -159,14 +160,28 @@ internal sealed class GroupRecord
     /// <summary>The exit code that stands for the first failure (the failing member's code, 128+signal, or an abort code).</summary>
     public int FailureExitCode { get; private set; }
 
-    /// <summary>Records the first failure; joins throw it.</summary>
-    public void Fail(string failure, int exitCode = 1)
+    /// <summary>What a failed member's exception carries: its puid, node, member index (rank), and code or signal.</summary>
+    /// <remarks>A member of a lost node has neither a code nor a signal (its status says -1).</remarks>
+    public static ErrorContext MemberContext(int slot, ProcessRecord record)
+    {
+        var status = record.Status;
+        return new ErrorContext(
+            record.Puid,
+            record.NodeIndex,
+            slot,
+            status.Signal == 0 && status.ExitCode >= 0 ? status.ExitCode : null,
+            status.Signal != 0 ? status.Signal : null);
+    }
+
+    /// <summary>Records the first failure; joins throw it, with <paramref name="context"/> for the exception's properties.</summary>
+    public void Fail(string failure, int exitCode = 1, ErrorContext? context = null)
     {
         lock (_lock)
         {
             if (_failure is null)
             {
                 _failure = failure;
+                _failureContext = context;
                 FailureExitCode = exitCode;
             }
         }
@@ -212,7 +227,7 @@ internal sealed class GroupRecord
 
         if (_failure is { } failure)
         {
-            throw new ServiceException(ErrorKind.GroupFailed, $"process group {Id}: {failure}");
+            throw new ServiceException(ErrorKind.GroupFailed, $"process group {Id}: {failure}", _failureContext);
         }
 
         return Status(timedOut: !_finished.Task.IsCompleted);

@@ -54,7 +54,7 @@ internal static class Placement
 
         if (isLost(index))
         {
-            throw new ServiceException(ErrorKind.StartFailed, $"node {index} is lost ({nodes[index].Name}); nothing can start there");
+            throw new ServiceException(ErrorKind.StartFailed, $"node {index} is lost ({nodes[index].Name}); nothing can start there", new ErrorContext(NodeIndex: index));
         }
 
         if (placement.Cpus is { Length: > 0 } cpus)
@@ -64,7 +64,7 @@ internal static class Placement
             {
                 if (cpu < 0 || cpu >= node.Cpus)
                 {
-                    throw new ServiceException(ErrorKind.StartFailed, $"CPU {cpu} does not exist on node {node.Name} ({node.Cpus} CPUs)");
+                    throw new ServiceException(ErrorKind.StartFailed, $"CPU {cpu} does not exist on node {node.Name} ({node.Cpus} CPUs)", new ErrorContext(NodeIndex: index));
                 }
             }
         }

@@ -50,10 +50,10 @@ internal sealed class RemoteNode : INodeControl
         }
         catch (IOException e)
         {
-            throw new ServiceException(ErrorKind.StartFailed, $"node {Descriptor.Name} cannot be reached: {e.Message}");
+            throw new ServiceException(ErrorKind.StartFailed, $"node {Descriptor.Name} cannot be reached: {e.Message}", new ErrorContext(NodeIndex: Descriptor.Index));
         }
 
-        return reply is ErrorReply error ? throw new ServiceException(error.Kind, error.Message) : reply;
+        return reply is ErrorReply error ? throw new ServiceException(error.Kind, error.Message, error.Context) : reply;
     }
 
     private void Notify(IMessage notice) => _ = NotifyQuietlyAsync(notice);

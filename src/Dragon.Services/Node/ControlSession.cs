@@ -149,7 +149,7 @@ internal sealed partial class ControlSession : IDisposable
         }
         catch (ServiceException e)
         {
-            reply = new ErrorReply(e.Kind, e.Message);
+            reply = e.ToReply();
         }
         catch (OperationCanceledException) when (serving.IsCancellationRequested)
         {

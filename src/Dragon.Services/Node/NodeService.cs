@@ -65,7 +65,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         _linkListener.Listen(128);
         var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
         Descriptor = DescribeLocal(index, name, $"{advertised ?? endpoint.Address}:{endpoint.Port}");
-        Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)));
+        Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)), _logger);
         SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -125,7 +125,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
         catch (SpawnException e)
         {
-            throw new ServiceException(ErrorKind.StartFailed, e.Message);
+            throw new ServiceException(ErrorKind.StartFailed, e.Message, new ErrorContext(puid, Descriptor.Index));
         }
 
         var capture = Run.Label || Run.CaptureInherited;
@@ -148,7 +148,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
         catch (SpawnException e)
         {
-            throw new ServiceException(ErrorKind.StartFailed, e.Message);
+            throw new ServiceException(ErrorKind.StartFailed, e.Message, new ErrorContext(puid, Descriptor.Index));
         }
 
         Run.RecordProcess(child.Pid, startsNotBefore, ProcessIdentity.BootTicks());
@@ -178,7 +178,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
         if (!_pmiJobs.TryGetValue(groupId, out var job))
         {
-            throw new ServiceException(ErrorKind.StartFailed, $"MPI job of group {groupId} has no PMI job on node {Descriptor.Name}");
+            throw new ServiceException(ErrorKind.StartFailed, $"MPI job of group {groupId} has no PMI job on node {Descriptor.Name}", new ErrorContext(NodeIndex: Descriptor.Index, Rank: rank));
         }
 
         try
@@ -187,7 +187,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
         catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException or IOException)
         {
-            throw new ServiceException(ErrorKind.StartFailed, $"rank {rank} cannot get its PMI connection on node {Descriptor.Name}: {e.Message}");
+            throw new ServiceException(ErrorKind.StartFailed, $"rank {rank} cannot get its PMI connection on node {Descriptor.Name}: {e.Message}", new ErrorContext(NodeIndex: Descriptor.Index, Rank: rank));
         }
     }
 
@@ -346,7 +346,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
             // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
             _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, dialling));
-            throw new ServiceException(ErrorKind.Internal, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}");
+            throw new ServiceException(ErrorKind.NodeLost, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}", new ErrorContext(NodeIndex: peer));
         }
     }
 
@@ -387,7 +387,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     public LocalProcess Find(ulong puid) =>
         _processes.TryGetValue(puid, out var process)
             ? process
-            : throw new ServiceException(ErrorKind.NotFound, $"no process with puid {puid} on node {Descriptor.Name}");
+            : throw new ServiceException(ErrorKind.NotFound, $"no process with puid {puid} on node {Descriptor.Name}", new ErrorContext(puid, Descriptor.Index));
 
     private async Task AcceptLoopAsync()
     {

@@ -1,4 +1,5 @@
 using Dragon.Runtime.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
 
@@ -8,7 +9,7 @@ namespace Dragon.Services.Objects;
 /// the barrier is reset. A cancelled wait (a cancel request) withdraws its party instead, as .NET's Barrier does:
 /// the others keep waiting.
 /// </summary>
-internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(descriptor)
+internal sealed class BarrierHost(ObjectDescriptor descriptor, ILogger logger) : HostedObject(descriptor)
 {
     private readonly System.Threading.Lock _lock = new();
     private readonly List<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid, int Index)> _waiting = [];
@@ -108,6 +109,7 @@ internal sealed class BarrierHost(ObjectDescriptor descriptor) : HostedObject(de
         {
             if (_waiting.Any(w => w.Puid == puid))
             {
+                ObjectLog.BarrierPartyDied(logger, Descriptor.Name, puid, _waiting.Count(w => w.Puid != puid));
                 BreakLocked();
             }
         }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
 using Dragon.Services.Runtime;
+using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
 
@@ -23,13 +24,15 @@ internal sealed class HostedObjects
     private readonly RunContext _run;
     private readonly int _nodeIndex;
     private readonly Action<ObjectDescriptor> _onDestroyed;
+    private readonly ILogger _logger;
     private long _next;
 
-    public HostedObjects(RunContext run, int nodeIndex, Action<ObjectDescriptor> onDestroyed)
+    public HostedObjects(RunContext run, int nodeIndex, Action<ObjectDescriptor> onDestroyed, ILogger logger)
     {
         _run = run;
         _nodeIndex = nodeIndex;
         _onDestroyed = onDestroyed;
+        _logger = logger;
     }
 
     public ObjectDescriptor Create(ObjectCreateRequest request)
@@ -57,9 +60,9 @@ internal sealed class HostedObjects
         {
             ObjectKind.Channel => new ChannelHost(descriptor),
             ObjectKind.Event => new EventHost(descriptor),
-            ObjectKind.Barrier => new BarrierHost(descriptor),
-            ObjectKind.Lock => new LockHost(descriptor),
-            ObjectKind.Semaphore => new SemaphoreHost(descriptor),
+            ObjectKind.Barrier => new BarrierHost(descriptor, _logger),
+            ObjectKind.Lock => new LockHost(descriptor, _logger),
+            ObjectKind.Semaphore => new SemaphoreHost(descriptor, _logger),
             _ => throw new ServiceException(ErrorKind.InvalidArgument, $"unknown object kind {descriptor.Kind}"),
         };
         var entry = new Entry(hosted);

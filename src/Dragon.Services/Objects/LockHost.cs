@@ -1,13 +1,14 @@
 using System.Text;
 using Dragon.Runtime.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
 
 /// <summary>
 /// A lock owned by a process (puid), optionally recursive. Waiters are served first come, first served. A lock
-/// whose owner dies is released and handed on, so a crash never wedges the others.
+/// whose owner dies is released and handed on (and logged), so a crash never wedges the others.
 /// </summary>
-internal sealed class LockHost(ObjectDescriptor descriptor) : HostedObject(descriptor)
+internal sealed class LockHost(ObjectDescriptor descriptor, ILogger logger) : HostedObject(descriptor)
 {
     private readonly System.Threading.Lock _lock = new();
     private readonly LinkedList<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid)> _queue = new();
@@ -94,7 +95,11 @@ internal sealed class LockHost(ObjectDescriptor descriptor) : HostedObject(descr
                 var next = node.Next;
                 if (node.Value.Puid == puid)
                 {
-                    node.Value.Waiter.TrySetResult(Reply(ObjectStatus.Closed));
+                    if (node.Value.Waiter.TrySetResult(Reply(ObjectStatus.Closed)))
+                    {
+                        ObjectLog.WaiterDied(logger, "lock", Descriptor.Name, puid);
+                    }
+
                     _queue.Remove(node);
                 }
 
@@ -104,6 +109,14 @@ internal sealed class LockHost(ObjectDescriptor descriptor) : HostedObject(descr
             if (_owner == puid)
             {
                 HandOn();
+                if (_owner != 0)
+                {
+                    ObjectLog.LockHandedOn(logger, Descriptor.Name, puid, _owner);
+                }
+                else
+                {
+                    ObjectLog.LockReleased(logger, Descriptor.Name, puid);
+                }
             }
         }
     }

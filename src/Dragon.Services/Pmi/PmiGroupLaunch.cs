@@ -86,7 +86,8 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
             PmiRankState.Finalized => $"{status.Reason} after MPI_Finalize",
             _ => $"{status.Reason} after MPI_Init, without MPI_Finalize",
         };
-        Fail(slot, reason, status.Signal != 0 ? 128 + status.Signal : status.ExitCode == 0 ? 1 : status.ExitCode);
+        var context = GroupRecord.MemberContext(slot, record);
+        Fail(slot, reason, status.Signal != 0 ? 128 + status.Signal : status.ExitCode == 0 ? 1 : status.ExitCode, context.ExitCode, context.Signal);
     }
 
     /// <summary>A rank's PMI event, from the node service that serves it (in the order it happened there).</summary>
@@ -109,11 +110,11 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         switch (kind)
         {
             case PmiRankEventKind.Aborted:
-                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}", exitCode,
+                Fail(rank, $"aborted (MPI_Abort with code {exitCode}){(string.IsNullOrEmpty(message) ? string.Empty : ": " + message)}", exitCode, exitCode, null,
                     $"called MPI_Abort with code {exitCode}", $"killed: rank {rank} called MPI_Abort with code {exitCode}");
                 break;
             case PmiRankEventKind.ProtocolError:
-                Fail(rank, $"failed: PMI protocol error: {message}", 1);
+                Fail(rank, $"failed: PMI protocol error: {message}", 1, null, null);
                 break;
         }
     }
@@ -121,9 +122,11 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     /// <param name="rank">The failing rank.</param>
     /// <param name="reason">What the group reports.</param>
     /// <param name="exitCode">The group's exit code.</param>
+    /// <param name="rankExitCode">The rank's own exit (or abort) code, when it has one.</param>
+    /// <param name="rankSignal">The signal that ended the rank, when one did.</param>
     /// <param name="ownReason">The stop reason of the failing rank itself if it is still running (an aborting rank waits to be killed).</param>
     /// <param name="othersReason">The stop reason of every other rank.</param>
-    private void Fail(int rank, string reason, int exitCode, string? ownReason = null, string? othersReason = null)
+    private void Fail(int rank, string reason, int exitCode, int? rankExitCode, int? rankSignal, string? ownReason = null, string? othersReason = null)
     {
         if (_group is not { } group)
         {
@@ -138,7 +141,8 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
             _failedRank = rank;
             _failedReasons = (ownReason ?? $"killed: {reason}", othersReason ?? $"killed: rank {rank} of the MPI job failed");
             _failed = true;
-            group.Fail($"MPI job: {where} {reason}", exitCode);
+            var puid = rank < group.Slots.Count ? group.Slots[rank].Puid : (ulong?)null;
+            group.Fail($"MPI job: {where} {reason}", exitCode, new ErrorContext(puid, _slotNodes[rank], rank, rankExitCode, rankSignal));
         }
 
         KillRanks(_failedRank, _failedReasons);

@@ -315,7 +315,7 @@ internal sealed class NodeLink : IAsyncDisposable
         }
         catch (Global.ServiceException e)
         {
-            reply = new ErrorReply(e.Kind, e.Message);
+            reply = e.ToReply();
         }
         catch (OperationCanceledException) when (serving.IsCancellationRequested && !_closing.IsCancellationRequested)
         {

@@ -34,6 +34,7 @@ internal sealed class HostedHandle : IDisposable
     {
         var reply = RuntimeClient.Current.Request<ObjectDescriptorReply>(
             new ObjectCreateRequest(kind, name, node ?? -1, capacity, slotSize, maxMessage, parties, flag, 0));
+        Log.ObjectCreated(DragonRuntime.ObjectsLogger, reply.Descriptor.Kind, reply.Descriptor.Name, reply.Descriptor.HomeNode);
         return new HostedHandle(reply.Descriptor);
     }
 
@@ -46,6 +47,7 @@ internal sealed class HostedHandle : IDisposable
             throw new ArgumentException($"'{reply.Descriptor.Name}' is a {reply.Descriptor.Kind}, not a {kind}");
         }
 
+        Log.ObjectAttached(DragonRuntime.ObjectsLogger, reply.Descriptor.Kind, reply.Descriptor.Name, reply.Descriptor.HomeNode);
         return new HostedHandle(reply.Descriptor);
     }
 
@@ -66,6 +68,11 @@ internal sealed class HostedHandle : IDisposable
         if (reply.Status == ObjectStatus.Cancelled)
         {
             // The home node stopped the operation before it took or granted anything.
+            if (Descriptor.HomeNode != RuntimeClient.Current.Hello.NodeIndex)
+            {
+                Log.CancelledAcrossNodes(DragonRuntime.ObjectsLogger, op, Descriptor.Kind, Descriptor.Name, Descriptor.HomeNode);
+            }
+
             throw new OperationCanceledException($"{Describe}: {op} was cancelled", cancellationToken);
         }
 

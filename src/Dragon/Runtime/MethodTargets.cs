@@ -22,7 +22,7 @@ internal static class MethodTargets
     /// <summary>The command that starts this same program again: the apphost, or the dotnet host with the entry dll.</summary>
     public static (string Host, string[] Args) HostCommand()
     {
-        var host = Environment.ProcessPath ?? throw new DragonException("cannot tell which executable runs this program");
+        var host = Environment.ProcessPath ?? throw DragonErrors.MethodTarget("cannot tell which executable runs this program");
         if (!RuntimeFeature.IsDynamicCodeSupported)
         {
             return (host, []); // a Native AOT program is its own executable
@@ -33,7 +33,7 @@ internal static class MethodTargets
         {
             if (string.IsNullOrEmpty(entry))
             {
-                throw new DragonException("cannot start a C# method: the entry assembly has no file location");
+                throw DragonErrors.MethodTarget("cannot start a C# method: the entry assembly has no file location");
             }
 
             return (host, [entry]);
@@ -159,7 +159,7 @@ internal static class MethodTargets
         var reader = new Utf8JsonReader(payload);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            throw new DragonException("the method target is not a JSON object");
+            throw DragonErrors.MethodTarget("the method target is not a JSON object");
         }
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -194,12 +194,12 @@ internal static class MethodTargets
 
         if (assemblyName is null || typeName is null || methodName is null || argRanges.Count != parameterNames.Count)
         {
-            throw new DragonException("the method target is incomplete");
+            throw DragonErrors.MethodTarget("the method target is incomplete");
         }
 
         var assembly = FindAssembly(assemblyName) ?? LoadAssembly(assemblyName, assemblyPath);
         var type = assembly.GetType(typeName, throwOnError: false)
-            ?? throw new DragonException($"type {typeName} not found in {assemblyName}");
+            ?? throw DragonErrors.MethodTarget($"type {typeName} not found in {assemblyName}");
         var parameterTypes = new Type[parameterNames.Count];
         for (var i = 0; i < parameterTypes.Length; i++)
         {
@@ -207,7 +207,7 @@ internal static class MethodTargets
         }
 
         var method = type.GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, parameterTypes)
-            ?? throw new DragonException($"static method {typeName}.{methodName} not found");
+            ?? throw DragonErrors.MethodTarget($"static method {typeName}.{methodName} not found");
         var args = new object?[parameterTypes.Length];
         for (var i = 0; i < args.Length; i++)
         {

@@ -2,17 +2,9 @@ using Dragon.Runtime.Protocol;
 
 namespace Dragon.Runtime;
 
-/// <summary>Maps an error reply from a service onto the exception a user catches.</summary>
+/// <summary>Maps an error reply from a service onto the exception a user catches (built by <see cref="DragonErrors"/>).</summary>
 internal static class RemoteErrors
 {
-    public static Exception ToException(ErrorReply error) => error.Kind switch
-    {
-        ErrorKind.InvalidArgument => new ArgumentException(error.Message),
-        ErrorKind.NotFound => new ProcessNotFoundException(error.Message),
-        ErrorKind.StartFailed => new ProcessStartException(error.Message),
-        ErrorKind.GroupFailed => new ProcessGroupException(error.Message),
-        ErrorKind.Closed => new InvalidOperationException(error.Message),
-        ErrorKind.ObjectNotFound => new KeyNotFoundException(error.Message),
-        _ => new DragonException(error.Message),
-    };
+    public static Exception ToException(ErrorReply error, CancellationToken cancellationToken = default) =>
+        DragonErrors.FromReply(error, cancellationToken);
 }

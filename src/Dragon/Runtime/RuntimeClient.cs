@@ -104,9 +104,7 @@ internal sealed class RuntimeClient : IDisposable
     /// </summary>
     private static DragonException NoRuntime()
     {
-        var error = new DragonException(
-            "this program is not running inside a Dragon runtime: start it with `dragon <program>`, or host one in the program " +
-            "with `await using var runtime = await LocalRuntime.StartAsync(nodes: 2);` (package Dragon.Hosting)");
+        var error = DragonErrors.NotInRuntime();
         error.Data[NoRuntimeMarker] = true;
         if (Interlocked.Exchange(ref s_noRuntimeHandler, 1) == 0)
         {
@@ -134,7 +132,7 @@ internal sealed class RuntimeClient : IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new DragonException($"cannot reach the node service at {socketPath}: {e.Message} (has the runtime ended?)", e);
+            throw DragonErrors.CannotReach(socketPath, e);
         }
 
         // Say hello synchronously before the reader starts so the reply is read in order.
@@ -145,13 +143,15 @@ internal sealed class RuntimeClient : IDisposable
         switch (reply?.Message)
         {
             case HelloReply hello:
+                var node = Array.Find(hello.Nodes, n => n.Index == hello.NodeIndex)?.Name ?? string.Empty;
+                Log.Connected(DragonRuntime.RuntimeLogger, hello.RunId, hello.NodeIndex, node, socketPath, puid);
                 return new RuntimeClient(socket) { Hello = hello, Puid = puid };
             case ErrorReply error:
                 socket.Dispose();
-                throw new DragonException($"the node service refused this process: {error.Message}");
+                throw DragonErrors.Refused(error.Message);
             default:
                 socket.Dispose();
-                throw new DragonException("the node service closed the connection during hello");
+                throw DragonErrors.ClosedDuringHello();
         }
     }
 
@@ -163,10 +163,16 @@ internal sealed class RuntimeClient : IDisposable
         return reply switch
         {
             TReply typed => typed,
-            ErrorReply { Kind: ErrorKind.Cancelled } error => throw new OperationCanceledException(error.Message, cancellationToken),
-            ErrorReply error => throw RemoteErrors.ToException(error),
-            _ => throw new DragonException($"unexpected reply {reply.GetType().Name} to {request.GetType().Name}"),
+            ErrorReply { Kind: ErrorKind.NodeLost } error => throw NodeLost(request, error),
+            ErrorReply error => throw RemoteErrors.ToException(error, cancellationToken),
+            _ => throw DragonErrors.UnexpectedReply(reply, request),
         };
+    }
+
+    private static Exception NodeLost(IMessage request, ErrorReply error)
+    {
+        Log.NodeLost(DragonRuntime.RuntimeLogger, request.GetType().Name, error.Context?.NodeIndex, error.Message);
+        return RemoteErrors.ToException(error);
     }
 
     /// <summary>Blocking form for the synchronous API; never called from inside the runtime core.</summary>
@@ -232,7 +238,7 @@ internal sealed class RuntimeClient : IDisposable
         }
     }
 
-    private static DragonException Lost(Exception reason) => new("the connection to the node service is lost: " + reason.Message, reason);
+    private static DragonException Lost(Exception reason) => DragonErrors.ConnectionLost(reason);
 
     private async Task ReadLoopAsync()
     {

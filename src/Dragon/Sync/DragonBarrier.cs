@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dragon.Channels;
+using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
 using Dragon.Runtime.Serialization;
 
@@ -66,7 +67,7 @@ public sealed class DragonBarrier : SyncObject, IRuntimeObject<DragonBarrier>
     {
         ObjectStatus.Ok => (int)reply.Value,
         ObjectStatus.TimedOut => throw Expired("not every party reached", timeout),
-        _ => throw new BrokenBarrierException($"{Handle.Describe} is broken"),
+        _ => throw DragonErrors.BrokenBarrier(Handle.Describe, Handle.Descriptor.Name),
     };
 
     void IRuntimeObject<DragonBarrier>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);

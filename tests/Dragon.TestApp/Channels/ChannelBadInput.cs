@@ -43,9 +43,10 @@ public static class ChannelBadInput
         var disposed = Check.Throws<ObjectDisposedException>(() => small.Put([1]), "Put after Dispose");
         Check.That(disposed.Message.Contains("small-queue", StringComparison.Ordinal), "the error names the queue");
 
-        var missing = Check.Throws<KeyNotFoundException>(() => DragonQueue<int>.Attach("doomed-queue"), "attaching a queue that was destroyed");
+        var missing = Check.Throws<ObjectNotFoundException>(() => DragonQueue<int>.Attach("doomed-queue"), "attaching a queue that was destroyed");
         Check.That(missing.Message.Contains("doomed-queue", StringComparison.Ordinal), "the error names it");
-        Check.Throws<KeyNotFoundException>(() => DragonQueue<int>.Attach("never-created"), "attaching a name that never existed");
+        Check.That(missing.ObjectName == "doomed-queue", "the error's ObjectName is the queue's name");
+        Check.Throws<ObjectNotFoundException>(() => DragonQueue<int>.Attach("never-created"), "attaching a name that never existed");
 
         Check.Throws<NotSupportedException>(() => reader.Send(1), "Send on the reading end of a one-way pipe");
         Check.Throws<NotSupportedException>(() => writer.Receive<int>(TimeSpan.Zero), "Recv on the writing end");

@@ -72,6 +72,24 @@ public sealed class ConsoleAppCompileTests : IDisposable
                 var running = group.GetStatus().IsRunning;
                 var code = p.Join(TimeSpan.FromSeconds(1)) + await p.JoinAsync(cts.Token) + slots.GetValue();
                 Console.WriteLine($"{item} {next} {ready} {line} {status.HasExited} {running} {code} {done.IsSet()}");
+
+                DragonRuntime.LoggerFactory = null;
+                try
+                {
+                    group.Join();
+                }
+                catch (ProcessGroupException e) when (e.Rank is { } rank)
+                {
+                    Console.WriteLine($"{rank} {e.Puid} {e.NodeIndex} {e.ExitCode} {e.Signal}");
+                }
+                catch (NodeLostException e)
+                {
+                    Console.WriteLine(e.NodeIndex);
+                }
+                catch (ObjectNotFoundException e)
+                {
+                    Console.WriteLine(e.ObjectName);
+                }
             }
             """);
 

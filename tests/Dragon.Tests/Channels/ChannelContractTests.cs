@@ -115,7 +115,7 @@ public sealed class ChannelContractTests : IDisposable
             "Put after Close: InvalidOperationException",
             "the error names the queue and says it is closed",
             "Put after Dispose: ObjectDisposedException",
-            "attaching a queue that was destroyed: KeyNotFoundException",
+            "attaching a queue that was destroyed: ObjectNotFoundException",
             "Send on the reading end of a one-way pipe: NotSupportedException");
 
     public void Dispose() => _dragon.Dispose();

@@ -44,6 +44,7 @@ public sealed class MpiGroupTests : IDisposable
         Assert.Contains("exited with code 3 before MPI_Init", stdout, StringComparison.Ordinal);
         Assert.Contains("killed by signal 9 (SIGKILL) after MPI_Init", stdout, StringComparison.Ordinal);
         Assert.Equal(3, stdout.Split('\n').Count(l => l.EndsWith("within 2 s", StringComparison.Ordinal)));
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.Contains("the exception's context is rank 1, node 0", StringComparison.Ordinal)));
         Assert.Contains("the other job was unaffected", stdout, StringComparison.Ordinal);
     }
 

@@ -69,6 +69,44 @@ public sealed class ControlCodecTests
     }
 
     [Fact]
+    public void Decode_ErrorReplyWithEveryContextField_RoundTrips()
+    {
+        var sent = new ErrorReply(ErrorKind.GroupFailed, "member 3 (puid 4294967301 on node n1) exited with code 7", new ErrorContext(4294967301, 1, 3, 7, 9, "q"));
+
+        var back = Assert.IsType<ErrorReply>(FrameCodec.Decode(FrameCodec.Encode(1, sent).AsSpan(FrameCodec.HeaderBytes)));
+
+        Assert.Equal(sent, back);
+    }
+
+    [Fact]
+    public void Decode_ErrorReplyWithSomeOrNoContext_KeepsOnlyThoseFields()
+    {
+        var some = new ErrorReply(ErrorKind.NotFound, "no process with puid 5", new ErrorContext(Puid: 5));
+        var empty = new ErrorReply(ErrorKind.Closed, "closed", new ErrorContext());
+
+        var backSome = Assert.IsType<ErrorReply>(FrameCodec.Decode(FrameCodec.Encode(1, some).AsSpan(FrameCodec.HeaderBytes)));
+        var backEmpty = Assert.IsType<ErrorReply>(FrameCodec.Decode(FrameCodec.Encode(1, empty).AsSpan(FrameCodec.HeaderBytes)));
+
+        Assert.Equal(some, backSome);
+        Assert.Null(backEmpty.Context);
+    }
+
+    [Fact]
+    public void Decode_ErrorContextWithUnknownFlagOrCutShort_ThrowsInvalidDataNamingTheField()
+    {
+        var body = FrameCodec.Encode(1, new ErrorReply(ErrorKind.NotFound, "x", new ErrorContext(Puid: 5))).AsSpan(FrameCodec.HeaderBytes).ToArray();
+        var flagsAt = 1 + 4 + 4 + 1; // tag, kind, message length, "x"
+
+        var unknown = (byte[])body.Clone();
+        unknown[flagsAt] = 0x41;
+        var e1 = Assert.Throws<InvalidDataException>(() => FrameCodec.Decode(unknown));
+        var e2 = Assert.Throws<InvalidDataException>(() => FrameCodec.Decode(body.AsSpan(0, body.Length - 1)));
+
+        Assert.Contains("Context.Flags", e1.Message, StringComparison.Ordinal);
+        Assert.Contains("Context.Puid", e2.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EncodeParts_LargePayload_WritesTheSameFrameWithoutCopyingIt()
     {
         var payload = new byte[(WireWriter.ScatterBytes * 2) + 3];

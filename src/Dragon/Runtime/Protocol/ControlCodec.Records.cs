@@ -220,4 +220,57 @@ internal static partial class ControlCodec
         r.UInt64("Descriptor.Id"), r.Enum<ObjectKind>("Descriptor.Kind"), r.String("Descriptor.Name"), r.Int32("Descriptor.HomeNode"),
         r.NullableString("Descriptor.ShmPath"), r.Int64("Descriptor.Capacity"), r.Int64("Descriptor.SlotSize"), r.Int64("Descriptor.MaxMessageBytes"),
         r.Int64("Descriptor.Parties"), r.Bool("Descriptor.Flag"));
+
+    private const byte ContextFields = 0b11_1111;
+
+    private static void Write(ref WireWriter w, ErrorContext? c)
+    {
+        if (c is null || c.IsEmpty)
+        {
+            w.Byte(0);
+            return;
+        }
+
+        w.Byte((byte)((c.Puid is null ? 0 : 1) | (c.NodeIndex is null ? 0 : 2) | (c.Rank is null ? 0 : 4)
+            | (c.ExitCode is null ? 0 : 8) | (c.Signal is null ? 0 : 16) | (c.ObjectName is null ? 0 : 32)));
+        if (c.Puid is { } puid)
+        {
+            w.UInt64(puid);
+        }
+
+        foreach (var value in (ReadOnlySpan<int?>)[c.NodeIndex, c.Rank, c.ExitCode, c.Signal])
+        {
+            if (value is { } v)
+            {
+                w.Int32(v);
+            }
+        }
+
+        if (c.ObjectName is { } name)
+        {
+            w.String(name);
+        }
+    }
+
+    private static ErrorContext? ReadErrorContext(ref WireReader r)
+    {
+        var flags = r.Byte("Context.Flags");
+        if ((flags & ~ContextFields) != 0)
+        {
+            ProtocolError.Throw(r.Message, "Context.Flags", $"has unknown bits 0x{flags:x2}");
+        }
+
+        if (flags == 0)
+        {
+            return null;
+        }
+
+        return new ErrorContext(
+            (flags & 1) != 0 ? r.UInt64("Context.Puid") : null,
+            (flags & 2) != 0 ? r.Int32("Context.NodeIndex") : null,
+            (flags & 4) != 0 ? r.Int32("Context.Rank") : null,
+            (flags & 8) != 0 ? r.Int32("Context.ExitCode") : null,
+            (flags & 16) != 0 ? r.Int32("Context.Signal") : null,
+            (flags & 32) != 0 ? r.String("Context.ObjectName") : null);
+    }
 }

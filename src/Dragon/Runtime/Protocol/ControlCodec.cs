@@ -20,6 +20,7 @@ internal static partial class ControlCodec
                 w.Byte(1);
                 w.Enum(m.Kind);
                 w.String(m.Message);
+                Write(ref w, m.Context);
                 break;
             case HelloRequest m:
                 w.Byte(2);
@@ -309,7 +310,7 @@ internal static partial class ControlCodec
         IMessage message = tag switch
         {
             0 => new Ack(),
-            1 => new ErrorReply(r.Enum<ErrorKind>("Kind"), r.String("Message")),
+            1 => new ErrorReply(r.Enum<ErrorKind>("Kind"), r.String("Message"), ReadErrorContext(ref r)),
             2 => new HelloRequest(r.String("Secret"), r.UInt64("Puid"), r.Int32("Pid")),
             3 => new HelloReply(r.String("RunId"), r.Int32("NodeIndex"), ReadNodes(ref r, "Nodes")),
             4 => new StartRequest(ReadArray(ref r, "Specs", 60, ReadProcessSpec)),

@@ -10,8 +10,20 @@ internal interface IMessage;
 /// <summary>Success with nothing to return.</summary>
 internal sealed record Ack : IMessage;
 
-/// <summary>A request failed; <see cref="Kind"/> selects the exception type the client throws.</summary>
-internal sealed record ErrorReply(ErrorKind Kind, string Message) : IMessage;
+/// <summary>
+/// A request failed; <see cref="Kind"/> selects the exception type the client throws, <see cref="Context"/> (null when
+/// the service knew nothing more than the message) fills its properties.
+/// </summary>
+internal sealed record ErrorReply(ErrorKind Kind, string Message, ErrorContext? Context = null) : IMessage;
+
+/// <summary>What a service knew about the thing that failed; each field is null when it does not apply.</summary>
+/// <remarks>On the wire: a byte of flags (bit i set: field i follows), then the present fields in order.</remarks>
+internal sealed record ErrorContext(
+    ulong? Puid = null, int? NodeIndex = null, int? Rank = null, int? ExitCode = null, int? Signal = null, string? ObjectName = null)
+{
+    /// <summary>True when no field is set (written as a zero flags byte, read back as a null context).</summary>
+    public bool IsEmpty => this is { Puid: null, NodeIndex: null, Rank: null, ExitCode: null, Signal: null, ObjectName: null };
+}
 
 /// <summary>Failure categories carried across the wire.</summary>
 internal enum ErrorKind
@@ -27,6 +39,9 @@ internal enum ErrorKind
 
     /// <summary>The request was cancelled (a <see cref="CancelRequest"/>) before it did anything.</summary>
     Cancelled = 8,
+
+    /// <summary>The node that had to serve the request is lost or cannot be reached (<see cref="ErrorContext.NodeIndex"/> says which).</summary>
+    NodeLost = 9,
 }
 
 /// <summary>First message on a control connection: proves the run's secret.</summary>

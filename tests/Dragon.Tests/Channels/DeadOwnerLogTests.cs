@@ -1,0 +1,43 @@
+using Dragon.Tests.Infrastructure;
+using Xunit;
+
+namespace Dragon.Tests.Channels;
+
+/// <summary>
+/// The home node service logs what a dead process's death did to an object: a lock whose owner was killed is handed
+/// to the next waiter, and the node's log (kept with <c>--log-level</c>) says so with both puids and the lock's name.
+/// </summary>
+public sealed class DeadOwnerLogTests : IDisposable
+{
+    private readonly DragonRun _dragon = new();
+    private readonly string _cwd = Directory.CreateTempSubdirectory("dragon-owner-log-").FullName;
+
+    [Fact]
+    public async Task LockHost_OwnerKilledWhileAnotherWaits_HomeNodeLogsTheHandOnAsAWarning()
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(Repo.Dragon, ["-l", "information", "--local-nodes", "3", Repo.TestApp, "sync-lock-kill"])
+        {
+            WorkingDirectory = _cwd,
+            RedirectStandardOutput = true,
+            Environment = { ["DRAGON_RUN_BASE"] = _dragon.RunBase },
+        };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var stdout = await process.StandardOutput.ReadToEndAsync(deadline.Token);
+        await process.WaitForExitAsync(deadline.Token);
+        Assert.True(process.ExitCode == 0, stdout);
+
+        var logs = Directory.GetDirectories(_cwd, "dragon-logs-*").Single();
+        var home = File.ReadAllLines(Path.Combine(logs, "node1.log"));
+        var line = Assert.Single(home, l => l.Contains("exited holding it; handed to the next waiter", StringComparison.Ordinal));
+        Assert.Contains("Warning", line, StringComparison.Ordinal);
+        Assert.Matches(@"lock 'lock-[0-9a-f]+': owner puid \d+ exited holding it; handed to the next waiter, puid \d+", line);
+        _dragon.AssertNothingLeft();
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_cwd, recursive: true);
+        _dragon.Dispose();
+    }
+}
