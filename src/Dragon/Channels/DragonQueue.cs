@@ -43,7 +43,7 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
         options => JsonMetadataServices.CreateValueInfo<DragonQueue<T>>(options, new QueueConverterFactory.QueueConverter<T>()));
 
     /// <summary>Attaches to a queue by its run-wide name.</summary>
-    /// <exception cref="KeyNotFoundException">No such queue (destroyed, or never created).</exception>
+    /// <exception cref="ObjectNotFoundException">No such queue (destroyed, or never created).</exception>
     public static DragonQueue<T> Attach(string name) => new(HostedHandle.Attach(ObjectKind.Channel, 0, name));
 
     /// <summary>The run-wide name.</summary>
