@@ -33,6 +33,7 @@ try
         "mpi-hello" => MpiScenarios.Hello(args[1], spread: args.Length > 2 && args[2] == "spread"),
         "mpi-failures" => MpiScenarios.Failures(args[1]),
         "mpi-not-mpi" => MpiScenarios.NotMpi(),
+        "contract" => ContractCommand.Run(args[1], args[2], args[3], args[4], args.Length > 5 ? args[5] : null).GetAwaiter().GetResult(),
         "channel-order" => ChannelContract.Order(args[1], args[2]),
         "channel-sizes" => ChannelContract.Sizes(args[1], args[2]),
         "channel-close" => ChannelContract.Close(args[1], args[2]),
