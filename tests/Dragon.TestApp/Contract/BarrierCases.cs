@@ -5,6 +5,7 @@ public static class BarrierCases
 {
     private const int Parties = 3;
     private const int Rounds = 20;
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>
     /// Three processes pass a barrier of three 20 times. Then, with one other process waiting, the head's timed wait
@@ -30,7 +31,7 @@ public static class BarrierCases
         var other = ContractLayout.Start(layout, Pass, api.Mode, barrier, reports, 1, arriving);
         await api.TryWait(arriving, TimeSpan.FromSeconds(30));
         await Task.Delay(300);
-        var lone = await Measure.Outcome(() => api.Wait(barrier, TimeSpan.FromMilliseconds(400)));
+        var lone = await Measure.Outcome(() => api.Wait(barrier, s_asked));
         var otherOutcome = await api.Get(reports, TimeSpan.FromSeconds(30));
         ContractLayout.Join(other);
         var afterBroke = await Measure.Thrown(() => api.Wait(barrier, TimeSpan.FromSeconds(1)));
@@ -57,7 +58,7 @@ public static class BarrierCases
         var afterAbort = await Measure.Thrown(() => api.Wait(barrier, TimeSpan.FromSeconds(1)));
         await api.Reset(barrier);
         return new BarrierResult(
-            Parties, Rounds, goodRounds, exits, lone.Thrown, lone.Ms, otherOutcome.Thrown, afterBroke, afterReset, afterAbort,
+            Parties, Rounds, goodRounds, exits, lone.Thrown, lone.Ms, s_asked.TotalMilliseconds, otherOutcome.Thrown, afterBroke, afterReset, afterAbort,
             blockedOutcome.Thrown, [.. afterResetIndices.Order()]);
     }
 

@@ -12,7 +12,7 @@ public static class ChannelCases
     private const int OrderProducers = 3;
     private const int OrderMessages = 1000;
     private const int Capacity = 4;
-    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>Three producer processes; what the receiver saw of each one's messages.</summary>
     public static async Task<OrderResult> Order(ContractApi api, string family, ContractLayout layout)

@@ -4,7 +4,7 @@ namespace Dragon.TestApp;
 public static class EventCases
 {
     private const int Waiters = 2;
-    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>Two waiter processes are released by Set; then the head waits with timeouts on the event clear and set.</summary>
     public static async Task<EventResult> SetClearWait(ContractApi api, ContractLayout layout)

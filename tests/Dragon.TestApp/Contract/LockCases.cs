@@ -7,7 +7,7 @@ public static class LockCases
 {
     private const int Workers = 3;
     private const int Increments = 30;
-    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>
     /// Worker processes each add 1 to a number in a file under the lock. Inside, each also creates a marker file

@@ -3,7 +3,7 @@ namespace Dragon.TestApp;
 /// <summary>The pipe-only cases: Poll on the reading end, the wrong end of a one-way pipe, and (async mode) a cancelled receive.</summary>
 public static class PipeCases
 {
-    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>Polls an empty pipe, then while another process writes two documents and closes its end.</summary>
     public static async Task<PollResult> Poll(ContractApi api, ContractLayout layout)
@@ -23,7 +23,7 @@ public static class PipeCases
         var atEnd = await api.Poll(reader, TimeSpan.FromSeconds(5));
         var receiveAtEnd = await Measure.Thrown(() => api.Receive<Document>(reader, TimeSpan.FromSeconds(5)));
         var readAll = (await api.ReceiveAll<Document>(reader)).Count;
-        return new PollResult(!emptyZero, !emptyTimed, emptyTimedMs, whenSent, whenSentMs, stillTrue, first, second, atEnd, receiveAtEnd, readAll);
+        return new PollResult(!emptyZero, !emptyTimed, emptyTimedMs, s_asked.TotalMilliseconds, whenSent, whenSentMs, stillTrue, first, second, atEnd, receiveAtEnd, readAll);
     }
 
     public static async Task<int> WriteAfterSignal(string mode, ContractChannel<Document> channel, DragonEvent go)

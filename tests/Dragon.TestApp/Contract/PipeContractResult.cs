@@ -18,6 +18,7 @@ public sealed record PollResult(
     bool EmptyZero,
     bool EmptyTimed,
     double EmptyTimedMs,
+    double AskedMs,
     bool WhenSent,
     double WhenSentMs,
     bool StillTrueAfterPoll,

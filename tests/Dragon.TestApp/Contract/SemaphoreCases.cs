@@ -8,7 +8,7 @@ public static class SemaphoreCases
     private const int Workers = 3;
     private const int Value = 2;
     private const int Holds = 15;
-    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(400);
+    private static readonly TimeSpan s_asked = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>
     /// A bounded semaphore of 2 shared by worker processes that each report when they held it; then the value, a

@@ -76,6 +76,7 @@ public sealed record BarrierResult(
     int?[] ExitCodes,
     string? LoneTimedWait,
     double LoneTimedWaitMs,
+    double AskedMs,
     string? OtherWaiterAfterTimeout,
     string? WaitAfterTimeoutBroke,
     string? WaitAfterReset,
