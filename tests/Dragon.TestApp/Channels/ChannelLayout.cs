@@ -32,43 +32,13 @@ public sealed record ChannelLayout(string Name, int Home, int Workers)
     public override string ToString() => $"{Name} (object on node {Home}, processes on node {Workers})";
 }
 
-/// <summary>Small helpers the channel and sync scenarios share.</summary>
+/// <summary>Small helpers the queue API scenarios share.</summary>
 internal static class Scenario
 {
-    public static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
     /// <summary>Joins a worker and checks it exited 0 (its own CHECK/FAIL lines say why not).</summary>
     public static void JoinedOk(DragonProcess process, string what, int seconds = 60)
     {
         var code = process.Join(TimeSpan.FromSeconds(seconds));
         Check.That(code == 0, $"{what} ({process}) exited 0 (got {(code is { } c ? c.ToString(CultureInfo.InvariantCulture) : "no exit in time")}{(code is not null and not 0 ? ": " + process.ExitReason : string.Empty)})");
-    }
-
-    /// <summary>How long an action took, in milliseconds.</summary>
-    public static long Millis(Action action)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        action();
-        return clock.ElapsedMilliseconds;
-    }
-
-    /// <summary>Like <see cref="Check.Throws{T}"/> for an exception type known only at run time.</summary>
-    public static void Throws(Type expected, Action action, string what)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception e) when (expected.IsInstanceOfType(e))
-        {
-            Console.WriteLine($"CHECK {what}: {e.GetType().Name}: {e.Message}");
-            return;
-        }
-        catch (Exception e)
-        {
-            throw new CheckFailedException($"{what}: expected {expected.Name}, got {e.GetType().Name}: {e.Message}");
-        }
-
-        throw new CheckFailedException($"{what}: expected {expected.Name}, nothing was thrown");
     }
 }

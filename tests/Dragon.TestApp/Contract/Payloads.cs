@@ -74,15 +74,4 @@ public static class Payloads
 
         return true;
     }
-
-    /// <summary>Reads back a numbered message; throws if it is not one intact.</summary>
-    public static (int Producer, int Seq) ReadNumbered(byte[] data) =>
-        TryReadNumbered(data, out var producer, out var seq) ? (producer, seq) : throw new CheckFailedException($"a numbered message of {data.Length} bytes is corrupt");
-
-    public static string Size(int bytes) => bytes switch
-    {
-        >= 1 << 20 => $"{bytes >> 20} MiB",
-        >= 1 << 10 => $"{bytes >> 10} KiB",
-        _ => $"{bytes} B",
-    };
 }
