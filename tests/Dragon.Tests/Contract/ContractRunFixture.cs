@@ -21,6 +21,9 @@ public sealed class ContractRunFixture : IDisposable
     /// <summary>How long the run took (zero before it ran).</summary>
     public TimeSpan Elapsed { get; private set; }
 
+    /// <summary>The run's lines saying how long each case took (or how it failed).</summary>
+    public IReadOnlyList<string> CaseLines { get; private set; } = [];
+
     /// <summary>The result of <c>contract FAMILY LAYOUT MODE</c>, run on the first call.</summary>
     public TResult Result<TResult>(string family, string layout, string mode)
         where TResult : class
@@ -40,6 +43,7 @@ public sealed class ContractRunFixture : IDisposable
                 var nodes = layout == ContractArgs.TwoNodes ? "2" : "1";
                 var run = _dragon.RunScenario(s_timeout, "--local-nodes", nodes, Repo.TestApp, "contract", family, layout, mode, path);
                 Elapsed = run.Elapsed;
+                CaseLines = run.Lines.Where(l => l.StartsWith("INFO case", StringComparison.Ordinal)).ToArray();
                 var result = JsonSerializer.Deserialize<TResult>(File.ReadAllText(path), s_json)
                     ?? throw new InvalidOperationException($"the contract run wrote no result to {path}");
                 _result = result;

@@ -25,6 +25,10 @@ public abstract class ContractTests<TResult>(ContractRunFixture fixture, ITestOu
         {
             var result = fixture.Result<TResult>(family, layout, mode);
             output.WriteLine($"contract {family} {layout} {mode}: the run took {fixture.Elapsed.TotalSeconds:F1} s");
+            foreach (var line in fixture.CaseLines)
+            {
+                output.WriteLine(line);
+            }
             return result;
         }
     }
