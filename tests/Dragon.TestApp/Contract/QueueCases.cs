@@ -12,7 +12,7 @@ public static class QueueCases
     private const int Consumers = 4;
 
     /// <summary>Messages the 4 x 4 case moves: enough to interleave all eight processes, small enough for a 2-core machine.</summary>
-    private const int ManyMessages = 12_000;
+    private const int ManyMessages = 8_000;
 
     private const int Large = 16 << 20;
 
