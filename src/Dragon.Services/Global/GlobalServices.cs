@@ -250,27 +250,39 @@ internal sealed partial class GlobalServices
         Complete(record, new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, (code != 0 || signal != 0) && !stoppedByUs));
     }
 
-    private void Complete(ProcessRecord record, ProcessStatus status)
+    private void Complete(ProcessRecord record, ProcessStatus status) => _ = CompleteAsync(record, status);
+
+    /// <summary>
+    /// Every node first lets go of the process (its pending gets and acquires withdrawn, its locks handed on), and only
+    /// then does anyone waiting on the exit hear of it: a joiner that puts a message right after the join returns can
+    /// never have it taken by a wait of the dead process. A node that does not answer in time is being lost.
+    /// </summary>
+    private async Task CompleteAsync(ProcessRecord record, ProcessStatus status)
     {
+        var notices = _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => n.Item.OnProcessExitedAsync(record.Puid)).ToArray();
+        try
+        {
+            await Task.WhenAll(notices).WaitAsync(s_exitNoticePatience).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Go on: a node that cannot answer within seconds is about to be reported lost.
+        }
+
+        if (!record.Complete(status))
+        {
+            return;
+        }
+
+        Interlocked.Decrement(ref _live[record.NodeIndex]);
         LogExited(record.Puid, status.Reason);
-        if (record.Complete(status))
-        {
-            Interlocked.Decrement(ref _live[record.NodeIndex]);
-        }
-
-        foreach (var (index, node) in _nodes.Index())
-        {
-            if (!_lostNodes.ContainsKey(index))
-            {
-                node.OnProcessExited(record.Puid);
-            }
-        }
-
         if (record.Descriptor.GroupId != 0 && _groups.TryGetValue(record.Descriptor.GroupId, out var group))
         {
             group.OnMemberExited(record);
         }
     }
+
+    private static readonly TimeSpan s_exitNoticePatience = TimeSpan.FromSeconds(5);
 
     /// <summary>The usual reasons, made once: every exited process keeps its status for the rest of the run.</summary>
     private static readonly string?[] s_exitReasons = new string?[256 + 65];

@@ -13,8 +13,11 @@ internal interface INodeControl
     /// <summary>Signals a process of this node (its whole process group); a process already gone is ignored.</summary>
     void Signal(ulong puid, int signal);
 
-    /// <summary>A process of the run exited (on any node): objects hosted here let go of what it held.</summary>
-    void OnProcessExited(ulong puid);
+    /// <summary>
+    /// A process of the run exited (on any node): objects hosted here let go of what it held and withdraw its waits.
+    /// Completes once the node has done so, so that nothing sent after the exit is known can reach a wait of the dead.
+    /// </summary>
+    Task OnProcessExitedAsync(ulong puid);
 
     /// <summary>Creates this node's part of an MPI job; returns each local rank's PMI environment.</summary>
     Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request);

@@ -30,7 +30,18 @@ internal sealed class RemoteNode : INodeControl
 
     public void Signal(ulong puid, int signal) => Notify(new NodeSignalRequest(puid, signal));
 
-    public void OnProcessExited(ulong puid) => Notify(new ProcessGoneNotice(puid));
+    /// <summary>Sent as a request: the node's answer says its objects have let go of the process.</summary>
+    public async Task OnProcessExitedAsync(ulong puid)
+    {
+        try
+        {
+            await _link.RequestAsync(new ProcessGoneNotice(puid), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or DragonException)
+        {
+            // The node is gone: nothing of it can hold the process's waits any more.
+        }
+    }
 
     public async Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request) => (PmiJobReply)await RequestAsync(request).ConfigureAwait(false);
 

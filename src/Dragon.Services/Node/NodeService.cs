@@ -283,6 +283,12 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
 
+    public Task OnProcessExitedAsync(ulong puid)
+    {
+        OnProcessExited(puid);
+        return Task.CompletedTask;
+    }
+
     public Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
     {
         var server = PmiServer;

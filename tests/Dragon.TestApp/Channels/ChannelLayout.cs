@@ -32,11 +32,9 @@ public sealed record ChannelLayout(string Name, int Home, int Workers)
     public override string ToString() => $"{Name} (object on node {Home}, processes on node {Workers})";
 }
 
-/// <summary>Small helpers the channel and sync scenarios share.</summary>
+/// <summary>Small helpers the queue API scenarios share.</summary>
 internal static class Scenario
 {
-    public static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
-
     /// <summary>Joins a worker and checks it exited 0 (its own CHECK/FAIL lines say why not).</summary>
     public static void JoinedOk(DragonProcess process, string what, int seconds = 60)
     {
@@ -56,33 +54,5 @@ internal static class Scenario
         {
             return false;
         }
-    }
-
-    /// <summary>How long an action took, in milliseconds.</summary>
-    public static long Millis(Action action)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        action();
-        return clock.ElapsedMilliseconds;
-    }
-
-    /// <summary>Like <see cref="Check.Throws{T}"/> for an exception type known only at run time.</summary>
-    public static void Throws(Type expected, Action action, string what)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception e) when (expected.IsInstanceOfType(e))
-        {
-            Console.WriteLine($"CHECK {what}: {e.GetType().Name}: {e.Message}");
-            return;
-        }
-        catch (Exception e)
-        {
-            throw new CheckFailedException($"{what}: expected {expected.Name}, got {e.GetType().Name}: {e.Message}");
-        }
-
-        throw new CheckFailedException($"{what}: expected {expected.Name}, nothing was thrown");
     }
 }

@@ -53,31 +53,25 @@ public static class Payloads
         return data;
     }
 
-    /// <summary>Reads back a numbered message; throws if it is not one intact.</summary>
-    public static (int Producer, int Seq) ReadNumbered(byte[] data)
+    /// <summary>Reads back a numbered message; false if it is not one, intact.</summary>
+    public static bool TryReadNumbered(byte[] data, out int producer, out int seq)
     {
+        producer = seq = -1;
         if (data.Length != 64)
         {
-            throw new CheckFailedException($"a numbered message has {data.Length} bytes, not 64");
+            return false;
         }
 
-        var producer = BinaryPrimitives.ReadInt32LittleEndian(data);
-        var seq = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4));
+        producer = BinaryPrimitives.ReadInt32LittleEndian(data);
+        seq = BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(4));
         for (var i = 8; i < data.Length; i++)
         {
             if (data[i] != (byte)(producer + seq + i))
             {
-                throw new CheckFailedException($"numbered message {producer}/{seq} is corrupt at byte {i}");
+                return false;
             }
         }
 
-        return (producer, seq);
+        return true;
     }
-
-    public static string Size(int bytes) => bytes switch
-    {
-        >= 1 << 20 => $"{bytes >> 20} MiB",
-        >= 1 << 10 => $"{bytes >> 10} KiB",
-        _ => $"{bytes} B",
-    };
 }
