@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.Extensions.Logging;
 
 namespace Dragon.Launcher;
@@ -35,6 +36,15 @@ internal sealed record LauncherOptions
                                 shared memory) whose launcher or node service is gone, here or on
                                 every host given (over SSH); --dry-run only lists them
         """;
+
+    /// <summary>
+    /// The package version, as `dotnet tool list` shows it: the informational version without its
+    /// <c>+source-revision</c> suffix (the commit stays in the assembly's metadata).
+    /// </summary>
+    public static string Version { get; } =
+        typeof(LauncherOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(LauncherOptions).Assembly.GetName().Version?.ToString(3)
+        ?? "unknown";
 
     public int LocalNodes { get; init; } = 1;
 

@@ -15,7 +15,7 @@ try
             Console.WriteLine(LauncherOptions.Usage);
             return 0;
         case "--version":
-            Console.WriteLine($"dragon {typeof(LauncherOptions).Assembly.GetName().Version?.ToString(3)}");
+            Console.WriteLine($"dragon {LauncherOptions.Version}");
             return 0;
         case "cleanup":
             return Cleanup.Run(args[1..]);
