@@ -161,9 +161,11 @@ internal sealed partial class ControlSession : IDisposable
             reply = new ErrorReply(ErrorKind.Internal, $"{request.GetType().Name} failed in the node service: {e.Message}");
         }
 
+        var delivered = false;
         try
         {
             await ReplyAsync(id, reply, cancellationToken).ConfigureAwait(false);
+            delivered = true;
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -174,7 +176,36 @@ internal sealed partial class ControlSession : IDisposable
             _serving.TryRemove(id, out _);
             serving.Dispose();
         }
+
+        if (!delivered && request is ObjectRequest { Op: ObjectOp.Receive } receive && reply is ObjectReply { Status: ObjectStatus.Ok } taken)
+        {
+            _ = GiveBackAsync(receive, taken);
+        }
     }
+
+    /// <summary>
+    /// A message taken for a process that went away before its reply could reach it (its receive was served on
+    /// another node and the take raced with the end of the process): it goes back into the channel, at the back
+    /// (a ring cannot take it at the front), rather than being lost.
+    /// </summary>
+    private async Task GiveBackAsync(ObjectRequest receive, ObjectReply taken)
+    {
+        try
+        {
+            var send = receive with { Op = ObjectOp.Send, Payload = taken.Payload, TimeoutMs = (long)s_giveBackPatience.TotalMilliseconds };
+            var reply = await RequestHandler.HandleAsync(_node, send, _puid, CancellationToken.None).ConfigureAwait(false);
+            if (reply is not ObjectReply { Status: ObjectStatus.Ok })
+            {
+                LogGiveBackFailed(receive.Id, reply is ObjectReply r ? r.Status.ToString() : reply.GetType().Name);
+            }
+        }
+        catch (Exception e) when (e is ServiceException or DragonException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            LogGiveBackFailed(receive.Id, e.Message);
+        }
+    }
+
+    private static readonly TimeSpan s_giveBackPatience = TimeSpan.FromSeconds(10);
 
     private async Task ReplyAsync(long id, IMessage reply, CancellationToken cancellationToken)
     {
@@ -195,6 +226,9 @@ internal sealed partial class ControlSession : IDisposable
         _stream.Dispose();
         _socket.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "a message taken for a process that went away could not go back into channel {Channel}: {Reason}")]
+    private partial void LogGiveBackFailed(ulong channel, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "refused a control connection: {Reason}")]
     private partial void LogRefused(string reason);
