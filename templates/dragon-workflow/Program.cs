@@ -1,11 +1,15 @@
 using Dragon;
 
-// Run with `dragon --local-nodes 2 .` (dragon builds the project), or published Native AOT:
+// Run with `dotnet run` (the program hosts a runtime of 2 nodes itself), with `dragon --local-nodes 2 .` (dragon
+// builds the project; on a cluster, `dragon --hosts ...` or inside a Slurm allocation), or published Native AOT:
 // `dotnet publish -p:PublishAot=true -o publish` then `dragon --local-nodes 2 publish/DragonWorkflow`.
 // A group of worker methods, spread over the nodes, takes numbers from one queue and answers on another.
 const int Workers = 4;
 const int Count = 100;
 var timeout = TimeSpan.FromSeconds(60);
+
+// Under dragon (and in the worker processes) this starts nothing and uses the run the program is in.
+await using var runtime = await LocalRuntime.StartAsync(nodes: 2);
 
 using var numbers = new DragonQueue<int>();
 using var sums = new DragonQueue<long[]>();

@@ -15,9 +15,9 @@ namespace Dragon.Tests.Packaging;
 public sealed class PackageContentTests(PackageFeed feed)
 {
     [Fact]
-    public void Feed_AfterPack_HoldsTheFourPackagesOfTheOneVersion()
+    public void Feed_AfterPack_HoldsTheSixPackagesOfTheOneVersion()
     {
-        string[] expected = ["Dragon", "Dragon.Templates", "Dragon.Tool", "Dragon.Tool.linux-x64"];
+        string[] expected = ["Dragon", "Dragon.Hosting", "Dragon.Services", "Dragon.Templates", "Dragon.Tool", "Dragon.Tool.linux-x64"];
         var packages = Directory.GetFiles(feed.Directory, "*.nupkg").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(expected.Select(id => $"{id}.{feed.Version}.nupkg"), packages);
         foreach (var id in expected)
@@ -35,8 +35,7 @@ public sealed class PackageContentTests(PackageFeed feed)
     {
         var package = feed.Package("Dragon");
         Assert.Equal(["Dragon.nuspec", "README.md", "lib/net10.0/Dragon.dll", "lib/net10.0/Dragon.pdb", "lib/net10.0/Dragon.xml"], Files(package));
-        var dependencies = Nuspec(package).Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => e.Attribute("id")?.Value ?? "").ToArray();
-        Assert.Equal(["Microsoft.Extensions.Logging.Abstractions"], dependencies);
+        Assert.Equal(["Microsoft.Extensions.Logging.Abstractions"], Dependencies(package));
 
         // The pdb belongs to this dll, and carries every source file of the library, so no source server is needed.
         using var pe = new PEReader(new MemoryStream(Read(package, "lib/net10.0/Dragon.dll")));
@@ -50,6 +49,17 @@ public sealed class PackageContentTests(PackageFeed feed)
 
         var docs = Xml(package, "lib/net10.0/Dragon.xml");
         Assert.Contains(docs.Descendants("member"), m => (string?)m.Attribute("name") == "T:Dragon.ProcessGroup");
+    }
+
+    [Fact]
+    public void HostingPackages_Files_AreTheirAssemblyDocsAndSymbolsAndTheyDependOnTheLibrary()
+    {
+        var hosting = feed.Package("Dragon.Hosting");
+        Assert.Equal(["Dragon.Hosting.nuspec", "README.md", "lib/net10.0/Dragon.Hosting.dll", "lib/net10.0/Dragon.Hosting.pdb", "lib/net10.0/Dragon.Hosting.xml"], Files(hosting));
+        Assert.Equal(["Dragon.Services"], Dependencies(hosting));
+        var services = feed.Package("Dragon.Services");
+        Assert.Equal(["Dragon.Services.nuspec", "README.md", "lib/net10.0/Dragon.Services.dll", "lib/net10.0/Dragon.Services.pdb", "lib/net10.0/Dragon.Services.xml"], Files(services));
+        Assert.Equal(["Dragon", "Microsoft.Extensions.Logging.Abstractions"], Dependencies(services));
     }
 
     [Fact]
@@ -79,7 +89,7 @@ public sealed class PackageContentTests(PackageFeed feed)
         Assert.Equal("Template", PackageType(package));
         var project = Xml(package, "content/dragon-workflow/DragonWorkflow.csproj");
         var reference = project.Descendants("PackageReference").Single();
-        Assert.Equal(("Dragon", feed.Version), ((string?)reference.Attribute("Include"), (string?)reference.Attribute("Version")));
+        Assert.Equal(("Dragon.Hosting", feed.Version), ((string?)reference.Attribute("Include"), (string?)reference.Attribute("Version")));
     }
 
     /// <summary>
@@ -90,17 +100,25 @@ public sealed class PackageContentTests(PackageFeed feed)
     [Fact]
     public void LibraryPackage_PublicApi_EqualsDeclaredApi()
     {
+        var packed = AssertDeclared("Dragon");
+        Assert.Contains("M:Dragon.DragonQueue<T>.Put 1", packed);
+        Assert.Contains("M:Dragon.LocalRuntime.StartAsync 1", AssertDeclared("Dragon.Hosting"));
+    }
+
+    /// <summary>The packed assembly's public names equal the declared ones (Shipped plus Unshipped).</summary>
+    private string[] AssertDeclared(string id)
+    {
         var declared = PublicApiNames.FromDeclarations(
-            File.ReadAllLines(Path.Combine(Repo.Root, "src", "Dragon", "PublicAPI.Shipped.txt"))
-                .Concat(File.ReadAllLines(Path.Combine(Repo.Root, "src", "Dragon", "PublicAPI.Unshipped.txt"))));
-        var packed = PublicApiNames.FromAssembly(Read(feed.Package("Dragon"), "lib/net10.0/Dragon.dll"));
+            File.ReadAllLines(Path.Combine(Repo.Root, "src", id, "PublicAPI.Shipped.txt"))
+                .Concat(File.ReadAllLines(Path.Combine(Repo.Root, "src", id, "PublicAPI.Unshipped.txt"))));
+        var packed = PublicApiNames.FromAssembly(Read(feed.Package(id), $"lib/net10.0/{id}.dll"));
 
         var missing = declared.Except(packed).ToArray();
         var undeclared = packed.Except(declared).ToArray();
         Assert.True(
             missing.Length == 0 && undeclared.Length == 0,
-            $"declared but not in the package:\n  {string.Join("\n  ", missing)}\nin the package but not declared:\n  {string.Join("\n  ", undeclared)}");
-        Assert.Contains("M:Dragon.DragonQueue<T>.Put 1", packed);
+            $"{id}: declared but not in the package:\n  {string.Join("\n  ", missing)}\nin the package but not declared:\n  {string.Join("\n  ", undeclared)}");
+        return packed.ToArray();
     }
 
     /// <summary>The package's files, less the parts every package has (relationships, content types, core properties).</summary>
@@ -131,6 +149,9 @@ public sealed class PackageContentTests(PackageFeed feed)
         using var stream = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
         return XDocument.Load(stream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
     }
+
+    private static string[] Dependencies(string package) =>
+        Nuspec(package).Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => e.Attribute("id")?.Value ?? "").Order(StringComparer.Ordinal).ToArray();
 
     private static string? Value(XElement metadata, string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name)?.Value;
 

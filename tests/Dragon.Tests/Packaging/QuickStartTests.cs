@@ -7,8 +7,9 @@ namespace Dragon.Tests.Packaging;
 
 /// <summary>
 /// The README's quick start on a user's machine: install the tool and the template from the feed, create a
-/// workflow, build it with zero warnings, run it under the installed dragon JIT and Native AOT, uninstall both, and
-/// find nothing of the runs left (no process, no run directory, no shared-memory file).
+/// workflow, build it with zero warnings, run it under the installed dragon JIT and Native AOT and with plain
+/// `dotnet run` (the program hosts its runtime), uninstall both, and find nothing of the runs left (no process, no
+/// run directory, no shared-memory file).
 /// </summary>
 [Collection(PackagingCollection.Name)]
 public sealed class QuickStartTests(PackageFeed feed, ITestOutputHelper output) : IDisposable
@@ -20,7 +21,7 @@ public sealed class QuickStartTests(PackageFeed feed, ITestOutputHelper output) 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
     [Fact]
-    public void QuickStart_TemplateWorkflow_RunsJitAndNativeAotUnderTheInstalledTool()
+    public void QuickStart_TemplateWorkflow_RunsUnderTheInstalledToolJitAndNativeAotAndWithDotnetRun()
     {
         _machine.InstallTool();
         _machine.DotnetOk(_machine.Home, "new", "install", feed.Package("Dragon.Templates"), "--debug:custom-hive", _machine.Hive);
@@ -35,6 +36,15 @@ public sealed class QuickStartTests(PackageFeed feed, ITestOutputHelper output) 
         var jit = RunUnderDragon("--local-nodes", "2", Path.Combine(app, "bin", "Release", "net10.0", "App.dll"));
         Assert.Equal(Expected, jit.Stdout.Trim());
         Step("ran App.dll");
+
+        // No dragon: the program hosts its runtime itself (LocalRuntime), as under a debugger or a test runner.
+        var hosted = Commands.Run(
+            "dotnet", ["run", "-c", "Release", "--no-build"], app, s_runTimeout,
+            new Dictionary<string, string> { ["DRAGON_RUN_BASE"] = _runs.RunBase, ["NUGET_PACKAGES"] = Path.Combine(_machine.Home, "packages") });
+        Assert.True(hosted.ExitCode == 0, $"dotnet run: {hosted}");
+        Assert.Equal(Expected, hosted.Stdout.Trim());
+        _runs.AssertNothingLeft();
+        Step("ran App with dotnet run, hosting its own runtime");
 
         var publish = _machine.DotnetOk(app, "publish", "-c", "Release", "-p:PublishAot=true", "-o", Path.Combine(app, "publish"));
         Assert.DoesNotMatch(@"warning [A-Z]+[0-9]+", publish.Stdout + publish.Stderr);
