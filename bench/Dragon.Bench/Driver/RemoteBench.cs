@@ -106,7 +106,11 @@ internal static class RemoteBench
     private static double Compare(ResultTable table, Samples samples, string label, string unit, string ours, string peer, string target) =>
         table.Compare(label, unit, ours, peer, target, RatioDigits(samples.Median(ours) / samples.Median(peer)));
 
-    private static string RatioDigits(double ratio) => ratio >= 100 || double.IsNaN(ratio) ? "0" : "G3";
+    /// <summary>Fixed-point digits for three significant ones, never an exponent (0.0000915, 82.5, 225).</summary>
+    private static string RatioDigits(double ratio) =>
+        double.IsFinite(ratio) && ratio > 0
+            ? "F" + Math.Max(0, 2 - (int)Math.Floor(Math.Log10(ratio))).ToString(CultureInfo.InvariantCulture)
+            : "0.00";
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
