@@ -17,24 +17,25 @@ internal static class RemoteLines
         var template = ProcessTemplate.Executable("/usr/bin/seq", count.ToString(System.Globalization.CultureInfo.InvariantCulture))
             with { Stdout = Stdio.Pipe, Policy = Policy.OnNode(node) };
         var child = DragonProcess.Start(template);
-        var lines = ReadAsync(child.Stdout!, deadline).GetAwaiter().GetResult();
+        var (lines, ended) = ReadAsync(child.Stdout!, deadline).GetAwaiter().GetResult();
         var end = Stopwatch.GetTimestamp();
-        if (lines < count)
+        if (!ended)
         {
             // Out of budget: the child is blocked on a full pipe.
             child.Kill();
             _ = child.Join(TimeSpan.FromSeconds(30));
         }
-        else if (child.Join(TimeSpan.FromSeconds(30)) is var code and not 0)
+        else if (child.Join(TimeSpan.FromSeconds(30)) is var code and not 0 || lines != count)
         {
-            throw new InvalidOperationException($"seq ({child}) exited with {code}");
+            throw new InvalidOperationException($"seq ({child}) exited with {child.Join()} after {lines} of {count} lines");
         }
 
         Report.Value(name, lines);
         Report.Value(name + "_per_s", lines / ((end - start) / (double)Stopwatch.Frequency));
     }
 
-    private static async Task<long> ReadAsync(Connection stdout, long deadline)
+    /// <summary>Counts lines to the end of the stream, or until the deadline (then <c>Ended</c> is false).</summary>
+    private static async Task<(long Lines, bool Ended)> ReadAsync(Connection stdout, long deadline)
     {
         long lines = 0;
         await foreach (var _ in stdout.ReadAllAsync<string>())
@@ -42,10 +43,10 @@ internal static class RemoteLines
             lines++;
             if (Stopwatch.GetTimestamp() >= deadline)
             {
-                break;
+                return (lines, false);
             }
         }
 
-        return lines;
+        return (lines, true);
     }
 }
