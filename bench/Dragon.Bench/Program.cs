@@ -27,6 +27,8 @@ return args[0] switch
     "pingpong" => PingPongScenarios.Run(Arg.Int(rest, 0, 20_000), Arg.Int(rest, 1, 500), remote: false),
     "pingpong-remote" => PingPongScenarios.Run(Arg.Int(rest, 0, 2_000), Arg.Int(rest, 1, 20), remote: true),
     "pingpong-paths" => PingPongPaths.Run(Arg.Int(rest, 0, 20_000)),
+    "remote" => RemoteScenarios.Run(
+        Arg.Int(rest, 0, 200_000), Arg.Int(rest, 1, 4_000), Arg.Int(rest, 2, 20_000), Arg.Int(rest, 3, 1_000_000), Arg.Int(rest, 4, 3_000)),
     "startup-noop" => 0,
     "startup-connect" => FunctionPhases.Connect(),
     "client-steps" => ClientStartupSteps.Run(rest[0]),
@@ -36,7 +38,7 @@ return args[0] switch
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: Dragon.Bench drive launch|queue|pingpong|all --root DIR [--rounds N]
+        usage: Dragon.Bench drive launch|queue|pingpong|remote|all --root DIR [--rounds N] [--cluster]
                dragon [--local-nodes 2] Dragon.Bench.dll SCENARIO [ARGS]   (what the driver runs)
         """);
     return 2;

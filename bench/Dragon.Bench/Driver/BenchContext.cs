@@ -29,6 +29,9 @@ internal sealed class BenchContext
 
     public LeakCheck Leaks { get; } = new();
 
+    /// <summary>Also measure on the fake cluster (<c>--cluster</c>; tests/cluster/cluster.sh up, as root).</summary>
+    public bool Cluster { get; init; }
+
     public int Failures { get; private set; }
 
     /// <summary>Rounds for a benchmark: its default, or what <c>--rounds</c> asked for; never fewer than 5.</summary>

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Dragon.Bench.Driver;
 
 /// <summary>
-/// <c>Dragon.Bench drive launch|queue|pingpong|all --root DIR [--rounds N]</c>: runs each benchmark, prints its table,
+/// <c>Dragon.Bench drive launch|queue|pingpong|remote|all --root DIR [--rounds N] [--cluster]</c>: runs each benchmark, prints its table,
 /// checks that nothing was left behind, and prints its summary line last. Targets are reported, never enforced: the
 /// exit code is non-zero only when a run failed or leaked.
 /// </summary>
@@ -13,12 +13,13 @@ internal static class BenchDriver
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: Dragon.Bench drive launch|queue|pingpong|all --root DIR [--rounds N]");
+            Console.Error.WriteLine("usage: Dragon.Bench drive launch|queue|pingpong|remote|all --root DIR [--rounds N] [--cluster]");
             return 2;
         }
 
         var root = Directory.GetCurrentDirectory();
         int? rounds = null;
+        var cluster = false;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -28,6 +29,9 @@ internal static class BenchDriver
                     break;
                 case "--rounds" when i + 1 < args.Length:
                     rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--cluster":
+                    cluster = true;
                     break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
@@ -40,16 +44,17 @@ internal static class BenchDriver
             "launch" => [LaunchBench.Run],
             "queue" => [QueueBench.Run],
             "pingpong" => [PingPongBench.Run],
+            "remote" => [RemoteBench.Run],
             "all" => [LaunchBench.Run, QueueBench.Run, PingPongBench.Run],
             _ => [],
         };
         if (benches.Length == 0)
         {
-            Console.Error.WriteLine($"unknown benchmark '{args[0]}' (launch, queue, pingpong, all)");
+            Console.Error.WriteLine($"unknown benchmark '{args[0]}' (launch, queue, pingpong, remote, all)");
             return 2;
         }
 
-        var context = new BenchContext(Path.GetFullPath(root), rounds);
+        var context = new BenchContext(Path.GetFullPath(root), rounds) { Cluster = cluster };
         Console.WriteLine(MachineInfo.Describe());
         var leaked = false;
         foreach (var bench in benches)

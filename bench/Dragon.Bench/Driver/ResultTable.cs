@@ -8,11 +8,11 @@ internal sealed class ResultTable(string title, Samples samples)
 {
     private readonly List<string[]> _rows = [];
 
-    /// <summary>A compared figure; the ratio is ours / peer's medians.</summary>
-    public double Compare(string label, string unit, string ours, string peer, string target)
+    /// <summary>A compared figure; the ratio is ours / peer's medians, printed with <paramref name="ratioDigits"/>.</summary>
+    public double Compare(string label, string unit, string ours, string peer, string target, string ratioDigits = "0.00")
     {
         var ratio = samples.Median(ours) / samples.Median(peer);
-        _rows.Add([label, Cell(ours, unit), Cell(peer, unit), Format(ratio, "0.00"), target]);
+        _rows.Add([label, Cell(ours, unit), Cell(peer, unit), Format(ratio, ratioDigits), target]);
         return ratio;
     }
 
