@@ -15,7 +15,9 @@ public sealed class DeadOwnerLogTests : IDisposable
     [Fact]
     public async Task LockHost_OwnerKilledWhileAnotherWaits_HomeNodeLogsTheHandOnAsAWarning()
     {
-        var info = new System.Diagnostics.ProcessStartInfo(Repo.Dragon, ["-l", "information", "--local-nodes", "3", Repo.TestApp, "sync-lock-kill"])
+        // The contract's holder-killed case alone: the lock lives on node 1, its holder and waiter on node 0.
+        var result = Path.Combine(_cwd, "result.json");
+        var info = new System.Diagnostics.ProcessStartInfo(Repo.Dragon, ["-l", "information", "--local-nodes", "2", Repo.TestApp, "contract", "sync", "two-nodes", "sync", result, "lock-holder-killed"])
         {
             WorkingDirectory = _cwd,
             RedirectStandardOutput = true,
