@@ -4,6 +4,7 @@ using Dragon.Runtime;
 using Dragon.Services.Global;
 using Dragon.Services.Node;
 using Dragon.Services.Runtime;
+using Dragon.Services.Spawning;
 
 namespace Dragon;
 
@@ -119,7 +120,10 @@ public sealed class LocalRuntime : IAsyncDisposable, IDisposable
 
     private void WatchForTheEnd()
     {
-        // Ctrl-C or SIGTERM: stop the run, then let the signal end the program as it would have.
+        // Ctrl-C or SIGTERM: stop the run, then let the signal end the program as it would have. A program started
+        // with SIGINT ignored (a background job of a shell without job control) would keep it ignored, as .NET keeps
+        // an ignored signal ignored; like dragon (and mpiexec), a hosted runtime always answers Ctrl-C.
+        _ = Native.signal(Signals.SIGINT, Native.SIG_DFL);
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
         {
             _signals.Add(PosixSignalRegistration.Create(signal, _ => StopAsync().AsTask().GetAwaiter().GetResult()));
