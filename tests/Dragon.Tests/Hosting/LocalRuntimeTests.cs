@@ -44,17 +44,35 @@ public sealed class LocalRuntimeTests : IDisposable
     public void HostingProgram_CtrlC_StopsEveryProcessOfTheRunAndRemovesItsFiles()
     {
         using var app = StartHostedApp("interrupted");
-        var ready = app.StandardOutput.ReadLine() ?? string.Empty;
-        Assert.StartsWith("ready pids=", ready, StringComparison.Ordinal);
-        var pids = ready["ready pids=".Length..].Split(',').Select(int.Parse).ToArray();
-        Assert.Equal(2, pids.Length);
-        Assert.All(pids, pid => Assert.True(Directory.Exists($"/proc/{pid}"), $"sleeper {pid} is not running"));
+        int[] pids = [];
+        try
+        {
+            var ready = app.StandardOutput.ReadLine() ?? string.Empty;
+            Assert.StartsWith("ready pids=", ready, StringComparison.Ordinal);
+            pids = ready["ready pids=".Length..].Split(',').Select(int.Parse).ToArray();
+            Assert.Equal(2, pids.Length);
+            Assert.All(pids, pid => Assert.True(Directory.Exists($"/proc/{pid}"), $"sleeper {pid} is not running"));
 
-        Assert.Equal(0, Interop.kill(app.Id, 2));
-        Assert.True(app.WaitForExit(TimeSpan.FromSeconds(20)), "the hosting program did not end after SIGINT");
-        Assert.Equal(130, app.ExitCode);
-        Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"sleeper {pid} outlived the hosting program"));
-        _dragon.AssertNothingLeft();
+            Assert.Equal(0, Interop.kill(app.Id, 2));
+            Assert.True(app.WaitForExit(TimeSpan.FromSeconds(20)), "the hosting program did not end after SIGINT");
+            Assert.Equal(130, app.ExitCode);
+            Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"sleeper {pid} outlived the hosting program"));
+            _dragon.AssertNothingLeft();
+        }
+        finally
+        {
+            // A failed run leaves nothing either: not the hosting program, nor the sleepers it started.
+            if (!app.HasExited)
+            {
+                app.Kill(entireProcessTree: true);
+                app.WaitForExit();
+            }
+
+            foreach (var pid in pids)
+            {
+                _ = Interop.kill(pid, 9);
+            }
+        }
     }
 
     [Fact]
