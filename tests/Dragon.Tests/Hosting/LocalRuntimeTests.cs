@@ -68,7 +68,7 @@ public sealed class LocalRuntimeTests : IDisposable
                 app.WaitForExit();
             }
 
-            foreach (var pid in pids)
+            foreach (var pid in pids.Where(IsSleeper))
             {
                 _ = Interop.kill(pid, 9);
             }
@@ -154,6 +154,19 @@ public sealed class LocalRuntimeTests : IDisposable
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("cannot start Dragon.HostedApp");
+    }
+
+    /// <summary>The pid is still one of this test's sleepers (not a process that reused the number).</summary>
+    private static bool IsSleeper(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim() == "/bin/sleep 600";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static class Interop
