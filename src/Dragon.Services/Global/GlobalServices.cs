@@ -259,7 +259,7 @@ internal sealed partial class GlobalServices
     /// </summary>
     private async Task CompleteAsync(ProcessRecord record, ProcessStatus status)
     {
-        var notices = _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => n.Item.OnProcessExitedAsync(record.Puid)).ToArray();
+        var notices = _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => NoticeAsync(n.Item, record.Puid)).ToArray();
         try
         {
             await Task.WhenAll(notices).WaitAsync(s_exitNoticePatience).ConfigureAwait(false);
@@ -283,6 +283,19 @@ internal sealed partial class GlobalServices
     }
 
     private static readonly TimeSpan s_exitNoticePatience = TimeSpan.FromSeconds(5);
+
+    /// <summary>One node's notice; whatever it throws is logged, never allowed to keep the exit from completing.</summary>
+    private async Task NoticeAsync(INodeControl node, ulong puid)
+    {
+        try
+        {
+            await node.OnProcessExitedAsync(puid).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            LogExitNoticeFailed(puid, node.Descriptor.Name, e.Message);
+        }
+    }
 
     /// <summary>The usual reasons, made once: every exited process keeps its status for the rest of the run.</summary>
     private static readonly string?[] s_exitReasons = new string?[256 + 65];
@@ -383,6 +396,9 @@ internal sealed partial class GlobalServices
 
     [LoggerMessage(Level = LogLevel.Information, Message = "puid {Puid} {Reason}")]
     private partial void LogExited(ulong puid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "telling node {Node} that process {Puid} exited failed: {Reason}")]
+    private partial void LogExitNoticeFailed(ulong puid, string node, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "node {Node} lost: {Why}")]
     private partial void LogNodeLost(string node, string why);

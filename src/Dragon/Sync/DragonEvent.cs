@@ -49,12 +49,8 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     /// <exception cref="TimeoutException">The event was not set in time.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
     public void Wait(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (!TryWait(ObjectOp.EventWait, timeout, cancellationToken))
-        {
-            throw Expired("not set:", timeout);
-        }
-    }
+    =>
+        WaitOrThrow(ObjectOp.EventWait, timeout, cancellationToken, "not set:");
 
     /// <summary>Waits until the event is set; false if <paramref name="timeout"/> passed first (zero: just look).</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
@@ -66,13 +62,8 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     public Task WaitAsync(CancellationToken cancellationToken = default) => WaitAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Wait"/>
-    public async Task WaitAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
-    {
-        if (!await TryWaitAsync(ObjectOp.EventWait, timeout, cancellationToken).ConfigureAwait(false))
-        {
-            throw Expired("not set:", timeout);
-        }
-    }
+    public Task WaitAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) =>
+        WaitOrThrowAsync(ObjectOp.EventWait, timeout, cancellationToken, "not set:");
 
     /// <inheritdoc cref="TryWait(TimeSpan, CancellationToken)"/>
     public Task<bool> TryWaitAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>

@@ -37,12 +37,8 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
     /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
     public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (!TryWait(ObjectOp.LockAcquire, timeout, cancellationToken))
-        {
-            throw Expired("could not acquire", timeout);
-        }
-    }
+    =>
+        WaitOrThrow(ObjectOp.LockAcquire, timeout, cancellationToken, "could not acquire");
 
     /// <summary>Acquires the lock if it can within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
@@ -54,13 +50,8 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
     public Task AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Acquire"/>
-    public async Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
-    {
-        if (!await TryWaitAsync(ObjectOp.LockAcquire, timeout, cancellationToken).ConfigureAwait(false))
-        {
-            throw Expired("could not acquire", timeout);
-        }
-    }
+    public Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) =>
+        WaitOrThrowAsync(ObjectOp.LockAcquire, timeout, cancellationToken, "could not acquire");
 
     /// <inheritdoc cref="TryAcquire(TimeSpan, CancellationToken)"/>
     public Task<bool> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>

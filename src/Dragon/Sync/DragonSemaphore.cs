@@ -36,12 +36,8 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
     public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (!TryWait(ObjectOp.SemaphoreAcquire, timeout, cancellationToken))
-        {
-            throw Expired("could not acquire", timeout);
-        }
-    }
+    =>
+        WaitOrThrow(ObjectOp.SemaphoreAcquire, timeout, cancellationToken, "could not acquire");
 
     /// <summary>Acquires the semaphore (takes one) if it can within <paramref name="timeout"/> (zero: try once); false otherwise.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
@@ -53,13 +49,8 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     public Task AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
 
     /// <inheritdoc cref="Acquire"/>
-    public async Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
-    {
-        if (!await TryWaitAsync(ObjectOp.SemaphoreAcquire, timeout, cancellationToken).ConfigureAwait(false))
-        {
-            throw Expired("could not acquire", timeout);
-        }
-    }
+    public Task AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) =>
+        WaitOrThrowAsync(ObjectOp.SemaphoreAcquire, timeout, cancellationToken, "could not acquire");
 
     /// <inheritdoc cref="TryAcquire(TimeSpan, CancellationToken)"/>
     public Task<bool> TryAcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>

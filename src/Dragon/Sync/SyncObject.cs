@@ -49,6 +49,24 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     private protected async Task<bool> TryWaitAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
         (await RequestAsync(op, timeout, 0, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
 
+    /// <summary>The throwing form of a wait: returns when it ended Ok, throws <see cref="TimeoutException"/> otherwise.</summary>
+    private protected void WaitOrThrow(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken, string what)
+    {
+        if (!TryWait(op, timeout, cancellationToken))
+        {
+            throw Expired(what, timeout);
+        }
+    }
+
+    /// <inheritdoc cref="WaitOrThrow(ObjectOp, TimeSpan?, CancellationToken, string)"/>
+    private protected async Task WaitOrThrowAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken, string what)
+    {
+        if (!await TryWaitAsync(op, timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw Expired(what, timeout);
+        }
+    }
+
     /// <summary>The <see cref="TimeoutException"/> of a throwing wait: <c>could not acquire lock 'x' within 2 s</c>.</summary>
     private protected TimeoutException Expired(string what, TimeSpan? timeout) => Timeouts.Expired($"{what} {this}", timeout);
 

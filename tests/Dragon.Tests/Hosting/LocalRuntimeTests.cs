@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Dragon.Tests.Infrastructure;
+using Dragon.Tests.Packaging;
 using Xunit;
 
 namespace Dragon.Tests.Hosting;
@@ -124,16 +125,8 @@ public sealed class LocalRuntimeTests : IDisposable
 
     private (int Code, string Stdout, string Stderr) RunHostedApp(string scenario)
     {
-        using var app = StartHostedApp(scenario);
-        var stdout = app.StandardOutput.ReadToEndAsync();
-        var stderr = app.StandardError.ReadToEndAsync();
-        if (!app.WaitForExit(s_timeout))
-        {
-            app.Kill(entireProcessTree: true);
-            throw new TimeoutException($"Dragon.HostedApp {scenario} did not finish in {s_timeout}");
-        }
-
-        return (app.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+        var result = Commands.Run("dotnet", [Repo.Built("Dragon.HostedApp"), scenario], Path.GetTempPath(), s_timeout, new Dictionary<string, string> { ["DRAGON_RUN_BASE"] = _dragon.RunBase });
+        return (result.ExitCode, result.Stdout, result.Stderr);
     }
 
     private Process StartHostedApp(string scenario)
