@@ -63,7 +63,7 @@ internal static class NodeServiceMain
                 .ToList()
             : [];
 
-        var (host, port) = NodeLink.ParseEndpoint(launcher);
+        var (host, port) = Links.ParseEndpoint(launcher);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(host, port).ConfigureAwait(false);
         var secretBytes = LinkHandshake.SecretBytes(secret);
@@ -83,7 +83,7 @@ internal static class NodeServiceMain
         // socket above is dual-stack, so an IPv4 address comes back mapped to IPv6.
         var listenAt = advertised.IsIPv4MappedToIPv6 ? advertised.MapToIPv4() : advertised;
         var node = new NodeService(run, index, Environment.MachineName, listenAt, advertised);
-        var link = new NodeLink(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
+        var link = Links.Open(socket, peerIndex: -1, dialled: true, (request, cancellationToken) => RequestHandler.HandleLinkAsync(node, request, cancellationToken));
         var global = new RemoteGlobalLink(link);
         node.GlobalLink = global;
         sink.Link = global;
@@ -134,7 +134,7 @@ internal static class NodeServiceMain
         }
     }
 
-    private static async Task ReportIfStarterEndsAsync(NodeLink link, NodeService node, int childIndex, string host, System.Diagnostics.Process starter)
+    private static async Task ReportIfStarterEndsAsync(FramedConnection link, NodeService node, int childIndex, string host, System.Diagnostics.Process starter)
     {
         await starter.WaitForExitAsync().ConfigureAwait(false);
         if (link.Closed.IsCompleted || node.ShutdownRequested.IsCompleted)
@@ -146,7 +146,7 @@ internal static class NodeServiceMain
         var reason = $"ssh from {Environment.MachineName} exited with code {starter.ExitCode}" + (error.Length > 0 ? $": {error}" : string.Empty);
         try
         {
-            await link.NotifyAsync(new NodeStartFailedNotice(childIndex, host, reason), CancellationToken.None).ConfigureAwait(false);
+            await link.NotifyAsync(new NodeStartFailedNotice(childIndex, host, reason)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -159,7 +159,7 @@ internal static class NodeServiceMain
     /// slow terminal only slows it): the service must not end with lines still in its pipes. A stream that a
     /// stray descendant keeps open is given up after <see cref="s_outputStall"/> without progress.
     /// </summary>
-    private static async Task DrainOutputAsync(NodeService node, RemoteGlobalLink global, NodeLink link)
+    private static async Task DrainOutputAsync(NodeService node, RemoteGlobalLink global, FramedConnection link)
     {
         var drained = node.ForwardedOutputDrained;
         var accepted = global.OutputAccepted;

@@ -24,7 +24,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private readonly List<RemoteNode> _nodes = [];
     private readonly Socket _listener;
     private volatile bool _shuttingDown;
-    private NodeLink?[] _bringUpLinks = [];
+    private FramedConnection?[] _bringUpLinks = [];
 
     private RemoteNodes(RunContext run, GlobalServices global, Socket listener)
     {
@@ -56,7 +56,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
         var count = plan.Hosts.Count;
         var endpoint = (IPEndPoint)_listener.LocalEndPoint!;
         var descriptors = new NodeDescriptor?[count];
-        var links = new NodeLink?[count];
+        var links = new FramedConnection?[count];
         _bringUpLinks = links;
         var registered = 0;
         var allRegistered = new TaskCompletionSource<NodeDescriptor[]>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -114,7 +114,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
                         // A connection that has not proven the run's secret in a few seconds is closed.
                         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(bringUp.Token);
                         handshake.CancelAfter(LinkHandshake.Deadline);
-                        var link = await NodeLink.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), handshake.Token).ConfigureAwait(false);
+                        var link = await Links.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), handshake.Token).ConfigureAwait(false);
                         if (link.PeerIndex >= 0 && link.PeerIndex < count)
                         {
                             links[link.PeerIndex] = link;
@@ -276,7 +276,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
 
         // After a failed bring-up, the node services that did connect end when their link closes and remove their
         // files; give them a moment to, so the failed run leaves nothing behind, before killing their starters.
-        var unattached = _nodes.Count == 0 ? _bringUpLinks.OfType<NodeLink>().ToArray() : [];
+        var unattached = _nodes.Count == 0 ? _bringUpLinks.OfType<FramedConnection>().ToArray() : [];
         foreach (var link in unattached)
         {
             await link.DisposeAsync().ConfigureAwait(false);

@@ -1,14 +1,13 @@
 using Dragon.Runtime.Protocol;
-using Dragon.Services.Transport;
 
 namespace Dragon.Services.Global;
 
 /// <summary>A node service in another process (usually on another host), driven over its link to the launcher.</summary>
 internal sealed class RemoteNode : INodeControl
 {
-    private readonly NodeLink _link;
+    private readonly FramedConnection _link;
 
-    public RemoteNode(NodeDescriptor descriptor, NodeLink link)
+    public RemoteNode(NodeDescriptor descriptor, FramedConnection link)
     {
         Descriptor = descriptor;
         _link = link;
@@ -73,7 +72,7 @@ internal sealed class RemoteNode : INodeControl
     {
         try
         {
-            await _link.NotifyAsync(notice, CancellationToken.None).ConfigureAwait(false);
+            await _link.NotifyAsync(notice).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {

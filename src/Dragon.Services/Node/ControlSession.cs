@@ -13,24 +13,19 @@ internal sealed partial class ControlSession : IDisposable
 {
     private readonly NodeService _node;
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ILogger _logger;
-
-    /// <summary>The requests being served, by id, so a <see cref="CancelRequest"/> can stop one.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, CancellationTokenSource> _serving = new();
     private ulong _puid;
 
     public ControlSession(NodeService node, Socket socket, ILogger logger)
     {
         _node = node;
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
         _logger = logger;
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        FramedConnection? connection = null;
         try
         {
             if (await ProveAsync(cancellationToken).ConfigureAwait(false) is not { } helloId)
@@ -39,23 +34,25 @@ internal sealed partial class ControlSession : IDisposable
             }
 
             await ReplyAsync(helloId, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
-            while (await FrameCodec.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } frame)
+            connection = new FramedConnection(_socket, $"process {_puid}", dialled: false, new FrameHandlers
             {
-                if (frame.Message is CancelRequest cancel)
-                {
-                    Cancel(_serving, cancel.RequestId);
-                    continue;
-                }
-
-                // Registered before the next frame is read, so a cancel that follows finds it.
-                var serving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                _serving[frame.Id] = serving;
-                _ = HandleAsync(frame.Id, frame.Message, serving, cancellationToken);
+                Serve = (request, token) => ServeAsync(request, token),
+                Undelivered = Undelivered,
+                ServeFailed = (request, e) => LogRequestFailed(request.GetType().Name, e),
+            });
+            using (cancellationToken.Register(static state => _ = ((FramedConnection)state!).DisposeAsync().AsTask(), connection))
+            {
+                await connection.Closed.ConfigureAwait(false);
             }
-        }
-        catch (InvalidDataException e)
-        {
-            LogBadFrame(_puid, e.Message);
+
+            if (connection.LostReason is InvalidDataException bad)
+            {
+                LogBadFrame(_puid, bad.Message);
+            }
+            else
+            {
+                LogSessionEnded(_puid, connection.LostReason?.Message ?? "closed");
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -63,11 +60,9 @@ internal sealed partial class ControlSession : IDisposable
         }
         finally
         {
-            // The process is gone (or closed its connection): nobody will read these replies. Stop what it asked for,
-            // so a send it started is withdrawn at once and a receive stops taking messages on its behalf.
-            foreach (var (id, _) in _serving)
+            if (connection is not null)
             {
-                Cancel(_serving, id);
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
 
             Dispose();
@@ -85,7 +80,8 @@ internal sealed partial class ControlSession : IDisposable
         (long Id, byte[] Body)? first;
         try
         {
-            first = await FrameCodec.ReadRawAsync(_stream, HelloCheck.MaxFrameBytes, deadline.Token).ConfigureAwait(false);
+            using var stream = new NetworkStream(_socket, ownsSocket: false);
+            first = await FrameCodec.ReadRawAsync(stream, HelloCheck.MaxFrameBytes, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -124,60 +120,23 @@ internal sealed partial class ControlSession : IDisposable
         return hello.Id;
     }
 
-    /// <summary>Stops a request being served (a cancel for one that already ended finds nothing: its reply is on its way).</summary>
-    internal static void Cancel(System.Collections.Concurrent.ConcurrentDictionary<long, CancellationTokenSource> serving, long id)
+    /// <summary>Serves one request of the process; a service error becomes its error reply, as on a link.</summary>
+    private async Task<IMessage> ServeAsync(IMessage request, CancellationToken cancellationToken)
     {
-        if (serving.TryGetValue(id, out var request))
-        {
-            try
-            {
-                request.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // It ended meanwhile.
-            }
-        }
-    }
-
-    private async Task HandleAsync(long id, IMessage request, CancellationTokenSource serving, CancellationToken cancellationToken)
-    {
-        IMessage reply;
         try
         {
-            reply = await RequestHandler.HandleAsync(_node, request, _puid, serving.Token).ConfigureAwait(false);
+            return await RequestHandler.HandleAsync(_node, request, _puid, cancellationToken).ConfigureAwait(false);
         }
         catch (ServiceException e)
         {
-            reply = e.ToReply();
+            return e.ToReply();
         }
-        catch (OperationCanceledException) when (serving.IsCancellationRequested)
-        {
-            reply = new ErrorReply(ErrorKind.Cancelled, $"{request.GetType().Name} was cancelled");
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogRequestFailed(request.GetType().Name, e);
-            reply = new ErrorReply(ErrorKind.Internal, $"{request.GetType().Name} failed in the node service: {e.Message}");
-        }
+    }
 
-        var delivered = false;
-        try
-        {
-            await ReplyAsync(id, reply, cancellationToken).ConfigureAwait(false);
-            delivered = true;
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The process went away; nothing to tell it.
-        }
-        finally
-        {
-            _serving.TryRemove(id, out _);
-            serving.Dispose();
-        }
-
-        if (!delivered && request is ObjectRequest { Op: ObjectOp.Receive } receive && reply is ObjectReply { Status: ObjectStatus.Ok } taken)
+    /// <summary>A reply the process never got: a message a receive took for it goes back into its channel.</summary>
+    private void Undelivered(IMessage request, IMessage reply)
+    {
+        if (request is ObjectRequest { Op: ObjectOp.Receive } receive && reply is ObjectReply { Status: ObjectStatus.Ok } taken)
         {
             _ = GiveBackAsync(receive, taken);
         }
@@ -207,25 +166,14 @@ internal sealed partial class ControlSession : IDisposable
 
     private static readonly TimeSpan s_giveBackPatience = TimeSpan.FromSeconds(10);
 
+    /// <summary>Writes the hello's answer, before the framed connection takes the socket over.</summary>
     private async Task ReplyAsync(long id, IMessage reply, CancellationToken cancellationToken)
     {
-        var frame = FrameCodec.EncodeParts(id, reply);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await FrameCodec.WriteAsync(_stream, frame, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        using var stream = new NetworkStream(_socket, ownsSocket: false);
+        await stream.WriteAsync(FrameCodec.Encode(id, reply), cancellationToken).ConfigureAwait(false);
     }
 
-    public void Dispose()
-    {
-        _stream.Dispose();
-        _socket.Dispose();
-    }
+    public void Dispose() => _socket.Dispose();
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "a message taken for a process that went away could not go back into channel {Channel}: {Reason}")]
     private partial void LogGiveBackFailed(ulong channel, string reason);

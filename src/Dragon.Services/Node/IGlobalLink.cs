@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
-using Dragon.Services.Transport;
 
 namespace Dragon.Services.Node;
 
@@ -37,14 +36,14 @@ internal sealed class RemoteGlobalLink : IGlobalLink
     /// <summary>Bytes of forwarded output sent and not yet accepted by the launcher (one line always may go).</summary>
     public const int OutputWindowBytes = 256 * 1024;
 
-    private readonly NodeLink _link;
+    private readonly FramedConnection _link;
     private readonly Channel<IMessage> _notices = Channel.CreateUnbounded<IMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _window = new();
     private long _outputInFlight;
     private long _outputAccepted;
     private bool _outputClosed;
 
-    public RemoteGlobalLink(NodeLink link)
+    public RemoteGlobalLink(FramedConnection link)
     {
         _link = link;
         _ = Task.Run(SendNoticesAsync);
@@ -187,7 +186,7 @@ internal sealed class RemoteGlobalLink : IGlobalLink
                     continue;
                 }
 
-                await _link.NotifyAsync(notice, CancellationToken.None).ConfigureAwait(false);
+                await _link.NotifyAsync(notice).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)

@@ -26,7 +26,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     private readonly Socket _linkListener;
     private readonly Task _acceptLoop;
     private readonly Task _linkAcceptLoop;
-    private readonly ConcurrentDictionary<int, Task<NodeLink>> _links = new();
+    private readonly ConcurrentDictionary<int, Task<FramedConnection>> _links = new();
     private readonly byte[] _secret;
 
     /// <summary>The run's secret as bytes, for checking what a new connection presents.</summary>
@@ -327,15 +327,15 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     public IEnumerable<LocalProcess> RunningProcesses => _processes.Values.Where(p => !p.Exited);
 
     /// <summary>The link to another node's service, dialled on first use (one per pair of nodes that talk).</summary>
-    public Task<NodeLink> LinkTo(int peer) =>
+    public Task<FramedConnection> LinkTo(int peer) =>
         _links.GetOrAdd(peer, p => DialAsync(p));
 
-    private async Task<NodeLink> DialAsync(int peer)
+    private async Task<FramedConnection> DialAsync(int peer)
     {
         // A host that vanished answers nothing: give the dial as long as a handshake, not TCP's minutes.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         deadline.CancelAfter(LinkHandshake.Deadline);
-        return await NodeLink.DialAsync(Nodes[peer].Endpoint, peer, Descriptor.Index, _secret, ServeLinkAsync, deadline.Token).ConfigureAwait(false);
+        return await Links.DialAsync(Nodes[peer].Endpoint, peer, Descriptor.Index, _secret, ServeLinkAsync, deadline.Token).ConfigureAwait(false);
     }
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
@@ -351,7 +351,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested))
         {
             // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
-            _links.TryRemove(new KeyValuePair<int, Task<NodeLink>>(peer, dialling));
+            _links.TryRemove(new KeyValuePair<int, Task<FramedConnection>>(peer, dialling));
             throw new ServiceException(ErrorKind.NodeLost, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}", new ErrorContext(NodeIndex: peer));
         }
     }
@@ -375,7 +375,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                     timeout.CancelAfter(LinkHandshake.Deadline);
-                    var link = await NodeLink.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
+                    var link = await Links.AcceptedAsync(socket, _secret, _ => ServeLinkAsync, timeout.Token).ConfigureAwait(false);
                     _links.TryAdd(link.PeerIndex, Task.FromResult(link));
                     _acceptedLinks.Add(link);
                 }
@@ -388,7 +388,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         }
     }
 
-    private readonly ConcurrentBag<NodeLink> _acceptedLinks = [];
+    private readonly ConcurrentBag<FramedConnection> _acceptedLinks = [];
 
     public LocalProcess Find(ulong puid) =>
         _processes.TryGetValue(puid, out var process)

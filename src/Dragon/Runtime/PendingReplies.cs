@@ -34,6 +34,9 @@ internal sealed class PendingReplies(string peer, Func<string, Exception, Except
         }
     }
 
+    /// <summary>The error a request gets because the connection ended for <paramref name="reason"/>.</summary>
+    public Exception LostError(Exception reason) => lost(Peer, reason);
+
     /// <summary>Registers a request; throws the connection's loss if it is already gone.</summary>
     public TaskCompletionSource<IMessage> Add(long id)
     {

@@ -4,8 +4,8 @@ using Dragon.Runtime.Protocol;
 namespace Dragon.Runtime;
 
 /// <summary>
-/// The link from a user process to its node service: one Unix socket, requests multiplexed by id,
-/// replies completed by a single reader task. Long requests (joins) do not block short ones.
+/// The link from a user process to its node service: one Unix socket carrying a <see cref="FramedConnection"/>
+/// (requests pipelined, writes coalesced), after a hello that proves the run's secret.
 /// </summary>
 internal sealed class RuntimeClient : IDisposable
 {
@@ -15,17 +15,11 @@ internal sealed class RuntimeClient : IDisposable
     private static int s_noRuntimeHandler;
     private const string NoRuntimeMarker = "Dragon.NoRuntime";
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly PendingReplies _pending = new("the node service", static (_, reason) => Lost(reason));
-    private long _nextId;
+    private readonly FramedConnection _connection;
 
     private RuntimeClient(Socket socket)
     {
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _ = Task.Run(ReadLoopAsync);
+        _connection = new FramedConnection(socket, "the node service", dialled: true, lost: static (_, reason) => Lost(reason));
     }
 
     public required HelloReply Hello { get; init; }
@@ -184,85 +178,10 @@ internal sealed class RuntimeClient : IDisposable
     /// <see cref="CancelRequest"/> and the wait goes on for the final reply, which says what was done (a message
     /// taken at the moment of the cancel comes back in it, never dropped). The connection's loss ends the wait.
     /// </summary>
-    private async Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var id = Interlocked.Increment(ref _nextId);
-
-        // Fails at once when the reader has already ended: nothing would ever complete the reply.
-        var completion = _pending.Add(id);
-        try
-        {
-            // Never cancelled half-way: a frame cut short would corrupt the stream for every other request.
-            await WriteAsync(FrameCodec.EncodeParts(id, request)).ConfigureAwait(false);
-            using (cancellationToken.Register(static state => { var (client, id) = ((RuntimeClient, long))state!; _ = client.SendCancelAsync(id); }, (this, id)))
-            {
-                return await completion.Task.ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _pending.Remove(id);
-        }
-    }
-
-    /// <summary>Asks the node service to stop request <paramref name="id"/>; a lost connection fails the request anyway.</summary>
-    private async Task SendCancelAsync(long id)
-    {
-        try
-        {
-            await WriteAsync(FrameCodec.Encode(0, new CancelRequest(id))).ConfigureAwait(false);
-        }
-        catch (DragonException)
-        {
-            // The connection is gone: the reader fails the request.
-        }
-    }
-
-    private Task WriteAsync(byte[] frame) => WriteAsync([frame]);
-
-    private async Task WriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> parts)
-    {
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            await FrameCodec.WriteAsync(_stream, parts, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            throw Lost(e);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+    private Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken) =>
+        _connection.RequestAsync(request, cancellationToken);
 
     private static DragonException Lost(Exception reason) => DragonErrors.ConnectionLost(reason);
 
-    private async Task ReadLoopAsync()
-    {
-        Exception reason = new IOException("the node service closed the connection");
-        try
-        {
-            while (await FrameCodec.ReadAsync(_stream, CancellationToken.None).ConfigureAwait(false) is { } frame)
-            {
-                _pending.Complete(frame.Id, frame.Message);
-            }
-        }
-        catch (Exception e)
-        {
-            // A bad frame or a broken socket: whatever ended the reader, every waiting request must hear of it.
-            reason = e;
-        }
-
-        _stream.Dispose();
-        _pending.FailAll(reason);
-    }
-
-    public void Dispose()
-    {
-        _stream.Dispose();
-        _writeLock.Dispose();
-    }
+    public void Dispose() => _connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -70,7 +70,7 @@ public sealed class NodeLinkTests
     }
 
     /// <summary>A link dialled to a listener where the test does the acceptor's handshake and then holds the raw socket.</summary>
-    private static async Task<(NodeLink Link, Socket Peer)> ConnectAsync()
+    private static async Task<(FramedConnection Link, Socket Peer)> ConnectAsync()
     {
         using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -83,7 +83,7 @@ public sealed class NodeLinkTests
             await LinkHandshake.AcceptAsync(stream, s_secret, CancellationToken.None);
             return socket;
         });
-        var link = await NodeLink.DialAsync($"127.0.0.1:{endpoint.Port}", 1, 0, s_secret, (_, _) => Task.FromResult<IMessage>(new Ack()), CancellationToken.None);
+        var link = await Links.DialAsync($"127.0.0.1:{endpoint.Port}", 1, 0, s_secret, (_, _) => Task.FromResult<IMessage>(new Ack()), CancellationToken.None);
         return (link, await accepting);
     }
 

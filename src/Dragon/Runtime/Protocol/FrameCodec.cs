@@ -89,9 +89,12 @@ internal static class FrameCodec
     /// Reads one frame's header; returns null at a clean end of stream. A length over <paramref name="maxFrameBytes"/>
     /// is refused. The body follows: read it with <see cref="ReadBodyAsync"/> or <see cref="ReadBodyIntoAsync"/>.
     /// </summary>
-    public static async ValueTask<(long Id, int BodyLength)?> ReadHeaderAsync(Stream stream, int maxFrameBytes, CancellationToken cancellationToken)
+    public static ValueTask<(long Id, int BodyLength)?> ReadHeaderAsync(Stream stream, int maxFrameBytes, CancellationToken cancellationToken) =>
+        ReadHeaderAsync(stream, new byte[HeaderBytes], maxFrameBytes, cancellationToken);
+
+    /// <summary>As <see cref="ReadHeaderAsync(Stream, int, CancellationToken)"/>, into a reader's reused <paramref name="header"/> buffer.</summary>
+    public static async ValueTask<(long Id, int BodyLength)?> ReadHeaderAsync(Stream stream, byte[] header, int maxFrameBytes, CancellationToken cancellationToken)
     {
-        var header = new byte[HeaderBytes];
         return CheckHeader(await ReadFullyAsync(stream, header, cancellationToken).ConfigureAwait(false), header, maxFrameBytes, out var id, out var length)
             ? (id, length)
             : null;

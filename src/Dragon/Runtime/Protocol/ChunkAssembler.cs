@@ -1,13 +1,12 @@
 using System.Diagnostics;
-using Dragon.Runtime.Protocol;
 
-namespace Dragon.Services.Transport;
+namespace Dragon.Runtime.Protocol;
 
 /// <summary>
-/// Puts a link's chunked frames back together. A frame over <see cref="NodeLink.ChunkBytes"/> travels as chunk
+/// Puts a link's chunked frames back together. A frame over <see cref="FramedConnection.ChunkBytes"/> travels as chunk
 /// frames (id with <see cref="ChunkFlag"/> set; body = one "last" byte, 0 or 1, then in the first chunk the int32
 /// length of the whole body, then a slice of the original body); chunks of several frames may interleave. Used by
-/// the link's single reader only.
+/// a connection's single reader only.
 /// </summary>
 internal sealed class ChunkAssembler(string peer)
 {
@@ -85,8 +84,11 @@ internal sealed class ChunkAssembler(string peer)
         return (id, FrameCodec.Decode(parts.Whole));
     }
 
+    /// <summary>True while some chunks of frame <paramref name="id"/> have arrived and others have not.</summary>
+    public bool IsAssembling(long id) => _partial.ContainsKey(id);
+
     /// <summary>Room first made for a chunked body (a link's first chunk fits).</summary>
-    private const int FirstBytes = NodeLink.ChunkBytes;
+    private const int FirstBytes = FramedConnection.ChunkBytes;
 
     private sealed class Parts(int total, byte[] whole)
     {

@@ -1,0 +1,523 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Dragon.Runtime.Protocol;
+
+/// <summary>What a <see cref="FramedConnection"/> does with what the peer sends it besides replies.</summary>
+internal sealed class FrameHandlers
+{
+    /// <summary>Serves one request; runs on its own, so a long request never holds up a short one.</summary>
+    public Func<IMessage, CancellationToken, Task<IMessage>>? Serve { get; init; }
+
+    /// <summary>
+    /// Serves one notice (id 0). Notices are served in arrival order on the reader, before the next frame is read, so
+    /// a handler must not wait for anything slow: what it needs to wait for it hands on.
+    /// </summary>
+    public Func<IMessage, CancellationToken, ValueTask>? Notice { get; init; }
+
+    /// <summary>A reply that could not be written (the connection ended first): the request and the reply it lost.</summary>
+    public Action<IMessage, IMessage>? Undelivered { get; init; }
+
+    /// <summary>A request whose handler threw something other than a cancellation: for the log.</summary>
+    public Action<IMessage, Exception>? ServeFailed { get; init; }
+}
+
+/// <summary>
+/// The one framed request/reply connection of the runtime: a process's control socket to its node service (both
+/// ends) and the TCP links between services use it alike. Either side may send requests (even ids from the side
+/// that dialled, odd from the side that accepted), notices (id 0, served in order) and replies (the request's id).
+/// <list type="bullet">
+/// <item>Requests are pipelined: any number are in flight, each completed by the single reader.</item>
+/// <item>Writes are coalesced: frames queued while a write is under way go out together in one scatter write (one
+/// system call), so a busy connection pays one syscall per batch, not per message.</item>
+/// <item>A frame over <see cref="ChunkBytes"/> travels in chunks, one chunk per batch, so a large message never holds
+/// the connection for the others. Notices are never chunked (their order is their meaning).</item>
+/// <item>Cancel is a notice (<see cref="CancelRequest"/>): the serving side stops the operation and its one final
+/// reply says what was done.</item>
+/// <item>When the reader ends (peer closed, I/O error, a bad frame), every request waiting and every later one fails
+/// with the reason.</item>
+/// </list>
+/// </summary>
+internal sealed class FramedConnection : IAsyncDisposable
+{
+    /// <summary>Frames larger than this travel in chunks.</summary>
+    public const int ChunkBytes = 256 * 1024;
+
+    /// <summary>Most bytes gathered into one write.</summary>
+    private const int BatchBytes = 512 * 1024;
+
+    /// <summary>Most pieces gathered into one write (the kernel takes at most 1,024 per call).</summary>
+    private const int BatchPieces = 256;
+
+    /// <summary>Bytes read from the socket at once; small frames are then cut from this buffer without a system call.</summary>
+    private const int ReadBufferBytes = 64 * 1024;
+
+    private readonly Socket _socket;
+    private readonly Stream _input;
+    private readonly PendingReplies _pending;
+    private readonly FrameHandlers _handlers;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly long _parity;
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _serving = new();
+    private readonly Task _reader;
+    private long _nextId;
+
+    private readonly Lock _outLock = new();
+    private readonly Queue<Outgoing> _queue = new();
+    private readonly List<Chunked> _chunking = [];
+    private bool _writing;
+    private Exception? _writeFailed;
+
+    /// <summary>Takes over <paramref name="socket"/> (already past any hello or handshake) and starts reading.</summary>
+    /// <param name="socket">The connected socket; the connection owns it from now on.</param>
+    /// <param name="peer">Who is at the other end, for error messages ("node 2", "the node service").</param>
+    /// <param name="dialled">True on the side that made the connection (its requests get even ids).</param>
+    /// <param name="handlers">What to do with the peer's requests and notices (none: it sends only replies).</param>
+    /// <param name="lost">Makes the error a request gets once the connection is gone; by default an
+    /// <see cref="IOException"/> "{peer} lost: {reason}".</param>
+    public FramedConnection(Socket socket, string peer, bool dialled, FrameHandlers? handlers = null, Func<string, Exception, Exception>? lost = null)
+    {
+        _socket = socket;
+        _input = new BufferedStream(new NetworkStream(socket, ownsSocket: true), ReadBufferBytes);
+        _pending = lost is null ? new PendingReplies(peer) : new PendingReplies(peer, lost);
+        _handlers = handlers ?? new FrameHandlers();
+        _parity = dialled ? 0 : 1;
+        _reader = Task.Run(ReadLoopAsync);
+    }
+
+    /// <summary>Who is at the other end.</summary>
+    public string Peer => _pending.Peer;
+
+    /// <summary>The node index at the other end of a link (-1 for the launcher); not used for control sockets.</summary>
+    public int PeerIndex { get; init; } = -1;
+
+    /// <summary>Completes when the connection is gone (peer closed, I/O error, a bad frame, or disposed).</summary>
+    public Task Closed => _reader;
+
+    /// <summary>Why the connection ended, once it has (null while it is up).</summary>
+    public Exception? LostReason => _pending.LostReason;
+
+    /// <summary>
+    /// Sends a request and waits for its one reply. A token that fires sends the peer a <see cref="CancelRequest"/>
+    /// and the wait goes on for the final reply, which says what was done (a result the operation reached before it
+    /// stopped is never dropped); only the connection's loss ends the wait without a reply.
+    /// </summary>
+    public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var id = (Interlocked.Increment(ref _nextId) * 2) + _parity;
+
+        // Fails at once when the reader has already ended: nothing would ever complete the reply.
+        var completion = _pending.Add(id);
+        try
+        {
+            // Queued whole before this method first yields, so requests and notices given in order go out in order.
+            await EnqueueAsync(id, request, onDropped: null).ConfigureAwait(false);
+            using (cancellationToken.Register(static state => { var (connection, id) = ((FramedConnection, long))state!; connection.SendCancel(id); }, (this, id)))
+            {
+                return await completion.Task.ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _pending.Remove(id);
+        }
+    }
+
+    /// <summary>
+    /// Sends a message that needs no reply (id 0); notices arrive and are served in the order given. Completes once
+    /// the notice is queued or written (the caller may have written a batch itself).
+    /// </summary>
+    /// <exception cref="IOException">The connection is gone (or the error the connection's lost factory makes).</exception>
+    public ValueTask NotifyAsync(IMessage notice) => EnqueueAsync(0, notice, onDropped: null);
+
+    private void SendCancel(long id)
+    {
+        try
+        {
+            _ = EnqueueAsync(0, new CancelRequest(id), onDropped: null);
+        }
+        catch (Exception)
+        {
+            // The connection is gone: its loss fails the request.
+        }
+    }
+
+    private ValueTask EnqueueAsync(long id, IMessage message, Action? onDropped)
+    {
+        var parts = FrameCodec.EncodeParts(id, message);
+        var length = 0;
+        foreach (var part in parts)
+        {
+            length += part.Length;
+        }
+
+        lock (_outLock)
+        {
+            if (_writeFailed is { } failed)
+            {
+                onDropped?.Invoke();
+                throw _pending.LostError(_pending.LostReason ?? failed);
+            }
+
+            if (length > ChunkBytes && id != 0)
+            {
+                _chunking.Add(new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped));
+            }
+            else
+            {
+                _queue.Enqueue(new Outgoing(parts, length, onDropped));
+            }
+
+            if (_writing)
+            {
+                // The writer under way takes it with its next batch.
+                return ValueTask.CompletedTask;
+            }
+
+            _writing = true;
+        }
+
+        // This caller becomes the writer: it writes what is queued, and what others queue meanwhile, until the queue
+        // is empty. A socket with room takes the batch without waiting, so an idle connection pays no thread hop.
+        return new ValueTask(WriteLoopAsync());
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var pieces = new List<ArraySegment<byte>>(16);
+        var dropped = new List<Action>();
+        while (true)
+        {
+            pieces.Clear();
+            dropped.Clear();
+            lock (_outLock)
+            {
+                if (_queue.Count == 0 && _chunking.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                var bytes = 0;
+                while (_queue.Count > 0 && pieces.Count < BatchPieces && (bytes == 0 || bytes + _queue.Peek().Length <= BatchBytes))
+                {
+                    var next = _queue.Dequeue();
+                    bytes += next.Length;
+                    foreach (var part in next.Parts)
+                    {
+                        pieces.Add(Segment(part));
+                    }
+
+                    if (next.OnDropped is not null)
+                    {
+                        dropped.Add(next.OnDropped);
+                    }
+                }
+
+                // One chunk of each large frame under way, so they share the connection with everything else.
+                for (var i = 0; i < _chunking.Count; i++)
+                {
+                    if (_chunking[i].NextChunk(pieces))
+                    {
+                        if (_chunking[i].OnDropped is { } onDropped)
+                        {
+                            dropped.Add(onDropped);
+                        }
+
+                        _chunking.RemoveAt(i--);
+                    }
+                }
+            }
+
+            try
+            {
+                await _socket.SendAsync(pieces, SocketFlags.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+            {
+                FailWrites(e, dropped);
+                return;
+            }
+        }
+    }
+
+    /// <summary>A write failed: nothing more can go out. Drops what is queued and closes the socket so the reader ends.</summary>
+    private void FailWrites(Exception reason, List<Action> dropped)
+    {
+        lock (_outLock)
+        {
+            _writeFailed ??= reason;
+            _writing = false;
+            foreach (var queued in _queue)
+            {
+                if (queued.OnDropped is not null)
+                {
+                    dropped.Add(queued.OnDropped);
+                }
+            }
+
+            foreach (var chunked in _chunking)
+            {
+                if (chunked.OnDropped is not null)
+                {
+                    dropped.Add(chunked.OnDropped);
+                }
+            }
+
+            _queue.Clear();
+            _chunking.Clear();
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        foreach (var onDropped in dropped)
+        {
+            onDropped();
+        }
+    }
+
+    private static ArraySegment<byte> Segment(ReadOnlyMemory<byte> part) =>
+        MemoryMarshal.TryGetArray(part, out var segment) ? segment : new ArraySegment<byte>(part.ToArray());
+
+    private async Task ReadLoopAsync()
+    {
+        Exception reason = new IOException($"{Peer} closed the connection");
+        try
+        {
+            var chunks = new ChunkAssembler(Peer);
+            var header = new byte[FrameCodec.HeaderBytes];
+            var chunkBuffer = new byte[1 + 4 + ChunkBytes];
+            var cancelledEarly = new HashSet<long>();
+            while (await ReadFrameAsync(chunks, header, chunkBuffer).ConfigureAwait(false) is { } frame)
+            {
+                if (frame.Id == 0)
+                {
+                    if (frame.Message is CancelRequest cancel)
+                    {
+                        if (!Cancel(cancel.RequestId) && chunks.IsAssembling(cancel.RequestId))
+                        {
+                            // Its request is still arriving in chunks: it is cancelled as soon as it is whole.
+                            cancelledEarly.Add(cancel.RequestId);
+                        }
+                    }
+                    else if (_handlers.Notice is { } notice)
+                    {
+                        await notice(frame.Message, _closing.Token).ConfigureAwait(false);
+                    }
+                }
+                else if ((frame.Id & 1) == _parity)
+                {
+                    _pending.Complete(frame.Id, frame.Message);
+                }
+                else
+                {
+                    // Registered before the next frame is read, so a cancel that follows finds it.
+                    var serving = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+                    _serving[frame.Id] = serving;
+                    if (cancelledEarly.Remove(frame.Id))
+                    {
+                        serving.Cancel();
+                    }
+
+                    _ = ServeAsync(frame.Id, frame.Message, serving);
+                }
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            reason = new InvalidDataException($"{Peer} sent a bad frame: {e.Message}", e);
+        }
+        catch (Exception e)
+        {
+            // Whatever ended the reader, every request waiting on this connection must hear of it.
+            reason = e;
+        }
+        finally
+        {
+            // The connection is unusable now: close it, so the peer sees the end too and nothing new is queued.
+            lock (_outLock)
+            {
+                _writeFailed ??= reason;
+            }
+
+            _input.Dispose();
+            _pending.FailAll(reason);
+
+            // Whatever the peer asked for is stopped: nobody will read the replies (a send it started is withdrawn,
+            // a receive stops taking messages on its behalf).
+            foreach (var (id, _) in _serving)
+            {
+                Cancel(id);
+            }
+        }
+    }
+
+    /// <summary>Stops a request being served; false when none has this id (a cancel for one that already ended).</summary>
+    private bool Cancel(long id)
+    {
+        if (!_serving.TryGetValue(id, out var request))
+        {
+            return false;
+        }
+
+        try
+        {
+            request.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // It ended meanwhile.
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads the next whole frame, putting chunked ones back together.</summary>
+    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks, byte[] header, byte[] chunkBuffer)
+    {
+        while (await FrameCodec.ReadHeaderAsync(_input, header, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } next)
+        {
+            // Chunks are read into one buffer the assembler copies from, so a large message leaves no garbage of its
+            // size behind; a whole frame gets its own body, which the decoded message keeps.
+            (long Id, IMessage Message)? frame;
+            if ((next.Id & ChunkAssembler.ChunkFlag) != 0 && next.BodyLength <= chunkBuffer.Length)
+            {
+                var body = chunkBuffer.AsMemory(0, next.BodyLength);
+                await FrameCodec.ReadBodyIntoAsync(_input, body, _closing.Token).ConfigureAwait(false);
+                frame = chunks.AddChunk(next.Id, body.Span);
+            }
+            else
+            {
+                frame = chunks.Add(next.Id, await FrameCodec.ReadBodyAsync(_input, next.BodyLength, _closing.Token).ConfigureAwait(false));
+            }
+
+            if (frame is not null)
+            {
+                return frame;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task ServeAsync(long id, IMessage request, CancellationTokenSource serving)
+    {
+        IMessage reply;
+        try
+        {
+            reply = _handlers.Serve is { } serve
+                ? await serve(request, serving.Token).ConfigureAwait(false)
+                : new ErrorReply(ErrorKind.InvalidArgument, $"{Peer} sent a request ({request.GetType().Name}) where none is served");
+        }
+        catch (OperationCanceledException) when (serving.IsCancellationRequested)
+        {
+            reply = new ErrorReply(ErrorKind.Cancelled, $"{request.GetType().Name} was cancelled");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _handlers.ServeFailed?.Invoke(request, e);
+            reply = new ErrorReply(ErrorKind.Internal, $"{request.GetType().Name} failed: {e.Message}");
+        }
+        finally
+        {
+            _serving.TryRemove(id, out _);
+        }
+
+        serving.Dispose();
+        var undelivered = _handlers.Undelivered is { } handler ? () => handler(request, reply) : (Action?)null;
+        try
+        {
+            await EnqueueAsync(id, reply, undelivered).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or DragonException)
+        {
+            // The peer is gone; the reply was handed to the undelivered handler.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        _input.Dispose();
+        try
+        {
+            await _reader.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+        }
+
+        _closing.Dispose();
+    }
+
+    private readonly record struct Outgoing(IReadOnlyList<ReadOnlyMemory<byte>> Parts, int Length, Action? OnDropped);
+
+    /// <summary>A frame going out in chunks; the first chunk also carries the whole body's length.</summary>
+    private sealed class Chunked(long id, IReadOnlyList<ReadOnlyMemory<byte>> parts, int bodyLength, Action? onDropped)
+    {
+        private int _offset;
+
+        public Action? OnDropped => onDropped;
+
+        /// <summary>Adds the next chunk's pieces; true when it was the last.</summary>
+        public bool NextChunk(List<ArraySegment<byte>> into)
+        {
+            var count = Math.Min(ChunkBytes, bodyLength - _offset);
+            var first = _offset == 0;
+            var last = _offset + count == bodyLength;
+            var header = new byte[first ? 17 : 13];
+            BinaryPrimitives.WriteInt32LittleEndian(header, header.Length - 4 + count);
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(4), id | ChunkAssembler.ChunkFlag);
+            header[12] = last ? (byte)1 : (byte)0;
+            if (first)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(13), bodyLength);
+            }
+
+            into.Add(header);
+            Slice(FrameCodec.HeaderBytes + _offset, count, into);
+            _offset += count;
+            return last;
+        }
+
+        /// <summary>Adds the pieces of the frame that cover <paramref name="count"/> bytes from <paramref name="offset"/>.</summary>
+        private void Slice(int offset, int count, List<ArraySegment<byte>> into)
+        {
+            foreach (var part in parts)
+            {
+                if (count == 0)
+                {
+                    return;
+                }
+
+                if (offset >= part.Length)
+                {
+                    offset -= part.Length;
+                    continue;
+                }
+
+                var take = Math.Min(count, part.Length - offset);
+                into.Add(Segment(part.Slice(offset, take)));
+                offset = 0;
+                count -= take;
+            }
+        }
+    }
+}
