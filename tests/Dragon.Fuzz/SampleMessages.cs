@@ -113,6 +113,8 @@ internal static class SampleMessages
             new QueryManyRequest([1, 2]),
             new QueryManyReply([process]),
             new CancelRequest(12),
+            new ChannelPut(0x0001_0000_0000_0007, 3, new byte[] { 1, 2, 3 }),
+            new ChannelPutAck(0x0001_0000_0000_0007, 3, 2, 128, ObjectStatus.Ok, string.Empty, 1),
 
             // The smallest encodings of the records that travel in arrays (empty strings and arrays, nulls): an
             // array's count is checked against these sizes before it is allocated.

@@ -15,6 +15,7 @@ internal sealed partial class ControlSession : IDisposable
     private readonly Socket _socket;
     private readonly ILogger _logger;
     private ulong _puid;
+    private ulong _sender;
 
     public ControlSession(NodeService node, Socket socket, ILogger logger)
     {
@@ -34,12 +35,18 @@ internal sealed partial class ControlSession : IDisposable
             }
 
             await ReplyAsync(helloId, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
+            _node.SessionStarted(_puid, this);
+            var sender = 0UL;
             connection = new FramedConnection(_socket, $"process {_puid}", dialled: false, new FrameHandlers
             {
                 Serve = (request, token) => ServeAsync(request, token),
+                Notice = (notice, _) => notice is ChannelPut put ? _node.RemotePuts.ForwardAsync(sender, put) : ValueTask.CompletedTask,
                 Undelivered = Undelivered,
                 ServeFailed = (request, e) => LogRequestFailed(request.GetType().Name, e),
-            });
+            }, start: false);
+            sender = _node.RemotePuts.Register(connection);
+            _sender = sender;
+            connection.Start();
             using (cancellationToken.Register(static state => _ = ((FramedConnection)state!).DisposeAsync().AsTask(), connection))
             {
                 await connection.Closed.ConfigureAwait(false);
@@ -62,12 +69,20 @@ internal sealed partial class ControlSession : IDisposable
         {
             if (connection is not null)
             {
+                _node.RemotePuts.Unregister(_sender);
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
 
             Dispose();
+            _node.SessionEnded(_puid, this);
+            _ended.TrySetResult();
         }
     }
+
+    /// <summary>Completes when the session has served everything the process sent and ended.</summary>
+    public Task Ended => _ended.Task;
+
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Reads the hello under the pre-authentication limits (a small frame, within <see cref="HelloCheck.Deadline"/>)

@@ -16,11 +16,23 @@ internal interface IGlobalLink
     void Notify(IMessage notice);
 }
 
-/// <summary>Global services in this same process (one machine, or the launcher's own nodes).</summary>
+/// <summary>
+/// Global services in this same process (one machine, or the launcher's own nodes). Errors come back as they do over
+/// a link: a service error is its <see cref="ErrorReply"/>, never an exception, so callers handle one form.
+/// </summary>
 internal sealed class LocalGlobalLink(GlobalServices global) : IGlobalLink
 {
-    public Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken) =>
-        GlobalRequestHandler.HandleAsync(global, request, cancellationToken);
+    public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GlobalRequestHandler.HandleAsync(global, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ServiceException e)
+        {
+            return e.ToReply();
+        }
+    }
 
     public void Notify(IMessage notice) => GlobalRequestHandler.HandleNotice(global, notice);
 }

@@ -265,7 +265,30 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         return env;
     }
 
+    /// <summary>The control sessions of this node's processes, by puid (the last one a process opened).</summary>
+    private readonly ConcurrentDictionary<ulong, ControlSession> _sessionOf = new();
+
+    public void SessionStarted(ulong puid, ControlSession session) => _sessionOf[puid] = session;
+
+    public void SessionEnded(ulong puid, ControlSession session) => _sessionOf.TryRemove(new KeyValuePair<ulong, ControlSession>(puid, session));
+
+    /// <summary>How long an exit waits for the process's control session to be read to its end.</summary>
+    private static readonly TimeSpan s_sessionDrain = TimeSpan.FromSeconds(2);
+
     private void OnChildExited(LocalProcess process, int code, int signal)
+    {
+        if (_sessionOf.TryGetValue(process.Puid, out var session) && !session.Ended.IsCompleted)
+        {
+            // What the process sent before it exited (puts to other nodes above all) is served before its exit is
+            // told: whoever waits for the exit and then uses the channel finds those messages on their way first.
+            _ = session.Ended.WaitAsync(s_sessionDrain).ContinueWith(_ => ReportExit(process, code, signal), TaskScheduler.Default);
+            return;
+        }
+
+        ReportExit(process, code, signal);
+    }
+
+    private void ReportExit(LocalProcess process, int code, int signal)
     {
         // Output may still be in the pipes: it stays readable after the exit is reported.
         GlobalLink.Notify(new ProcessExitedNotice(process.Puid, code, signal));
@@ -353,6 +376,35 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             // Forget the link (or the failed dial), so a node that comes back is dialled afresh.
             _links.TryRemove(new KeyValuePair<int, Task<FramedConnection>>(peer, dialling));
             throw new ServiceException(ErrorKind.NodeLost, $"node {Nodes[peer].Name} is lost or cannot be reached: {e.Message}", new ErrorContext(NodeIndex: peer));
+        }
+    }
+
+    /// <summary>Puts of this node's processes to channels on other nodes.</summary>
+    public RemotePuts RemotePuts => field ??= new RemotePuts(this, _logger);
+
+    /// <summary>Sends a delivery report to the node of the sender it is for (the sender key's top 16 bits).</summary>
+    public void SendPutAck(ChannelPutAck ack)
+    {
+        var senderNode = (int)(ack.Sender >> 48);
+        if (senderNode == Descriptor.Index)
+        {
+            RemotePuts.OnAck(ack);
+            return;
+        }
+
+        _ = SendPutAckAsync(senderNode, ack);
+    }
+
+    private async Task SendPutAckAsync(int senderNode, ChannelPutAck ack)
+    {
+        try
+        {
+            var link = await LinkTo(senderNode).ConfigureAwait(false);
+            await link.NotifyAsync(ack).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The sender's node is gone, and with it whoever waited for this report.
         }
     }
 

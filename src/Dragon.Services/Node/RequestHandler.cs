@@ -46,6 +46,12 @@ internal static class RequestHandler
             case NodeSignalRequest signal:
                 node.Signal(signal.Puid, signal.Signal);
                 return new Ack();
+            case ChannelPut put:
+                node.Objects.Deliver(put, node.SendPutAck);
+                return new Ack();
+            case ChannelPutAck ack:
+                node.RemotePuts.OnAck(ack);
+                return new Ack();
             case ProcessGoneNotice gone:
                 node.OnProcessExited(gone.Puid);
                 return new Ack();
@@ -117,8 +123,7 @@ internal static class RequestHandler
         }
         catch
         {
-            // In-process global services throw (a taken name) where a link replies with an error: undo either way,
-            // so the object and its ring file do not outlive the failed create.
+            // The link to global services is gone: the object and its ring file must not outlive the failed create.
             node.Objects.Release(descriptor.Id, create.Puid);
             throw;
         }

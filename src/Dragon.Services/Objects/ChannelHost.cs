@@ -42,8 +42,7 @@ internal sealed class ChannelHost : HostedObject
             case ObjectOp.Poll:
                 return Task.FromResult(Ok(_ring.IsClosed ? 1 : 0));
             case ObjectOp.CloseChannel:
-                _ring.Close();
-                return Task.FromResult(Ok());
+                return CloseAfterInboxAsync();
             case ObjectOp.TaskDone:
                 return Task.FromResult(_ring.TaskDone()
                     ? Ok(_ring.Unfinished)
@@ -167,6 +166,164 @@ internal sealed class ChannelHost : HostedObject
     /// drains it, and a slice that runs out withdraws what was sent, so long messages get longer slices.
     /// </summary>
     private static TimeSpan SendSlice(int length) => TimeSpan.FromMilliseconds(Math.Min(1000, s_slice.TotalMilliseconds + (length >> 14)));
+
+    /// <summary>
+    /// Takes a put from a process of another node (a notice, in the order its sender put): it joins the inbox, and one
+    /// pump writes the inbox into the ring in order, waiting while the ring is full. Delivery (or why not) is reported
+    /// per sender through <paramref name="report"/>: at once for what went in without waiting, and always before the
+    /// pump waits for room, so the sender's credit comes back as soon as the channel took its messages. The inbox
+    /// holds at most what the senders' windows allow.
+    /// </summary>
+    public void Deliver(ChannelPut put, Action<ChannelPutAck> report)
+    {
+        if (put.Payload.Length > _ring.MaxMessageSize)
+        {
+            report(new ChannelPutAck(put.ChannelId, put.Sender, 1, put.Payload.Length, ObjectStatus.Invalid,
+                $"a message of {put.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)", HomeOf));
+            return;
+        }
+
+        lock (_inbox)
+        {
+            _inbox.Enqueue(new Inbound(put.Sender, put.Payload, report, Closed: null));
+            if (_pumping)
+            {
+                return;
+            }
+
+            _pumping = true;
+        }
+
+        _ = Task.Factory.StartNew(PumpInbox, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private int HomeOf => ObjectDescriptor.HomeOf(Descriptor.Id);
+
+    /// <summary>Closes the channel after the puts that arrived before the close went in (they were accepted first).</summary>
+    private async Task<ObjectReply> CloseAfterInboxAsync()
+    {
+        TaskCompletionSource closed;
+        lock (_inbox)
+        {
+            if (!_pumping)
+            {
+                _ring.Close();
+                return Ok();
+            }
+
+            closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _inbox.Enqueue(new Inbound(0, ReadOnlyMemory<byte>.Empty, null, closed));
+        }
+
+        await closed.Task.ConfigureAwait(false);
+        return Ok();
+    }
+
+    private void PumpInbox()
+    {
+        var pending = new Dictionary<ulong, (int Messages, long Bytes, Action<ChannelPutAck> Report)>();
+        while (true)
+        {
+            Inbound next;
+            lock (_inbox)
+            {
+                if (_inbox.Count == 0)
+                {
+                    _pumping = false;
+                    break;
+                }
+
+                next = _inbox.Peek();
+            }
+
+            if (next.Closed is { } closed)
+            {
+                _ring.Close();
+                lock (_inbox)
+                {
+                    _inbox.Dequeue();
+                }
+
+                closed.TrySetResult();
+                continue;
+            }
+
+            var (status, reason) = Put(next.Payload, pending);
+            lock (_inbox)
+            {
+                _inbox.Dequeue();
+            }
+
+            if (status != ObjectStatus.Ok)
+            {
+                // Reported in order: what went in before this message first.
+                ReportAll(pending);
+                next.Report!(new ChannelPutAck(Descriptor.Id, next.Sender, 1, next.Payload.Length, status, reason, HomeOf));
+                continue;
+            }
+
+            pending.TryGetValue(next.Sender, out var counted);
+            pending[next.Sender] = (counted.Messages + 1, counted.Bytes + next.Payload.Length, next.Report!);
+            if (counted.Messages + 1 >= 256)
+            {
+                ReportAll(pending);
+            }
+        }
+
+        ReportAll(pending);
+    }
+
+    /// <summary>Writes one message into the ring, waiting for room (reporting what is pending before a wait).</summary>
+    private (ObjectStatus Status, string Reason) Put(ReadOnlyMemory<byte> payload, Dictionary<ulong, (int Messages, long Bytes, Action<ChannelPutAck> Report)> pending)
+    {
+        var reported = false;
+        while (true)
+        {
+            // Counted in flight before the check, so Destroy cannot unmap the ring between the two.
+            Interlocked.Increment(ref _inFlight);
+            try
+            {
+                if (_destroyed)
+                {
+                    return (ObjectStatus.Destroyed, $"channel {Descriptor.Name} was destroyed");
+                }
+
+                if (_ring.TrySend(payload.Span, reported ? SendSlice(payload.Length) : TimeSpan.Zero, CancellationToken.None))
+                {
+                    return (ObjectStatus.Ok, string.Empty);
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                return (ObjectStatus.Closed, e.Message);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+
+            if (!reported)
+            {
+                ReportAll(pending);
+                reported = true;
+            }
+        }
+    }
+
+    private void ReportAll(Dictionary<ulong, (int Messages, long Bytes, Action<ChannelPutAck> Report)> pending)
+    {
+        foreach (var (sender, (messages, bytes, report)) in pending)
+        {
+            report(new ChannelPutAck(Descriptor.Id, sender, messages, bytes, ObjectStatus.Ok, string.Empty, HomeOf));
+        }
+
+        pending.Clear();
+    }
+
+    private readonly Queue<Inbound> _inbox = new();
+    private bool _pumping;
+
+    private readonly record struct Inbound(ulong Sender, ReadOnlyMemory<byte> Payload, Action<ChannelPutAck>? Report, TaskCompletionSource? Closed);
 
     /// <summary>A process that exited stops waiting in every send or receive it asked of this channel.</summary>
     public override void OnProcessExited(ulong puid)

@@ -129,6 +129,19 @@ internal sealed class HostedObjects
         return entry.Object.HandleAsync(request, cancellationToken);
     }
 
+    /// <summary>A put from another node into a channel of this node (see <see cref="ChannelHost.Deliver"/>).</summary>
+    public void Deliver(ChannelPut put, Action<ChannelPutAck> report)
+    {
+        if (_objects.TryGetValue(put.ChannelId, out var entry) && !entry.Destroyed && entry.Object is ChannelHost channel)
+        {
+            channel.Deliver(put, report);
+            return;
+        }
+
+        report(new ChannelPutAck(put.ChannelId, put.Sender, 1, put.Payload.Length, ObjectStatus.Destroyed,
+            $"no channel {put.ChannelId:x} on this node (destroyed, or never created)", ObjectDescriptor.HomeOf(put.ChannelId)));
+    }
+
     /// <summary>A process exited: objects let go of what it held, and its references are dropped.</summary>
     public void OnProcessExited(ulong puid)
     {

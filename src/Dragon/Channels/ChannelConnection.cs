@@ -102,6 +102,9 @@ internal sealed class ChannelConnection : Connection
         }
     }
 
+    private protected override ValueTask<bool> FlushCoreAsync(long timeoutMs, CancellationToken cancellationToken) =>
+        _send is null ? ValueTask.FromResult(true) : _send.FlushAsync(timeoutMs, cancellationToken);
+
     /// <summary>Closes the sending channel (the peer sees end of stream) and lets go of both channels.</summary>
     private protected override async ValueTask CloseCoreAsync(CancellationToken cancellationToken)
     {

@@ -31,7 +31,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
             return RingSend(ring, buffer.WrittenSpan, ToTimeSpan(timeoutMs), cancellationToken);
         }
 
-        return Completed(Handle.RequestAsync(ObjectOp.Send, timeoutMs, 0, buffer.WrittenSpan.ToArray(), cancellationToken).GetAwaiter().GetResult());
+        return RemoteSender.For(Handle).Send(buffer.WrittenSpan.ToArray(), timeoutMs, cancellationToken);
     }
 
     /// <inheritdoc cref="Send{T}(T, long, CancellationToken)"/>
@@ -55,8 +55,20 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
             return await OnWaiterThread(() => RingSend(ring, copy, ToTimeSpan(timeoutMs), cancellationToken), cancellationToken).ConfigureAwait(false);
         }
 
-        return Completed(await Handle.RequestAsync(ObjectOp.Send, timeoutMs, 0, buffer.WrittenSpan.ToArray(), cancellationToken).ConfigureAwait(false));
+        return await RemoteSender.For(Handle).SendAsync(buffer.WrittenSpan.ToArray(), timeoutMs, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Waits until every message this process sent to a channel on another node was delivered into it (at once for a
+    /// channel on this node, where a send is delivered when it returns); false on timeout.
+    /// </summary>
+    /// <exception cref="NodeLostException">The channel's node was lost with messages of this process undelivered.</exception>
+    public bool Flush(long timeoutMs, CancellationToken cancellationToken) =>
+        Handle.Ring is not null || RemoteSender.For(Handle).Flush(timeoutMs, cancellationToken);
+
+    /// <inheritdoc cref="Flush"/>
+    public ValueTask<bool> FlushAsync(long timeoutMs, CancellationToken cancellationToken) =>
+        Handle.Ring is not null ? ValueTask.FromResult(true) : RemoteSender.For(Handle).FlushAsync(timeoutMs, cancellationToken);
 
     /// <summary>Receives; false when the timeout passed with nothing to receive. End of stream throws.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the channel.</exception>
@@ -160,6 +172,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         else
         {
             Handle.Request(ObjectOp.CloseChannel);
+            RemoteSender.For(Handle).MarkClosed();
         }
     }
 
@@ -173,6 +186,7 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         else
         {
             await Handle.RequestAsync(ObjectOp.CloseChannel, -1, 0, null, cancellationToken).ConfigureAwait(false);
+            RemoteSender.For(Handle).MarkClosed();
         }
     }
 

@@ -74,6 +74,35 @@ public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsy
     /// <summary>Closes this end; a writer's close lets readers see end of stream. Closing again does nothing.</summary>
     public void Close() => CloseCoreAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Waits until every message this process sent was delivered into the channel (see <see cref="DragonQueue{T}.Flush"/>:
+    /// a send to a channel on another node returns once this node's service accepted the message).
+    /// </summary>
+    /// <exception cref="TimeoutException">Messages were still on their way after <paramref name="timeout"/>.</exception>
+    /// <exception cref="NodeLostException">The channel's node was lost with messages of this process undelivered.</exception>
+    public void Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!FlushCoreAsync(Timeouts.ToMilliseconds(timeout), cancellationToken).AsTask().GetAwaiter().GetResult())
+        {
+            throw Timeouts.Expired($"{Describe}: messages sent were still on their way", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="Flush"/>
+    public Task FlushAsync(CancellationToken cancellationToken = default) => FlushAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="Flush"/>
+    public async Task FlushAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await FlushCoreAsync(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false))
+        {
+            throw Timeouts.Expired($"{Describe}: messages sent were still on their way", timeout);
+        }
+    }
+
+    /// <summary>Waits for this process's sends to be delivered; false on timeout. Ends that deliver when they send return true.</summary>
+    private protected virtual ValueTask<bool> FlushCoreAsync(long timeoutMs, CancellationToken cancellationToken) => ValueTask.FromResult(true);
+
     /// <inheritdoc cref="Close"/>
     public ValueTask CloseAsync(CancellationToken cancellationToken = default) => CloseCoreAsync(cancellationToken);
 

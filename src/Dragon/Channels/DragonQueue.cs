@@ -234,6 +234,35 @@ public sealed class DragonQueue<T> : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until every item this process put was delivered into the queue. A put to a queue on another node returns
+    /// once this node's service accepted the item (within a window of the queue's capacity); a failure to deliver it
+    /// (the queue's node lost, the queue closed or destroyed meanwhile) is thrown by the next put or by this. On the
+    /// queue's own node a put is delivered when it returns, and this returns at once.
+    /// </summary>
+    /// <exception cref="TimeoutException">Items were still on their way after <paramref name="timeout"/>.</exception>
+    /// <exception cref="NodeLostException">The queue's node was lost with items of this process undelivered.</exception>
+    /// <exception cref="InvalidOperationException">The queue was closed or destroyed before items of this process arrived.</exception>
+    public void Flush(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        if (!_channel.Flush(Timeouts.ToMilliseconds(timeout), cancellationToken))
+        {
+            throw Timeouts.Expired($"{this}: items put were still on their way", timeout);
+        }
+    }
+
+    /// <inheritdoc cref="Flush"/>
+    public Task FlushAsync(CancellationToken cancellationToken = default) => FlushAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="Flush"/>
+    public async Task FlushAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        if (!await _channel.FlushAsync(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false))
+        {
+            throw Timeouts.Expired($"{this}: items put were still on their way", timeout);
+        }
+    }
+
     /// <summary>Closes the queue for everyone: later puts fail; gets drain what is left, then see end of stream.</summary>
     public void Close() => _channel.Close();
 

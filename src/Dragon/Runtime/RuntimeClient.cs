@@ -19,8 +19,28 @@ internal sealed class RuntimeClient : IDisposable
 
     private RuntimeClient(Socket socket)
     {
-        _connection = new FramedConnection(socket, "the node service", dialled: true, lost: static (_, reason) => Lost(reason));
+        _connection = new FramedConnection(socket, "the node service", dialled: true, new FrameHandlers { Notice = OnNotice }, static (_, reason) => Lost(reason));
+        _ = _connection.Closed.ContinueWith(
+            static (_, state) => Channels.RemoteSender.OnConnectionLost(((FramedConnection)state!).LostReason ?? new IOException("the connection closed")),
+            _connection,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
+
+    /// <summary>What the node service tells this process unasked: delivery reports of its puts to other nodes.</summary>
+    private static ValueTask OnNotice(IMessage notice, CancellationToken cancellationToken)
+    {
+        if (notice is ChannelPutAck ack)
+        {
+            Channels.RemoteSender.OnAck(ack);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Sends a notice (no reply); notices reach the node service in the order given.</summary>
+    public ValueTask NotifyAsync(IMessage notice) => _connection.NotifyAsync(notice);
 
     public required HelloReply Hello { get; init; }
 

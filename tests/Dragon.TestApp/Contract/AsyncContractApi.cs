@@ -21,6 +21,9 @@ public sealed class AsyncContractApi : ContractApi
 
     public override ValueTask Close<T>(DragonQueue<T> queue) => queue.CloseAsync();
 
+    public override ValueTask Flush<T>(ContractChannel<T> channel) =>
+        new(channel.Queue is { } queue ? queue.FlushAsync(TimeSpan.FromSeconds(10)) : channel.End!.FlushAsync(TimeSpan.FromSeconds(10)));
+
     public override ValueTask Send<T>(Connection end, T item) => end.SendAsync(item);
 
     public override ValueTask<T> Receive<T>(Connection end, TimeSpan? timeout = null) => end.ReceiveAsync<T>(timeout);

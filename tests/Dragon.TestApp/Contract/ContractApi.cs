@@ -88,6 +88,9 @@ public abstract class ContractApi
     public ValueTask Close<T>(ContractChannel<T> channel) =>
         channel.Queue is { } queue ? Close(queue) : Close(channel.End!);
 
+    /// <summary>Waits until what this process sent was delivered (a send to another node returns once accepted).</summary>
+    public abstract ValueTask Flush<T>(ContractChannel<T> channel);
+
     // Sync objects.
     public abstract ValueTask Set(DragonEvent @event);
 

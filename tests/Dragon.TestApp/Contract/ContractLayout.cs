@@ -27,6 +27,13 @@ public sealed record ContractLayout(string Name, int Home, int Workers)
         return layout;
     }
 
+    /// <summary>
+    /// Messages a sender on the workers' node may have accepted beyond a channel's <paramref name="capacity"/>: none
+    /// when the channel is on the same node (a send is delivered when it returns); across nodes a send returns once
+    /// its node service accepted it, within a window of the channel's capacity.
+    /// </summary>
+    public int InFlightAllowance(int capacity) => Home == Workers ? 0 : capacity;
+
     /// <summary>Starts a static method of this program as a process on the workers' node.</summary>
     public static DragonProcess Start(ContractLayout layout, Delegate method, params object?[] args) =>
         DragonProcess.Start(ProcessTemplate.FromMethod(method, args) with { Policy = Policy.OnNode(layout.Workers) });

@@ -27,6 +27,20 @@ public sealed class SyncContractApi : ContractApi
         return new((got, item));
     }
 
+    public override ValueTask Flush<T>(ContractChannel<T> channel)
+    {
+        if (channel.Queue is { } queue)
+        {
+            queue.Flush(TimeSpan.FromSeconds(10));
+        }
+        else
+        {
+            channel.End!.Flush(TimeSpan.FromSeconds(10));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     public override ValueTask Close<T>(DragonQueue<T> queue)
     {
         queue.Close();

@@ -266,6 +266,22 @@ internal static partial class ControlCodec
                 w.Byte(48);
                 w.Int64(m.RequestId);
                 break;
+            case ChannelPut m:
+                w.Byte(49);
+                w.UInt64(m.ChannelId);
+                w.UInt64(m.Sender);
+                w.BulkBytes(m.Payload);
+                break;
+            case ChannelPutAck m:
+                w.Byte(50);
+                w.UInt64(m.ChannelId);
+                w.UInt64(m.Sender);
+                w.Int32(m.Messages);
+                w.Int64(m.Bytes);
+                w.Enum(m.Status);
+                w.String(m.Reason);
+                w.Int32(m.NodeIndex);
+                break;
             default:
                 throw new ArgumentException($"{message.GetType().Name} is not a control message", nameof(message));
         }
@@ -279,6 +295,7 @@ internal static partial class ControlCodec
     {
         ObjectRequest m => 1 + 8 + 4 + 4 + m.Payload.Length + 8 + 8 + 8,
         ObjectReply m => 1 + 4 + 4 + m.Payload.Length + 8,
+        ChannelPut m => 1 + 8 + 8 + 4 + m.Payload.Length,
         StreamData m => 1 + 4 + m.Data.Length + 1 + 1,
         StreamWriteRequest m => 1 + 8 + 4 + 4 + m.Data.Length + 1,
         TargetReply m => 1 + 4 + m.Payload.Length,
@@ -359,6 +376,8 @@ internal static partial class ControlCodec
             46 => new QueryManyRequest(ReadUInt64s(ref r, "Puids")),
             47 => new QueryManyReply(ReadProcesses(ref r, "Processes")),
             48 => new CancelRequest(r.Int64("RequestId")),
+            49 => new ChannelPut(r.UInt64("ChannelId"), r.UInt64("Sender"), r.Memory("Payload")),
+            50 => new ChannelPutAck(r.UInt64("ChannelId"), r.UInt64("Sender"), r.Int32("Messages"), r.Int64("Bytes"), r.Enum<ObjectStatus>("Status"), r.String("Reason"), r.Int32("NodeIndex")),
             _ => throw new InvalidDataException($"bad control message: unknown tag {tag}"),
         };
         r.End();
@@ -374,6 +393,6 @@ internal static partial class ControlCodec
         "ObjectReply", null, "NodeRegisterRequest", "NodeTableReply", "SpawnRequest", "NodeSignalRequest", "ProcessExitedNotice", "ProcessGoneNotice",
         "OutputNotice", "PmiJobRequest", "PmiJobReply", "PmiJobClose", "PmiEventNotice", "PmiExchangeRequest", "PmiExchangeReply",
         "ObjectRegisterRequest", "ObjectLookupRequest", "ObjectUnregisterNotice", "ShutdownRequest", "ProcessDescriptorReply", "LogFileNotice",
-        "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply", "CancelRequest",
+        "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply", "CancelRequest", "ChannelPut", "ChannelPutAck",
     ];
 }

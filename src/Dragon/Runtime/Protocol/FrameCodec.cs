@@ -32,6 +32,7 @@ internal static class FrameCodec
         {
             ObjectRequest m => m.Payload.Length,
             ObjectReply m => m.Payload.Length,
+            ChannelPut m => m.Payload.Length,
             _ => 0,
         };
         if (bulk < WireWriter.ScatterBytes)

@@ -61,7 +61,7 @@ internal sealed class FramedConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly long _parity;
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _serving = new();
-    private readonly Task _reader;
+    private Task _reader = Task.CompletedTask;
     private long _nextId;
 
     private readonly Lock _outLock = new();
@@ -77,15 +77,23 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <param name="handlers">What to do with the peer's requests and notices (none: it sends only replies).</param>
     /// <param name="lost">Makes the error a request gets once the connection is gone; by default an
     /// <see cref="IOException"/> "{peer} lost: {reason}".</param>
-    public FramedConnection(Socket socket, string peer, bool dialled, FrameHandlers? handlers = null, Func<string, Exception, Exception>? lost = null)
+    /// <param name="start">False to start reading later with <see cref="Start"/> (once the owner has set up what
+    /// the handlers use).</param>
+    public FramedConnection(Socket socket, string peer, bool dialled, FrameHandlers? handlers = null, Func<string, Exception, Exception>? lost = null, bool start = true)
     {
         _socket = socket;
         _input = new BufferedStream(new NetworkStream(socket, ownsSocket: true), ReadBufferBytes);
         _pending = lost is null ? new PendingReplies(peer) : new PendingReplies(peer, lost);
         _handlers = handlers ?? new FrameHandlers();
         _parity = dialled ? 0 : 1;
-        _reader = Task.Run(ReadLoopAsync);
+        if (start)
+        {
+            Start();
+        }
     }
+
+    /// <summary>Starts reading (once; a connection made with start: false).</summary>
+    public void Start() => _reader = Task.Run(ReadLoopAsync);
 
     /// <summary>Who is at the other end.</summary>
     public string Peer => _pending.Peer;

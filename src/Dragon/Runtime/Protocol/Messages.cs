@@ -182,3 +182,18 @@ internal sealed record LogFileNotice(string Name, byte[] Content) : IMessage;
 /// back, never dropped), or cancelled (<see cref="ErrorKind.Cancelled"/>, <see cref="ObjectStatus.Cancelled"/>).
 /// </summary>
 internal sealed record CancelRequest(long RequestId) : IMessage;
+
+/// <summary>
+/// A put to a channel homed on another node, sent without waiting for delivery (a notice): from a process to its node
+/// service (<see cref="Sender"/> 0), then from that service to the home node (<see cref="Sender"/> names the sending
+/// connection on the sender's node). Within the sender's credit window; delivery is reported by
+/// <see cref="ChannelPutAck"/>.
+/// </summary>
+internal sealed record ChannelPut(ulong ChannelId, ulong Sender, ReadOnlyMemory<byte> Payload) : IMessage;
+
+/// <summary>
+/// The home node's report on puts of one sender, in the order they were put: <see cref="Messages"/> more messages
+/// (<see cref="Bytes"/> bytes) were delivered into the channel (<see cref="ObjectStatus.Ok"/>), or could not be and
+/// never will be (any other status, <see cref="Reason"/> says why; <see cref="NodeIndex"/> names the node).
+/// </summary>
+internal sealed record ChannelPutAck(ulong ChannelId, ulong Sender, int Messages, long Bytes, ObjectStatus Status, string Reason, int NodeIndex) : IMessage;
