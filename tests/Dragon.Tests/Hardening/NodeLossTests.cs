@@ -26,6 +26,20 @@ public sealed class NodeLossTests : IDisposable
         Assert.True(output.Contains("CHECK the rest of the run goes on", StringComparison.Ordinal), output);
     }
 
+    [Fact]
+    public void QueuePut_HomeNodeLostWithPutsInFlight_SendersFailNamingTheNode()
+    {
+        using var run = new HostileRun(_dragon, ["--wlm", "fork", "--local-nodes", "2"], "puts-to-lost-node");
+        System.Diagnostics.Process.GetProcessById(NodeServicePid(1)).Kill();
+        run.Finish(TimeSpan.FromSeconds(120));
+        var output = run.Output;
+        Assert.False(output.Contains("FAIL", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK put 32 finds the window full", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK the flush of the puts in flight fails with node lost", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK a later put fails with node lost too", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK the rest of the run goes on", StringComparison.Ordinal), output);
+    }
+
     /// <summary>The pid of this test's node service of the given index (a `dragon _node` process).</summary>
     private int NodeServicePid(int index)
     {
