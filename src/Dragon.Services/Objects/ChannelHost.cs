@@ -188,6 +188,7 @@ internal sealed class ChannelHost : HostedObject
             _inbox.Enqueue(new Inbound(put.Sender, put.Payload, report, Closed: null));
             if (_pumping)
             {
+                Monitor.Pulse(_inbox);
                 return;
             }
 
@@ -213,6 +214,7 @@ internal sealed class ChannelHost : HostedObject
 
             closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _inbox.Enqueue(new Inbound(0, ReadOnlyMemory<byte>.Empty, null, closed));
+            Monitor.Pulse(_inbox);
         }
 
         await closed.Task.ConfigureAwait(false);
@@ -224,16 +226,30 @@ internal sealed class ChannelHost : HostedObject
         var pending = new Dictionary<ulong, (int Messages, long Bytes, Action<ChannelPutAck> Report)>();
         while (true)
         {
-            Inbound next;
+            Inbound? peeked = null;
             lock (_inbox)
             {
-                if (_inbox.Count == 0)
+                if (_inbox.Count > 0)
                 {
-                    _pumping = false;
-                    break;
+                    peeked = _inbox.Peek();
+                }
+            }
+
+            if (peeked is not { } next)
+            {
+                // Report what went in, then linger a little for the senders' next puts rather than start a thread
+                // per burst.
+                ReportAll(pending);
+                lock (_inbox)
+                {
+                    if (_inbox.Count == 0 && !Monitor.Wait(_inbox, s_linger) && _inbox.Count == 0)
+                    {
+                        _pumping = false;
+                        return;
+                    }
                 }
 
-                next = _inbox.Peek();
+                continue;
             }
 
             if (next.Closed is { } closed)
@@ -269,8 +285,6 @@ internal sealed class ChannelHost : HostedObject
                 ReportAll(pending);
             }
         }
-
-        ReportAll(pending);
     }
 
     /// <summary>Writes one message into the ring, waiting for room (reporting what is pending before a wait).</summary>
@@ -319,6 +333,9 @@ internal sealed class ChannelHost : HostedObject
 
         pending.Clear();
     }
+
+    /// <summary>How long the inbox pump waits for more puts before its thread ends.</summary>
+    private static readonly TimeSpan s_linger = TimeSpan.FromMilliseconds(200);
 
     private readonly Queue<Inbound> _inbox = new();
     private bool _pumping;
