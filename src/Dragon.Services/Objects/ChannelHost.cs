@@ -168,6 +168,23 @@ internal sealed class ChannelHost : HostedObject
     /// </summary>
     private static TimeSpan SendSlice(int length) => TimeSpan.FromMilliseconds(Math.Min(1000, s_slice.TotalMilliseconds + (length >> 14)));
 
+    /// <summary>
+    /// The ring's traffic for metrics, or null once the channel is destroyed: counted in flight like a served call,
+    /// so <see cref="Destroy"/> never unmaps the ring under the read.
+    /// </summary>
+    public ShmRingTraffic? ReadTraffic()
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return _destroyed ? null : _ring.Traffic;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
     /// <summary>A process that exited stops waiting in every send or receive it asked of this channel.</summary>
     public override void OnProcessExited(ulong puid)
     {
