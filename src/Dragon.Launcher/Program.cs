@@ -19,6 +19,8 @@ try
             return 0;
         case "cleanup":
             return Cleanup.Run(args[1..]);
+        case Dragon.Launcher.Status.Ps.Command:
+            return Dragon.Launcher.Status.Ps.Run(args[1..]);
         case Fence.Command:
             return Fence.Run(args[1..]);
         case Dragon.Launcher.Nodes.NodeServiceMain.Command:

@@ -31,6 +31,8 @@ internal static class RunHost
         // their files. Kept until the run directory is gone.
         using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
+        using var statusServer = Status.StatusServer.Start(global);
+        using var metrics = options.MetricsPort is { } port ? Status.MetricsEndpoint.Start(port) : null;
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
         var interrupts = 0;
@@ -163,6 +165,8 @@ internal static class RunHost
                 await node.DisposeAsync().ConfigureAwait(false);
             }
 
+            statusServer.Dispose();
+            global.Dispose();
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();
