@@ -23,7 +23,7 @@ internal sealed class NodeMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("dragon.queue.depth", () => Channels(t => t.Depth), "{message}", "Messages waiting in each channel (queue or pipe) hosted on the node");
         _meter.CreateObservableCounter("dragon.queue.messages.sent", () => Channels(t => t.MessagesSent), "{message}", "Messages sent into each channel");
         _meter.CreateObservableCounter("dragon.queue.messages.received", () => Channels(t => t.MessagesReceived), "{message}", "Messages received from each channel");
-        _meter.CreateObservableCounter("dragon.queue.bytes.sent", () => Channels(t => t.BytesSent), "By", "Payload bytes sent into each channel");
+        _meter.CreateObservableCounter("dragon.queue.sent", () => Channels(t => t.BytesSent), "By", "Payload bytes sent into each channel");
         _meter.CreateObservableGauge("dragon.node.cpu.utilization", () => new Measurement<double>(_host.CpuUtilization(), _node), "1", "Share of the host's CPU time busy since the previous collection");
         _meter.CreateObservableUpDownCounter("dragon.node.memory.usage", () => new Measurement<long>(HostUsage.MemoryUsed(), _node), "By", "Memory in use on the host (total less available)");
     }
