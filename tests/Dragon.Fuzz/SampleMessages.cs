@@ -113,6 +113,7 @@ internal static class SampleMessages
             new QueryManyRequest([1, 2]),
             new QueryManyReply([process]),
             new CancelRequest(12),
+            new NodeMetricsNotice(2, 1L << 30, 250, [new ChannelTraffic("queue-1", 100, 500, 40, 60)]),
 
             // The smallest encodings of the records that travel in arrays (empty strings and arrays, nulls): an
             // array's count is checked against these sizes before it is allocated.
@@ -126,6 +127,7 @@ internal static class SampleMessages
             new PmiJobReply([], [[]]),
             new PmiExchangeReply([new(string.Empty, string.Empty)]),
             new SpawnRequest(0, minimalSpec, 0, []),
+            new NodeMetricsNotice(0, 0, 0, [new ChannelTraffic(string.Empty, 0, 0, 0, 0)]),
         ];
     }
 }

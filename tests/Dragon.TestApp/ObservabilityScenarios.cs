@@ -8,7 +8,8 @@ internal static class ObservabilityScenarios
 {
     /// <summary>
     /// 5 processes that exit 0 and 1 that exits 3 (spread over the nodes), one 2-rank MPI job, and 100 items put in
-    /// the queue "obs-queue" of which 40 are taken: the metrics must say so while the head still runs.
+    /// the queue "obs-queue" of which 40 are taken, 10 in "obs-queue-n1" (on node 1) of which 3 are taken: the metrics
+    /// must say so while the head still runs.
     /// </summary>
     public static int Workload(string mpitest, string goFile)
     {
@@ -42,7 +43,19 @@ internal static class ObservabilityScenarios
             queue.Get(TimeSpan.FromSeconds(10));
         }
 
-        Check.That(true, "100 put, 40 taken");
+        // A queue whose home is node 1, used from the head on node 0 (through the node services).
+        using var remote = new DragonQueue<int>(maxSize: 64, name: "obs-queue-n1", node: 1);
+        for (var i = 0; i < 10; i++)
+        {
+            remote.Put(i);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            remote.Get(TimeSpan.FromSeconds(10));
+        }
+
+        Check.That(true, "100 put, 40 taken; on node 1, 10 put, 3 taken");
         return WaitForGo(goFile);
     }
 

@@ -3,9 +3,9 @@ using System.Diagnostics.Metrics;
 namespace Dragon.Services.Diagnostics;
 
 /// <summary>
-/// The names metrics share. Every part of the runtime that measures creates its own <see cref="Meter"/> named
-/// <see cref="Name"/> and disposes it with itself, so a process that hosts runs one after another (a test runner)
-/// keeps no meter of an ended run. Instruments follow OpenTelemetry's naming: <c>dragon.area.thing</c>, units in
+/// The names metrics share. Global services create one <see cref="Meter"/> named <see cref="Name"/> per run
+/// (<see cref="RunMetrics"/>) and dispose it with the run, so a process that hosts runs one after another (a test
+/// runner) keeps no meter of an ended run. Instruments follow OpenTelemetry's naming: <c>dragon.area.thing</c>, units in
 /// UCUM (<c>s</c>, <c>By</c>, <c>{process}</c>), attributes <c>dragon.node.index</c> and friends.
 /// </summary>
 /// <remarks>

@@ -7,8 +7,8 @@ namespace Dragon.Services.Diagnostics;
 
 /// <summary>
 /// What global services measure for the whole run: processes started and exited per node (and why), how long a
-/// start takes, the processes live per node, MPI jobs and their wire-up. Global services see every start and exit
-/// of every node, so these figures cover nodes on other hosts too.
+/// start takes, the processes live per node, MPI jobs and their wire-up (global services see every start and exit
+/// of every node), and each node's channel traffic and host use (<see cref="NodeFigures"/>).
 /// </summary>
 internal sealed class RunMetrics : IDisposable
 {
@@ -18,7 +18,12 @@ internal sealed class RunMetrics : IDisposable
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     };
 
+    private static readonly TimeSpan s_figuresFresh = TimeSpan.FromMilliseconds(250);
+
     private readonly Meter _meter = DragonMeter.Create();
+    private readonly System.Threading.Lock _figuresLock = new();
+    private NodeMetricsNotice[]? _figures;
+    private long _figuresAt;
     private readonly Counter<long> _started;
     private readonly Counter<long> _exited;
     private readonly Histogram<double> _startDuration;
@@ -36,6 +41,15 @@ internal sealed class RunMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("dragon.node.cpus", () => PerNode(global, n => n.Cpus), "{cpu}", "CPUs each node registered with");
         _meter.CreateObservableUpDownCounter("dragon.node.memory.limit", () => PerNode(global, n => n.MemoryBytes), "By", "Memory each node registered with");
         _meter.CreateObservableUpDownCounter("dragon.node.lost", () => PerNode(global, n => global.IsLost(n.Index) ? 1L : 0L), "{node}", "1 for a node that was lost");
+
+        // Figures of the nodes themselves: read from an in-process node at the scrape, or the last a node on another
+        // host sent (every few seconds while metrics are exported).
+        _meter.CreateObservableUpDownCounter("dragon.queue.depth", () => Channels(global, c => c.Depth), "{message}", "Messages waiting in each channel (queue or pipe), by its home node");
+        _meter.CreateObservableCounter("dragon.queue.messages.sent", () => Channels(global, c => c.MessagesSent), "{message}", "Messages sent into each channel");
+        _meter.CreateObservableCounter("dragon.queue.messages.received", () => Channels(global, c => c.MessagesReceived), "{message}", "Messages received from each channel");
+        _meter.CreateObservableCounter("dragon.queue.sent", () => Channels(global, c => c.BytesSent), "By", "Payload bytes sent into each channel");
+        _meter.CreateObservableGauge("dragon.node.cpu.utilization", () => Figures(global).Select(f => new Measurement<double>(f.CpuPerMille / 1000.0, NodeTag(f))), "1", "Busy share of the node's host CPUs between two readings");
+        _meter.CreateObservableUpDownCounter("dragon.node.memory.usage", () => Figures(global).Select(f => new Measurement<long>(f.MemoryUsedBytes, NodeTag(f))), "By", "Memory in use on the node's host (total less available)");
     }
 
     /// <summary>A stopwatch reading when someone listens to start durations, else 0 (nothing measured).</summary>
@@ -86,6 +100,26 @@ internal sealed class RunMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    /// <summary>Every node's figures, read once per collection: the instruments of one scrape share them.</summary>
+    private IEnumerable<NodeMetricsNotice> Figures(GlobalServices global)
+    {
+        lock (_figuresLock)
+        {
+            if (_figures is null || Stopwatch.GetElapsedTime(_figuresAt) > s_figuresFresh)
+            {
+                _figures = global.Nodes.Where(n => !global.IsLost(n.Descriptor.Index)).Select(n => n.SampleFigures()).OfType<NodeMetricsNotice>().ToArray();
+                _figuresAt = Stopwatch.GetTimestamp();
+            }
+
+            return _figures;
+        }
+    }
+
+    private IEnumerable<Measurement<long>> Channels(GlobalServices global, Func<ChannelTraffic, long> value) =>
+        Figures(global).SelectMany(f => f.Channels.Select(c => new Measurement<long>(value(c), NodeTag(f), new(DragonMeter.ChannelName, c.Name))));
+
+    private static KeyValuePair<string, object?> NodeTag(NodeMetricsNotice figures) => new(DragonMeter.NodeIndex, figures.NodeIndex);
 
     private static IEnumerable<Measurement<long>> Live(GlobalServices global) =>
         global.NodeDescriptors.Select(n => new Measurement<long>(global.LiveOn(n.Index), Tags(n)));

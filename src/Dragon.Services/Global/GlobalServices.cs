@@ -53,6 +53,15 @@ internal sealed partial class GlobalServices : IDisposable
 
     public void Dispose() => Metrics.Dispose();
 
+    /// <summary>A node on another host sent its figures (channel traffic, CPU and memory) for metrics.</summary>
+    public void OnNodeFigures(NodeMetricsNotice figures)
+    {
+        if ((uint)figures.NodeIndex < (uint)_nodes.Count && _nodes[figures.NodeIndex] is RemoteNode remote)
+        {
+            remote.ReportedFigures = figures;
+        }
+    }
+
     public IReadOnlyList<INodeControl> Nodes => _nodes;
 
     public NodeDescriptor[] NodeDescriptors { get; private set; } = [];

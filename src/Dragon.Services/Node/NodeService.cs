@@ -66,7 +66,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
         Descriptor = DescribeLocal(index, name, $"{advertised ?? endpoint.Address}:{endpoint.Port}");
         Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)), _logger);
-        _metrics = new Diagnostics.NodeMetrics(index, Objects);
+        _figures = new Diagnostics.NodeFigures(index, Objects);
         SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -78,7 +78,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     }
 
     private readonly Lazy<Pmi.PmiServer> _pmi;
-    private readonly Diagnostics.NodeMetrics _metrics;
+    private readonly Diagnostics.NodeFigures _figures;
 
     /// <summary>The PMI server of this node, created on first use by an MPI group; it listens nowhere (ranks get socketpairs).</summary>
     public Pmi.PmiServer PmiServer => _pmi.Value;
@@ -275,6 +275,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         RetireIfSpent(process);
     }
 
+    /// <summary>This node's channel traffic and host use, read now.</summary>
+    public NodeMetricsNotice SampleFigures() => _figures.Sample();
+
     public void Signal(ulong puid, int signal)
     {
         if (_processes.TryGetValue(puid, out var process))
@@ -419,7 +422,6 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         _linkListener.Dispose();
         await _acceptLoop.ConfigureAwait(false);
         await _linkAcceptLoop.ConfigureAwait(false);
-        _metrics.Dispose();
         Objects.DestroyAll();
         if (_pmi.IsValueCreated)
         {

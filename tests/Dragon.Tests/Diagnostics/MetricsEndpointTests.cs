@@ -9,11 +9,16 @@ public sealed class MetricsEndpointTests : IDisposable
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
     private readonly DragonRun _dragon = new();
 
-    [Fact]
-    public async Task Scrape_DuringWorkflow_CountsItsProcessesMpiJobAndQueueTraffic()
+    /// <param name="wlm">"local": node services inside the launcher; "fork": node services as processes, whose
+    /// figures reach the launcher in their periodic notices.</param>
+    [Theory]
+    [InlineData("local")]
+    [InlineData("fork")]
+    public async Task Scrape_DuringWorkflow_CountsItsProcessesMpiJobAndQueueTraffic(string wlm)
     {
         var port = ObservedRun.FreePort();
-        using var run = new ObservedRun(_dragon, ["--local-nodes", "2", "--metrics-port", ObservedRun.Text(port)], "observe-workload", Repo.MpiProgram("mpitest"));
+        string[] nodes = wlm == "fork" ? ["--wlm", "fork", "--local-nodes", "2"] : ["--local-nodes", "2"];
+        using var run = new ObservedRun(_dragon, [.. nodes, "--metrics-port", ObservedRun.Text(port)], "observe-workload", Repo.MpiProgram("mpitest"));
         run.WaitUntilReady(s_timeout);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -23,7 +28,8 @@ public sealed class MetricsEndpointTests : IDisposable
         {
             // An exit is counted just after the join that saw it returns: look again for a moment if one lags.
             metrics = new PrometheusText(await http.GetStringAsync(new Uri($"http://localhost:{port}/metrics")));
-            if (metrics.Sum("dragon_process_exited_total") >= 8 || DateTime.UtcNow > deadline)
+            if ((metrics.Sum("dragon_process_exited_total") >= 8 && metrics.Sum("dragon_queue_messages_received_total", "dragon_channel_name=\"obs-queue-n1\"") >= 3)
+                || DateTime.UtcNow > deadline)
             {
                 break;
             }
@@ -52,10 +58,18 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.True(metrics.Sum("dragon_queue_messages_received_total", queue) == 40, because);
         Assert.True(metrics.Sum("dragon_queue_depth", queue) == 60, because);
         Assert.True(metrics.Sum("dragon_queue_sent_bytes_total", queue) >= 100, because);
+        Assert.True(metrics.Sum("dragon_queue_messages_sent_total", queue, "dragon_node_index=\"0\"") == 100, because);
 
-        // Each node's hardware and its host's use.
+        // 10 put into obs-queue-n1 on node 1, 3 taken.
+        var remote = "dragon_channel_name=\"obs-queue-n1\"";
+        Assert.True(metrics.Sum("dragon_queue_messages_sent_total", remote, "dragon_node_index=\"1\"") == 10, because);
+        Assert.True(metrics.Sum("dragon_queue_messages_received_total", remote) == 3, because);
+        Assert.True(metrics.Sum("dragon_queue_depth", remote) == 7, because);
+
+        // Each node's hardware and its host's use (from every node, in the launcher or not).
         Assert.True(metrics.Count("dragon_node_cpus") == 2, because);
-        Assert.True(metrics.Sum("dragon_node_memory_usage_bytes") > 0, because);
+        Assert.True(metrics.Count("dragon_node_memory_usage_bytes") == 2 && metrics.Sum("dragon_node_memory_usage_bytes") > 0, because);
+        Assert.True(metrics.Count("dragon_node_cpu_utilization") == 2, because);
 
         run.Finish(s_timeout);
     }

@@ -266,6 +266,9 @@ internal static partial class ControlCodec
                 w.Byte(48);
                 w.Int64(m.RequestId);
                 break;
+            case NodeMetricsNotice m:
+                WriteNodeMetrics(ref w, m);
+                break;
             default:
                 throw new ArgumentException($"{message.GetType().Name} is not a control message", nameof(message));
         }
@@ -359,6 +362,7 @@ internal static partial class ControlCodec
             46 => new QueryManyRequest(ReadUInt64s(ref r, "Puids")),
             47 => new QueryManyReply(ReadProcesses(ref r, "Processes")),
             48 => new CancelRequest(r.Int64("RequestId")),
+            NodeMetricsNoticeTag => ReadNodeMetrics(ref r),
             _ => throw new InvalidDataException($"bad control message: unknown tag {tag}"),
         };
         r.End();
