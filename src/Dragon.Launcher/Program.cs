@@ -35,6 +35,11 @@ catch (UsageException e)
     Console.Error.WriteLine(LauncherOptions.Usage);
     return 2;
 }
+catch (Dragon.Launcher.Status.MetricsEndpointException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    return 1;
+}
 catch (Dragon.Services.Runtime.UnsafeRunBaseException e)
 {
     Console.Error.WriteLine($"dragon: {e.Message}");

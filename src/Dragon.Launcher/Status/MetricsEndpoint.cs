@@ -13,14 +13,27 @@ internal static class MetricsEndpoint
 {
     public const string PortVariable = "DRAGON_METRICS_PORT";
 
-    public static IDisposable Start(int port) =>
-        Sdk.CreateMeterProviderBuilder()
-            .AddMeter(DragonMeter.Name)
-            .AddPrometheusHttpListener(options =>
-            {
-                options.Host = "localhost";
-                options.Port = port;
-                options.ScrapeResponseCacheDurationMilliseconds = 0;
-            })
-            .Build();
+    /// <summary>Starts serving; throws <see cref="MetricsEndpointException"/> when the port cannot be listened on.</summary>
+    public static IDisposable Start(int port)
+    {
+        try
+        {
+            return Sdk.CreateMeterProviderBuilder()
+                .AddMeter(DragonMeter.Name)
+                .AddPrometheusHttpListener(options =>
+                {
+                    options.Host = "localhost";
+                    options.Port = port;
+                    options.ScrapeResponseCacheDurationMilliseconds = 0;
+                })
+                .Build();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MetricsEndpointException($"cannot serve metrics on port {port}: {e.InnerException?.Message ?? e.Message}");
+        }
+    }
 }
+
+/// <summary>The metrics port cannot be listened on (in use, or not allowed); dragon says so and exits 1 before the run starts.</summary>
+internal sealed class MetricsEndpointException(string message) : Exception(message);

@@ -82,5 +82,18 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Contains("--metrics-port takes a TCP port", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void MetricsPort_InUse_EndsDragonWithTheReasonBeforeTheRunStarts()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var result = _dragon.Run(s_timeout, "--metrics-port", ObservedRun.Text(port), "/bin/echo", "never");
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains($"dragon: cannot serve metrics on port {port}: Address already in use", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("never", result.Stdout, StringComparison.Ordinal);
+        _dragon.AssertNothingLeft();
+    }
+
     public void Dispose() => _dragon.Dispose();
 }
