@@ -76,6 +76,55 @@ public sealed class PsTests : IDisposable
         Assert.Contains("no run is running on this host", none.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void StatusSocket_LineTooLongOrSilent_IsRefusedAndClosed()
+    {
+        using var run = new ObservedRun(_dragon, ["--local-nodes", "1"], "observe-sleepers", "1");
+        run.WaitUntilReady(s_timeout);
+        var socketPath = Assert.Single(Directory.GetFiles(_dragon.RunBase, "status.sock", SearchOption.AllDirectories));
+
+        // 256 bytes and no newline: refused at once, without waiting for more.
+        var reply = Ask(socketPath, new string('a', 256) + "x");
+        Assert.Contains("refused: no credential line", reply, StringComparison.Ordinal);
+
+        // Nothing at all: closed without an answer once the 5 s deadline passed.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        reply = Ask(socketPath, null);
+        Assert.Equal(string.Empty, reply);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(15));
+
+        run.Finish(s_timeout);
+    }
+
+    /// <summary>Sends <paramref name="line"/> (if any) to the status socket and reads until it closes.</summary>
+    private static string Ask(string socketPath, string? line)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.ReceiveTimeout = 20_000;
+        socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        if (line is not null)
+        {
+            socket.Send(System.Text.Encoding.ASCII.GetBytes(line));
+        }
+
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = socket.Receive(buffer)) > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, read).ToArray());
+            }
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            // The server closed with bytes of ours unread; what it sent first was already read.
+        }
+
+        return System.Text.Encoding.UTF8.GetString(received.ToArray());
+    }
+
     private static Dictionary<string, string> Environ(int pid) =>
         File.ReadAllText($"/proc/{pid}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(v => v.Split('=', 2)).Where(kv => kv.Length == 2).GroupBy(kv => kv[0]).ToDictionary(g => g.Key, g => g.First()[1]);
