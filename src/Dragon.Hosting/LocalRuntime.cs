@@ -169,6 +169,7 @@ public sealed class LocalRuntime : IAsyncDisposable, IDisposable
                 await node.DisposeAsync().ConfigureAwait(false);
             }
 
+            _global?.Dispose();
             _run.Dispose();
             _run.RemoveFiles();
             _sink?.Dispose();

@@ -9,6 +9,7 @@ internal sealed record LauncherOptions
     public const string Usage = """
         usage: dragon [options] PROGRAM [ARGS...]
                dragon cleanup [--dry-run] [--hosts H1,H2,...]
+               dragon ps [--json] [RUN]
 
         Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
         runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
@@ -27,6 +28,8 @@ internal sealed record LauncherOptions
           -l, --log-level LEVEL write logs (trace, debug, information, warning, error) to the run directory;
                                 they are kept in ./dragon-logs-<run id> when the run ends
           --label               prefix forwarded output with [puid@node]
+          --metrics-port PORT   serve the run's metrics for Prometheus at http://localhost:PORT/metrics
+                                (also DRAGON_METRICS_PORT); off by default
           --version             print the version
           -h, --help            print this help
 
@@ -35,6 +38,8 @@ internal sealed record LauncherOptions
                                 remove what killed runs left behind (processes, run directories,
                                 shared memory) whose launcher or node service is gone, here or on
                                 every host given (over SSH); --dry-run only lists them
+          ps [--json] [RUN]     list a running run's nodes, groups and processes (this host's run, or the
+                                one named); authenticated with DRAGON_SECRET or the run's status token
         """;
 
     /// <summary>
@@ -59,6 +64,9 @@ internal sealed record LauncherOptions
     public LogLevel LogLevel { get; init; } = LogLevel.None;
 
     public bool Label { get; init; }
+
+    /// <summary>The port of the Prometheus endpoint, when metrics are exported.</summary>
+    public int? MetricsPort { get; init; } = ParsePort(Environment.GetEnvironmentVariable(Status.MetricsEndpoint.PortVariable), Status.MetricsEndpoint.PortVariable);
 
     public string Program { get; init; } = string.Empty;
 
@@ -118,6 +126,9 @@ internal sealed record LauncherOptions
                 case "--label":
                     options = options with { Label = true };
                     break;
+                case "--metrics-port":
+                    options = options with { MetricsPort = ParsePort(Value(args, ref i, arg), arg) };
+                    break;
                 case "--":
                     return WithProgram(options, args, i + 1);
                 default:
@@ -137,6 +148,11 @@ internal sealed record LauncherOptions
         index < args.Count
             ? options with { Program = args[index], ProgramArgs = args.Skip(index + 1).ToArray() }
             : throw new UsageException("no program given");
+
+    private static int? ParsePort(string? text, string option) =>
+        string.IsNullOrEmpty(text) ? null
+        : int.TryParse(text, out var port) && port is > 0 and < 65536 ? port
+        : throw new UsageException($"{option} takes a TCP port from 1 to 65535, not '{text}'");
 
     private static string Value(IReadOnlyList<string> args, ref int i, string option) =>
         ++i < args.Count ? args[i] : throw new UsageException($"{option} needs a value");

@@ -19,6 +19,8 @@ try
             return 0;
         case "cleanup":
             return Cleanup.Run(args[1..]);
+        case Dragon.Launcher.Status.Ps.Command:
+            return Dragon.Launcher.Status.Ps.Run(args[1..]);
         case Fence.Command:
             return Fence.Run(args[1..]);
         case Dragon.Launcher.Nodes.NodeServiceMain.Command:
@@ -32,6 +34,11 @@ catch (UsageException e)
     Console.Error.WriteLine($"dragon: {e.Message}");
     Console.Error.WriteLine(LauncherOptions.Usage);
     return 2;
+}
+catch (Dragon.Launcher.Status.MetricsEndpointException e)
+{
+    Console.Error.WriteLine($"dragon: {e.Message}");
+    return 1;
 }
 catch (Dragon.Services.Runtime.UnsafeRunBaseException e)
 {

@@ -21,6 +21,9 @@ internal static class RunHost
     {
         var (executable, args) = ProgramResolver.Resolve(options.Program, options.ProgramArgs);
         var plan = NodeLaunchPlan.From(options);
+
+        // First, so a port in use ends dragon before anything of the run exists.
+        using var metrics = options.MetricsPort is { } port ? Status.MetricsEndpoint.Start(port) : null;
         using var sink = new ConsoleSink();
         var run = RunContext.Create(
             sink,
@@ -31,6 +34,7 @@ internal static class RunHost
         // their files. Kept until the run directory is gone.
         using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
+        using var statusServer = Status.StatusServer.Start(global);
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
         var interrupts = 0;
@@ -163,6 +167,8 @@ internal static class RunHost
                 await node.DisposeAsync().ConfigureAwait(false);
             }
 
+            statusServer.Dispose();
+            global.Dispose();
             run.Dispose();
             KeepLogs(run, options);
             run.RemoveFiles();

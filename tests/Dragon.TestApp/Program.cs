@@ -51,6 +51,8 @@ try
         "big-message" => HardeningScenarios.BigMessage(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "logging" => LoggingScenario.Run(args[1]),
         "error-context" => ErrorContextScenario.Run(args[1]),
+        "observe-workload" => ObservabilityScenarios.Workload(args[1], args[2]),
+        "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         _ => Check.Usage(args[0]),
     };
 }

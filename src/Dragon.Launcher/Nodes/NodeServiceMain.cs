@@ -25,6 +25,7 @@ internal static class NodeServiceMain
         var fanout = 0;
         var passOn = new List<string>();
         var label = false;
+        var metrics = false;
         var level = LogLevel.None;
         for (var i = 0; i < args.Count; i++)
         {
@@ -34,6 +35,7 @@ internal static class NodeServiceMain
                 case "--run-id": runId = args[++i]; passOn.AddRange([args[i - 1], args[i]]); break;
                 case "--index": indexText = args[++i]; break;
                 case "--label": label = true; passOn.Add(args[i]); break;
+                case "--metrics": metrics = true; passOn.Add(args[i]); break;
                 case "--run-base": Environment.SetEnvironmentVariable(RunLayout.BaseVariable, args[++i]); passOn.AddRange([args[i - 1], args[i]]); break;
                 case "--log-level": level = Enum.Parse<LogLevel>(args[++i], ignoreCase: true); passOn.AddRange([args[i - 1], args[i]]); break;
                 case "--fanout": fanout = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); passOn.AddRange([args[i - 1], args[i]]); break;
@@ -98,6 +100,8 @@ internal static class NodeServiceMain
 
             var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
             node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
+            using var reporting = new CancellationTokenSource();
+            var reporter = metrics ? ReportFiguresAsync(node, global, reporting.Token) : Task.CompletedTask;
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
             if (ended != node.ShutdownRequested)
             {
@@ -106,6 +110,8 @@ internal static class NodeServiceMain
 
             // A node service that lost the launcher has lost the run: it fences itself (SIGTERM, SIGKILL a short
             // grace later) rather than leave processes no one can reach any more.
+            await reporting.CancelAsync().ConfigureAwait(false);
+            await reporter.ConfigureAwait(false);
             var patience = ended == node.ShutdownRequested ? node.ShutdownRequested.Result : s_fenceGrace;
             await StopProcessesAsync(node, patience, skipInterrupt: ended != node.ShutdownRequested).ConfigureAwait(false);
             await DrainOutputAsync(node, global, link).ConfigureAwait(false);
@@ -159,6 +165,27 @@ internal static class NodeServiceMain
     /// slow terminal only slows it): the service must not end with lines still in its pipes. A stream that a
     /// stray descendant keeps open is given up after <see cref="s_outputStall"/> without progress.
     /// </summary>
+    /// <summary>How often a node service on another host sends its figures while the run exports metrics.</summary>
+    private static readonly TimeSpan s_figuresInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Sends this node's figures (channel traffic, CPU, memory) to global services until cancelled.</summary>
+    private static async Task ReportFiguresAsync(NodeService node, RemoteGlobalLink global, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(s_figuresInterval);
+        try
+        {
+            do
+            {
+                global.Notify(node.SampleFigures());
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            // The run is ending.
+        }
+    }
+
     private static async Task DrainOutputAsync(NodeService node, RemoteGlobalLink global, FramedConnection link)
     {
         var drained = node.ForwardedOutputDrained;

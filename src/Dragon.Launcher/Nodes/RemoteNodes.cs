@@ -187,6 +187,11 @@ internal sealed class RemoteNodes : IAsyncDisposable
             common.Add("--label");
         }
 
+        if (options.MetricsPort is not null)
+        {
+            common.Add("--metrics");
+        }
+
         if (options.LogLevel != LogLevel.None)
         {
             common.AddRange(["--log-level", options.LogLevel.ToString()]);

@@ -67,6 +67,9 @@ internal static class GlobalRequestHandler
             case ObjectUnregisterNotice unregister:
                 global.OnObjectDestroyed(unregister.Descriptor);
                 break;
+            case NodeMetricsNotice figures:
+                global.OnNodeFigures(figures);
+                break;
             case LogFileNotice log:
                 var logs = Path.Combine(global.Run.RunDir, "logs");
                 Directory.CreateDirectory(logs);

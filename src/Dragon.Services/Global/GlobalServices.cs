@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dragon.Runtime.Protocol;
+using Dragon.Services.Diagnostics;
 using Dragon.Services.Pmi;
 using Dragon.Services.Runtime;
 using Dragon.Services.Spawning;
@@ -11,7 +12,7 @@ namespace Dragon.Services.Global;
 /// The run's namespace: processes and groups by id, placement, join bookkeeping, object names, and the loss of
 /// nodes. One per run, in the launcher. Node services report exits here; joins complete from here.
 /// </summary>
-internal sealed partial class GlobalServices
+internal sealed partial class GlobalServices : IDisposable
 {
     /// <summary>Puids start above 2^32, as in Dragon, so they never look like pids.</summary>
     private const ulong FirstPuid = 1UL << 32;
@@ -33,9 +34,33 @@ internal sealed partial class GlobalServices
     {
         Run = run;
         _logger = run.Loggers.CreateLogger("global");
+        Metrics = new RunMetrics(this);
     }
 
     public RunContext Run { get; }
+
+    /// <summary>The run's metrics (meter "Dragon"); disposed with these services.</summary>
+    public RunMetrics Metrics { get; }
+
+    /// <summary>Processes started on <paramref name="node"/> and not yet exited.</summary>
+    public int LiveOn(int node) => node < _live.Length ? Volatile.Read(ref _live[node]) : 0;
+
+    /// <summary>Every record, for <c>dragon ps</c>: processes in start order.</summary>
+    internal IEnumerable<ProcessRecord> Processes => _processes.Values.OrderBy(r => r.Puid);
+
+    /// <summary>Every group not yet closed, for <c>dragon ps</c>.</summary>
+    internal IEnumerable<GroupRecord> Groups => _groups.Values.OrderBy(g => g.Id);
+
+    public void Dispose() => Metrics.Dispose();
+
+    /// <summary>A node on another host sent its figures (channel traffic, CPU and memory) for metrics.</summary>
+    public void OnNodeFigures(NodeMetricsNotice figures)
+    {
+        if ((uint)figures.NodeIndex < (uint)_nodes.Count && _nodes[figures.NodeIndex] is RemoteNode remote)
+        {
+            remote.ReportedFigures = figures;
+        }
+    }
 
     public IReadOnlyList<INodeControl> Nodes => _nodes;
 
@@ -112,6 +137,7 @@ internal sealed partial class GlobalServices
                 for (var m = lane; m < members.Length && Volatile.Read(ref failed) == 0; m += lanes)
                 {
                     var i = members[m];
+                    var clock = Metrics.StartClock();
                     ProcessDescriptor descriptor;
                     try
                     {
@@ -132,6 +158,7 @@ internal sealed partial class GlobalServices
 
                     records[i].Descriptor = descriptor;
                     started[i] = descriptor;
+                    Metrics.OnStarted(batch.Key, clock);
                     LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
                 }
             }));
@@ -247,17 +274,18 @@ internal sealed partial class GlobalServices
             reason = $"{record.StopReason} ({reason})";
         }
 
-        Complete(record, new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, (code != 0 || signal != 0) && !stoppedByUs));
+        Complete(record, new ProcessStatus(puid, ProcessState.Exited, code, signal, reason, record.NodeIndex, (code != 0 || signal != 0) && !stoppedByUs), stoppedByUs);
     }
 
-    private void Complete(ProcessRecord record, ProcessStatus status) => _ = CompleteAsync(record, status);
+    private void Complete(ProcessRecord record, ProcessStatus status, bool stoppedByUs = false, bool nodeLost = false) =>
+        _ = CompleteAsync(record, status, stoppedByUs, nodeLost);
 
     /// <summary>
     /// Every node first lets go of the process (its pending gets and acquires withdrawn, its locks handed on), and only
     /// then does anyone waiting on the exit hear of it: a joiner that puts a message right after the join returns can
     /// never have it taken by a wait of the dead process. A node that does not answer in time is being lost.
     /// </summary>
-    private async Task CompleteAsync(ProcessRecord record, ProcessStatus status)
+    private async Task CompleteAsync(ProcessRecord record, ProcessStatus status, bool stoppedByUs, bool nodeLost)
     {
         var notices = _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => NoticeAsync(n.Item, record.Puid)).ToArray();
         try
@@ -275,6 +303,7 @@ internal sealed partial class GlobalServices
         }
 
         Interlocked.Decrement(ref _live[record.NodeIndex]);
+        Metrics.OnExited(status, stoppedByUs, nodeLost);
         LogExited(record.Puid, status.Reason);
         if (record.Descriptor.GroupId != 0 && _groups.TryGetValue(record.Descriptor.GroupId, out var group))
         {
@@ -322,7 +351,7 @@ internal sealed partial class GlobalServices
         LogNodeLost(NodeDescriptors[node].Name, why);
         foreach (var record in _processes.Values.Where(r => r.NodeIndex == node && !r.HasExited).ToArray())
         {
-            Complete(record, new ProcessStatus(record.Puid, ProcessState.Exited, -1, 0, $"node lost: {NodeDescriptors[node].Name} ({why})", node, Failed: true));
+            Complete(record, new ProcessStatus(record.Puid, ProcessState.Exited, -1, 0, $"node lost: {NodeDescriptors[node].Name} ({why})", node, Failed: true), nodeLost: true);
         }
 
         NodeLost?.Invoke(node, why);

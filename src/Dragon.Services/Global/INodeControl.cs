@@ -24,4 +24,10 @@ internal interface INodeControl
 
     /// <summary>Drops this node's part of an MPI job.</summary>
     void ClosePmiJob(ulong groupId);
+
+    /// <summary>
+    /// The node's figures for metrics: read now for a node in this process, the last ones it sent for a node in
+    /// another (null before the first).
+    /// </summary>
+    NodeMetricsNotice? SampleFigures();
 }

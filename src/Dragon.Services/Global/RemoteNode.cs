@@ -15,6 +15,11 @@ internal sealed class RemoteNode : INodeControl
 
     public NodeDescriptor Descriptor { get; }
 
+    /// <summary>The figures the node sent last (every few seconds while the run exports metrics).</summary>
+    public NodeMetricsNotice? ReportedFigures { get; set; }
+
+    public NodeMetricsNotice? SampleFigures() => ReportedFigures;
+
     /// <summary>Completes when the link to the node is gone.</summary>
     public Task Closed => _link.Closed;
 

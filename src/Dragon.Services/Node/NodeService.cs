@@ -66,6 +66,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
         Descriptor = DescribeLocal(index, name, $"{advertised ?? endpoint.Address}:{endpoint.Port}");
         Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)), _logger);
+        _figures = new Diagnostics.NodeFigures(index, Objects);
         SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -77,6 +78,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     }
 
     private readonly Lazy<Pmi.PmiServer> _pmi;
+    private readonly Diagnostics.NodeFigures _figures;
 
     /// <summary>The PMI server of this node, created on first use by an MPI group; it listens nowhere (ranks get socketpairs).</summary>
     public Pmi.PmiServer PmiServer => _pmi.Value;
@@ -295,6 +297,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         LogReaped(process.Puid, process.Pid, code, signal);
         RetireIfSpent(process);
     }
+
+    /// <summary>This node's channel traffic and host use, read now.</summary>
+    public NodeMetricsNotice SampleFigures() => _figures.Sample();
 
     public void Signal(ulong puid, int signal)
     {

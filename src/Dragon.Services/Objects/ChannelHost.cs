@@ -342,6 +342,23 @@ internal sealed class ChannelHost : HostedObject
 
     private readonly record struct Inbound(ulong Sender, ReadOnlyMemory<byte> Payload, Action<ChannelPutAck>? Report, TaskCompletionSource? Closed);
 
+    /// <summary>
+    /// The ring's traffic for metrics, or null once the channel is destroyed: counted in flight like a served call,
+    /// so <see cref="Destroy"/> never unmaps the ring under the read.
+    /// </summary>
+    public ShmRingTraffic? ReadTraffic()
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return _destroyed ? null : _ring.Traffic;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
     /// <summary>A process that exited stops waiting in every send or receive it asked of this channel.</summary>
     public override void OnProcessExited(ulong puid)
     {

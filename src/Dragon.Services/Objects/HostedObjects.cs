@@ -193,6 +193,10 @@ internal sealed class HostedObjects
         _onDestroyed(entry.Object.Descriptor);
     }
 
+    /// <summary>The channels hosted here and not destroyed, for metrics.</summary>
+    public IEnumerable<ChannelHost> Channels =>
+        _objects.Values.Where(e => !e.Destroyed).Select(e => e.Object).OfType<ChannelHost>();
+
     private Entry Find(ulong id) => _objects.TryGetValue(id, out var entry) ? entry : throw Destroyed(id);
 
     private static ServiceException Destroyed(ulong id) =>

@@ -22,12 +22,16 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     private volatile bool _failed;
     private int _failedRank = -1;
     private (string Own, string Others)? _failedReasons;
+    private long _startedAt;
+    private int _initialized;
 
     public PmiGroupLaunch(GlobalServices global) => _global = global;
 
     public async Task BeforeStartAsync(GroupRecord group, IReadOnlyList<int> slotNodes)
     {
         _group = group;
+        _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        _global.Metrics.OnPmiJobStarted(slotNodes.Count);
         _slotNodes = slotNodes.ToArray();
         _states = new PmiRankState[_slotNodes.Length];
         _nodes = _slotNodes.Distinct().ToArray();
@@ -96,6 +100,13 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
         if (rank < 0 || rank >= _states.Length)
         {
             return;
+        }
+
+        // Wire-up ends when the last rank enters its first barrier: MPI_Init is exchanging business cards.
+        if (kind == PmiRankEventKind.Initialized && _states[rank] < PmiRankState.Initialized
+            && Interlocked.Increment(ref _initialized) == _states.Length)
+        {
+            _global.Metrics.OnPmiWiredUp(System.Diagnostics.Stopwatch.GetElapsedTime(_startedAt), _states.Length);
         }
 
         _states[rank] = kind switch

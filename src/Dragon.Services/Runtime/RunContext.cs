@@ -59,7 +59,7 @@ internal sealed class RunContext : IDisposable
     /// Random hex digits from the kernel (getrandom). Not RandomNumberGenerator: on Linux that loads OpenSSL,
     /// about a millisecond of a one-node run's start-up.
     /// </summary>
-    private static unsafe string RandomHex(int digits)
+    internal static unsafe string RandomHex(int digits)
     {
         var bytes = new byte[(digits + 1) / 2];
         fixed (byte* buffer = bytes)

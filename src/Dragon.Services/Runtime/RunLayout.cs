@@ -22,6 +22,15 @@ internal static class RunLayout
     /// <summary>One "pid starttime" line per process the run started.</summary>
     public const string ProcessesFile = "processes";
 
+    /// <summary>The launcher's socket for <c>dragon ps</c> (mode 0600), in the run directory.</summary>
+    public const string StatusSocket = "status.sock";
+
+    /// <summary>
+    /// A credential (mode 0600) that lets the user's own <c>dragon ps</c> read the run's status and nothing else:
+    /// it is not the run's secret, which starts processes and opens channels.
+    /// </summary>
+    public const string StatusTokenFile = "status.token";
+
     /// <summary>Environment variable that moves every run directory elsewhere (tests use it).</summary>
     public const string BaseVariable = "DRAGON_RUN_BASE";
 

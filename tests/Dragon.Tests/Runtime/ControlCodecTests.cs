@@ -12,7 +12,7 @@ public sealed class ControlCodecTests
     [Fact]
     public void Decode_EveryMessageTypeAndSmallestArrayElements_RoundTrips()
     {
-        Assert.Equal(48, SampleMessages.TypeCount);
+        Assert.Equal(51, SampleMessages.TypeCount);
         Assert.Empty(SampleMessages.RoundTripFailures());
     }
 

@@ -168,6 +168,7 @@ internal sealed unsafe partial class ShmRing
                 }
 
                 sink.Commit(messageLength);
+                _header->MessagesReceived++;
                 length = messageLength;
                 return true;
             }

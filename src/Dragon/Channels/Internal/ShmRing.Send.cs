@@ -103,6 +103,17 @@ internal sealed unsafe partial class ShmRing
             }
             while (offset < total);
 
+            // Plain writes: only the lock holder writes these, and metrics tolerate a stale read.
+            if (countUnfinished)
+            {
+                _header->MessagesSent++;
+                _header->BytesSent += total;
+            }
+            else
+            {
+                _header->MessagesRequeued++;
+            }
+
             completed = true;
             return true;
         }

@@ -127,6 +127,22 @@ internal sealed unsafe partial class ShmRing : IDisposable
         }
     }
 
+    /// <summary>
+    /// Traffic counters for metrics (messages and bytes sent, messages received, messages waiting), read without
+    /// a lock: each is written by one lock holder, so a reading may lag by a message but never tears.
+    /// </summary>
+    internal ShmRingTraffic Traffic
+    {
+        get
+        {
+            ThrowIfDisposed();
+            var received = Volatile.Read(ref _header->MessagesReceived);
+            var sent = Volatile.Read(ref _header->MessagesSent);
+            var requeued = Volatile.Read(ref _header->MessagesRequeued);
+            return new ShmRingTraffic(sent, Volatile.Read(ref _header->BytesSent), received, Math.Max(0, sent + requeued - received));
+        }
+    }
+
     /// <summary>Slots published and not yet consumed, a snapshot for diagnostics and tests.</summary>
     internal long PendingSlots
     {

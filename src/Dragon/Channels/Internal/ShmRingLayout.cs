@@ -17,7 +17,7 @@ internal struct ShmRingHeader
     public const ulong ExpectedMagic = 0x474E_4952_4E47_5244;
 
     /// <summary>Layout version; bump on any change to this struct or to <see cref="ShmSlotHeader"/>.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     /// <summary>Identifies the file as a ring.</summary>
     [FieldOffset(0)] public ulong Magic;
@@ -61,6 +61,15 @@ internal struct ShmRingHeader
     /// <summary>Futex word bumped to wake a consumer waiting for data (or for close).</summary>
     [FieldOffset(396)] public int DataEvent;
 
+    /// <summary>Messages ever sent (requeues not counted); written only by the producer-lock holder, read by metrics.</summary>
+    [FieldOffset(400)] public long MessagesSent;
+
+    /// <summary>Payload bytes of <see cref="MessagesSent"/>; written only by the producer-lock holder.</summary>
+    [FieldOffset(408)] public long BytesSent;
+
+    /// <summary>Messages put back (a receive whose process went away); written only by the producer-lock holder.</summary>
+    [FieldOffset(416)] public long MessagesRequeued;
+
     /// <summary>Count of slots ever consumed; written only by the consumer-lock holder.</summary>
     [FieldOffset(512)] public long Head;
 
@@ -69,6 +78,9 @@ internal struct ShmRingHeader
 
     /// <summary>Futex word bumped to wake a producer waiting for space (or for close).</summary>
     [FieldOffset(524)] public int SpaceEvent;
+
+    /// <summary>Messages ever received whole; written only by the consumer-lock holder, read by metrics.</summary>
+    [FieldOffset(528)] public long MessagesReceived;
 
     /// <summary>
     /// Items published and not yet marked done (joinable rings only): raised by the producer-lock holder before it
@@ -105,3 +117,6 @@ internal struct ShmSlotHeader
     /// <summary>Unused; keeps the payload 16-byte aligned.</summary>
     public int Reserved;
 }
+
+/// <summary>A ring's traffic so far, as metrics report it.</summary>
+internal readonly record struct ShmRingTraffic(long MessagesSent, long BytesSent, long MessagesReceived, long Depth);

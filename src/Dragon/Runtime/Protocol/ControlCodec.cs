@@ -282,6 +282,9 @@ internal static partial class ControlCodec
                 w.String(m.Reason);
                 w.Int32(m.NodeIndex);
                 break;
+            case NodeMetricsNotice m:
+                WriteNodeMetrics(ref w, m);
+                break;
             default:
                 throw new ArgumentException($"{message.GetType().Name} is not a control message", nameof(message));
         }
@@ -378,6 +381,7 @@ internal static partial class ControlCodec
             48 => new CancelRequest(r.Int64("RequestId")),
             49 => new ChannelPut(r.UInt64("ChannelId"), r.UInt64("Sender"), r.Memory("Payload")),
             50 => new ChannelPutAck(r.UInt64("ChannelId"), r.UInt64("Sender"), r.Int32("Messages"), r.Int64("Bytes"), r.Enum<ObjectStatus>("Status"), r.String("Reason"), r.Int32("NodeIndex")),
+            NodeMetricsNoticeTag => ReadNodeMetrics(ref r),
             _ => throw new InvalidDataException($"bad control message: unknown tag {tag}"),
         };
         r.End();
