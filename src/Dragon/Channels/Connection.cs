@@ -45,9 +45,32 @@ public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsy
     public ValueTask<T> ReceiveAsync<T>(CancellationToken cancellationToken = default) => ReceiveAsync<T>(null, cancellationToken);
 
     /// <inheritdoc cref="Receive{T}(TimeSpan?, CancellationToken)"/>
-    public async ValueTask<T> ReceiveAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    public ValueTask<T> ReceiveAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        var (received, value) = await TryReceiveCoreAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
+        // A message already here (the lines of a fetched batch) is handed out without an asynchronous state machine;
+        // what the receive throws still comes through the returned task, as from an async method.
+        ValueTask<(bool Received, T Value)> receiving;
+        try
+        {
+            receiving = TryReceiveCoreAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<T>(e);
+        }
+
+        if (receiving.IsCompletedSuccessfully)
+        {
+            var (received, value) = receiving.Result;
+            return received ? ValueTask.FromResult(value) : ValueTask.FromException<T>(Timeouts.Expired($"nothing arrived on {Describe}", timeout));
+        }
+
+        return AwaitReceivedAsync(receiving, timeout);
+    }
+
+    private async ValueTask<T> AwaitReceivedAsync<T>(ValueTask<(bool Received, T Value)> receiving, TimeSpan? timeout)
+    {
+        var (received, value) = await receiving.ConfigureAwait(false);
         return received ? value : throw Timeouts.Expired($"nothing arrived on {Describe}", timeout);
     }
 

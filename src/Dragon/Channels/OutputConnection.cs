@@ -19,7 +19,7 @@ internal sealed class OutputConnection : Connection
     private readonly int _node;
     private readonly int _fd;
 
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
 
     // Fetched lines not handed out yet, each ending in '\n'; _endFetched: the stream ended after them.
     private ReadOnlyMemory<byte> _lines;
@@ -66,6 +66,7 @@ internal sealed class OutputConnection : Connection
     }
 
     /// <summary>The next fetched line; false when none is left (and the stream has not ended: that throws).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool TryTake<T>(out T value)
     {
         // Checked before anything is taken, so asking for the wrong type loses no line.

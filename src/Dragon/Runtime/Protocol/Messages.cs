@@ -77,8 +77,11 @@ internal sealed record QueryManyReply(ProcessDescriptor[] Processes) : IMessage;
 /// </summary>
 internal sealed record StreamRecvRequest(ulong Puid, int NodeIndex, int Fd, long TimeoutMs, int MaxBytes) : IMessage
 {
-    /// <summary>What a reader asks for at once unless it says otherwise.</summary>
-    public const int DefaultMaxBytes = 64 * 1024;
+    /// <summary>
+    /// What a reader asks for at once: as much as a node service keeps for a stream, so a reader that keeps up costs
+    /// a request per queue-full, and the queue fills again while it works through the batch.
+    /// </summary>
+    public const int DefaultMaxBytes = 1024 * 1024;
 }
 
 /// <summary>
