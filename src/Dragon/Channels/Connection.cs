@@ -116,7 +116,10 @@ public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsy
 
     /// <summary>Every message until end of stream.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken by the cancelled wait.</exception>
-    public async IAsyncEnumerable<T> ReadAllAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<T> ReadAllAsync<T>(CancellationToken cancellationToken = default) => ReadAllCoreAsync<T>(cancellationToken);
+
+    /// <summary>Every message until end of stream: receives one at a time unless the kind of end knows better.</summary>
+    private protected virtual async IAsyncEnumerable<T> ReadAllCoreAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Dragon.Runtime;
@@ -65,34 +66,85 @@ internal sealed class OutputConnection : Connection
         }
     }
 
+    /// <summary>The lines one after another, taken from each fetched batch without a receive per line.</summary>
+    private protected override async IAsyncEnumerable<T> ReadAllCoreAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ThrowUnlessCarried<T>();
+        while (true)
+        {
+            if (TryTakeLine(out var line))
+            {
+                yield return Convert<T>(line);
+            }
+            else if (IsEnded)
+            {
+                yield break;
+            }
+            else
+            {
+                _ = await FetchAsync(-1, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The next fetched line; false when none is left (and the stream has not ended: that throws).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool TryTake<T>(out T value)
     {
         // Checked before anything is taken, so asking for the wrong type loses no line.
-        if (typeof(T) != typeof(string) && typeof(T) != typeof(byte[]) && !typeof(T).IsAssignableFrom(typeof(string)))
+        ThrowUnlessCarried<T>();
+        if (TryTakeLine(out var line))
         {
-            throw new InvalidCastException($"an output stream carries strings (or byte[]), not {typeof(T).Name}");
+            value = Convert<T>(line);
+            return true;
         }
 
-        ReadOnlyMemory<byte> line;
+        value = default!;
+        return IsEnded ? throw new EndOfStreamException($"the {StreamName} of process {_puid} has ended") : false;
+    }
+
+    /// <summary>The next fetched line, without its newline.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool TryTakeLine(out ReadOnlyMemory<byte> line)
+    {
         lock (_gate)
         {
             if (_lines.IsEmpty)
             {
-                value = default!;
-                return _endFetched ? throw new EndOfStreamException($"the {StreamName} of process {_puid} has ended") : false;
+                line = default;
+                return false;
             }
 
             var newline = _lines.Span.IndexOf((byte)'\n');
             var length = newline < 0 ? _lines.Length : newline;
             line = _lines[..length];
             _lines = _lines[Math.Min(length + 1, _lines.Length)..];
+            return true;
         }
-
-        value = typeof(T) == typeof(byte[]) ? (T)(object)line.ToArray() : (T)(object)Encoding.UTF8.GetString(line.Span);
-        return true;
     }
+
+    /// <summary>True once the stream ended and every fetched line was handed out.</summary>
+    private bool IsEnded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lines.IsEmpty && _endFetched;
+            }
+        }
+    }
+
+    private static void ThrowUnlessCarried<T>()
+    {
+        if (typeof(T) != typeof(string) && typeof(T) != typeof(byte[]) && !typeof(T).IsAssignableFrom(typeof(string)))
+        {
+            throw new InvalidCastException($"an output stream carries strings (or byte[]), not {typeof(T).Name}");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T Convert<T>(ReadOnlyMemory<byte> line) =>
+        typeof(T) == typeof(byte[]) ? (T)(object)line.ToArray() : (T)(object)Encoding.UTF8.GetString(line.Span);
 
     private protected override void SendCore<T>(T value, CancellationToken cancellationToken) => throw OnlyReceives();
 
