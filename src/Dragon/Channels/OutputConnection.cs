@@ -12,7 +12,7 @@ namespace Dragon;
 /// this end hands them out one per receive, and asks again only once they are used up. Lines a connection fetched
 /// are its own: another connection to the same stream (one passed to another process) gets the lines after them.
 /// </summary>
-internal sealed class OutputConnection : Connection
+internal sealed partial class OutputConnection : Connection
 {
     public const string Kind = "output";
 
@@ -67,25 +67,7 @@ internal sealed class OutputConnection : Connection
     }
 
     /// <summary>The lines one after another, taken from each fetched batch without a receive per line.</summary>
-    private protected override async IAsyncEnumerable<T> ReadAllCoreAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ThrowUnlessCarried<T>();
-        while (true)
-        {
-            if (TryTakeLine(out var line))
-            {
-                yield return Convert<T>(line);
-            }
-            else if (IsEnded)
-            {
-                yield break;
-            }
-            else
-            {
-                _ = await FetchAsync(-1, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+    private protected override IAsyncEnumerable<T> ReadAllCoreAsync<T>(CancellationToken cancellationToken) => new LineReader<T>(this, cancellationToken);
 
     /// <summary>The next fetched line; false when none is left (and the stream has not ended: that throws).</summary>
     private bool TryTake<T>(out T value)
