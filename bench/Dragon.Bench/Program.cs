@@ -29,6 +29,7 @@ return args[0] switch
     "pingpong-paths" => PingPongPaths.Run(Arg.Int(rest, 0, 20_000)),
     "remote" => RemoteScenarios.Run(
         Arg.Int(rest, 0, 200_000), Arg.Int(rest, 1, 4_000), Arg.Int(rest, 2, 20_000), Arg.Int(rest, 3, 1_000_000), Arg.Int(rest, 4, 3_000)),
+    "lines-phases" => LinesPhases.Run(Arg.Int(rest, 0, 1_000_000), Arg.Int(rest, 1, 100_000)),
     "startup-noop" => 0,
     "startup-connect" => FunctionPhases.Connect(),
     "client-steps" => ClientStartupSteps.Run(rest[0]),

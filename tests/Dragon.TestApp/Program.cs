@@ -47,6 +47,8 @@ try
         "puts-to-lost-node" => HardeningScenarios.PutsToLostNode(args[1]),
         "remote-put-flood" => HardeningScenarios.RemotePutFlood(),
         "unread-output" => OutputScenarios.Unread(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
+        "numbered-output" => PipedOutputScenarios.Numbered(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
+        "stalled-output" => PipedOutputScenarios.Stalled(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "many-short" => OutputScenarios.ManyShort(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),
         "big-message" => HardeningScenarios.BigMessage(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "logging" => LoggingScenario.Run(args[1]),

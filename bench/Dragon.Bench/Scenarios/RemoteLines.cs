@@ -40,8 +40,10 @@ internal static class RemoteLines
         long lines = 0;
         await foreach (var _ in stdout.ReadAllAsync<string>())
         {
+            // The clock is read every 4,096 lines: a read costs about as much as receiving a line (120-140 ns on the
+            // VM's kvm-clock), and the peer reads no clock per line.
             lines++;
-            if (Stopwatch.GetTimestamp() >= deadline)
+            if ((lines & 4095) == 0 && Stopwatch.GetTimestamp() >= deadline)
             {
                 return (lines, false);
             }

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Dragon.Services.Spawning;
 
 namespace Dragon.Services.Node;
@@ -21,33 +20,26 @@ internal interface IOutputSink
 }
 
 /// <summary>
-/// Reads one pipe from a child on a dedicated thread and cuts it into lines. A piped stream keeps lines in a queue
-/// bounded in bytes (<see cref="MaxQueuedBytes"/>, counting a small overhead per line) that readers drain; when it is
-/// full the pump stops reading, so the child blocks in write instead of anything being dropped (back-pressure). A
-/// line longer than <see cref="MaxLineBytes"/> is delivered in pieces of that size, never buffered whole. A
-/// forwarded stream hands each line to the output sink, which applies its own bound the same way.
+/// Reads one pipe from a child on a dedicated thread. A piped stream hands what it reads, cut after its last newline,
+/// to a <see cref="LineQueue"/> that readers drain in batches: no work per line beyond finding the last newline of
+/// each read, and when the queue is full the pump stops reading, so the child blocks in write instead of anything
+/// being dropped (back-pressure). A line longer than <see cref="MaxLineBytes"/> is delivered in pieces of that size,
+/// never buffered whole. A forwarded stream hands each line to the output sink, which applies its own bound the
+/// same way.
 /// </summary>
 internal sealed class OutputPump
 {
     /// <summary>Lines longer than this are delivered in pieces of this size.</summary>
     public const int MaxLineBytes = 64 * 1024;
 
-    /// <summary>Most bytes a piped stream keeps for its readers (at least one line is always let in).</summary>
-    public const int MaxQueuedBytes = 1024 * 1024;
-
-    /// <summary>What a queued line costs beyond its bytes (the array and the queue's node), counted against the bound.</summary>
-    private const int LineOverheadBytes = 48;
-
     private readonly int _fd;
-    private readonly Channel<byte[]>? _lines;
-    private readonly object _room = new();
-    private long _queuedBytes;
+    private readonly LineQueue? _lines;
     private readonly IOutputSink? _sink;
     private readonly string _label;
     private readonly bool _isError;
     private readonly Thread _thread;
 
-    private OutputPump(int fd, Channel<byte[]>? lines, IOutputSink? sink, string label, bool isError)
+    private OutputPump(int fd, LineQueue? lines, IOutputSink? sink, string label, bool isError)
     {
         _fd = fd;
         _lines = lines;
@@ -62,11 +54,10 @@ internal sealed class OutputPump
 
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public static OutputPump Piped(int fd, string label) =>
-        Start(new OutputPump(fd, Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleWriter = true }), null, label, false));
+    public static OutputPump Piped(int fd, string label) => Start(new OutputPump(fd, new LineQueue(), null, label, false));
 
     /// <summary>True once a piped stream reached end of file and its readers took every line (nothing left to ask for).</summary>
-    public bool IsConsumed => _lines is null ? _drained.Task.IsCompleted : _lines.Reader.Completion.IsCompleted;
+    public bool IsConsumed => _lines?.IsConsumed ?? _drained.Task.IsCompleted;
 
     public static OutputPump Forwarded(int fd, IOutputSink sink, string label, bool isError) =>
         Start(new OutputPump(fd, null, sink, label, isError));
@@ -77,53 +68,12 @@ internal sealed class OutputPump
         return pump;
     }
 
-    /// <summary>Next line, or null at end of stream; throws <see cref="TimeoutException"/> when the timeout passes.</summary>
-    public async Task<byte[]?> ReceiveAsync(long timeoutMs, CancellationToken cancellationToken)
-    {
-        var lines = _lines ?? throw new InvalidOperationException("this stream is forwarded, not piped");
-        if (lines.Reader.TryRead(out var ready))
-        {
-            return Taken(ready);
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeoutMs >= 0)
-        {
-            timeout.CancelAfter(TimeSpan.FromMilliseconds(timeoutMs));
-        }
-
-        try
-        {
-            while (true)
-            {
-                if (lines.Reader.TryRead(out var line))
-                {
-                    return Taken(line);
-                }
-
-                if (!await lines.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
-                {
-                    return null;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException();
-        }
-    }
-
-    /// <summary>A reader took a line: its bytes no longer count, and a pump waiting for room may go on.</summary>
-    private byte[] Taken(byte[] line)
-    {
-        lock (_room)
-        {
-            _queuedBytes -= line.Length + LineOverheadBytes;
-            Monitor.PulseAll(_room);
-        }
-
-        return line;
-    }
+    /// <summary>
+    /// The lines queued up to <paramref name="maxBytes"/> (at least one line), with end of stream when it ended after
+    /// them; throws <see cref="TimeoutException"/> when nothing came in time. A cancelled or timed-out wait takes nothing.
+    /// </summary>
+    public Task<LineBatch> ReceiveAsync(int maxBytes, long timeoutMs, CancellationToken cancellationToken) =>
+        (_lines ?? throw new InvalidOperationException("this stream is forwarded, not piped")).TakeAsync(maxBytes, timeoutMs, cancellationToken);
 
     private unsafe void Run()
     {
@@ -149,60 +99,65 @@ internal sealed class OutputPump
                     break;
                 }
 
+                // What came before this read holds no newline: only the new bytes are searched.
+                var last = buffer.AsSpan(filled, (int)n).LastIndexOf((byte)'\n');
                 filled += (int)n;
-                var start = 0;
-                int newline;
-                while ((newline = Array.IndexOf(buffer, (byte)'\n', start, filled - start)) >= 0)
+                if (last >= 0)
                 {
-                    Emit(buffer.AsSpan(start, newline - start));
-                    start = newline + 1;
+                    var whole = filled - (int)n + last + 1;
+                    EmitLines(buffer.AsSpan(0, whole));
+                    buffer.AsSpan(whole, filled - whole).CopyTo(buffer);
+                    filled -= whole;
                 }
-
-                if (start == 0 && filled == buffer.Length)
+                else if (filled == buffer.Length)
                 {
-                    Emit(buffer);
+                    EmitPiece(buffer);
                     filled = 0;
-                }
-                else if (start > 0)
-                {
-                    Buffer.BlockCopy(buffer, start, buffer, 0, filled - start);
-                    filled -= start;
                 }
             }
 
             if (filled > 0)
             {
-                Emit(buffer.AsSpan(0, filled));
+                EmitPiece(buffer.AsSpan(0, filled));
             }
         }
         finally
         {
             _ = Native.close(_fd);
-            _lines?.Writer.TryComplete();
+            _lines?.Complete();
             _drained.TrySetResult();
         }
     }
 
-    private void Emit(ReadOnlySpan<byte> line)
+    /// <summary>Whole lines, each ending in a newline.</summary>
+    private void EmitLines(ReadOnlySpan<byte> lines)
     {
-        if (_sink is not null)
+        if (_lines is not null)
         {
-            _sink.WriteLine(_label, line, _isError);
+            _lines.Append(lines.ToArray());
             return;
         }
 
-        var cost = line.Length + LineOverheadBytes;
-        lock (_room)
+        int newline;
+        while ((newline = lines.IndexOf((byte)'\n')) >= 0)
         {
-            // Full: block this pump thread (and so the child's writes) until a reader makes room.
-            while (_queuedBytes > 0 && _queuedBytes + cost > MaxQueuedBytes)
-            {
-                Monitor.Wait(_room);
-            }
+            _sink!.WriteLine(_label, lines[..newline], _isError);
+            lines = lines[(newline + 1)..];
+        }
+    }
 
-            _queuedBytes += cost;
+    /// <summary>A piece of a line too long to keep whole, or the last line of a stream that did not end in a newline.</summary>
+    private void EmitPiece(ReadOnlySpan<byte> piece)
+    {
+        if (_lines is null)
+        {
+            _sink!.WriteLine(_label, piece, _isError);
+            return;
         }
 
-        _lines!.Writer.TryWrite(line.ToArray());
+        var chunk = new byte[piece.Length + 1];
+        piece.CopyTo(chunk);
+        chunk[^1] = (byte)'\n';
+        _lines.Append(chunk);
     }
 }

@@ -88,7 +88,7 @@ internal static class RequestHandler
             case ObjectRequest operation:
                 return await node.Objects.HandleAsync(operation, cancellationToken).ConfigureAwait(false);
             case StreamRecvRequest recv:
-                return await ReceiveLineAsync(node, recv, cancellationToken).ConfigureAwait(false);
+                return await ReceiveLinesAsync(node, recv, cancellationToken).ConfigureAwait(false);
             case StreamWriteRequest write:
                 if (!node.Find(write.Puid).WriteStdin(write.Data, write.Close))
                 {
@@ -154,29 +154,30 @@ internal static class RequestHandler
         return await Routed(node, ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<StreamData> ReceiveLineAsync(NodeService node, StreamRecvRequest recv, CancellationToken cancellationToken)
+    /// <summary>The lines of a piped stream queued up to the request's budget, handed out in one reply.</summary>
+    private static async Task<StreamData> ReceiveLinesAsync(NodeService node, StreamRecvRequest recv, CancellationToken cancellationToken)
     {
         var process = node.Find(recv.Puid);
         if (ReferenceEquals(process, LocalProcess.Retired))
         {
-            return new StreamData([], EndOfStream: true, TimedOut: false);
+            return new StreamData(ReadOnlyMemory<byte>.Empty, EndOfStream: true, TimedOut: false);
         }
 
         var pump = (recv.Fd == 1 ? process.Stdout : process.Stderr)
             ?? throw new ServiceException(ErrorKind.InvalidArgument, $"the {(recv.Fd == 1 ? "stdout" : "stderr")} of process {recv.Puid} is not piped");
         try
         {
-            var line = await pump.ReceiveAsync(recv.TimeoutMs, cancellationToken).ConfigureAwait(false);
-            if (line is null)
+            var batch = await pump.ReceiveAsync(recv.MaxBytes, recv.TimeoutMs, cancellationToken).ConfigureAwait(false);
+            if (batch.EndOfStream)
             {
                 node.RetireIfSpent(process);
             }
 
-            return line is null ? new StreamData([], EndOfStream: true, TimedOut: false) : new StreamData(line, false, false);
+            return new StreamData(batch.Lines, batch.EndOfStream, TimedOut: false);
         }
         catch (TimeoutException)
         {
-            return new StreamData([], EndOfStream: false, TimedOut: true);
+            return new StreamData(ReadOnlyMemory<byte>.Empty, EndOfStream: false, TimedOut: true);
         }
     }
 }

@@ -45,9 +45,32 @@ public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsy
     public ValueTask<T> ReceiveAsync<T>(CancellationToken cancellationToken = default) => ReceiveAsync<T>(null, cancellationToken);
 
     /// <inheritdoc cref="Receive{T}(TimeSpan?, CancellationToken)"/>
-    public async ValueTask<T> ReceiveAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    public ValueTask<T> ReceiveAsync<T>(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        var (received, value) = await TryReceiveCoreAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken).ConfigureAwait(false);
+        // A message already here (the lines of a fetched batch) is handed out without an asynchronous state machine;
+        // what the receive throws still comes through the returned task, as from an async method.
+        ValueTask<(bool Received, T Value)> receiving;
+        try
+        {
+            receiving = TryReceiveCoreAsync<T>(Timeouts.ToMilliseconds(timeout), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<T>(e);
+        }
+
+        if (receiving.IsCompletedSuccessfully)
+        {
+            var (received, value) = receiving.Result;
+            return received ? ValueTask.FromResult(value) : ValueTask.FromException<T>(Timeouts.Expired($"nothing arrived on {Describe}", timeout));
+        }
+
+        return AwaitReceivedAsync(receiving, timeout);
+    }
+
+    private async ValueTask<T> AwaitReceivedAsync<T>(ValueTask<(bool Received, T Value)> receiving, TimeSpan? timeout)
+    {
+        var (received, value) = await receiving.ConfigureAwait(false);
         return received ? value : throw Timeouts.Expired($"nothing arrived on {Describe}", timeout);
     }
 
@@ -122,7 +145,10 @@ public abstract class Connection : IRuntimeObject<Connection>, IDisposable, IAsy
 
     /// <summary>Every message until end of stream.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken by the cancelled wait.</exception>
-    public async IAsyncEnumerable<T> ReadAllAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<T> ReadAllAsync<T>(CancellationToken cancellationToken = default) => ReadAllCoreAsync<T>(cancellationToken);
+
+    /// <summary>Every message until end of stream: receives one at a time unless the kind of end knows better.</summary>
+    private protected virtual async IAsyncEnumerable<T> ReadAllCoreAsync<T>([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -72,10 +72,11 @@ internal static partial class ControlCodec
                 w.Int32(m.NodeIndex);
                 w.Int32(m.Fd);
                 w.Int64(m.TimeoutMs);
+                w.Int32(m.MaxBytes);
                 break;
             case StreamData m:
                 w.Byte(12);
-                w.Bytes(m.Data);
+                w.BulkBytes(m.Lines);
                 w.Bool(m.EndOfStream);
                 w.Bool(m.TimedOut);
                 break;
@@ -299,7 +300,7 @@ internal static partial class ControlCodec
         ObjectRequest m => 1 + 8 + 4 + 4 + m.Payload.Length + 8 + 8 + 8,
         ObjectReply m => 1 + 4 + 4 + m.Payload.Length + 8,
         ChannelPut m => 1 + 8 + 8 + 4 + m.Payload.Length,
-        StreamData m => 1 + 4 + m.Data.Length + 1 + 1,
+        StreamData m => 1 + 4 + m.Lines.Length + 1 + 1,
         StreamWriteRequest m => 1 + 8 + 4 + 4 + m.Data.Length + 1,
         TargetReply m => 1 + 4 + m.Payload.Length,
         LogFileNotice m => 1 + 4 + System.Text.Encoding.UTF8.GetByteCount(m.Name) + 4 + m.Content.Length,
@@ -340,8 +341,8 @@ internal static partial class ControlCodec
             8 => new SignalRequest(r.UInt64("Puid"), r.Int32("Signal")),
             9 => new QueryRequest(r.UInt64("Puid")),
             10 => new QueryReply(ReadProcessDescriptor(ref r), ReadProcessStatus(ref r)),
-            11 => new StreamRecvRequest(r.UInt64("Puid"), r.Int32("NodeIndex"), r.Int32("Fd"), r.Int64("TimeoutMs")),
-            12 => new StreamData(r.Bytes("Data"), r.Bool("EndOfStream"), r.Bool("TimedOut")),
+            11 => new StreamRecvRequest(r.UInt64("Puid"), r.Int32("NodeIndex"), r.Int32("Fd"), r.Int64("TimeoutMs"), r.Int32("MaxBytes")),
+            12 => new StreamData(r.Memory("Lines"), r.Bool("EndOfStream"), r.Bool("TimedOut")),
             13 => new StreamWriteRequest(r.UInt64("Puid"), r.Int32("NodeIndex"), r.Bytes("Data"), r.Bool("Close")),
             14 => new TargetRequest(r.UInt64("Puid")),
             15 => new TargetReply(r.Bytes("Payload")),

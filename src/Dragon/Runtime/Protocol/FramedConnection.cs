@@ -31,7 +31,8 @@ internal sealed class FrameHandlers
 /// <list type="bullet">
 /// <item>Requests are pipelined: any number are in flight, each completed by the single reader.</item>
 /// <item>Writes are coalesced: frames queued while a write is under way go out together in one scatter write (one
-/// system call), so a busy connection pays one syscall per batch, not per message.</item>
+/// system call), so a busy connection pays one syscall per batch, not per message. A request on an idle connection
+/// is written by its caller at once; a notice's write starts on the thread pool, so a stream of notices batches.</item>
 /// <item>A frame over <see cref="ChunkBytes"/> travels in chunks, one chunk per batch, so a large message never holds
 /// the connection for the others. Notices are never chunked (their order is their meaning).</item>
 /// <item>Cancel is a notice (<see cref="CancelRequest"/>): the serving side stops the operation and its one final
@@ -139,7 +140,7 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// the notice is queued or written (the caller may have written a batch itself).
     /// </summary>
     /// <exception cref="IOException">The connection is gone (or the error the connection's lost factory makes).</exception>
-    public ValueTask NotifyAsync(IMessage notice) => EnqueueAsync(0, notice, onDropped: null);
+    public ValueTask NotifyAsync(IMessage notice) => EnqueueAsync(0, notice, onDropped: null, defer: true);
 
     private void SendCancel(long id)
     {
@@ -153,7 +154,14 @@ internal sealed class FramedConnection : IAsyncDisposable
         }
     }
 
-    private ValueTask EnqueueAsync(long id, IMessage message, Action? onDropped)
+    /// <summary>Queues a frame, and writes it (with whatever else is queued) unless a write is under way.</summary>
+    /// <param name="id">The frame's id (0 for a notice).</param>
+    /// <param name="message">What it carries.</param>
+    /// <param name="onDropped">Called if the frame is never written (the connection ended first).</param>
+    /// <param name="defer">True for notices: an idle connection's write starts on the thread pool instead of on the
+    /// caller, so a sender that streams notices (puts, their reports) queues several before the write takes them all
+    /// in one system call; requests and replies are written at once, for latency.</param>
+    private ValueTask EnqueueAsync(long id, IMessage message, Action? onDropped, bool defer = false)
     {
         var parts = FrameCodec.EncodeParts(id, message);
         var length = 0;
@@ -186,6 +194,12 @@ internal sealed class FramedConnection : IAsyncDisposable
             }
 
             _writing = true;
+        }
+
+        if (defer)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static connection => _ = connection.WriteLoopAsync(), this, preferLocal: false);
+            return ValueTask.CompletedTask;
         }
 
         // This caller becomes the writer: it writes what is queued, and what others queue meanwhile, until the queue

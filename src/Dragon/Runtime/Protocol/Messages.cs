@@ -71,11 +71,24 @@ internal sealed record QueryManyRequest(ulong[] Puids) : IMessage;
 
 internal sealed record QueryManyReply(ProcessDescriptor[] Processes) : IMessage;
 
-/// <summary>Next line of a piped stdout/stderr (Fd 1 or 2) of a process.</summary>
-internal sealed record StreamRecvRequest(ulong Puid, int NodeIndex, int Fd, long TimeoutMs) : IMessage;
+/// <summary>
+/// The next lines of a piped stdout/stderr (Fd 1 or 2) of a process: as many whole lines as are queued, up to
+/// <see cref="MaxBytes"/> (at least one line, whatever its size).
+/// </summary>
+internal sealed record StreamRecvRequest(ulong Puid, int NodeIndex, int Fd, long TimeoutMs, int MaxBytes) : IMessage
+{
+    /// <summary>
+    /// What a reader asks for at once: as much as a node service keeps for a stream, so a reader that keeps up costs
+    /// a request per queue-full, and the queue fills again while it works through the batch.
+    /// </summary>
+    public const int DefaultMaxBytes = 1024 * 1024;
+}
 
-/// <summary>A line (without its newline) or end of stream; <see cref="TimedOut"/> when nothing came in time.</summary>
-internal sealed record StreamData(byte[] Data, bool EndOfStream, bool TimedOut) : IMessage;
+/// <summary>
+/// Whole lines, each ending in '\n', in the order written (empty when none came); <see cref="EndOfStream"/> when the
+/// stream ended after them; <see cref="TimedOut"/> when nothing came in time.
+/// </summary>
+internal sealed record StreamData(ReadOnlyMemory<byte> Lines, bool EndOfStream, bool TimedOut) : IMessage;
 
 /// <summary>Bytes for a piped stdin; <see cref="Close"/> closes it after writing.</summary>
 internal sealed record StreamWriteRequest(ulong Puid, int NodeIndex, byte[] Data, bool Close) : IMessage;
