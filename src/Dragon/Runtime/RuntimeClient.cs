@@ -17,9 +17,15 @@ internal sealed class RuntimeClient : IDisposable
 
     private readonly FramedConnection _connection;
 
+    /// <summary>How long a process that exits waits for its queued notices to be written.</summary>
+    private static readonly TimeSpan s_exitFlush = TimeSpan.FromSeconds(10);
+
     private RuntimeClient(Socket socket)
     {
         _connection = new FramedConnection(socket, "the node service", dialled: true, new FrameHandlers { Notice = OnNotice }, static (_, reason) => Lost(reason));
+        // Puts to other nodes return once queued to this connection: a process that ends normally writes them out
+        // first, so what it put reaches its node service (and goes on from there).
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => _connection.WaitWritten(s_exitFlush);
         _ = _connection.Closed.ContinueWith(
             static (_, state) => Channels.RemoteSender.OnConnectionLost(((FramedConnection)state!).LostReason ?? new IOException("the connection closed")),
             _connection,

@@ -142,6 +142,32 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <exception cref="IOException">The connection is gone (or the error the connection's lost factory makes).</exception>
     public ValueTask NotifyAsync(IMessage notice) => EnqueueAsync(0, notice, onDropped: null, defer: true);
 
+    /// <summary>
+    /// Waits until everything queued so far was written (or the connection failed), up to <paramref name="timeout"/>;
+    /// for a process that is about to exit with notices still queued. False if writes were still under way.
+    /// </summary>
+    public bool WaitWritten(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            lock (_outLock)
+            {
+                if (!_writing || _writeFailed is not null)
+                {
+                    return true;
+                }
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+
     private void SendCancel(long id)
     {
         try
