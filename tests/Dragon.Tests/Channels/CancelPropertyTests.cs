@@ -33,15 +33,23 @@ public sealed class CancelPropertyTests(ITestOutputHelper output) : IDisposable
         delay));
 
     [Fact]
-    public void Queue_RandomPutGetCancelTimeoutKillAcrossTwoNodes_NoLossNoDuplicatePerProducerOrder()
+    public void Queue_RandomPutGetCancelTimeoutKillAcrossTwoNodes_NoLossNoDuplicatePerProducerOrder() =>
+        CheckPlans(Cases, (planPath, resultPath) => _dragon.RunScenario(s_timeout, "--local-nodes", "2", Repo.TestApp, "cancel-plan", planPath, resultPath), Path.GetTempPath(), output);
+
+    /// <summary>
+    /// Generates <paramref name="cases"/> plans, has <paramref name="run"/> execute them (a run of the cancel-plan
+    /// scenario given the plan file and the result file to write, both in <paramref name="directory"/>), and checks
+    /// that whatever the interleaving nothing was lost or duplicated and each producer's order held.
+    /// </summary>
+    internal static void CheckPlans(int cases, Action<string, string> run, string directory, ITestOutputHelper output)
     {
         var cancelMs = new List<double>();
         var killed = 0;
         Check.Sample(
-            s_op.Array[12, 40].Array[Cases],
+            s_op.Array[12, 40].Array[cases],
             plan =>
             {
-                var results = Run(plan);
+                var results = Run(plan, run, directory);
                 Assert.Equal(plan.Length, results.Length);
                 for (var i = 0; i < plan.Length; i++)
                 {
@@ -74,15 +82,15 @@ public sealed class CancelPropertyTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private CaseResult[] Run(Op[][] plan)
+    private static CaseResult[] Run(Op[][] plan, Action<string, string> run, string directory)
     {
         // Outside the run base, which must be empty after the run.
-        var planPath = Path.Combine(Path.GetTempPath(), $"dragon-plan-{Guid.NewGuid():N}.json");
+        var planPath = Path.Combine(directory, $"dragon-plan-{Guid.NewGuid():N}.json");
         var resultPath = Path.ChangeExtension(planPath, ".result.json");
         try
         {
             File.WriteAllText(planPath, JsonSerializer.Serialize(plan));
-            _dragon.RunScenario(s_timeout, "--local-nodes", "2", Repo.TestApp, "cancel-plan", planPath, resultPath);
+            run(planPath, resultPath);
             return JsonSerializer.Deserialize<CaseResult[]>(File.ReadAllText(resultPath))!;
         }
         finally

@@ -19,7 +19,13 @@ public sealed partial class MultiNodeTests : IDisposable
     private readonly FakeCluster _cluster;
     private readonly DragonRun _dragon = new();
 
-    public MultiNodeTests(FakeCluster cluster) => _cluster = cluster;
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
+
+    public MultiNodeTests(FakeCluster cluster, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        _cluster = cluster;
+        _output = output;
+    }
 
     private string AllHosts => string.Join(',', _cluster.Hosts);
 
@@ -83,6 +89,19 @@ public sealed partial class MultiNodeTests : IDisposable
         {
             Assert.Contains($"worker on {host} exited 0", result.Stdout, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>The cancel property (no loss, no duplicate, per-producer order) with the queue on another host.</summary>
+    [Fact]
+    public void Queue_RandomPutGetCancelAcrossTwoHosts_NoLossNoDuplicatePerProducerOrder()
+    {
+        var directory = Path.Combine(Repo.Root, "artifacts", "cluster-plans");
+        Directory.CreateDirectory(directory);
+        Channels.CancelPropertyTests.CheckPlans(
+            10,
+            (planPath, resultPath) => AssertPassed(_cluster.RunInHead(Dragon($"--hosts n1,n2 {Repo.TestApp} cancel-plan {planPath} {resultPath}"), TimeSpan.FromSeconds(240))),
+            directory,
+            _output);
     }
 
     [Fact]
