@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -69,6 +70,10 @@ internal sealed class FramedConnection : IAsyncDisposable
     private readonly Queue<Outgoing> _queue = new();
     private readonly List<Chunked> _chunking = [];
     private bool _writing;
+    private long _lastWriteEnd;
+
+    /// <summary>Notices that follow the last write within this are a stream: their write is deferred to batch them.</summary>
+    private static readonly TimeSpan s_streaming = TimeSpan.FromMilliseconds(1);
     private Exception? _writeFailed;
 
     /// <summary>Takes over <paramref name="socket"/> (already past any hello or handshake) and starts reading.</summary>
@@ -184,9 +189,10 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <param name="id">The frame's id (0 for a notice).</param>
     /// <param name="message">What it carries.</param>
     /// <param name="onDropped">Called if the frame is never written (the connection ended first).</param>
-    /// <param name="defer">True for notices: an idle connection's write starts on the thread pool instead of on the
-    /// caller, so a sender that streams notices (puts, their reports) queues several before the write takes them all
-    /// in one system call; requests and replies are written at once, for latency.</param>
+    /// <param name="defer">True for notices: while notices stream (the last write ended under a millisecond ago) the
+    /// write of an idle connection starts on the thread pool instead of on the caller, so a sender that streams
+    /// (puts, their reports) queues several before the write takes them all in one system call; a lone notice,
+    /// a request and a reply are written at once, for latency.</param>
     private ValueTask EnqueueAsync(long id, IMessage message, Action? onDropped, bool defer = false)
     {
         var parts = FrameCodec.EncodeParts(id, message);
@@ -222,7 +228,9 @@ internal sealed class FramedConnection : IAsyncDisposable
             _writing = true;
         }
 
-        if (defer)
+        // A notice deferred only while notices stream (the last write ended moments ago): an idle connection writes
+        // at once, so a lone message (a ping-pong) pays no thread hop.
+        if (defer && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastWriteEnd)) < s_streaming)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static connection => _ = connection.WriteLoopAsync(), this, preferLocal: false);
             return ValueTask.CompletedTask;
@@ -246,6 +254,7 @@ internal sealed class FramedConnection : IAsyncDisposable
                 if (_queue.Count == 0 && _chunking.Count == 0)
                 {
                     _writing = false;
+                    Volatile.Write(ref _lastWriteEnd, Stopwatch.GetTimestamp());
                     return;
                 }
 
