@@ -156,6 +156,9 @@ public sealed partial class ShmRingCrossProcessTests(ShmRingPeerFixture fixture,
     {
         const int Survivors = 2;
         const int Rounds = 6;
+        // Built (or its build failure reported) before any traffic: a failure inside the chaos below must not leave
+        // the survivors sending and receiving with nobody to stop them.
+        var peerDll = fixture.PeerDll;
         using var scope = new ShmRingScope();
         // 64-byte slots: most messages span several slots, so kills land mid-message.
         var ring = scope.Create(16, 64);
@@ -169,14 +172,19 @@ public sealed partial class ShmRingCrossProcessTests(ShmRingPeerFixture fixture,
             var producer = p;
             bodies.Add(() =>
             {
-                // Keep traffic going for as long as peers are being killed.
-                for (var seq = 0; !Volatile.Read(ref chaosOver); seq++)
+                try
                 {
-                    Assert.True(ring.TrySend(ShmRingTestPattern.Message(producer, seq, 8 + (seq % 300)), TimeSpan.FromSeconds(10)));
-                    sent[producer]++;
+                    // Keep traffic going for as long as peers are being killed.
+                    for (var seq = 0; !Volatile.Read(ref chaosOver); seq++)
+                    {
+                        Assert.True(ring.TrySend(ShmRingTestPattern.Message(producer, seq, 8 + (seq % 300)), TimeSpan.FromSeconds(10)));
+                        sent[producer]++;
+                    }
                 }
-
-                Interlocked.Decrement(ref producersLeft);
+                finally
+                {
+                    Interlocked.Decrement(ref producersLeft);
+                }
             });
             var list = received[p];
             bodies.Add(() =>
@@ -201,21 +209,34 @@ public sealed partial class ShmRingCrossProcessTests(ShmRingPeerFixture fixture,
 
         bodies.Add(() =>
         {
-            var random = new Random(12345);
-            for (var round = 0; round < Rounds; round++)
+            var chaosCompleted = false;
+            try
             {
-                var sender = scope.StartPeer(fixture.PeerDll, "send", ring.Path, $"{100 + round}", "100000000", "150");
-                var receiver = scope.StartPeer(fixture.PeerDll, "recv", ring.Path);
-                Thread.Sleep(random.Next(150, 400));
-                (random.Next(2) == 0 ? sender : receiver).Kill();
-                Thread.Sleep(random.Next(0, 50));
-                sender.Kill();
-                receiver.Kill();
-            }
+                var random = new Random(12345);
+                for (var round = 0; round < Rounds; round++)
+                {
+                    var sender = scope.StartPeer(peerDll, "send", ring.Path, $"{100 + round}", "100000000", "150");
+                    var receiver = scope.StartPeer(peerDll, "recv", ring.Path);
+                    Thread.Sleep(random.Next(150, 400));
+                    (random.Next(2) == 0 ? sender : receiver).Kill();
+                    Thread.Sleep(random.Next(0, 50));
+                    sender.Kill();
+                    receiver.Kill();
+                }
 
-            Volatile.Write(ref chaosOver, true);
-            ShmRingTests.SpinUntil(() => Volatile.Read(ref producersLeft) == 0);
-            ring.Close();
+                chaosCompleted = true;
+            }
+            finally
+            {
+                // Even when the chaos failed: the survivors stop, and the receivers drain and see the end.
+                Volatile.Write(ref chaosOver, true);
+                var producersDone = SpinWait.SpinUntil(() => Volatile.Read(ref producersLeft) == 0, TimeSpan.FromSeconds(30));
+                ring.Close();
+                if (chaosCompleted)
+                {
+                    Assert.True(producersDone, "the surviving producers were still sending 30 s after the chaos ended");
+                }
+            }
         });
 
         ShmRingTests.RunOnThreads([.. bodies]);

@@ -46,11 +46,29 @@ internal sealed class ShmRingScope : IDisposable
             peer.Dispose();
         }
 
+        // A failed RunOnThreads may have left threads inside these rings: closing wakes them (senders throw,
+        // receivers drain and see the end), and a ring is unmapped only once none is left, because unmapping under
+        // a thread crashes the whole test host. A ring still in use stays mapped until the process exits (no throw
+        // here: the failure that stranded the threads is the one to report).
+        var stranded = !ShmRingTests.WaitForStrandedThreads(TimeSpan.Zero);
         lock (_rings)
         {
-            foreach (var ring in _rings)
+            if (stranded)
             {
-                ring.Dispose();
+                foreach (var ring in _rings)
+                {
+                    ring.Close();
+                }
+
+                stranded = !ShmRingTests.WaitForStrandedThreads(TimeSpan.FromSeconds(15));
+            }
+
+            if (!stranded)
+            {
+                foreach (var ring in _rings)
+                {
+                    ring.Dispose();
+                }
             }
         }
 

@@ -344,25 +344,68 @@ public sealed class ShmRingTests
         Assert.True(SpinWait.SpinUntil(condition, s_long), "condition not reached within 30 s");
     }
 
-    /// <summary>Runs each body on its own thread (they block, so not on the pool) and rethrows failures.</summary>
+    // Threads of a RunOnThreads that gave up on them: they may still be inside a ring, so ShmRingScope must not unmap it.
+    private static readonly List<Thread> s_stranded = [];
+
+    /// <summary>
+    /// Runs each body on its own thread (they block, so not on the pool) and rethrows failures. A body still running
+    /// after 120 s fails the test naming it, with whatever the others threw (often the cause); the stranded thread is
+    /// remembered so that <see cref="ShmRingScope"/> does not unmap a ring it may still be in.
+    /// </summary>
     internal static void RunOnThreads(params Action[] bodies)
     {
         var errors = new Exception?[bodies.Length];
-        var threads = bodies.Select((body, i) => new Thread(() => errors[i] = Record.Exception(body))).ToArray();
+        // Background: a thread that never returns must not keep the test host from exiting.
+        var threads = bodies.Select((body, i) => new Thread(() => errors[i] = Record.Exception(body)) { IsBackground = true }).ToArray();
         foreach (var thread in threads)
         {
             thread.Start();
         }
 
-        foreach (var thread in threads)
+        var clock = Stopwatch.StartNew();
+        var stuck = new List<int>();
+        for (var i = 0; i < threads.Length; i++)
         {
-            Assert.True(thread.Join(TimeSpan.FromSeconds(120)), "a thread is still blocked after 120 s");
+            var left = TimeSpan.FromSeconds(120) - clock.Elapsed;
+            if (!threads[i].Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+            {
+                stuck.Add(i);
+            }
         }
 
         var failures = errors.OfType<Exception>().ToList();
+        if (stuck.Count > 0)
+        {
+            lock (s_stranded)
+            {
+                s_stranded.AddRange(stuck.Select(i => threads[i]));
+            }
+
+            var message = $"bodies [{string.Join(", ", stuck)}] of {bodies.Length} still blocked after 120 s";
+            throw failures.Count > 0 ? new AggregateException(message, failures) : new TimeoutException(message);
+        }
+
         if (failures.Count > 0)
         {
             throw new AggregateException(failures);
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for threads a <see cref="RunOnThreads"/> gave up on; true when none is
+    /// left running (so no thread can be inside a ring any more).
+    /// </summary>
+    internal static bool WaitForStrandedThreads(TimeSpan timeout)
+    {
+        lock (s_stranded)
+        {
+            var clock = Stopwatch.StartNew();
+            s_stranded.RemoveAll(thread =>
+            {
+                var left = timeout - clock.Elapsed;
+                return thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            });
+            return s_stranded.Count == 0;
         }
     }
 }
