@@ -36,16 +36,14 @@ internal sealed partial class ControlSession : IDisposable
 
             await ReplyAsync(helloId, new HelloReply(_node.Run.RunId, _node.Descriptor.Index, _node.Nodes), cancellationToken).ConfigureAwait(false);
             _node.SessionStarted(_puid, this);
-            var sender = 0UL;
             connection = new FramedConnection(_socket, $"process {_puid}", dialled: false, new FrameHandlers
             {
                 Serve = (request, token) => ServeAsync(request, token),
-                Notice = (notice, _) => notice is ChannelPut put ? _node.RemotePuts.ForwardAsync(sender, put) : ValueTask.CompletedTask,
+                Notice = (notice, _) => notice is ChannelPut put ? _node.RemotePuts.ForwardAsync(_sender, put) : ValueTask.CompletedTask,
                 Undelivered = Undelivered,
                 ServeFailed = (request, e) => LogRequestFailed(request.GetType().Name, e),
             }, start: false);
-            sender = _node.RemotePuts.Register(connection);
-            _sender = sender;
+            _sender = _node.RemotePuts.Register(connection);
             connection.Start();
             using (cancellationToken.Register(static state => _ = ((FramedConnection)state!).DisposeAsync().AsTask(), connection))
             {

@@ -42,7 +42,7 @@ internal sealed class ChannelHost : HostedObject
             case ObjectOp.Poll:
                 return Task.FromResult(Ok(_ring.IsClosed ? 1 : 0));
             case ObjectOp.CloseChannel:
-                return CloseAfterInboxAsync();
+                return CloseAfterInboxAsync(cancellationToken);
             case ObjectOp.TaskDone:
                 return Task.FromResult(_ring.TaskDone()
                     ? Ok(_ring.Unfinished)
@@ -179,7 +179,7 @@ internal sealed class ChannelHost : HostedObject
         if (put.Payload.Length > _ring.MaxMessageSize)
         {
             report(new ChannelPutAck(put.ChannelId, put.Sender, 1, put.Payload.Length, ObjectStatus.Invalid,
-                $"a message of {put.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)", HomeOf));
+                $"a message of {put.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)", Descriptor.HomeNode));
             return;
         }
 
@@ -198,10 +198,11 @@ internal sealed class ChannelHost : HostedObject
         _ = Task.Factory.StartNew(PumpInbox, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private int HomeOf => ObjectDescriptor.HomeOf(Descriptor.Id);
-
-    /// <summary>Closes the channel after the puts that arrived before the close went in (they were accepted first).</summary>
-    private async Task<ObjectReply> CloseAfterInboxAsync()
+    /// <summary>
+    /// Closes the channel after the puts that arrived before the close went in (they were accepted first). A caller
+    /// that gives up (cancel, exit) stops waiting; the close still happens in its place in the inbox.
+    /// </summary>
+    private async Task<ObjectReply> CloseAfterInboxAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource closed;
         lock (_inbox)
@@ -217,7 +218,7 @@ internal sealed class ChannelHost : HostedObject
             Monitor.Pulse(_inbox);
         }
 
-        await closed.Task.ConfigureAwait(false);
+        await closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return Ok();
     }
 
@@ -274,7 +275,7 @@ internal sealed class ChannelHost : HostedObject
             {
                 // Reported in order: what went in before this message first.
                 ReportAll(pending);
-                next.Report!(new ChannelPutAck(Descriptor.Id, next.Sender, 1, next.Payload.Length, status, reason, HomeOf));
+                next.Report!(new ChannelPutAck(Descriptor.Id, next.Sender, 1, next.Payload.Length, status, reason, Descriptor.HomeNode));
                 continue;
             }
 
@@ -328,7 +329,7 @@ internal sealed class ChannelHost : HostedObject
     {
         foreach (var (sender, (messages, bytes, report)) in pending)
         {
-            report(new ChannelPutAck(Descriptor.Id, sender, messages, bytes, ObjectStatus.Ok, string.Empty, HomeOf));
+            report(new ChannelPutAck(Descriptor.Id, sender, messages, bytes, ObjectStatus.Ok, string.Empty, Descriptor.HomeNode));
         }
 
         pending.Clear();

@@ -217,14 +217,6 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
         return buffer;
     }
 
-    private bool Completed(ObjectReply reply) => reply.Status switch
-    {
-        ObjectStatus.Ok => true,
-        ObjectStatus.TimedOut => false,
-        ObjectStatus.Closed => throw new InvalidOperationException($"{Handle.Describe} is closed"),
-        _ => throw new InvalidOperationException($"{Handle.Describe}: {reply.Status} {Encoding.UTF8.GetString(reply.Payload.Span)}"),
-    };
-
     private bool Received<T>(ObjectReply reply, out T value)
     {
         var arrived = Arrived(reply);

@@ -208,15 +208,9 @@ internal sealed class RemoteSender
 
     private static bool Wait(Task signal, long deadline, CancellationToken cancellationToken)
     {
+        // The signal only ever completes successfully; a cancel throws OperationCanceledException.
         var left = deadline == long.MaxValue ? Timeout.Infinite : (int)Math.Max(0, deadline - Environment.TickCount64);
-        try
-        {
-            return left != 0 && signal.Wait(left, cancellationToken);
-        }
-        catch (AggregateException)
-        {
-            return true;
-        }
+        return left != 0 && signal.Wait(left, cancellationToken);
     }
 
     private static async ValueTask<bool> WaitAsync(Task signal, long deadline, CancellationToken cancellationToken)
