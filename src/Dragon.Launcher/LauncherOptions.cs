@@ -10,6 +10,7 @@ internal sealed record LauncherOptions
         usage: dragon [options] PROGRAM [ARGS...]
                dragon cleanup [--dry-run] [--hosts H1,H2,...]
                dragon ps [--json] [RUN]
+               dragon top [RUN] [--interval SECONDS] [--once]
 
         Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
         runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
@@ -19,8 +20,10 @@ internal sealed record LauncherOptions
           --local-nodes N       run N node services on this machine (nodes local0..localN-1)
           --hosts H1,H2,...     run a node service on each host, started over SSH
           --hostfile FILE       the same, one host per line (# comments)
-          --wlm ssh|slurm|local choose how node services start; inside a Slurm allocation (SLURM_JOB_ID set)
-                                the default is slurm (one srun task per allocated node)
+          --wlm ssh|slurm|fork|local
+                                choose how node services start; inside a Slurm allocation (SLURM_JOB_ID set)
+                                the default is slurm (one srun task per allocated node); fork runs the
+                                --local-nodes services as separate processes on this machine, as on a cluster
           --nodes N             use only the first N hosts or allocated nodes
           -n, --ranks N         run PROGRAM as an MPI job of N ranks (PMI served by the runtime, no
                                 mpiexec), spread in blocks over the nodes; dragon exits with the first
@@ -30,6 +33,12 @@ internal sealed record LauncherOptions
           --label               prefix forwarded output with [puid@node]
           --metrics-port PORT   serve the run's metrics for Prometheus at http://localhost:PORT/metrics
                                 (also DRAGON_METRICS_PORT); off by default
+          --otlp-endpoint URL   send the run's metrics and traces (process starts, group lifetimes) to an
+                                OpenTelemetry collector over OTLP/HTTP, e.g. http://localhost:4318 (also
+                                DRAGON_OTLP_ENDPOINT); off by default
+          --metrics-linger SECONDS
+                                after the program ends, keep the endpoint up until one scrape has read the
+                                final figures (at most SECONDS); default 0
           --version             print the version
           -h, --help            print this help
 
@@ -40,6 +49,9 @@ internal sealed record LauncherOptions
                                 every host given (over SSH); --dry-run only lists them
           ps [--json] [RUN]     list a running run's nodes, groups and processes (this host's run, or the
                                 one named); authenticated with DRAGON_SECRET or the run's status token
+          top [RUN] [--interval SECONDS] [--once]
+                                the same, live: redrawn every interval (default 1 s) until the run ends
+                                or q is pressed; to a pipe, a snapshot per interval (--once: one)
         """;
 
     /// <summary>
@@ -64,6 +76,12 @@ internal sealed record LauncherOptions
     public LogLevel LogLevel { get; init; } = LogLevel.None;
 
     public bool Label { get; init; }
+
+    /// <summary>The OpenTelemetry collector metrics and traces go to (OTLP/HTTP), when they are exported.</summary>
+    public Uri? OtlpEndpoint { get; init; } = ParseEndpoint(Environment.GetEnvironmentVariable(Status.OtlpExport.EndpointVariable), Status.OtlpExport.EndpointVariable);
+
+    /// <summary>How long the endpoint may wait, after the program ended, for a scrape to read the final figures.</summary>
+    public TimeSpan MetricsLinger { get; init; }
 
     /// <summary>The port of the Prometheus endpoint, when metrics are exported.</summary>
     public int? MetricsPort { get; init; } = ParsePort(Environment.GetEnvironmentVariable(Status.MetricsEndpoint.PortVariable), Status.MetricsEndpoint.PortVariable);
@@ -113,7 +131,7 @@ internal sealed record LauncherOptions
                     break;
                 case "--wlm":
                     var wlm = Value(args, ref i, arg);
-                    options = options with { Wlm = wlm is "ssh" or "slurm" or "local" or "fork" ? wlm : throw new UsageException($"--wlm takes ssh, slurm or local, not '{wlm}'") };
+                    options = options with { Wlm = wlm is "ssh" or "slurm" or "local" or "fork" ? wlm : throw new UsageException($"--wlm takes ssh, slurm, fork or local, not '{wlm}'") };
                     break;
                 case "--nodes":
                     var count = Value(args, ref i, arg);
@@ -128,6 +146,18 @@ internal sealed record LauncherOptions
                     break;
                 case "--metrics-port":
                     options = options with { MetricsPort = ParsePort(Value(args, ref i, arg), arg) };
+                    break;
+                case "--otlp-endpoint":
+                    options = options with { OtlpEndpoint = ParseEndpoint(Value(args, ref i, arg), arg) };
+                    break;
+                case "--metrics-linger":
+                    var linger = Value(args, ref i, arg);
+                    options = options with
+                    {
+                        MetricsLinger = double.TryParse(linger, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && seconds <= 3600
+                            ? TimeSpan.FromSeconds(seconds)
+                            : throw new UsageException($"--metrics-linger takes seconds between 0 and 3600, not '{linger}'"),
+                    };
                     break;
                 case "--":
                     return WithProgram(options, args, i + 1);
@@ -153,6 +183,11 @@ internal sealed record LauncherOptions
         string.IsNullOrEmpty(text) ? null
         : int.TryParse(text, out var port) && port is > 0 and < 65536 ? port
         : throw new UsageException($"{option} takes a TCP port from 1 to 65535, not '{text}'");
+
+    private static Uri? ParseEndpoint(string? text, string option) =>
+        string.IsNullOrEmpty(text) ? null
+        : Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
+        : throw new UsageException($"{option} takes an http:// or https:// URL of an OpenTelemetry collector, not '{text}'");
 
     private static string Value(IReadOnlyList<string> args, ref int i, string option) =>
         ++i < args.Count ? args[i] : throw new UsageException($"{option} needs a value");

@@ -21,6 +21,8 @@ try
             return Cleanup.Run(args[1..]);
         case Dragon.Launcher.Status.Ps.Command:
             return Dragon.Launcher.Status.Ps.Run(args[1..]);
+        case Dragon.Launcher.Status.Top.Command:
+            return Dragon.Launcher.Status.Top.Run(args[1..]);
         case Fence.Command:
             return Fence.Run(args[1..]);
         case Dragon.Launcher.Nodes.NodeServiceMain.Command:

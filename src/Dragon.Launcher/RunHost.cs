@@ -24,6 +24,7 @@ internal static class RunHost
 
         // First, so a port in use ends dragon before anything of the run exists.
         using var metrics = options.MetricsPort is { } port ? Status.MetricsEndpoint.Start(port) : null;
+        using var otlp = options.OtlpEndpoint is { } collector ? Status.OtlpExport.Start(collector) : null;
         using var sink = new ConsoleSink();
         var run = RunContext.Create(
             sink,
@@ -150,6 +151,13 @@ internal static class RunHost
         finally
         {
             await global.StopAllAsync(TimeSpan.FromMilliseconds(200), "stopped: the run is ending").ConfigureAwait(false);
+            if (metrics is not null && options.MetricsLinger > TimeSpan.Zero)
+            {
+                // A run shorter than the scraper's interval would otherwise end unseen: keep the final figures up
+                // until one scrape has read them (or the linger runs out).
+                await Task.WhenAny(global.Metrics.FinishAsync(), Task.Delay(options.MetricsLinger)).ConfigureAwait(false);
+            }
+
             if (remote is not null)
             {
                 await remote.ShutdownAsync(s_patience).ConfigureAwait(false);
@@ -168,6 +176,9 @@ internal static class RunHost
             }
 
             statusServer.Dispose();
+
+            // The last spans and the final figures go out while the run's meter still exists.
+            otlp?.Dispose();
             global.Dispose();
             run.Dispose();
             KeepLogs(run, options);

@@ -71,6 +71,18 @@ internal static class ObservabilityScenarios
         return code;
     }
 
+    /// <summary>An MPI job of <paramref name="ranks"/> ranks (one per node when the nodes allow) that sleep after MPI_Init.</summary>
+    public static int MpiSleepers(string mpitest, int ranks, string goFile)
+    {
+        using var group = new ProcessGroup(pmi: Pmi.Simple);
+        group.AddProcess(ranks, ProcessTemplate.Executable(mpitest, "sleep", "120") with { Stdout = Stdio.DevNull, Policy = Policy.RoundRobin });
+        group.Start();
+        var code = WaitForGo(goFile);
+        group.Stop();
+        group.Close();
+        return code;
+    }
+
     private static int WaitForGo(string goFile)
     {
         Console.WriteLine("READY");

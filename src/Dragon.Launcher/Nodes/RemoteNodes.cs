@@ -59,6 +59,8 @@ internal sealed class RemoteNodes : IAsyncDisposable
         var links = new FramedConnection?[count];
         _bringUpLinks = links;
         var registered = 0;
+        var stored = 0;
+        var allStored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var allRegistered = new TaskCompletionSource<NodeDescriptor[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         var secret = LinkHandshake.SecretBytes(_run.Secret);
         var startFailed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -115,9 +117,10 @@ internal sealed class RemoteNodes : IAsyncDisposable
                         using var handshake = CancellationTokenSource.CreateLinkedTokenSource(bringUp.Token);
                         handshake.CancelAfter(LinkHandshake.Deadline);
                         var link = await Links.AcceptedAsync(socket, secret, peer => (request, token) => ServeAsync(peer, request, token), handshake.Token).ConfigureAwait(false);
-                        if (link.PeerIndex >= 0 && link.PeerIndex < count)
+                        if (link.PeerIndex >= 0 && link.PeerIndex < count && Interlocked.CompareExchange(ref links[link.PeerIndex], link, null) is null
+                            && Interlocked.Increment(ref stored) == count)
                         {
-                            links[link.PeerIndex] = link;
+                            allStored.TrySetResult();
                         }
                     }
                     catch (Exception e) when (e is AuthenticationFailedException or IOException or SocketException or OperationCanceledException or EndOfStreamException)
@@ -129,6 +132,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
             }
         });
 
+        using var progress = Status.BringUpProgress.Start(count, () => Volatile.Read(ref registered));
         StartNodeServices(plan, $"{endpoint.Address}:{endpoint.Port}", options);
         var starterExits = _starters.Select(p => p.WaitForExitAsync()).ToArray();
         var done = await Task.WhenAny(allRegistered.Task, startFailed.Task, Task.WhenAny(starterExits.DefaultIfEmpty(Task.Delay(Timeout.Infinite))), Task.Delay(s_bringUpTimeout)).ConfigureAwait(false);
@@ -149,7 +153,11 @@ internal sealed class RemoteNodes : IAsyncDisposable
         }
 
         var table = await allRegistered.Task.ConfigureAwait(false);
-        await Task.Delay(50).ConfigureAwait(false);
+        progress.Dispose();
+
+        // A node registers over its link before the accept that made the link has stored it: wait for the last
+        // store, not a fixed time.
+        await Task.WhenAny(allStored.Task, Task.Delay(LinkHandshake.Deadline)).ConfigureAwait(false);
         for (var i = 0; i < count; i++)
         {
             var link = links[i] ?? throw new Services.Spawning.SpawnException($"the link to node {plan.Hosts[i]} was lost during bring-up");

@@ -15,12 +15,25 @@ internal sealed class NodeFigures(int nodeIndex, HostedObjects objects)
 
     public NodeMetricsNotice Sample()
     {
-        var channels = new List<ChannelTraffic>();
-        foreach (var channel in objects.Channels)
+        var (channels, retired) = objects.ReadTraffic();
+
+        // A live channel and a destroyed one of the same name are one series: their figures add up.
+        var byName = new Dictionary<string, int>(channels.Count, StringComparer.Ordinal);
+        foreach (var (i, c) in channels.Index())
         {
-            if (channel.ReadTraffic() is { } t)
+            byName.TryAdd(c.Name, i);
+        }
+
+        foreach (var r in retired)
+        {
+            if (!byName.TryGetValue(r.Name, out var live))
             {
-                channels.Add(new ChannelTraffic(channel.Descriptor.Name, t.MessagesSent, t.BytesSent, t.MessagesReceived, t.Depth));
+                channels.Add(r);
+            }
+            else
+            {
+                var c = channels[live];
+                channels[live] = c with { MessagesSent = c.MessagesSent + r.MessagesSent, BytesSent = c.BytesSent + r.BytesSent, MessagesReceived = c.MessagesReceived + r.MessagesReceived };
             }
         }
 

@@ -29,6 +29,8 @@ internal sealed class RunMetrics : IDisposable
     private readonly Histogram<double> _startDuration;
     private readonly Counter<long> _pmiJobs;
     private readonly Histogram<double> _pmiWireup;
+    private readonly TaskCompletionSource _collectedWhenFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _finished;
 
     public RunMetrics(GlobalServices global)
     {
@@ -40,6 +42,7 @@ internal sealed class RunMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("dragon.process.live", () => Live(global), "{process}", "Processes started and not yet exited, per node");
         _meter.CreateObservableUpDownCounter("dragon.node.cpus", () => PerNode(global, n => n.Cpus), "{cpu}", "CPUs each node registered with");
         _meter.CreateObservableUpDownCounter("dragon.node.memory.limit", () => PerNode(global, n => n.MemoryBytes), "By", "Memory each node registered with");
+        _meter.CreateObservableUpDownCounter("dragon.run.finished", Finished, "{run}", "1 once the run's program ended: every figure read with it is final");
         _meter.CreateObservableUpDownCounter("dragon.node.lost", () => PerNode(global, n => global.IsLost(n.Index) ? 1L : 0L), "{node}", "1 for a node that was lost");
 
         // Figures of the nodes themselves: read from an in-process node at the scrape, or the last a node on another
@@ -50,6 +53,33 @@ internal sealed class RunMetrics : IDisposable
         _meter.CreateObservableCounter("dragon.queue.sent", () => Channels(global, c => c.BytesSent), "By", "Payload bytes sent into each channel");
         _meter.CreateObservableGauge("dragon.node.cpu.utilization", () => Figures(global).Select(f => new Measurement<double>(f.CpuPerMille / 1000.0, NodeTag(f))), "1", "Busy share of the node's host CPUs between two readings");
         _meter.CreateObservableUpDownCounter("dragon.node.memory.usage", () => Figures(global).Select(f => new Measurement<long>(f.MemoryUsedBytes, NodeTag(f))), "By", "Memory in use on the node's host (total less available)");
+    }
+
+    /// <summary>
+    /// Marks the run's program as ended; completes once a collection (a scrape) has read the figures after that, so
+    /// a short run's final figures are not lost between two scrapes.
+    /// </summary>
+    public Task FinishAsync()
+    {
+        lock (_figuresLock)
+        {
+            // Figures read before the end may miss what the end changed: the next collection reads them anew.
+            _figures = null;
+        }
+
+        Volatile.Write(ref _finished, 1);
+        return _collectedWhenFinished.Task;
+    }
+
+    private long Finished()
+    {
+        if (Volatile.Read(ref _finished) == 0)
+        {
+            return 0;
+        }
+
+        _collectedWhenFinished.TrySetResult();
+        return 1;
     }
 
     /// <summary>A stopwatch reading when someone listens to start durations, else 0 (nothing measured).</summary>

@@ -103,7 +103,8 @@ internal sealed partial class GlobalServices : IDisposable
 
     /// <summary>Starts processes on nodes already chosen, the nodes in parallel, each node's batch in order.</summary>
     public async Task<ProcessDescriptor[]> StartPlacedAsync(
-        IReadOnlyList<ProcessSpec> specs, IReadOnlyList<int> nodeIndexes, ulong groupId, Func<int, IReadOnlyDictionary<string, string>?>? extraEnv = null)
+        IReadOnlyList<ProcessSpec> specs, IReadOnlyList<int> nodeIndexes, ulong groupId, Func<int, IReadOnlyDictionary<string, string>?>? extraEnv = null,
+        System.Diagnostics.Activity? groupActivity = null)
     {
         foreach (var node in nodeIndexes.Distinct())
         {
@@ -138,16 +139,20 @@ internal sealed partial class GlobalServices : IDisposable
                 {
                     var i = members[m];
                     var clock = Metrics.StartClock();
+                    using var activity = DragonActivities.StartProcess(records[i].Puid, batch.Key, specs[i].DisplayName, groupId, groupActivity);
                     ProcessDescriptor descriptor;
                     try
                     {
                         descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
                     }
-                    catch (ServiceException)
+                    catch (ServiceException e)
                     {
+                        activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
                         Volatile.Write(ref failed, 1);
                         throw;
                     }
+
+                    activity?.SetTag("process.pid", descriptor.Pid);
 
                     if (!ReferenceEquals(descriptor.DisplayName, specs[i].DisplayName) && descriptor.DisplayName == specs[i].DisplayName)
                     {

@@ -1,4 +1,5 @@
 using Dragon.Runtime.Protocol;
+using Dragon.Services.Diagnostics;
 
 namespace Dragon.Services.Global;
 
@@ -18,6 +19,7 @@ internal sealed class GroupRecord
     private int[] _slotNodes = [];
     private GroupState _state = GroupState.Pending;
     private string? _failure;
+    private System.Diagnostics.Activity? _activity;
     private ErrorContext? _failureContext;
     private Timer? _walltime;
 
@@ -50,6 +52,7 @@ internal sealed class GroupRecord
             _state = GroupState.Running;
         }
 
+        _activity = DragonActivities.StartGroup(Id, _slotSpecs.Length, Spec.Pmi == PmiMode.Simple);
         if (LaunchHook is { } launch)
         {
             await launch.BeforeStartAsync(this, _slotNodes).ConfigureAwait(false);
@@ -58,15 +61,16 @@ internal sealed class GroupRecord
         ProcessDescriptor[] started;
         try
         {
-            started = await _global.StartPlacedAsync(_slotSpecs, _slotNodes, Id, LaunchHook is { } hook ? i => hook.EnvironmentFor(i) : null).ConfigureAwait(false);
+            started = await _global.StartPlacedAsync(_slotSpecs, _slotNodes, Id, LaunchHook is { } hook ? i => hook.EnvironmentFor(i) : null, _activity).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
             lock (_lock)
             {
                 _state = GroupState.Finished;
             }
 
+            DragonActivities.EndGroup(Interlocked.Exchange(ref _activity, null), e.Message);
             _finished.TrySetResult();
             throw;
         }
@@ -192,6 +196,7 @@ internal sealed class GroupRecord
     private void Finish()
     {
         _state = GroupState.Finished;
+        DragonActivities.EndGroup(Interlocked.Exchange(ref _activity, null), _failure);
         _walltime?.Dispose();
         _finished.TrySetResult();
     }

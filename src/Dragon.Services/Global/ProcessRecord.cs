@@ -28,6 +28,17 @@ internal sealed class ProcessRecord
 
     public int NodeIndex => Descriptor.NodeIndex;
 
+    /// <summary>When the process was recorded as started (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long StartedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>When its exit was recorded (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), or 0 while it runs.</summary>
+    public long EndedAt => Volatile.Read(ref _endedAt);
+
+    private long _endedAt;
+
+    /// <summary>How long it ran, or has run so far.</summary>
+    public TimeSpan Runtime => System.Diagnostics.Stopwatch.GetElapsedTime(StartedAt, EndedAt is var end and not 0 ? end : System.Diagnostics.Stopwatch.GetTimestamp());
+
     /// <summary>Set when the runtime itself stops the process, so its death is not counted as a failure.</summary>
     public string? StopReason { get; set; }
 
@@ -54,6 +65,7 @@ internal sealed class ProcessRecord
             return false;
         }
 
+        Volatile.Write(ref _endedAt, System.Diagnostics.Stopwatch.GetTimestamp());
         Volatile.Write(ref _exit, null);
         exit.TrySetResult(status);
         return true;

@@ -29,6 +29,8 @@ internal static class RunStatus
             json.WriteStartObject();
             json.WriteString(Fields.RunId, global.Run.RunId);
             json.WriteStartArray(Fields.Nodes);
+            var figures = global.Nodes.Where(n => !global.IsLost(n.Descriptor.Index)).Select(n => n.SampleFigures()).OfType<NodeMetricsNotice>()
+                .ToDictionary(f => f.NodeIndex);
             foreach (var node in global.NodeDescriptors)
             {
                 json.WriteStartObject();
@@ -39,15 +41,27 @@ internal static class RunStatus
                 json.WriteNumber("memoryBytes", node.MemoryBytes);
                 json.WriteBoolean("lost", global.IsLost(node.Index));
                 json.WriteNumber("processes", global.LiveOn(node.Index));
+                if (figures.TryGetValue(node.Index, out var used))
+                {
+                    json.WriteNumber("cpuUtilization", used.CpuPerMille / 1000.0);
+                    json.WriteNumber("memoryUsedBytes", used.MemoryUsedBytes);
+                }
+
                 json.WriteEndObject();
             }
 
             json.WriteEndArray();
             json.WriteStartArray(Fields.Groups);
+            var mpiGroups = new HashSet<ulong>();
             foreach (var group in global.Groups)
             {
                 var status = group.Status(timedOut: false);
                 var exited = status.Members.Count(m => m.State == ProcessState.Exited);
+                if (group.Spec.Pmi == PmiMode.Simple)
+                {
+                    mpiGroups.Add(group.Id);
+                }
+
                 json.WriteStartObject();
                 json.WriteNumber("id", group.Id);
                 json.WriteString("state", status.State.ToString().ToLowerInvariant());
@@ -55,6 +69,7 @@ internal static class RunStatus
                 json.WriteNumber("members", status.Puids.Length);
                 json.WriteNumber("running", status.Members.Length - exited);
                 json.WriteNumber("exited", exited);
+                json.WriteNumber("failed", status.Members.Count(m => m.State == ProcessState.Exited && m.Failed));
                 if (status.Failure is { } failure)
                 {
                     json.WriteString("failure", failure);
@@ -74,12 +89,19 @@ internal static class RunStatus
                 json.WriteNumber("pid", record.Descriptor.Pid);
                 json.WriteString("name", record.Descriptor.DisplayName);
                 json.WriteNumber("group", record.Descriptor.GroupId);
+                if (mpiGroups.Contains(record.Descriptor.GroupId))
+                {
+                    json.WriteNumber("rank", record.Ordinal);
+                }
+
+                json.WriteNumber("runtimeSeconds", Math.Round(record.Runtime.TotalSeconds, 3));
                 json.WriteString("state", status.State.ToString().ToLowerInvariant());
                 if (status.State == ProcessState.Exited)
                 {
                     json.WriteNumber("exitCode", status.ExitCode);
                     json.WriteNumber("signal", status.Signal);
                     json.WriteString("reason", status.Reason);
+                    json.WriteBoolean("failed", status.Failed);
                 }
 
                 json.WriteEndObject();

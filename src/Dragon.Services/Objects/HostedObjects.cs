@@ -24,6 +24,8 @@ internal sealed class HostedObjects
     private readonly RunContext _run;
     private readonly int _nodeIndex;
     private readonly Action<ObjectDescriptor> _onDestroyed;
+    private readonly Diagnostics.RetiredChannels _retired = new();
+    private readonly System.Threading.Lock _trafficLock = new();
     private readonly ILogger _logger;
     private long _next;
 
@@ -188,14 +190,45 @@ internal sealed class HostedObjects
 
     private void Destroy(ulong id, Entry entry)
     {
+        if (entry.Object is ChannelHost channel)
+        {
+            // Under the traffic lock: a sample sees the channel either live or retired, never both or neither.
+            lock (_trafficLock)
+            {
+                if (channel.ReadTraffic() is { } traffic)
+                {
+                    _retired.Add(channel.Descriptor.Name, traffic.MessagesSent, traffic.BytesSent, traffic.MessagesReceived);
+                }
+
+                entry.Retired = true;
+            }
+        }
+
         _objects.TryRemove(id, out _);
         entry.Object.Destroy();
         _onDestroyed(entry.Object.Descriptor);
     }
 
-    /// <summary>The channels hosted here and not destroyed, for metrics.</summary>
-    public IEnumerable<ChannelHost> Channels =>
-        _objects.Values.Where(e => !e.Destroyed).Select(e => e.Object).OfType<ChannelHost>();
+    /// <summary>
+    /// The traffic of every channel this node hosts or hosted, for metrics: the live ones read from their rings, and
+    /// the final figures of those destroyed (<see cref="Diagnostics.RetiredChannels"/>).
+    /// </summary>
+    public (List<ChannelTraffic> Live, ChannelTraffic[] Retired) ReadTraffic()
+    {
+        var live = new List<ChannelTraffic>();
+        lock (_trafficLock)
+        {
+            foreach (var entry in _objects.Values)
+            {
+                if (!entry.Retired && entry.Object is ChannelHost channel && channel.ReadTraffic() is { } t)
+                {
+                    live.Add(new ChannelTraffic(channel.Descriptor.Name, t.MessagesSent, t.BytesSent, t.MessagesReceived, t.Depth));
+                }
+            }
+
+            return (live, _retired.Snapshot());
+        }
+    }
 
     private Entry Find(ulong id) => _objects.TryGetValue(id, out var entry) ? entry : throw Destroyed(id);
 
@@ -209,5 +242,8 @@ internal sealed class HostedObjects
         public Dictionary<ulong, int> Refs { get; } = [];
 
         public volatile bool Destroyed;
+
+        /// <summary>Its final traffic moved to the retired channels (under the traffic lock).</summary>
+        public bool Retired;
     }
 }

@@ -13,6 +13,15 @@ internal sealed class PrometheusText(string text)
     /// <summary>How many samples of that name and those labels there are.</summary>
     public int Count(string name, params string[] labels) => Samples(name, labels).Count();
 
+    /// <summary>The distinct values of one label among the samples of that name, e.g. every channel name.</summary>
+    public string[] LabelValues(string name, string label) =>
+        [.. Text.Split('\n')
+            .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal))
+            .SelectMany(line => line[(name.Length + 1)..line.IndexOf('}', StringComparison.Ordinal)].Split(','))
+            .Where(pair => pair.StartsWith(label + "=\"", StringComparison.Ordinal))
+            .Select(pair => pair[(label.Length + 2)..^1])
+            .Distinct()];
+
     private IEnumerable<double> Samples(string name, string[] labels)
     {
         foreach (var line in Text.Split('\n'))
