@@ -63,6 +63,9 @@ internal sealed record LauncherOptions
         ?? typeof(LauncherOptions).Assembly.GetName().Version?.ToString(3)
         ?? "unknown";
 
+    /// <summary>The most node services one machine runs (a cluster's worth, to rehearse one).</summary>
+    public const int MaxLocalNodes = 1024;
+
     public int LocalNodes { get; init; } = 1;
 
     public IReadOnlyList<string> Hosts { get; init; } = [];
@@ -101,9 +104,9 @@ internal sealed record LauncherOptions
             {
                 case "--local-nodes":
                     var text = Value(args, ref i, arg);
-                    if (!int.TryParse(text, out var n) || n < 1 || n > 64)
+                    if (!int.TryParse(text, out var n) || n < 1 || n > MaxLocalNodes)
                     {
-                        throw new UsageException($"--local-nodes takes a number from 1 to 64, not '{text}'");
+                        throw new UsageException($"--local-nodes takes a number from 1 to {MaxLocalNodes}, not '{text}'");
                     }
 
                     options = options with { LocalNodes = n };

@@ -47,6 +47,10 @@ internal sealed class BenchContext
     public CommandResult? OursWith(IReadOnlyDictionary<string, string>? environment, int localNodes, string scenario, params string[] args) =>
         OursWithHead(environment, localNodes, BenchDll, scenario, args);
 
+    /// <summary>Runs a scenario of this program on one node with launcher options before it (<c>dragon OPTIONS Dragon.Bench.dll ...</c>).</summary>
+    public CommandResult? OursWithOptions(IReadOnlyList<string> launcherOptions, string scenario, params string[] args) =>
+        Checked(CommandRunner.Run(Launcher, [.. launcherOptions, BenchDll, scenario, .. args], s_timeout, null));
+
     /// <summary>Runs a scenario of the Native AOT head: <c>dragon Dragon.Bench.Aot ...</c>.</summary>
     public CommandResult? OursAot(string scenario, params string[] args) => OursWithHead(null, 1, AotHead, scenario, args);
 

@@ -292,7 +292,11 @@ internal sealed partial class GlobalServices : IDisposable
     /// </summary>
     private async Task CompleteAsync(ProcessRecord record, ProcessStatus status, bool stoppedByUs, bool nodeLost)
     {
-        var notices = _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => NoticeAsync(n.Item, record.Puid)).ToArray();
+        // The process's own node passes the notice on to the nodes the process used (it saw every request go). If
+        // that node is lost, nobody knows which those were: every live node hears of it.
+        var notices = !_lostNodes.ContainsKey(record.NodeIndex)
+            ? [NoticeAsync(_nodes[record.NodeIndex], record.Puid)]
+            : _nodes.Index().Where(n => !_lostNodes.ContainsKey(n.Index)).Select(n => NoticeAsync(n.Item, record.Puid)).ToArray();
         try
         {
             await Task.WhenAll(notices).WaitAsync(s_exitNoticePatience).ConfigureAwait(false);

@@ -311,11 +311,6 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void OnProcessExited(ulong puid) => Objects.OnProcessExited(puid);
 
-    public Task OnProcessExitedAsync(ulong puid)
-    {
-        OnProcessExited(puid);
-        return Task.CompletedTask;
-    }
 
     public Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
     {
@@ -446,6 +441,9 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     }
 
     private readonly ConcurrentBag<FramedConnection> _acceptedLinks = [];
+
+    /// <summary>True when the process was started by this node service (running, or exited and not yet forgotten).</summary>
+    public bool Hosts(ulong puid) => _processes.ContainsKey(puid);
 
     public LocalProcess Find(ulong puid) =>
         _processes.TryGetValue(puid, out var process)

@@ -17,6 +17,15 @@ internal static class RequestHandler
     /// <param name="cancellationToken">Cancelled when the service stops.</param>
     public static Task<IMessage> HandleAsync(NodeService node, IMessage request, ulong callerPuid, CancellationToken cancellationToken)
     {
+        if (request is SignalRequest signal && node.Hosts(signal.Puid))
+        {
+            // A process of this node: signalled here, without a round trip through global services (which would
+            // only send it back). Its exit still reaches global services the usual way.
+            Spawning.Signals.ThrowIfInvalid(signal.Signal);
+            node.Signal(signal.Puid, signal.Signal);
+            return Task.FromResult<IMessage>(new Ack());
+        }
+
         if (GlobalRequestHandler.IsGlobal(request))
         {
             return node.GlobalLink.RequestAsync(request, cancellationToken);
@@ -26,10 +35,10 @@ internal static class RequestHandler
         {
             ObjectCreateRequest create => CreateObjectAsync(node, create with { Puid = callerPuid }, cancellationToken),
             ObjectAttachRequest attach => AttachObjectAsync(node, attach with { Puid = callerPuid }, cancellationToken),
-            ObjectReleaseRequest release => Routed(node, ObjectDescriptor.HomeOf(release.Id), release with { Puid = callerPuid }, cancellationToken),
-            ObjectRequest operation => Routed(node, ObjectDescriptor.HomeOf(operation.Id), operation with { Puid = callerPuid }, cancellationToken),
-            StreamRecvRequest recv => Routed(node, recv.NodeIndex, recv, cancellationToken),
-            StreamWriteRequest write => Routed(node, write.NodeIndex, write, cancellationToken),
+            ObjectReleaseRequest release => Routed(node, callerPuid, ObjectDescriptor.HomeOf(release.Id), release with { Puid = callerPuid }, cancellationToken),
+            ObjectRequest operation => Routed(node, callerPuid, ObjectDescriptor.HomeOf(operation.Id), operation with { Puid = callerPuid }, cancellationToken),
+            StreamRecvRequest recv => Routed(node, callerPuid, recv.NodeIndex, recv, cancellationToken),
+            StreamWriteRequest write => Routed(node, callerPuid, write.NodeIndex, write, cancellationToken),
             TargetRequest target => Task.FromResult<IMessage>(new TargetReply(node.Find(target.Puid).MethodTarget
                 ?? throw new ServiceException(ErrorKind.NotFound, $"process {target.Puid} has no method target"))),
             _ => throw new ServiceException(ErrorKind.InvalidArgument, $"{request.GetType().Name} is not a request a process can send"),
@@ -53,7 +62,9 @@ internal static class RequestHandler
                 node.RemotePuts.OnAck(ack);
                 return new Ack();
             case ProcessGoneNotice gone:
-                node.OnProcessExited(gone.Puid);
+                // For a process of this node, from global services: it passes the notice on to the nodes the
+                // process reached. From another node: only this node's objects let go.
+                await node.OnProcessExitedAsync(gone.Puid).ConfigureAwait(false);
                 return new Ack();
             case PmiJobRequest job:
                 return await node.CreatePmiJobAsync(job).ConfigureAwait(false);
@@ -69,10 +80,17 @@ internal static class RequestHandler
     }
 
     /// <summary>Serves here what belongs to this node, or forwards it to the node it belongs to.</summary>
-    private static Task<IMessage> Routed(NodeService node, int owner, IMessage request, CancellationToken cancellationToken) =>
-        owner == node.Descriptor.Index
-            ? ServeLocalAsync(node, request, cancellationToken)
-            : node.ForwardAsync(owner, request, cancellationToken);
+    private static Task<IMessage> Routed(NodeService node, ulong callerPuid, int owner, IMessage request, CancellationToken cancellationToken)
+    {
+        if (owner == node.Descriptor.Index)
+        {
+            return ServeLocalAsync(node, request, cancellationToken);
+        }
+
+        // Noted before it goes: that node must hear of the caller's exit (see NodeService.Reach).
+        node.NoteReached(callerPuid, owner);
+        return node.ForwardAsync(owner, request, cancellationToken);
+    }
 
     private static async Task<IMessage> ServeLocalAsync(NodeService node, IMessage request, CancellationToken cancellationToken)
     {
@@ -112,6 +130,7 @@ internal static class RequestHandler
 
         if (home != node.Descriptor.Index)
         {
+            node.NoteReached(create.Puid, home);
             return await node.ForwardAsync(home, create with { HomeNode = home }, cancellationToken).ConfigureAwait(false);
         }
 
@@ -151,7 +170,7 @@ internal static class RequestHandler
             id = reply.Descriptor.Id;
         }
 
-        return await Routed(node, ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
+        return await Routed(node, attach.Puid, ObjectDescriptor.HomeOf(id), attach with { Id = id }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The lines of a piped stream queued up to the request's budget, handed out in one reply.</summary>
