@@ -10,11 +10,12 @@ return args.FirstOrDefault() switch
     "group64" => LaunchScenarios.Group64(mainTimestamp),
     "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
     "functions" => LaunchScenarios.Functions(),
+    "true-group" => ScaleScenarios.TrueGroup(Arg.Int(rest, 0, 64)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions");
+    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions|true-group N");
     return 2;
 }

@@ -19,6 +19,8 @@ return args[0] switch
     "group64" => LaunchScenarios.Group64(mainTimestamp),
     "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
     "functions" => LaunchScenarios.Functions(),
+    "true-group" => ScaleScenarios.TrueGroup(Arg.Int(rest, 0, 64)),
+    "sync-ops" => ScaleScenarios.SyncOps(Arg.Int(rest, 0, 2_000)),
     "dotnet-group" => LaunchScenarios.DotnetGroup(),
     "function-phases" => FunctionPhases.Run(Arg.Int(rest, 0, 10)),
     "queue" => QueueScenarios.Run(Arg.Int(rest, 0, 1_000_000), remote: false),

@@ -37,6 +37,9 @@ internal sealed class BenchContext
     /// <summary>Rounds for a benchmark: its default, or what <c>--rounds</c> asked for; never fewer than 5.</summary>
     public int Rounds(int fallback) => Math.Max(5, _rounds ?? fallback);
 
+    /// <summary>Rounds for a long benchmark (minutes a round): its default, or what <c>--rounds</c> asked for, at least <paramref name="floor"/>.</summary>
+    public int RoundsAtLeast(int floor, int fallback) => Math.Max(floor, _rounds ?? fallback);
+
     /// <summary>Runs a scenario of this program as the head of a runtime: <c>dragon [--local-nodes N] Dragon.Bench.dll ...</c>.</summary>
     public CommandResult? Ours(int localNodes, string scenario, params string[] args) => OursWith(null, localNodes, scenario, args);
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Dragon.Bench.Driver;
 
 /// <summary>
-/// <c>Dragon.Bench drive launch|queue|pingpong|remote|metrics|all --root DIR [--rounds N] [--cluster]</c>: runs each benchmark, prints its table,
+/// <c>Dragon.Bench drive launch|queue|pingpong|remote|metrics|scale|all --root DIR [--rounds N] [--cluster]</c>: runs each benchmark, prints its table,
 /// checks that nothing was left behind, and prints its summary line last. Targets are reported, never enforced: the
 /// exit code is non-zero only when a run failed or leaked.
 /// </summary>
@@ -13,7 +13,7 @@ internal static class BenchDriver
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: Dragon.Bench drive launch|queue|pingpong|remote|metrics|all --root DIR [--rounds N] [--cluster]");
+            Console.Error.WriteLine("usage: Dragon.Bench drive launch|queue|pingpong|remote|metrics|scale|all --root DIR [--rounds N] [--cluster]");
             return 2;
         }
 
@@ -46,12 +46,13 @@ internal static class BenchDriver
             "pingpong" => [PingPongBench.Run],
             "remote" => [RemoteBench.Run],
             "metrics" => [MetricsBench.Run],
+            "scale" => [ScaleBench.Run],
             "all" => [LaunchBench.Run, QueueBench.Run, PingPongBench.Run],
             _ => [],
         };
         if (benches.Length == 0)
         {
-            Console.Error.WriteLine($"unknown benchmark '{args[0]}' (launch, queue, pingpong, remote, metrics, all)");
+            Console.Error.WriteLine($"unknown benchmark '{args[0]}' (launch, queue, pingpong, remote, metrics, scale, all)");
             return 2;
         }
 

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Dragon.TestApp;
 
 /// <summary>Work at the scale of a cluster on one machine; prints one <c>key=value</c> line the test parses.</summary>
-public static class ScaleScenarios
+public static class NodeScaleScenarios
 {
     /// <summary>A group of <paramref name="count"/> <c>/bin/true</c> spread round-robin over every node, joined.</summary>
     public static int TrueGroup(int count)

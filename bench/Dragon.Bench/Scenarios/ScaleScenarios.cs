@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace Dragon.Bench.Scenarios;
+
+/// <summary>The node service at scale (<c>scripts/bench scale</c>): big groups over many nodes, and sync-object costs.</summary>
+internal static class ScaleScenarios
+{
+    /// <summary>A group of <paramref name="count"/> <c>/bin/true</c>, round-robin over every node, started and joined.</summary>
+    public static int TrueGroup(int count)
+    {
+        Report.RunId();
+        using var group = new ProcessGroup();
+        group.AddProcess(count, ProcessTemplate.Executable("/bin/true") with { Policy = Policy.RoundRobin });
+        var start = Stopwatch.GetTimestamp();
+        group.Start();
+        var started = Stopwatch.GetTimestamp();
+        group.Join();
+        var end = Stopwatch.GetTimestamp();
+        Report.Value("group_ms", Report.Milliseconds(start, end));
+        Report.Value("group_start_ms", Report.Milliseconds(start, started));
+        return 0;
+    }
+
+#if !NATIVE_AOT_HEAD
+    /// <summary>Event set+clear and lock acquire+release from this process, <paramref name="count"/> times each, in microseconds per pair.</summary>
+    public static int SyncOps(int count)
+    {
+        Report.RunId();
+        using var ev = new DragonEvent();
+        using var gate = new DragonLock();
+        for (var i = 0; i < 100; i++)
+        {
+            ev.Set();
+            ev.Clear();
+            gate.Acquire();
+            gate.Release();
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            ev.Set();
+            ev.Clear();
+        }
+
+        var mid = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            gate.Acquire();
+            gate.Release();
+        }
+
+        var end = Stopwatch.GetTimestamp();
+        Report.Value("event_us", Report.Milliseconds(start, mid) * 1000 / count);
+        Report.Value("lock_us", Report.Milliseconds(mid, end) * 1000 / count);
+        return 0;
+    }
+#endif
+}
