@@ -10,6 +10,7 @@ internal sealed record LauncherOptions
         usage: dragon [options] PROGRAM [ARGS...]
                dragon cleanup [--dry-run] [--hosts H1,H2,...]
                dragon ps [--json] [RUN]
+               dragon report [RUN] -o FILE.html
 
         Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
         runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
@@ -30,6 +31,9 @@ internal sealed record LauncherOptions
           --label               prefix forwarded output with [puid@node]
           --metrics-port PORT   serve the run's metrics for Prometheus at http://localhost:PORT/metrics
                                 (also DRAGON_METRICS_PORT); off by default
+          --report FILE.html    write the run report when the run ends (also when it fails or is interrupted):
+                                one self-contained HTML file with every process on a timeline per node, the
+                                groups and MPI jobs, metrics over time, and the failures with their stderr tails
           --version             print the version
           -h, --help            print this help
 
@@ -40,6 +44,8 @@ internal sealed record LauncherOptions
                                 every host given (over SSH); --dry-run only lists them
           ps [--json] [RUN]     list a running run's nodes, groups and processes (this host's run, or the
                                 one named); authenticated with DRAGON_SECRET or the run's status token
+          report [RUN] -o FILE.html
+                                write a running run's report as it stands now (authenticated as ps)
         """;
 
     /// <summary>
@@ -67,6 +73,9 @@ internal sealed record LauncherOptions
 
     /// <summary>The port of the Prometheus endpoint, when metrics are exported.</summary>
     public int? MetricsPort { get; init; } = ParsePort(Environment.GetEnvironmentVariable(Status.MetricsEndpoint.PortVariable), Status.MetricsEndpoint.PortVariable);
+
+    /// <summary>Where to write the run report when the run ends, when asked.</summary>
+    public string? Report { get; init; }
 
     public string Program { get; init; } = string.Empty;
 
@@ -129,6 +138,9 @@ internal sealed record LauncherOptions
                 case "--metrics-port":
                     options = options with { MetricsPort = ParsePort(Value(args, ref i, arg), arg) };
                     break;
+                case "--report":
+                    options = options with { Report = ReportPath(Value(args, ref i, arg), arg) };
+                    break;
                 case "--":
                     return WithProgram(options, args, i + 1);
                 default:
@@ -153,6 +165,19 @@ internal sealed record LauncherOptions
         string.IsNullOrEmpty(text) ? null
         : int.TryParse(text, out var port) && port is > 0 and < 65536 ? port
         : throw new UsageException($"{option} takes a TCP port from 1 to 65535, not '{text}'");
+
+    /// <summary>A report file whose directory exists (checked now, so a typo does not cost a whole run's report).</summary>
+    internal static string ReportPath(string path, string option)
+    {
+        if (path.Length == 0 || Directory.Exists(path))
+        {
+            throw new UsageException($"{option} takes a file name, not '{path}'");
+        }
+
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full);
+        return directory is null || Directory.Exists(directory) ? full : throw new UsageException($"{option} {path}: directory {directory} does not exist");
+    }
 
     private static string Value(IReadOnlyList<string> args, ref int i, string option) =>
         ++i < args.Count ? args[i] : throw new UsageException($"{option} needs a value");

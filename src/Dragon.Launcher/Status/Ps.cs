@@ -73,7 +73,7 @@ internal static class Ps
     }
 
     /// <summary>The run directory: the one named, the caller's own run, or the only run live on this host.</summary>
-    private static string FindRun(string? runId)
+    internal static string FindRun(string? runId)
     {
         var root = RunLayout.BaseDirectory();
         if (!RunLayout.Exists(root))
@@ -125,7 +125,7 @@ internal static class Ps
         }
     }
 
-    private static byte[] Credential(string runDir)
+    internal static byte[] Credential(string runDir)
     {
         if (Environment.GetEnvironmentVariable(RuntimeEnvironment.Secret) is { Length: > 0 } secret)
         {
@@ -143,7 +143,7 @@ internal static class Ps
         }
     }
 
-    private static byte[] Ask(string runDir, byte[] credential)
+    internal static byte[] Ask(string runDir, byte[] credential)
     {
         var path = Path.Combine(runDir, RunLayout.StatusSocket);
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -182,5 +182,5 @@ internal static class Ps
         }
     }
 
-    private sealed class PsException(string message) : Exception(message);
+    internal sealed class PsException(string message) : Exception(message);
 }
