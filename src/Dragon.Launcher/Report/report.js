@@ -68,7 +68,8 @@
   }
 
   function header(data) {
-    document.getElementById("run-id").textContent = "run " + data.runId + (data.final ? "" : " · snapshot while running");
+    var started = new Date(data.startedAt).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    document.getElementById("run-id").textContent = "run " + data.runId + " · started " + started + (data.final ? "" : " · snapshot while running");
     document.getElementById("command").textContent = data.command;
     document.title = "Dragon run " + data.runId;
   }
@@ -78,7 +79,7 @@
     procs.forEach(function (p) { counts[p[C.kind]]++; });
     var mpi = data.groups.filter(function (g) { return g.mpi; }).length;
     var cards = [
-      ["duration", duration(data.durationMs), ""], ["started", new Date(data.startedAt).toISOString().replace("T", " ").slice(0, 19) + " UTC", ""],
+      ["duration", duration(data.durationMs), ""],
       ["nodes", data.nodes.length, ""], ["processes", data.counts.started, ""], ["ok", counts[1], "ok"], ["failed", counts[2], "failed"],
       ["killed", counts[3], "killed"], ["node lost", counts[4], "lost"], ["running", counts[0], "running"],
       ["groups", data.groups.length, ""], ["MPI jobs", mpi, ""]];
@@ -100,7 +101,7 @@
 
   // One lane per node; within a lane, processes packed greedily into rows so overlapping ones never hide each other.
   function timeline(data, procs, width, gutter, x) {
-    var canvas = document.getElementById("timeline"), maxRows = 48, lanes = [];
+    var canvas = document.getElementById("timeline"), maxRows = 32, lanes = [];
     data.nodes.forEach(function (n) { lanes[n.index] = { node: n, rows: [], items: [] }; });
     var order = procs.slice().sort(function (a, b) { return a[C.start] - b[C.start]; });
     var pad = data.durationMs / Math.max(width, 1) * 2;
@@ -115,7 +116,7 @@
     lanes.forEach(function (lane) {
       if (!lane) return;
       var rows = Math.max(1, Math.min(maxRows, lane.rows.length));
-      var rowH = rows <= 6 ? 16 : rows <= 16 ? 9 : 5, height = rows * rowH + 12;
+      var rowH = rows <= 6 ? 16 : rows <= 16 ? 9 : 4, height = rows * rowH + 12;
       layout.push({ lane: lane, top: y, rowH: rowH, height: height });
       y += height;
     });
@@ -209,20 +210,19 @@
     if (data.groups.length > maxShown) box.appendChild(el("div", { "class": "more" }, "… and " + (data.groups.length - maxShown) + " more groups"));
   }
 
-  function chart(title, t, series, format, note) {
+  function chart(title, t, series, format, integer) {
     var box = el("div", { "class": "chart", "data-chart": title });
     box.appendChild(el("h3", {}, title));
     var keys = el("div", { "class": "keys" });
     series.slice(0, 12).forEach(function (s) { var k = el("span"); var i = el("i", { style: "background:" + s.color }); k.appendChild(i); k.appendChild(document.createTextNode(s.name)); keys.appendChild(k); });
     if (series.length > 12) keys.appendChild(el("span", {}, "+" + (series.length - 12) + " more"));
-    if (note) keys.appendChild(el("span", {}, note));
     box.appendChild(keys);
     var values = [];
     series.forEach(function (s) { s.values.forEach(function (v) { if (v >= 0) values.push(v); }); });
     if (t.length === 0 || values.length === 0) { box.appendChild(el("div", { "class": "empty" }, "no samples")); return box; }
     var W = 600, H = 170, L = 52, R = 8, T = 8, B = 20, tMax = Math.max(t[t.length - 1], 1);
     var yMax = Math.max.apply(null, values); yMax = yMax <= 0 ? 1 : yMax * 1.08;
-    var step = niceStep(yMax, 4), svg = ['<svg viewBox="0 0 ' + W + " " + H + '" preserveAspectRatio="none" role="img">'];
+    var step = integer ? Math.max(1, niceStep(yMax, 4)) : niceStep(yMax, 4), svg = ['<svg viewBox="0 0 ' + W + " " + H + '" preserveAspectRatio="none" role="img">'];
     for (var v = 0; v <= yMax; v += step) {
       var yy = T + (H - T - B) * (1 - v / yMax);
       svg.push('<line x1="' + L + '" x2="' + (W - R) + '" y1="' + yy + '" y2="' + yy + '" stroke="#eef1f5"/><text x="' + (L - 6) + '" y="' + (yy + 3) + '" text-anchor="end">' + format(v) + "</text>");
@@ -247,14 +247,14 @@
     var count = function (v) { return v >= 1000 ? (v / 1000).toFixed(1) + "k" : String(Math.round(v)); };
     var live = perNode("live", 1);
     if (nodes.length > 1) live.unshift({ name: "all nodes", color: "#1d2430", values: s.live, bold: true });
-    box.appendChild(chart("Live processes", s.t, live, count));
+    box.appendChild(chart("Live processes", s.t, live, count, true));
     box.appendChild(chart("Processes started, exited, failed (cumulative)", s.t, [
-      { name: "started", color: COLORS[0], values: s.started, bold: true }, { name: "exited", color: COLORS[1], values: s.exited }, { name: "failed", color: COLORS[2], values: s.failed }], count));
+      { name: "started", color: COLORS[0], values: s.started, bold: true }, { name: "exited", color: COLORS[1], values: s.exited }, { name: "failed", color: COLORS[2], values: s.failed }], count, true));
     box.appendChild(chart("Node CPU busy (host)", s.t, perNode("cpu", 0.1), function (v) { return Math.round(v) + "%"; }));
     box.appendChild(chart("Node memory used (host)", s.t, perNode("memory", 1), bytes));
     var depth = perNode("depth", 1);
     if (nodes.length > 1) depth.unshift({ name: "all channels", color: "#1d2430", values: s.depth, bold: true });
-    box.appendChild(chart("Messages waiting in queues and pipes", s.t, depth, count));
+    box.appendChild(chart("Messages waiting in queues and pipes", s.t, depth, count, true));
     document.getElementById("charts-note").textContent = s.t.length + " samples, every " + duration(data.sampleIntervalMs);
   }
 

@@ -88,9 +88,11 @@ internal sealed partial class RunHistory
     /// Records one sample now, thinning the kept ones when they reach <see cref="MaxSamples"/>. Once thinned, a tick
     /// less than the (doubled) interval after the last kept sample is skipped, unless <paramref name="last"/>.
     /// </summary>
-    public void AddSample(int live, long queueDepth, NodeSample[] nodes, bool last = false)
+    public void AddSample(int live, long queueDepth, NodeSample[] nodes, bool last = false) => AddSampleAt(Now, live, queueDepth, nodes, last);
+
+    /// <summary><see cref="AddSample"/> at a given time (milliseconds since the history began), for tests of the caps.</summary>
+    internal void AddSampleAt(long now, int live, long queueDepth, NodeSample[] nodes, bool last = false)
     {
-        var now = Now;
         lock (_lock)
         {
             if (!last && _samples.Count > 0 && now - _samples[^1].TimeMs < _sampleIntervalMs - (SampleIntervalMs / 2))
