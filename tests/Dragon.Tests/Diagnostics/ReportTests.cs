@@ -126,7 +126,7 @@ public sealed partial class ReportTests : IDisposable
     }
 
     [Fact]
-    public void Report_RunInterruptedBySigint_IsStillWritten()
+    public async Task Report_RunInterruptedBySigint_IsStillWritten()
     {
         var html = Path.Combine(_scratch.FullName, "interrupted.html");
         var go = Path.Combine(_scratch.FullName, "never");
@@ -136,7 +136,7 @@ public sealed partial class ReportTests : IDisposable
         dragon.ErrorDataReceived += (_, _) => { };
         dragon.BeginOutputReadLine();
         dragon.BeginErrorReadLine();
-        Assert.True(ready.Task.Wait(s_timeout), "the workflow did not get ready");
+        await ready.Task.WaitAsync(s_timeout);
 
         Assert.Equal(0, Dragon.Services.Spawning.Native.kill(dragon.Id, 2));
         Assert.True(dragon.WaitForExit(s_timeout), "dragon did not end after SIGINT");
