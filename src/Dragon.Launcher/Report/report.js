@@ -190,6 +190,8 @@
       who.appendChild(el("div", { "class": "state" }, g.state + " · " + duration(end - start) + (members.length ? " · " + data.names[members[0][C.name]] : "")));
       row.appendChild(who);
       var track = el("div", { "class": "track" });
+      // The group's failure names its first failing member by puid: that bar is outlined.
+      var failing = g.failure && /puid (\d+)/.exec(g.failure);
       var drawn = members.slice(0, maxRanks), rankH = drawn.length > 16 ? 4 : 11;
       track.style.minHeight = Math.max(22, drawn.length * (rankH + 1) + 10) + "px";
       var band = el("div", { "class": "band" + (g.mpi ? " mpi" : "") + (failed ? " failed" : ""), "data-span": "1",
@@ -201,6 +203,7 @@
         var bar = el("div", { "class": "rank kind-" + p[C.kind], "data-rank": String(p[C.rank]), "data-puid": String(p[C.puid]), "data-kind": KINDS[p[C.kind]],
           style: "left:" + left + "%;width:" + w + "%;top:" + (5 + i * (rankH + 1)) + "px;height:" + rankH + "px" }, rankH > 8 ? "r" + p[C.rank] : "");
         bar.title = describe(data, p);
+        if (failing && String(p[C.puid]) === failing[1]) { bar.classList.add("failing"); bar.dataset.failing = "1"; }
         track.appendChild(bar);
       });
       if (members.length > drawn.length) track.appendChild(el("div", { "class": "muted", style: "position:absolute;right:4px;bottom:2px" }, "+" + (members.length - drawn.length) + " ranks"));
@@ -259,6 +262,15 @@
   }
 
   function failures(data, procs) {
+    var failedGroups = data.groups.filter(function (g) { return g.failure; });
+    var groupBox = document.getElementById("group-failures");
+    failedGroups.slice(0, 100).forEach(function (g) {
+      var line = el("div", { "class": "group-failure", "data-group": String(g.id) });
+      line.appendChild(el("b", {}, (g.mpi ? "MPI job " : "group ") + g.id + ": "));
+      line.appendChild(document.createTextNode(g.failure));
+      groupBox.appendChild(line);
+    });
+    if (failedGroups.length > 100) groupBox.appendChild(el("div", { "class": "more", style: "padding-left:0" }, "… and " + (failedGroups.length - 100) + " more groups failed"));
     var rows = procs.filter(function (p) { return p[C.kind] === 2 || p[C.kind] === 4; });
     var killed = procs.filter(function (p) { return p[C.kind] === 3; });
     var box = document.getElementById("failures"), maxRows = 300;

@@ -80,6 +80,8 @@ public sealed partial class ReportTests : IDisposable
         var job = Assert.Single(root.GetProperty("groups").EnumerateArray(), g => g.GetProperty("mpi").GetBoolean());
         var ranks = processes.Where(p => p.Group == job.GetProperty("id").GetUInt64()).ToArray();
         Assert.Equal(2, ranks.Length);
+        Assert.Contains("rank 1 (puid ", job.GetProperty("failure").GetString(), StringComparison.Ordinal);
+        Assert.Contains("aborted (MPI_Abort with code 5)", job.GetProperty("failure").GetString(), StringComparison.Ordinal);
 
         // Rank 1 aborted: it is a failure with its reason, and its last stderr lines (MPICH's abort message) are kept.
         var aborted = Assert.Single(ranks, r => r.Rank == 1);
@@ -92,6 +94,15 @@ public sealed partial class ReportTests : IDisposable
 
         // Without --label the terminal still shows the lines unlabelled.
         Assert.DoesNotMatch(@"^\[\d+@", result.Stderr);
+
+        // The page shows it: the job's failure, the failing rank outlined, its stderr tail in the failures table.
+        var (dom, log) = ReportBrowser.DumpDom(html);
+        Assert.Matches("<body[^>]* data-rendered=\"ok\"", dom);
+        Assert.DoesNotContain("Uncaught", log, StringComparison.Ordinal);
+        Assert.Contains($"data-puid=\"{aborted.Puid}\" data-kind=\"{(aborted.Kind == 2 ? "failed" : "killed")}\"", dom, StringComparison.Ordinal);
+        Assert.Matches($"data-rank=\"1\" data-puid=\"{aborted.Puid}\"[^>]*data-failing=\"1\"", dom);
+        Assert.Matches($"<pre class=\"tail\" data-tail=\"{aborted.Puid}\">[^<]*MPI_Abort", dom);
+        Assert.Matches("<div class=\"group-failure\" data-group=\"\\d+\"><b>MPI job \\d+: </b>MPI job: rank 1 ", dom);
     }
 
     [Fact]
