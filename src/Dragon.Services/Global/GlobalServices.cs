@@ -43,7 +43,7 @@ internal sealed partial class GlobalServices : IDisposable
     public RunMetrics Metrics { get; }
 
     /// <summary>Every process, group and metric sample of the run, for its report.</summary>
-    public RunHistory History { get; } = new();
+    public RunHistory History { get; } = new(FirstPuid);
 
     /// <summary>Processes started on <paramref name="node"/> and not yet exited.</summary>
     public int LiveOn(int node) => node < _live.Length ? Volatile.Read(ref _live[node]) : 0;

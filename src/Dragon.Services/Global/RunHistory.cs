@@ -14,8 +14,11 @@ internal enum ExitKind : byte
     Lost = 4,
 }
 
-/// <summary>One process as the report draws it; times are milliseconds since the run's history began.</summary>
-internal record struct ProcessEntry(ulong Puid, int Node, string Name, ulong Group, int Rank, long StartMs, long EndMs, int ExitCode, int Signal, string? Reason, ExitKind Kind);
+/// <summary>
+/// One process as the report draws it; times are milliseconds since the run's history began (an int: 24 days), to
+/// keep an entry at 64 bytes, since every process of the run has one. <see cref="Puid"/> 0 marks an empty slot.
+/// </summary>
+internal record struct ProcessEntry(ulong Puid, int Node, string Name, ulong Group, int Rank, int StartMs, int EndMs, int ExitCode, int Signal, string? Reason, ExitKind Kind);
 
 /// <summary>One process group (an MPI job when <see cref="Mpi"/>): its size, when it was made, its last known state.</summary>
 internal record struct GroupEntry(ulong Id, bool Mpi, int Size, long CreatedMs, string State, string? Failure);
@@ -23,8 +26,10 @@ internal record struct GroupEntry(ulong Id, bool Mpi, int Size, long CreatedMs, 
 /// <summary>
 /// What the run report is made of, kept by global services for the whole run: every process (node, name, group and
 /// rank, start, end, how it ended), every group, metric samples over time (<c>RunHistory.Samples.cs</c>), and the
-/// last lines of stderr of processes that failed. Bounded: at most <see cref="MaxProcesses"/> processes and
-/// <see cref="MaxGroups"/> groups are kept (later ones are only counted), and stderr tails of at most
+/// last lines of stderr of processes that failed. Processes sit in slots by puid (puids are handed out in order from
+/// the first one), in chunks of <see cref="ChunkSize"/>: no index beside them and no list that doubles, about 64
+/// bytes a process. Bounded: the first <see cref="MaxProcesses"/> puids and <see cref="MaxGroups"/> groups are kept
+/// (later ones are only counted), and stderr tails of at most
 /// <see cref="MaxTails"/> processes at once, <see cref="TailLines"/> lines of at most <see cref="MaxLineChars"/>
 /// characters each (about 12 MB at worst); a process that exits cleanly lets its tail go. One lock guards it all:
 /// it is taken once per start, exit and forwarded stderr line, next to a spawn or a pipe read that cost far more.
@@ -32,6 +37,7 @@ internal record struct GroupEntry(ulong Id, bool Mpi, int Size, long CreatedMs, 
 internal sealed partial class RunHistory : IDisposable
 {
     public const int MaxProcesses = 100_000;
+    public const int ChunkSize = 4096;
     public const int MaxGroups = 10_000;
     public const int MaxTails = 1024;
     public const int TailLines = 20;
@@ -39,8 +45,8 @@ internal sealed partial class RunHistory : IDisposable
 
     private readonly System.Threading.Lock _lock = new();
     private readonly long _origin = Stopwatch.GetTimestamp();
-    private readonly List<ProcessEntry> _processes = [];
-    private readonly Dictionary<ulong, int> _processIndex = [];
+    private readonly ulong _firstPuid;
+    private readonly List<ProcessEntry[]> _chunks = [];
     private readonly List<GroupEntry> _groups = [];
     private readonly Dictionary<ulong, int> _groupIndex = [];
     private readonly Dictionary<ulong, Queue<string>> _tails = [];
@@ -48,6 +54,12 @@ internal sealed partial class RunHistory : IDisposable
     private long _exited;
     private long _failed;
     private int _processesNotKept;
+
+    /// <summary>A history whose processes have puids from <paramref name="firstPuid"/> on (global services start at 2^32).</summary>
+    public RunHistory(ulong firstPuid = 1)
+    {
+        _firstPuid = firstPuid;
+    }
     private int _groupsNotKept;
     private int _tailsNotKept;
 
@@ -64,7 +76,7 @@ internal sealed partial class RunHistory : IDisposable
     public bool KeepsStderr { get; set; }
 
     /// <summary>Milliseconds since the history began.</summary>
-    public long Now => (long)Stopwatch.GetElapsedTime(_origin).TotalMilliseconds;
+    public int Now => (int)Math.Min(Stopwatch.GetElapsedTime(_origin).TotalMilliseconds, int.MaxValue);
 
     public void OnStarted(ulong puid, int node, string name, ulong group, int rank)
     {
@@ -72,14 +84,19 @@ internal sealed partial class RunHistory : IDisposable
         lock (_lock)
         {
             _started++;
-            if (_processes.Count >= MaxProcesses)
+            if (puid < _firstPuid || puid - _firstPuid >= MaxProcesses)
             {
                 _processesNotKept++;
                 return;
             }
 
-            _processIndex[puid] = _processes.Count;
-            _processes.Add(new ProcessEntry(puid, node, name, group, rank, now, -1, 0, 0, null, ExitKind.Running));
+            var slot = (int)(puid - _firstPuid);
+            while (_chunks.Count <= slot / ChunkSize)
+            {
+                _chunks.Add(new ProcessEntry[ChunkSize]);
+            }
+
+            _chunks[slot / ChunkSize][slot % ChunkSize] = new ProcessEntry(puid, node, name, group, rank, now, -1, 0, 0, null, ExitKind.Running);
         }
     }
 
@@ -94,9 +111,9 @@ internal sealed partial class RunHistory : IDisposable
                 _failed++;
             }
 
-            if (_processIndex.TryGetValue(puid, out var i))
+            ref var entry = ref Slot(puid);
+            if (entry.Puid == puid)
             {
-                ref var entry = ref CollectionsMarshal.AsSpan(_processes)[i];
                 entry = entry with { EndMs = now, ExitCode = exitCode, Signal = signal, Reason = reason, Kind = kind };
             }
 
@@ -147,7 +164,7 @@ internal sealed partial class RunHistory : IDisposable
         {
             if (!_tails.TryGetValue(puid, out var tail))
             {
-                if (_processIndex.TryGetValue(puid, out var i) && _processes[i].Kind == ExitKind.Ok)
+                if (Slot(puid) is { Kind: ExitKind.Ok } entry && entry.Puid == puid)
                 {
                     return;
                 }
@@ -175,6 +192,21 @@ internal sealed partial class RunHistory : IDisposable
         }
     }
 
+    /// <summary>Under the lock: the slot of a puid, or a throwaway empty entry when it has none.</summary>
+    private ref ProcessEntry Slot(ulong puid)
+    {
+        var slot = puid - _firstPuid;
+        if (puid >= _firstPuid && slot < (ulong)_chunks.Count * ChunkSize)
+        {
+            return ref _chunks[(int)(slot / ChunkSize)][(int)(slot % ChunkSize)];
+        }
+
+        _none = default;
+        return ref _none;
+    }
+
+    private ProcessEntry _none;
+
     /// <summary>A line as text, cut to <see cref="MaxLineChars"/> characters (an ellipsis marks the cut).</summary>
     private static string Decode(ReadOnlySpan<byte> line)
     {
@@ -193,7 +225,7 @@ internal sealed partial class RunHistory : IDisposable
                 Now,
                 Command,
                 KeepsStderr,
-                [.. _processes],
+                [.. _chunks.SelectMany(c => c).Where(e => e.Puid != 0)],
                 [.. _groups],
                 _tails.ToDictionary(t => t.Key, t => t.Value.ToArray()),
                 [.. _samples],
@@ -211,7 +243,7 @@ internal sealed record HistoryCounts(long Started, long Exited, long Failed, int
 /// <summary>A copy of a <see cref="RunHistory"/> at one moment; <see cref="NowMs"/> is when it was taken.</summary>
 internal sealed record HistorySnapshot(
     DateTimeOffset StartedAt,
-    long NowMs,
+    int NowMs,
     string Command,
     bool KeepsStderr,
     ProcessEntry[] Processes,
