@@ -311,7 +311,9 @@
   }
 
   try {
+    var began = performance.now();
     render();
+    document.body.dataset.renderMs = String(Math.round(performance.now() - began));
     document.body.dataset.rendered = errors.length ? "error" : "ok";
   } catch (e) {
     fail(String(e && e.stack || e));

@@ -161,6 +161,15 @@ public sealed partial class ReportTests : IDisposable
         Assert.All(sleepers, s => Assert.True(s.Kind == 3 && s.End >= s.Start, $"sleeper {s.Puid}: kind {s.Kind}, {s.Reason}"));
     }
 
+    [Fact]
+    public void Report_FileInAMissingDirectory_IsRefusedBeforeTheRunStarts()
+    {
+        var result = _dragon.Run(s_timeout, "--report", "/no/such/dir/run.html", "/bin/true");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--report /no/such/dir/run.html: directory /no/such/dir does not exist", result.Stderr, StringComparison.Ordinal);
+        _dragon.AssertNothingLeft();
+    }
+
     public void Dispose()
     {
         _dragon.Dispose();
