@@ -11,6 +11,7 @@ internal sealed record LauncherOptions
                dragon cleanup [--dry-run] [--hosts H1,H2,...]
                dragon ps [--json] [RUN]
                dragon top [RUN] [--interval SECONDS] [--once]
+               dragon report [RUN] -o FILE.html
 
         Runs PROGRAM (an executable, a .NET .dll, or a .NET project directory) as the head process of a Dragon
         runtime. Everything after PROGRAM is passed to it. dragon exits with the head's exit code
@@ -39,6 +40,9 @@ internal sealed record LauncherOptions
           --metrics-linger SECONDS
                                 after the program ends, keep the endpoint up until one scrape has read the
                                 final figures (at most SECONDS); default 0
+          --report FILE.html    write the run report when the run ends (also when it fails or is interrupted):
+                                one self-contained HTML file with every process on a timeline per node, the
+                                groups and MPI jobs, metrics over time, and the failures with their stderr tails
           --version             print the version
           -h, --help            print this help
 
@@ -51,7 +55,10 @@ internal sealed record LauncherOptions
                                 one named); authenticated with DRAGON_SECRET or the run's status token
           top [RUN] [--interval SECONDS] [--once]
                                 the same, live: redrawn every interval (default 1 s) until the run ends
-                                or q is pressed; to a pipe, a snapshot per interval (--once: one)
+                                or q is pressed (r writes the report); to a pipe, a snapshot per interval
+                                (--once: one)
+          report [RUN] -o FILE.html
+                                write a running run's report as it stands now (authenticated as ps)
         """;
 
     /// <summary>
@@ -88,6 +95,9 @@ internal sealed record LauncherOptions
 
     /// <summary>The port of the Prometheus endpoint, when metrics are exported.</summary>
     public int? MetricsPort { get; init; } = ParsePort(Environment.GetEnvironmentVariable(Status.MetricsEndpoint.PortVariable), Status.MetricsEndpoint.PortVariable);
+
+    /// <summary>Where to write the run report when the run ends, when asked.</summary>
+    public string? Report { get; init; }
 
     public string Program { get; init; } = string.Empty;
 
@@ -162,6 +172,9 @@ internal sealed record LauncherOptions
                             : throw new UsageException($"--metrics-linger takes seconds between 0 and 3600, not '{linger}'"),
                     };
                     break;
+                case "--report":
+                    options = options with { Report = ReportPath(Value(args, ref i, arg), arg) };
+                    break;
                 case "--":
                     return WithProgram(options, args, i + 1);
                 default:
@@ -191,6 +204,19 @@ internal sealed record LauncherOptions
         string.IsNullOrEmpty(text) ? null
         : Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
         : throw new UsageException($"{option} takes an http:// or https:// URL of an OpenTelemetry collector, not '{text}'");
+
+    /// <summary>A report file whose directory exists (checked now, so a typo does not cost a whole run's report).</summary>
+    internal static string ReportPath(string path, string option)
+    {
+        if (path.Length == 0 || Directory.Exists(path))
+        {
+            throw new UsageException($"{option} takes a file name, not '{path}'");
+        }
+
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full);
+        return directory is null || Directory.Exists(directory) ? full : throw new UsageException($"{option} {path}: directory {directory} does not exist");
+    }
 
     private static string Value(IReadOnlyList<string> args, ref int i, string option) =>
         ++i < args.Count ? args[i] : throw new UsageException($"{option} needs a value");

@@ -23,6 +23,8 @@ try
             return Dragon.Launcher.Status.Ps.Run(args[1..]);
         case Dragon.Launcher.Status.Top.Command:
             return Dragon.Launcher.Status.Top.Run(args[1..]);
+        case Dragon.Launcher.Report.ReportCommand.Command:
+            return Dragon.Launcher.Report.ReportCommand.Run(args[1..]);
         case Fence.Command:
             return Fence.Run(args[1..]);
         case Dragon.Launcher.Nodes.NodeServiceMain.Command:

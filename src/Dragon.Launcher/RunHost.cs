@@ -26,15 +26,17 @@ internal static class RunHost
         using var metrics = options.MetricsPort is { } port ? Status.MetricsEndpoint.Start(port) : null;
         using var otlp = options.OtlpEndpoint is { } collector ? Status.OtlpExport.Start(collector) : null;
         using var sink = new ConsoleSink();
+        var output = Report.RunReport.Sink(sink, options);
         var run = RunContext.Create(
-            sink,
-            options.Label,
+            output,
+            options.Label || options.Report is not null,
             options.LogLevel == LogLevel.None ? null : dir => new FileLoggerFactory(dir, options.LogLevel));
 
         // Whatever kills this launcher, its fence then kills the processes of the run's local nodes and removes
         // their files. Kept until the run directory is gone.
         using var fence = Fence.Start(run.RunDir);
         var global = new GlobalServices(run);
+        Report.RunReport.Attach(global, output, options);
         using var statusServer = Status.StatusServer.Start(global);
         var localNodes = new List<NodeService>();
         RemoteNodes? remote = null;
@@ -158,6 +160,7 @@ internal static class RunHost
                 await Task.WhenAny(global.Metrics.FinishAsync(), Task.Delay(options.MetricsLinger)).ConfigureAwait(false);
             }
 
+            global.History.StopSampling();
             if (remote is not null)
             {
                 await remote.ShutdownAsync(s_patience).ConfigureAwait(false);
@@ -173,6 +176,11 @@ internal static class RunHost
             foreach (var node in localNodes)
             {
                 await node.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (options.Report is { } report)
+            {
+                Report.RunReport.Write(global, report);
             }
 
             statusServer.Dispose();

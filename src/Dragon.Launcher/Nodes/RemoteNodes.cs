@@ -190,12 +190,13 @@ internal sealed class RemoteNodes : IAsyncDisposable
             common.AddRange(["--run-base", runBase]);
         }
 
-        if (options.Label)
+        // A report keeps stderr tails by process: the lines must come labelled (the launcher drops the label again).
+        if (options.Label || options.Report is not null)
         {
             common.Add("--label");
         }
 
-        if (options.MetricsPort is not null)
+        if (options.MetricsPort is not null || options.Report is not null)
         {
             common.Add("--metrics");
         }

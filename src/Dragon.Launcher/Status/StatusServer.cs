@@ -11,11 +11,17 @@ namespace Dragon.Launcher.Status;
 /// one line holding a credential, either the run's secret (what every process of the run has in
 /// <c>DRAGON_SECRET</c>) or the run's status token (<c>status.token</c>, mode 0600, which grants this view and
 /// nothing else), and gets the run's status as JSON; a wrong credential gets <c>{"error": ...}</c>. Either way the
-/// connection then closes. A caller has <see cref="Deadline"/> to send at most <see cref="MaxLineBytes"/>.
+/// connection then closes. A caller has <see cref="Deadline"/> to send at most <see cref="MaxLineBytes"/>. A line
+/// <c>report CREDENTIAL</c> (<see cref="ReportRequest"/>) asks for the run report as it stands (HTML) instead.
 /// </summary>
 internal sealed class StatusServer : IDisposable
 {
     public const int MaxLineBytes = 256;
+
+    /// <summary>The prefix of a line that asks for the run report instead of the status.</summary>
+    public const string ReportRequest = "report ";
+
+    private static readonly byte[] s_reportRequest = Encoding.ASCII.GetBytes(ReportRequest);
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(5);
 
     private readonly GlobalServices _global;
@@ -89,8 +95,10 @@ internal sealed class StatusServer : IDisposable
         try
         {
             var line = await ReadLineAsync(client, deadline.Token).ConfigureAwait(false);
-            var reply = line is not null && (Matches(line, _secret) || Matches(line, _token))
-                ? RunStatus.Write(_global)
+            var report = line is not null && line.AsSpan().StartsWith(s_reportRequest);
+            var credential = report ? line![ReportRequest.Length..] : line;
+            var reply = credential is not null && (Matches(credential, _secret) || Matches(credential, _token))
+                ? report ? Report.RunReport.Build(_global, final: false) : RunStatus.Write(_global)
                 : RunStatus.Error(line is null
                     ? "refused: no credential line (at most 256 bytes within 5 s)"
                     : "refused: the credential is not this run's secret or status token");

@@ -9,7 +9,8 @@ namespace Dragon.Launcher.Status;
 /// <summary>
 /// <c>dragon top [RUN] [--interval SECONDS] [--once]</c>: a live view of a running run from another terminal on the
 /// launcher's host, asked through the same authenticated status socket as <c>dragon ps</c>. On a terminal the view
-/// redraws in place every interval until the run ends or the user presses q; written to a pipe or file it prints a
+/// redraws in place every interval until the run ends or the user presses q (r writes the run's report, as
+/// <c>dragon report</c> does, to the current directory); written to a pipe or file it prints a
 /// snapshot per interval (<c>--once</c>: one snapshot), so a script or a log can keep it.
 /// </summary>
 internal static class Top
@@ -57,7 +58,7 @@ internal static class Top
         if (!live)
         {
             console.Write(first.View);
-            while (!once && Wait(interval, quit.Token, keys: false))
+            while (!once && Wait(interval, quit.Token, keys: false) != Key.Quit)
             {
                 var next = Snapshot(runDir, int.MaxValue, live: false);
                 console.WriteLine();
@@ -77,9 +78,15 @@ internal static class Top
         console.Live(first.View).AutoClear(false).Overflow(VerticalOverflow.Crop).Start(context =>
         {
             var shown = first.View;
-            while (Wait(interval, quit.Token, keys: true))
+            string? note = null;
+            while (Wait(interval, quit.Token, keys: true) is var key and not Key.Quit)
             {
-                var next = Snapshot(runDir, console.Profile.Height, live: true);
+                if (key == Key.Report)
+                {
+                    note = WriteReport(runDir);
+                }
+
+                var next = Snapshot(runDir, console.Profile.Height - (note is null ? 0 : 1), live: true);
                 if (next.Ended || next.Error is not null)
                 {
                     // The last view stays on the screen, with why it stopped changing.
@@ -89,12 +96,21 @@ internal static class Top
                     return;
                 }
 
-                shown = next.View;
+                shown = note is null ? next.View : new Rows(next.View, new Markup($"[grey]{Markup.Escape(note)}[/]"));
                 context.UpdateTarget(shown);
                 context.Refresh();
             }
         });
         return code;
+    }
+
+    /// <summary>The r key: the run's report as it stands, written to the current directory; says where or why not.</summary>
+    private static string WriteReport(string runDir)
+    {
+        var file = Path.GetFullPath($"dragon-report-{Path.GetFileName(runDir)}-{DateTime.Now:HHmmss}.html");
+        return (Dragon.Launcher.Report.ReportCommand.Fetch(runDir, out var html) ?? Dragon.Launcher.Report.ReportCommand.Save(html!, file)) is { } error
+            ? $"report not written: {error}"
+            : $"report written to {file}";
     }
 
     private static Markup Closing(string runDir, Frame frame) => frame.Error is { } error
@@ -134,27 +150,37 @@ internal static class Top
         return (runId, interval, once);
     }
 
-    /// <summary>Sleeps one interval; false when the user asked to quit (q, Esc or Ctrl-C).</summary>
-    private static bool Wait(TimeSpan interval, CancellationToken quit, bool keys)
+    private enum Key
+    {
+        Tick,
+        Quit,
+        Report,
+    }
+
+    /// <summary>Sleeps one interval, or less when a key asks for something: q, Esc or Ctrl-C to quit, r for a report.</summary>
+    private static Key Wait(TimeSpan interval, CancellationToken quit, bool keys)
     {
         var until = DateTime.UtcNow + interval;
         while (DateTime.UtcNow < until)
         {
             if (quit.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(50)))
             {
-                return false;
+                return Key.Quit;
             }
 
             while (keys && Console.KeyAvailable)
             {
-                if (Console.ReadKey(intercept: true).Key is ConsoleKey.Q or ConsoleKey.Escape)
+                switch (Console.ReadKey(intercept: true).Key)
                 {
-                    return false;
+                    case ConsoleKey.Q or ConsoleKey.Escape:
+                        return Key.Quit;
+                    case ConsoleKey.R:
+                        return Key.Report;
                 }
             }
         }
 
-        return true;
+        return Key.Tick;
     }
 
     private readonly record struct Frame(IRenderable View, bool Ended, string? Error);

@@ -25,7 +25,7 @@ internal static class TopView
             $"[bold]dragon top[/]  run [cyan]{Markup.Escape(run.GetProperty("runId").GetString()!)}[/]  " +
             $"nodes {nodes.Length - lost} up{(lost > 0 ? $", [red]{lost} lost[/]" : string.Empty)}  " +
             $"processes [green]{running} running[/], {processes.Length - running} exited{(failed > 0 ? $", [red]{failed} failed[/]" : string.Empty)}  " +
-            $"groups {groups.Length}{(live ? "   [grey](q quits)[/]" : string.Empty)}"));
+            $"groups {groups.Length}{(live ? "   [grey](q quits, r writes a report)[/]" : string.Empty)}"));
 
         var nodeTable = NewTable("NODE", "NAME", "HOST", "CPUS", "CPU", "MEMORY", "PROCS", "STATE");
         foreach (var n in nodes)

@@ -42,6 +42,9 @@ internal sealed partial class GlobalServices : IDisposable
     /// <summary>The run's metrics (meter "Dragon"); disposed with these services.</summary>
     public RunMetrics Metrics { get; }
 
+    /// <summary>Every process, group and metric sample of the run, for its report.</summary>
+    public RunHistory History { get; } = new(FirstPuid);
+
     /// <summary>Processes started on <paramref name="node"/> and not yet exited.</summary>
     public int LiveOn(int node) => node < _live.Length ? Volatile.Read(ref _live[node]) : 0;
 
@@ -51,7 +54,11 @@ internal sealed partial class GlobalServices : IDisposable
     /// <summary>Every group not yet closed, for <c>dragon ps</c>.</summary>
     internal IEnumerable<GroupRecord> Groups => _groups.Values.OrderBy(g => g.Id);
 
-    public void Dispose() => Metrics.Dispose();
+    public void Dispose()
+    {
+        History.Dispose();
+        Metrics.Dispose();
+    }
 
     /// <summary>A node on another host sent its figures (channel traffic, CPU and memory) for metrics.</summary>
     public void OnNodeFigures(NodeMetricsNotice figures)
@@ -164,6 +171,7 @@ internal sealed partial class GlobalServices : IDisposable
                     records[i].Descriptor = descriptor;
                     started[i] = descriptor;
                     Metrics.OnStarted(batch.Key, clock);
+                    History.OnStarted(descriptor.Puid, batch.Key, specs[i].DisplayName, groupId, i);
                     LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
                 }
             }));
@@ -313,6 +321,7 @@ internal sealed partial class GlobalServices : IDisposable
 
         Interlocked.Decrement(ref _live[record.NodeIndex]);
         Metrics.OnExited(status, stoppedByUs, nodeLost);
+        History.OnExited(record.Puid, status.ExitCode, status.Signal, status.Reason, RunHistory.KindOf(status, stoppedByUs, nodeLost));
         LogExited(record.Puid, status.Reason);
         if (record.Descriptor.GroupId != 0 && _groups.TryGetValue(record.Descriptor.GroupId, out var group))
         {
@@ -387,6 +396,7 @@ internal sealed partial class GlobalServices : IDisposable
         }
 
         _groups[id] = group;
+        History.OnGroupCreated(id, spec.Pmi == PmiMode.Simple, spec.Members.Sum(m => m.Count));
         return group;
     }
 
@@ -395,7 +405,14 @@ internal sealed partial class GlobalServices : IDisposable
             ? group
             : throw new ServiceException(ErrorKind.NotFound, $"no process group {id} in this run");
 
-    public void RemoveGroup(ulong id) => _groups.TryRemove(id, out _);
+    public void RemoveGroup(ulong id)
+    {
+        if (_groups.TryRemove(id, out var group))
+        {
+            var last = group.Status(timedOut: false);
+            History.OnGroupState(id, last.State.ToString().ToLowerInvariant(), last.Failure);
+        }
+    }
 
     public void OnPmiEvent(PmiEventNotice notice)
     {

@@ -49,6 +49,60 @@ public sealed class TopTests : IDisposable
         Assert.EndsWith("ended", text.TrimEnd(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Top_OnATerminal_RedrawsAndWritesTheReportOnR()
+    {
+        using var run = new ObservedRun(_dragon, ["--local-nodes", "2"], "observe-sleepers", "2");
+        run.WaitUntilReady(s_timeout);
+        var dir = Directory.CreateTempSubdirectory("dragon-top").FullName;
+        try
+        {
+            // script(1) gives top a terminal; its keys come from our stdin: r after a moment, then q.
+            var info = new ProcessStartInfo("script", ["-qfec", $"{Repo.Dragon} top --interval 0.3", "/dev/null"])
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = dir,
+            };
+            info.Environment["DRAGON_RUN_BASE"] = _dragon.RunBase;
+            info.Environment["TERM"] = "xterm-256color";
+            info.Environment.Remove("DRAGON_SECRET");
+            info.Environment.Remove("DRAGON_RUN_ID");
+            using var top = Process.Start(info)!;
+            var screen = top.StandardOutput.ReadToEndAsync();
+            await Task.Delay(1500);
+            await top.StandardInput.WriteAsync('r');
+            await top.StandardInput.FlushAsync();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (Directory.GetFiles(dir, "dragon-report-*.html").Length == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            await top.StandardInput.WriteAsync('q');
+            await top.StandardInput.FlushAsync();
+            Assert.True(top.WaitForExit(TimeSpan.FromSeconds(20)), "top did not quit on q");
+            var text = await screen;
+            Assert.True(top.ExitCode == 0, text);
+
+            // Drawn in place (cursor movement), and the report is the run's page.
+            Assert.Contains("\u001b[", text, StringComparison.Ordinal);
+            Assert.Contains("report written to", text, StringComparison.Ordinal);
+            var report = Assert.Single(Directory.GetFiles(dir, "dragon-report-*.html"));
+            var html = await File.ReadAllTextAsync(report);
+            Assert.Contains("<html", html, StringComparison.OrdinalIgnoreCase);
+            Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        run.Finish(s_timeout);
+    }
+
     private Process StartTop(ObservedRun run, params string[] args)
     {
         var info = new ProcessStartInfo(Repo.Dragon) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
