@@ -305,7 +305,7 @@
       " processes at once (" + caps.tailLines + " lines each), " + caps.samples + " samples (thinned by half when full), " + caps.nodeSeries + " nodes plotted one by one."];
     if (c.processesNotKept) notes.push(c.processesNotKept + " processes not drawn (cap).");
     if (c.groupsNotKept) notes.push(c.groupsNotKept + " groups not drawn (cap).");
-    if (c.tailsNotKept) notes.push("stderr of " + c.tailsNotKept + " processes not kept (cap).");
+    if (c.tailsNotKept) notes.push(c.tailsNotKept + " stderr lines of processes past the tail cap not kept.");
     if (c.samplesDropped) notes.push(c.samplesDropped + " samples thinned out.");
     document.getElementById("footer").textContent = notes.join(" ");
   }

@@ -39,8 +39,15 @@ internal sealed partial class RunHistory
     {
         if (Interlocked.Exchange(ref _sampler, null) is { } timer)
         {
-            timer.Dispose();
+            // A tick under way finishes first: after this, nothing reads the nodes (the launcher disposes them next).
+            using (var ticked = new ManualResetEvent(false))
+            {
+                timer.Dispose(ticked);
+                ticked.WaitOne(TimeSpan.FromSeconds(5));
+            }
+
             SampleNow(last: true);
+            _sampled = null;
         }
     }
 
@@ -78,9 +85,10 @@ internal sealed partial class RunHistory
 
             AddSample(live, depth, nodes, last);
         }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException or IOException)
+        catch (Exception)
         {
-            // A node going away under the sampler: the next sample sees it lost.
+            // A node going away under the sampler, or anything else: a missed sample must never end the run (this
+            // runs on a timer thread, where an exception would end the launcher). The next sample tries again.
         }
     }
 

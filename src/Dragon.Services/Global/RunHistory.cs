@@ -237,7 +237,7 @@ internal sealed partial class RunHistory : IDisposable
     public void Dispose() => StopSampling();
 }
 
-/// <summary>Totals, and what the caps left out.</summary>
+/// <summary>Totals, and what the caps left out (<see cref="TailsNotKept"/> counts stderr lines, not processes).</summary>
 internal sealed record HistoryCounts(long Started, long Exited, long Failed, int ProcessesNotKept, int GroupsNotKept, int TailsNotKept, long SamplesDropped);
 
 /// <summary>A copy of a <see cref="RunHistory"/> at one moment; <see cref="NowMs"/> is when it was taken.</summary>
