@@ -55,6 +55,10 @@ try
         "error-context" => ErrorContextScenario.Run(args[1]),
         "observe-workload" => ObservabilityScenarios.Workload(args[1], args[2]),
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
+        "pool-map-kill" => PoolScenarios.MapWithKill().GetAwaiter().GetResult(),
+        "pool-failures" => PoolScenarios.Failures().GetAwaiter().GetResult(),
+        "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
+        "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
         _ => Check.Usage(args[0]),
     };
 }

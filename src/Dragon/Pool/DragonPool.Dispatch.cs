@@ -129,8 +129,8 @@ public sealed partial class DragonPool
     }
 
     /// <summary>
-    /// Segments for one message: retries first, then in submit order; whole map chunks, and separate submits gathered
-    /// up to a fair share of what waits (waiting / (workers x 4), at most <see cref="CoalesceLimit"/>).
+    /// Segments for one message: retries first, then in submit order; a map chunk alone, as it was cut, and separate
+    /// submits gathered up to a fair share of what waits (waiting / (workers x 4), at most <see cref="CoalesceLimit"/>).
     /// </summary>
     private List<Segment>? TakeSegments()
     {
@@ -152,7 +152,7 @@ public sealed partial class DragonPool
                 continue;
             }
 
-            if (taken is not null && tasks + segment.Count > limit)
+            if (taken is not null && (!segment.Job.Gathers || tasks + segment.Count > limit))
             {
                 break;
             }
@@ -161,7 +161,7 @@ public sealed partial class DragonPool
             _pendingTasks -= segment.Count;
             (taken ??= []).Add(segment);
             tasks += segment.Count;
-            if (tasks >= limit)
+            if (tasks >= limit || !segment.Job.Gathers)
             {
                 break;
             }

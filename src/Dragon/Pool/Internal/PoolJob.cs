@@ -17,6 +17,9 @@ internal abstract class PoolJob(TaskMethod method)
     /// <summary>Completed, failed or cancelled: its segments still queued are dropped, its results ignored.</summary>
     public abstract bool IsFinished { get; }
 
+    /// <summary>Whether its tasks may share a message with other jobs' (single submits); a map's chunks travel as cut.</summary>
+    public virtual bool Gathers => false;
+
     public abstract void WriteArgument(int index, ArrayBufferWriter<byte> writer);
 
     /// <summary>Reads the result of task <paramref name="index"/> at <paramref name="offset"/> (always moving past it).</summary>
@@ -35,6 +38,8 @@ internal sealed class SubmitJob<TArg, TResult>(TaskMethod method, TArg argument)
     public Task<TResult> Task => _result.Task;
 
     public override int Count => 1;
+
+    public override bool Gathers => true;
 
     public override bool IsFinished => _result.Task.IsCompleted;
 

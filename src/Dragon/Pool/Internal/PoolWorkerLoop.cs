@@ -152,11 +152,18 @@ internal sealed class PoolWorkerLoop
                 TaskWire.WriteByte(_reply, TaskWire.Threw);
                 ItemCodec.WriteString(error.GetType().FullName, _reply);
                 ItemCodec.WriteString(error.Message, _reply);
-                ItemCodec.WriteString(error.StackTrace, _reply);
+                ItemCodec.WriteString(UserFrames(error.StackTrace), _reply);
             }
 
             _replied++;
         }
+    }
+
+    /// <summary>The stack trace down to the user's method: the frames of the reflection call and of this loop say nothing.</summary>
+    private static string? UserFrames(string? stackTrace)
+    {
+        var cut = stackTrace?.IndexOf("   at System.Reflection.MethodInvoker", StringComparison.Ordinal) ?? -1;
+        return cut > 0 ? stackTrace![..cut].TrimEnd() : stackTrace;
     }
 
     /// <summary>
