@@ -10,11 +10,12 @@ return args.FirstOrDefault() switch
     "group64" => LaunchScenarios.Group64(mainTimestamp),
     "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
     "functions" => LaunchScenarios.Functions(),
+    "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions");
+    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions|tasks [SUBMITS MAPPED WORKERS]");
     return 2;
 }

@@ -6,8 +6,9 @@ namespace Dragon;
 
 // Dispatch: tasks wait in the pool's queues until a worker has room (fewer than Window work messages unanswered); a
 // message then takes what waits, up to a fair share, so many small submits travel as one message while a worker is
-// busy (self-clocking batching), and a few large tasks still spread over every worker. Results come back on one queue
-// read by one thread, which frees the worker's room and sends more.
+// busy (self-clocking batching), and a few large tasks still spread over every worker. Nothing is put under the lock
+// or on the result reader's thread: each worker's sender puts its messages. Results come back on one queue read by one
+// thread, which frees the worker's room and assigns more.
 public sealed partial class DragonPool
 {
     /// <summary>Work messages a worker holds at once: one running, one waiting in its queue so it never idles.</summary>
@@ -16,14 +17,11 @@ public sealed partial class DragonPool
     /// <summary>Most tasks gathered from separate submits into one message.</summary>
     private const int CoalesceLimit = 4096;
 
-    private static readonly TimeSpan s_putPatience = TimeSpan.FromSeconds(30);
-
     private readonly Lock _lock = new();
     private readonly DragonQueue<ReadOnlyMemory<byte>> _results;
     private readonly Queue<Segment> _pending = new();
     private readonly Queue<Segment> _retries = new();
     private readonly Dictionary<long, Dispatch> _inflight = [];
-    private readonly ArrayBufferWriter<byte> _message = new(1 << 16);
     private long _pendingTasks;
     private long _nextDispatch;
     private int _nextWorker;
@@ -53,58 +51,73 @@ public sealed partial class DragonPool
         Pump();
     }
 
-    /// <summary>Sends waiting tasks to workers with room, until either runs out.</summary>
+    /// <summary>Assigns waiting tasks to workers with room, until either runs out; their senders put the messages.</summary>
     private void Pump()
     {
-        List<(Segment Segment, Exception Error)>? failed = null;
         lock (_lock)
         {
             while (_disposed == 0 && NextFreeWorker() is { } worker && TakeSegments() is { } segments)
             {
                 var dispatch = new Dispatch(++_nextDispatch, worker, segments);
-                _message.ResetWrittenCount();
+                _inflight[dispatch.Id] = dispatch;
+                worker.InFlight++;
+                worker.Outbox.Writer.TryWrite(dispatch);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A worker's sender: encodes its messages in order (so a method's descriptor goes before its other tasks) and puts
+    /// them. A put that fails means the worker is going: it takes no more, and its exit notification queues again what
+    /// it held.
+    /// </summary>
+    private async Task SendAsync(WorkerSlot worker)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1 << 16);
+        var token = worker.Stopping.Token;
+        try
+        {
+            await foreach (var dispatch in worker.Outbox.Reader.ReadAllAsync(token).ConfigureAwait(false))
+            {
+                buffer.ResetWrittenCount();
                 try
                 {
-                    TaskWire.WriteWork(_message, dispatch.Id, segments, worker.MethodsKnown);
+                    TaskWire.WriteWork(buffer, dispatch.Id, dispatch.Segments, worker.MethodsKnown);
                 }
                 catch (Exception e) when (e is NotSupportedException or System.Text.Json.JsonException or InvalidOperationException or ArgumentException)
                 {
                     // An argument that would not serialize fails its tasks, not the pool; descriptors go again next time.
                     worker.MethodsKnown.Clear();
-                    (failed ??= []).AddRange(segments.Select(s => (s, (Exception)new ArgumentException($"an argument of {s.Job.Describe(s.Start)} cannot be serialized: {e.Message}", e))));
+                    Unsendable(dispatch, e);
                     continue;
                 }
 
-                try
-                {
-                    worker.Tasks.Put(_message.WrittenMemory, s_putPatience);
-                }
-                catch (Exception e) when (e is InvalidOperationException or TimeoutException or DragonException)
-                {
-                    // Its queue is closed or its node gone: the worker is dying, and its exit will be reported; the
-                    // tasks wait for another worker, and this one takes no more.
-                    worker.Alive = false;
-                    foreach (var segment in segments)
-                    {
-                        _retries.Enqueue(segment);
-                        _pendingTasks += segment.Count;
-                    }
-
-                    continue;
-                }
-
-                _inflight[dispatch.Id] = dispatch;
-                worker.InFlight++;
+                await worker.Tasks.PutAsync(buffer.WrittenMemory, token).ConfigureAwait(false);
             }
         }
-
-        if (failed is not null)
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or DragonException or ObjectDisposedException)
         {
-            foreach (var (segment, error) in failed)
+            lock (_lock)
             {
-                segment.Job.Fail(segment.Start, error);
+                worker.Alive = false;
             }
         }
+    }
+
+    private void Unsendable(Dispatch dispatch, Exception error)
+    {
+        lock (_lock)
+        {
+            _inflight.Remove(dispatch.Id);
+            dispatch.Worker.InFlight--;
+        }
+
+        foreach (var segment in dispatch.Segments)
+        {
+            segment.Job.Fail(segment.Start, new ArgumentException($"an argument of {segment.Job.Describe(segment.Start)} cannot be serialized: {error.Message}", error));
+        }
+
+        Pump();
     }
 
     /// <summary>The live worker with the fewest messages in hand, below the window; round-robin among equals.</summary>

@@ -39,6 +39,12 @@ public sealed partial class DragonPool
 
         foreach (var slot in slots)
         {
+            await slot.Stopping.CancelAsync().ConfigureAwait(false);
+            if (slot.Sender is { } sender)
+            {
+                await sender.ConfigureAwait(false);
+            }
+
             await BestEffortAsync(() => slot.Tasks.CloseAsync().AsTask()).ConfigureAwait(false);
         }
 

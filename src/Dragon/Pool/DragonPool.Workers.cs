@@ -100,8 +100,18 @@ public sealed partial class DragonPool
         _reader = Task.Factory.StartNew(ReadResults, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         lock (_lock)
         {
-            _watchers.AddRange(_slots.Select(WatchAsync));
+            foreach (var slot in _slots)
+            {
+                Activate(slot);
+            }
         }
+    }
+
+    /// <summary>Starts a worker's sender and exit watch (under the lock).</summary>
+    private void Activate(WorkerSlot slot)
+    {
+        slot.Sender = SendAsync(slot);
+        _watchers.Add(WatchAsync(slot));
     }
 
     private DragonQueue<ReadOnlyMemory<byte>> NewTaskQueue(int slot, int node) =>
@@ -147,6 +157,7 @@ public sealed partial class DragonPool
         Log.WorkerLost(DragonRuntime.RuntimeLogger, lost.Slot, lost.Process.Puid, lost.NodeIndex, reason);
         var failed = new List<Segment>();
         var retried = 0;
+        await lost.Stopping.CancelAsync().ConfigureAwait(false);
         lock (_lock)
         {
             lost.Alive = false;
@@ -201,7 +212,7 @@ public sealed partial class DragonPool
             if (replacement is not null)
             {
                 _slots[lost.Slot] = replacement;
-                _watchers.Add(WatchAsync(replacement));
+                Activate(replacement);
             }
         }
 
