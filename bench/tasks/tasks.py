@@ -17,7 +17,7 @@ dragon = os.path.join(root, "artifacts/bin/dragon")
 bench_dll = os.path.join(root, "artifacts/build/bin/Dragon.Bench/release/Dragon.Bench.dll")
 bench_aot = os.path.join(root, "artifacts/publish/bench-aot/Dragon.Bench.Aot")
 peer = os.path.join(root, "bench/peers/tasks_pool.py")
-figure = re.compile(r"BENCH (\w+)=([0-9.eE+-]+)")
+figure = re.compile(r"BENCH (\w*per_s)=([0-9.eE+-]+)")
 
 
 def ours(program):
@@ -70,4 +70,5 @@ rows = [("(a) DragonPool.SubmitAsync, JIT workers", "jit_submit"),
 for label, key in rows:
     if key in med:
         print(f"{label:<58}{med[key]:>14,.0f}")
+print(f"JIT workers alone: submit_ratio={med['jit_submit'] / best_submit_peer:.2f} map_ratio={med['jit_map'] / best_map_peer:.2f}")
 print(f"tasks submit_ratio={best_submit_ours / best_submit_peer:.2f} map_ratio={best_map_ours / best_map_peer:.2f}")

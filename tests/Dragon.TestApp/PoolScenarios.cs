@@ -153,6 +153,41 @@ public static class PoolScenarios
         return 0;
     }
 
+    /// <summary>A pool's owner (a child process) killed: its workers notice and exit by themselves.</summary>
+    public static async Task<int> OwnerKilled()
+    {
+        using var report = new DragonQueue<long>(maxSize: 16);
+        var owner = await DragonProcess.StartAsync(ProcessTemplate.FromMethod(OwnPool, report));
+        var workers = new List<DragonProcess>();
+        for (var i = 0; i < 2; i++)
+        {
+            workers.Add(await DragonProcess.AttachAsync((ulong)await report.GetAsync(TimeSpan.FromSeconds(60))));
+        }
+
+        Check.That(workers.All(w => !w.GetStatus().HasExited), $"the owner's pool runs workers {string.Join(", ", workers.Select(w => w.Puid))}");
+        await owner.KillAsync();
+        foreach (var worker in workers)
+        {
+            var code = await worker.JoinAsync(TimeSpan.FromSeconds(30));
+            Check.That(code == 76, $"worker {worker.Puid} exited by itself ({code}) after its owner was killed");
+        }
+
+        return 0;
+    }
+
+    public static async Task<int> OwnPool(DragonQueue<long> report)
+    {
+        var pool = await DragonPool.StartAsync(new DragonPoolOptions { Workers = 2 });
+        _ = await pool.MapAsync(PoolTasks.Square, Enumerable.Range(0, 100));
+        foreach (var worker in pool.Workers)
+        {
+            await report.PutAsync((long)worker.Puid);
+        }
+
+        await Task.Delay(TimeSpan.FromMinutes(5));
+        return 0;
+    }
+
     private static string[] ShmFiles() => Directory.GetFiles("/dev/shm", RuntimeShmPattern());
 
     private static string RuntimeShmPattern() => $"dragon-{SystemInfo.RunId}*";

@@ -59,6 +59,7 @@ try
         "pool-failures" => PoolScenarios.Failures().GetAwaiter().GetResult(),
         "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
         "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
+        "pool-owner-killed" => PoolScenarios.OwnerKilled().GetAwaiter().GetResult(),
         _ => Check.Usage(args[0]),
     };
 }

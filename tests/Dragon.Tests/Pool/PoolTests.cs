@@ -57,5 +57,12 @@ public sealed class PoolTests : IDisposable
         RunResultChecks.AssertHas(result, "workers ran a map", "exited by itself: exited with code 0", "no shared-memory file left by the pool", "a submit after dispose");
     }
 
+    [Fact]
+    public void Workers_OwnerKilled_ExitByThemselves()
+    {
+        var result = _dragon.RunScenario(TimeSpan.FromSeconds(180), "--local-nodes", "2", Repo.TestApp, "pool-owner-killed");
+        RunResultChecks.AssertHas(result, "the owner's pool runs workers", "exited by itself (76) after its owner was killed");
+    }
+
     public void Dispose() => _dragon.Dispose();
 }
