@@ -22,6 +22,7 @@ public sealed partial class DragonPool
     private readonly Queue<Segment> _pending = new();
     private readonly Queue<Segment> _retries = new();
     private readonly Dictionary<long, Dispatch> _inflight = [];
+    private readonly CancellationTokenSource _readerStop = new();
     private long _pendingTasks;
     private long _nextDispatch;
     private int _nextWorker;
@@ -191,7 +192,7 @@ public sealed partial class DragonPool
             ReadOnlyMemory<byte> message;
             try
             {
-                message = _results.Get();
+                message = _results.Get(null, _readerStop.Token);
             }
             catch (Exception e) when (e is EndOfStreamException or ObjectDisposedException or OperationCanceledException)
             {

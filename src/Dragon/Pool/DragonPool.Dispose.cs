@@ -56,11 +56,20 @@ public sealed partial class DragonPool
 
         // Watchers of exited workers return at once now that the pool is disposed.
         await Task.WhenAll(watchers).ConfigureAwait(false);
+        // Closing ends the reader once it has drained; the cancel is for a close that could not be made (the runtime
+        // ending): a reader waiting on the ring looks at its token within 20 ms.
         await BestEffortAsync(() => _results.CloseAsync().AsTask()).ConfigureAwait(false);
         if (_reader is not null)
         {
+            if (await Task.WhenAny(_reader, Task.Delay(s_exitPatience)).ConfigureAwait(false) != _reader)
+            {
+                await _readerStop.CancelAsync().ConfigureAwait(false);
+            }
+
             await _reader.ConfigureAwait(false);
         }
+
+        _readerStop.Dispose();
 
         lock (_lock)
         {

@@ -96,7 +96,7 @@ internal sealed class OrderedMapJob<TArg, TResult>(TaskMethod method, TArg[] inp
 /// <summary>A map whose results stream out as they arrive.</summary>
 internal sealed class UnorderedMapJob<TArg, TResult>(TaskMethod method, TArg[] inputs) : PoolJob(method)
 {
-    private readonly Channel<TResult> _results = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
+    private readonly Channel<TResult> _results = Channel.CreateUnbounded<TResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly bool[] _done = new bool[inputs.Length];
     private int _remaining = inputs.Length;
     private volatile bool _finished = inputs.Length == 0;
