@@ -5,7 +5,7 @@
     Native AOT workers when the AOT bench head is published) against ProcessPoolExecutor.submit;
 (b) a map of 1,000,000 trivial inputs with default chunking: DragonPool.MapAsync against multiprocessing.Pool.map and
     ProcessPoolExecutor.map (chunksize as Pool.map's default).
-Same worker count (2), one node. Medians of ROUNDS rounds; the order of the contenders rotates every round.
+Same worker count (2), one node; ours again on two local nodes (a worker each), reported, not in the ratios. Medians of ROUNDS rounds; the order of the contenders rotates every round.
 Last line: tasks submit_ratio=<ours / best peer> map_ratio=<ours / best peer>
 """
 import os, re, statistics, subprocess, sys
@@ -20,8 +20,8 @@ peer = os.path.join(root, "bench/peers/tasks_pool.py")
 figure = re.compile(r"BENCH (\w*per_s)=([0-9.eE+-]+)")
 
 
-def ours(program):
-    out = subprocess.run([dragon, program, "tasks", str(submits), str(mapped), str(workers)],
+def ours(program, nodes=1):
+    out = subprocess.run([dragon, "--local-nodes", str(nodes), program, "tasks", str(submits), str(mapped), str(workers)],
                          capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise SystemExit(f"dragon {program} tasks failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -34,11 +34,11 @@ def python(mode, count):
     return float(figure.search(out.stdout).group(2))
 
 
-samples = {k: [] for k in ["jit_submit", "jit_map", "aot_submit", "aot_map", "ppe_submit", "ppe_map", "mp_map"]}
+samples = {k: [] for k in ["jit_submit", "jit_map", "aot_submit", "aot_map", "aot2_submit", "aot2_map", "ppe_submit", "ppe_map", "mp_map"]}
 
 
-def run_ours(kind, program):
-    submit, mapping = ours(program)
+def run_ours(kind, program, nodes=1):
+    submit, mapping = ours(program, nodes)
     samples[f"{kind}_submit"].append(submit)
     samples[f"{kind}_map"].append(mapping)
 
@@ -49,6 +49,8 @@ contenders = [lambda: run_ours("jit", bench_dll),
               lambda: samples["ppe_map"].append(python("executor-map", mapped))]
 if os.access(bench_aot, os.X_OK):
     contenders.insert(1, lambda: run_ours("aot", bench_aot))
+    # Two local nodes, a worker on each: the caller reaches the second through the node services and their link.
+    contenders.append(lambda: run_ours("aot2", bench_aot, nodes=2))
 for r in range(rounds):
     for i in range(len(contenders)):
         contenders[(i + r) % len(contenders)]()
@@ -62,9 +64,11 @@ print(f"tasks/s, medians of {rounds} rounds, {workers} workers on one node")
 print(f"{'measure':<58}{'tasks/s':>14}")
 rows = [("(a) DragonPool.SubmitAsync, JIT workers", "jit_submit"),
         ("(a) DragonPool.SubmitAsync, Native AOT workers", "aot_submit"),
+        ("(a) DragonPool.SubmitAsync, AOT workers on 2 local nodes", "aot2_submit"),
         ("(a) ProcessPoolExecutor.submit", "ppe_submit"),
         ("(b) DragonPool.MapAsync, JIT workers", "jit_map"),
         ("(b) DragonPool.MapAsync, Native AOT workers", "aot_map"),
+        ("(b) DragonPool.MapAsync, AOT workers on 2 local nodes", "aot2_map"),
         ("(b) multiprocessing.Pool.map (default chunks)", "mp_map"),
         ("(b) ProcessPoolExecutor.map (Pool.map's chunks)", "ppe_map")]
 for label, key in rows:
