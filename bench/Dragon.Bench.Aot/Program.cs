@@ -11,11 +11,12 @@ return args.FirstOrDefault() switch
     "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
     "functions" => LaunchScenarios.Functions(),
     "true-group" => ScaleScenarios.TrueGroup(Arg.Int(rest, 0, 64)),
+    "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions|true-group N");
+    Console.Error.WriteLine("usage: dragon Dragon.Bench.Aot group64|group-warm [N]|functions|true-group N|tasks [SUBMITS MAPPED WORKERS]");
     return 2;
 }

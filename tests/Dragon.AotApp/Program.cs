@@ -5,12 +5,13 @@ return args.FirstOrDefault() switch
 {
     "methods" => AotScenarios.Methods(),
     "bad-args" => AotScenarios.BadArgs(),
+    "pool" => AotPoolScenario.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dragon Dragon.AotApp methods|bad-args");
+    Console.Error.WriteLine("usage: dragon Dragon.AotApp methods|bad-args|pool");
     return 2;
 }
 

@@ -34,6 +34,26 @@ internal static class Check
         throw new CheckFailedException($"{what}: expected {typeof(T).Name}, nothing was thrown");
     }
 
+    public static async Task<T> ThrowsAsync<T>(Func<Task> action, string what)
+        where T : Exception
+    {
+        try
+        {
+            await action();
+        }
+        catch (T e)
+        {
+            Console.WriteLine($"CHECK {what}: {e.GetType().Name}: {e.Message}");
+            return e;
+        }
+        catch (Exception e)
+        {
+            throw new CheckFailedException($"{what}: expected {typeof(T).Name}, got {e.GetType().Name}: {e.Message}");
+        }
+
+        throw new CheckFailedException($"{what}: expected {typeof(T).Name}, nothing was thrown");
+    }
+
     public static int Usage(string scenario)
     {
         Console.Error.WriteLine($"unknown scenario '{scenario}'");

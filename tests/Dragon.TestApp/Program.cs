@@ -57,6 +57,11 @@ try
         "scale-true" => NodeScaleScenarios.TrueGroup(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "observe-mpi" => ObservabilityScenarios.MpiSleepers(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args[3]),
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
+        "pool-map-kill" => PoolScenarios.MapWithKill().GetAwaiter().GetResult(),
+        "pool-failures" => PoolScenarios.Failures().GetAwaiter().GetResult(),
+        "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
+        "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
+        "pool-owner-killed" => PoolScenarios.OwnerKilled().GetAwaiter().GetResult(),
         _ => Check.Usage(args[0]),
     };
 }

@@ -23,4 +23,10 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Warning, "{Request} failed: node {NodeIndex} is lost ({Reason})")]
     public static partial void NodeLost(ILogger logger, string request, int? nodeIndex, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "Pool worker {Slot} (puid {Puid} on node {NodeIndex}) {Reason}; its tasks are queued again")]
+    public static partial void WorkerLost(ILogger logger, int slot, ulong puid, int nodeIndex, string reason);
+
+    [LoggerMessage(7, LogLevel.Error, "Pool worker {Slot} could not be replaced: {Reason}")]
+    public static partial void WorkerNotReplaced(ILogger logger, int slot, string reason);
 }

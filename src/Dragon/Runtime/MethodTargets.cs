@@ -197,6 +197,23 @@ internal static class MethodTargets
             throw DragonErrors.MethodTarget("the method target is incomplete");
         }
 
+        var (method, parameterTypes) = Resolve(assemblyName, assemblyPath, typeName, methodName, parameterNames);
+        var args = new object?[parameterTypes.Length];
+        for (var i = 0; i < args.Length; i++)
+        {
+            args[i] = UserCodec.Deserialize(payload.AsSpan()[argRanges[i]], parameterTypes[i]);
+        }
+
+        return (method, args);
+    }
+
+    /// <summary>Finds a static method by the names <see cref="Encode"/> (or a pool's task descriptor) wrote.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = TargetKept)]
+    [UnconditionalSuppressMessage("Trimming", "IL2057", Justification = TargetKept)]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = TargetKept)]
+    public static (MethodInfo Method, Type[] ParameterTypes) Resolve(
+        string assemblyName, string? assemblyPath, string typeName, string methodName, IReadOnlyList<string> parameterNames)
+    {
         var assembly = FindAssembly(assemblyName) ?? LoadAssembly(assemblyName, assemblyPath);
         var type = assembly.GetType(typeName, throwOnError: false)
             ?? throw DragonErrors.MethodTarget($"type {typeName} not found in {assemblyName}");
@@ -208,14 +225,11 @@ internal static class MethodTargets
 
         var method = type.GetMethod(methodName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static, parameterTypes)
             ?? throw DragonErrors.MethodTarget($"static method {typeName}.{methodName} not found");
-        var args = new object?[parameterTypes.Length];
-        for (var i = 0; i < args.Length; i++)
-        {
-            args[i] = UserCodec.Deserialize(payload.AsSpan()[argRanges[i]], parameterTypes[i]);
-        }
-
-        return (method, args);
+        return (method, parameterTypes);
     }
+
+    /// <summary>The assembly's file, empty in a single-file or Native AOT program (found by name there).</summary>
+    public static string AssemblyPath(Assembly assembly) => LocationOf(assembly);
 
     /// <summary>The entry assembly (the usual case) or another one already loaded.</summary>
     private static Assembly? FindAssembly(string fullName)
