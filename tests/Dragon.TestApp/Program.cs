@@ -54,6 +54,7 @@ try
         "logging" => LoggingScenario.Run(args[1]),
         "error-context" => ErrorContextScenario.Run(args[1]),
         "observe-workload" => ObservabilityScenarios.Workload(args[1], args[2]),
+        "scale-children" => ScaleScenarios.Children(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         _ => Check.Usage(args[0]),
     };
