@@ -9,9 +9,9 @@ namespace Dragon.Services.Node;
 /// and watches each child's exit through its pidfd, all in one epoll set. A child costs descriptors and a few small
 /// objects, never a thread: with a thread per pipe and per exit, 1,024 children held over 2,000 threads.
 /// <para>
-/// Everything the loop owns (the table of entries, which descriptors are in the set, each stream's partial line) is
-/// touched on the loop thread only. Other threads reach it by <see cref="Post"/>: a command queued, then an eventfd
-/// written to wake the loop. Back-pressure is a descriptor taken out of the set (<see cref="Pause"/>): a stream whose
+/// Once an entry is added (from the spawning thread), what the loop owns (which descriptors are in the set, each
+/// stream's partial line, the full sinks) is touched on the loop thread only. Other threads reach it by
+/// <see cref="Post"/>: a command queued, then an eventfd written to wake the loop. Back-pressure is a descriptor taken out of the set (<see cref="Pause"/>): a stream whose
 /// reader or sink is full is not read, so its child blocks in write, and it is put back (<see cref="Resume"/>) when
 /// there is room. Taken out rather than left in with no events: a pipe whose writer closed reports EPOLLHUP
 /// whatever is asked, and would wake the loop for ever.
@@ -30,9 +30,9 @@ internal sealed unsafe class ChildIo
     private readonly int _epoll;
     private readonly int _wake;
     private readonly ConcurrentQueue<Action> _commands = new();
-    private readonly Dictionary<ulong, ChildIoEntry> _entries = [];
+    private readonly ConcurrentDictionary<ulong, ChildIoEntry> _entries = new();
     private readonly Dictionary<IOutputSink, SinkGate> _fullSinks = [];
-    private ulong _lastToken;
+    private long _lastToken;
     private int _wakePending;
 
     private ChildIo()
@@ -53,13 +53,16 @@ internal sealed unsafe class ChildIo
     /// <summary>The loop's read buffer: one for all streams, since one stream is read at a time. Loop thread only.</summary>
     public byte[] ReadBuffer { get; } = new byte[ReadBytes];
 
-    /// <summary>From any thread: adds an entry (its descriptor already open) to the set.</summary>
-    public void Add(ChildIoEntry entry) => Post(() =>
+    /// <summary>
+    /// From any thread: adds an entry (its descriptor already open) to the set, at once rather than by a command, so
+    /// a spawn never wakes the loop: the loop touches the entry only once its descriptor is ready, after this.
+    /// </summary>
+    public void Add(ChildIoEntry entry)
     {
-        entry.Token = ++_lastToken;
+        entry.Token = (ulong)Interlocked.Increment(ref _lastToken);
         _entries[entry.Token] = entry;
         Watch(entry);
-    });
+    }
 
     /// <summary>From any thread: puts a paused entry back in the set.</summary>
     public void Resume(ChildIoEntry entry) => Post(() =>
@@ -84,7 +87,7 @@ internal sealed unsafe class ChildIo
     public void Remove(ChildIoEntry entry)
     {
         Pause(entry);
-        _entries.Remove(entry.Token);
+        _entries.TryRemove(entry.Token, out _);
         _ = Native.close(entry.Fd);
     }
 
@@ -131,11 +134,14 @@ internal sealed unsafe class ChildIo
 
     private void Watch(ChildIoEntry entry)
     {
+        // Marked first: the loop may see the descriptor ready as soon as it is in the set.
+        entry.IsWatched = true;
         if (Native.EpollCtl(_epoll, Native.EPOLL_CTL_ADD, entry.Fd, Native.EPOLLIN, entry.Token) == 0)
         {
-            entry.IsWatched = true;
             return;
         }
+
+        entry.IsWatched = false;
 
         // Out of kernel memory for the set: the entry cannot be served; it ends now rather than never.
         entry.OnFailed(this, Marshal.GetLastPInvokeError());
@@ -203,15 +209,15 @@ internal abstract class ChildIoEntry
     /// <summary>The descriptor, owned by the entry: closed by <see cref="ChildIo.Remove"/>.</summary>
     public int Fd { get; protected init; }
 
-    /// <summary>The entry's key in the loop's table (loop thread only).</summary>
+    /// <summary>The entry's key in the loop's table.</summary>
     public ulong Token { get; set; }
 
-    /// <summary>In the epoll set now (loop thread only).</summary>
+    /// <summary>In the epoll set now (loop thread only, once added).</summary>
     public bool IsWatched { get; set; }
 
     /// <summary>Loop thread: the descriptor is readable (or hung up).</summary>
     public abstract void OnReady(ChildIo loop);
 
-    /// <summary>Loop thread: the descriptor could not be put in the set.</summary>
+    /// <summary>The descriptor could not be put in the set (on the loop thread, or on the thread that added it).</summary>
     public abstract void OnFailed(ChildIo loop, int errno);
 }
