@@ -56,6 +56,7 @@ try
         "observe-workload" => ObservabilityScenarios.Workload(args[1], args[2]),
         "scale-true" => NodeScaleScenarios.TrueGroup(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "observe-mpi" => ObservabilityScenarios.MpiSleepers(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args[3]),
+        "scale-children" => ScaleScenarios.Children(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         "pool-map-kill" => PoolScenarios.MapWithKill().GetAwaiter().GetResult(),
         "pool-failures" => PoolScenarios.Failures().GetAwaiter().GetResult(),

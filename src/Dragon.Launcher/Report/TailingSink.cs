@@ -15,10 +15,23 @@ internal sealed class TailingSink(IOutputSink terminal, bool showLabels) : IOutp
     /// <summary>Where stderr tails go; set once global services exist, before any process starts.</summary>
     public RunHistory? History { get; set; }
 
-    public void WriteLine(string label, ReadOnlySpan<byte> line, bool isError)
+    /// <summary>Lines of one read (joined by '\n', no last newline): each stderr line is kept, all go on.</summary>
+    public Task Write(string label, ReadOnlySpan<byte> lines, bool isError)
     {
-        Keep(label, line, isError);
-        terminal.WriteLine(showLabels ? label : string.Empty, line, isError);
+        if (isError && History is not null)
+        {
+            var rest = lines;
+            int newline;
+            while ((newline = rest.IndexOf((byte)'\n')) >= 0)
+            {
+                Keep(label, rest[..newline], isError);
+                rest = rest[(newline + 1)..];
+            }
+
+            Keep(label, rest, isError);
+        }
+
+        return terminal.Write(showLabels ? label : string.Empty, lines, isError);
     }
 
     public Task AcceptAsync(string label, byte[] line, bool isError)

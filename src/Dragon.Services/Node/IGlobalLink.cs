@@ -40,8 +40,9 @@ internal sealed class LocalGlobalLink(GlobalServices global) : IGlobalLink
 /// <summary>
 /// Global services in the launcher, over this node's link to it; notices go out in order through one writer.
 /// Forwarded output goes out in the same order, but as requests: the launcher answers each once its bounded
-/// console buffer took the line, and at most <see cref="OutputWindowBytes"/> of output wait for an answer. A full
-/// window blocks the pumps, so a slow terminal holds up the children that write to it, never the link.
+/// console buffer took the line, and at most <see cref="OutputWindowBytes"/> of output wait for an answer. While the
+/// window is full the child I/O loop reads no forwarded stream, so a slow terminal holds up the children that write
+/// to it, never the link.
 /// </summary>
 internal sealed class RemoteGlobalLink : IGlobalLink
 {
@@ -55,6 +56,9 @@ internal sealed class RemoteGlobalLink : IGlobalLink
     private long _outputAccepted;
     private bool _outputClosed;
 
+    // Given to the loop when the window is full; completed once it has room again (or output has nowhere to go).
+    private TaskCompletionSource? _room;
+
     public RemoteGlobalLink(FramedConnection link)
     {
         _link = link;
@@ -65,37 +69,55 @@ internal sealed class RemoteGlobalLink : IGlobalLink
 
     public void Notify(IMessage notice) => _notices.Writer.TryWrite(notice);
 
-    /// <summary>From a pump thread: sends one line of output, first waiting (blocking the pump) for room in the window.</summary>
-    public void SendOutput(OutputNotice line)
+    /// <summary>
+    /// From the child I/O loop: sends lines of output (one, or several joined by newlines) at once, and returns a
+    /// task that completes once the window has room again, already completed while it has. The loop sends nothing
+    /// more until then, so the window overflows by one batch at most.
+    /// </summary>
+    public Task SendOutput(OutputNotice lines)
     {
-        var cost = line.Line.Length + line.Label.Length;
+        var cost = Cost(lines);
         lock (_window)
         {
-            while (_outputInFlight > 0 && _outputInFlight + cost > OutputWindowBytes && !_outputClosed)
-            {
-                Monitor.Wait(_window);
-            }
-
             if (_outputClosed)
             {
-                // The launcher is gone: the line has nowhere to go, and the pump must go on to end of file.
-                return;
+                // The launcher is gone: the lines have nowhere to go, and the stream must go on to end of file.
+                return Task.CompletedTask;
             }
 
             _outputInFlight += cost;
         }
 
-        if (!_notices.Writer.TryWrite(line))
+        if (!_notices.Writer.TryWrite(lines))
         {
             OutputDone(cost, accepted: false);
+            return Task.CompletedTask;
+        }
+
+        lock (_window)
+        {
+            return _outputInFlight < OutputWindowBytes || _outputClosed
+                ? Task.CompletedTask
+                : (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
     }
+
+    /// <summary>
+    /// What lines weigh in the window: their bytes, and per line its label and <see cref="LineOverheadBytes"/>, so
+    /// that a flood of empty lines is held back too.
+    /// </summary>
+    private static long Cost(OutputNotice lines) =>
+        lines.Line.Length + ((long)(lines.Line.AsSpan().Count((byte)'\n') + 1) * (lines.Label.Length + LineOverheadBytes));
+
+    /// <summary>What a line costs the window beyond its bytes and label (its newline, the records that carry it).</summary>
+    private const int LineOverheadBytes = 32;
 
     /// <summary>Bytes of output the launcher has accepted so far (grows while output makes progress).</summary>
     public long OutputAccepted => Interlocked.Read(ref _outputAccepted);
 
     private void OutputDone(long cost, bool accepted)
     {
+        TaskCompletionSource? room = null;
         lock (_window)
         {
             _outputInFlight -= cost;
@@ -108,8 +130,14 @@ internal sealed class RemoteGlobalLink : IGlobalLink
                 _outputClosed = true;
             }
 
-            Monitor.PulseAll(_window);
+            if (_outputInFlight < OutputWindowBytes || _outputClosed)
+            {
+                room = _room;
+                _room = null;
+            }
         }
+
+        room?.TrySetResult();
     }
 
     private async Task AwaitAcceptanceAsync(Task<IMessage> reply, long cost)
@@ -136,7 +164,7 @@ internal sealed class RemoteGlobalLink : IGlobalLink
     /// </summary>
     private (OutputNotice Batch, long Cost) Batch(OutputNotice first)
     {
-        long cost = first.Line.Length + first.Label.Length;
+        var cost = Cost(first);
         if (!_notices.Reader.TryPeek(out var peeked) || peeked is not OutputNotice next || next.Label != first.Label || next.IsError != first.IsError)
         {
             return (first, cost);
@@ -150,7 +178,7 @@ internal sealed class RemoteGlobalLink : IGlobalLink
         {
             joined.WriteByte((byte)'\n');
             joined.Write(line.Line);
-            cost += line.Line.Length + line.Label.Length;
+            cost += Cost(line);
         }
 
         return (first with { Line = joined.ToArray() }, cost);
@@ -207,12 +235,16 @@ internal sealed class RemoteGlobalLink : IGlobalLink
         }
         finally
         {
+            TaskCompletionSource? room;
             lock (_window)
             {
-                // Output given after this has no writer: drop it rather than block a pump for ever.
+                // Output given after this has no writer: drop it rather than hold a stream for ever.
                 _outputClosed |= _link.Closed.IsCompleted;
-                Monitor.PulseAll(_window);
+                room = _room;
+                _room = null;
             }
+
+            room?.TrySetResult();
 
             _flushed.TrySetResult();
         }

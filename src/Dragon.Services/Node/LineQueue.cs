@@ -6,12 +6,13 @@ namespace Dragon.Services.Node;
 internal readonly record struct LineBatch(byte[] Lines, bool EndOfStream);
 
 /// <summary>
-/// The lines of one piped stream waiting for its readers. The pump appends chunks of whole lines (every line ends in
-/// '\n', a line cut into pieces ends each piece so), in the order read; the queue is bounded in bytes
-/// (<see cref="MaxBytes"/>, counting <see cref="ChunkOverheadBytes"/> per chunk, one chunk always fits) and
-/// <see cref="Append"/> blocks the pump's thread while it is full, so the child blocks in write. A reader takes, in one
-/// go, as many whole lines as are queued up to its budget (at least one line): reading costs a request per batch,
-/// not per line. A taken chunk is handed out as it is when it fits whole; otherwise its lines are copied.
+/// The lines of one piped stream waiting for its readers. The child I/O loop appends chunks of whole lines (every line
+/// ends in '\n', a line cut into pieces ends each piece so), in the order read; the queue is bounded in bytes
+/// (<see cref="MaxBytes"/>, counting <see cref="ChunkOverheadBytes"/> per chunk). <see cref="Append"/> never blocks:
+/// it says when the queue has no room for another read, and the loop then stops reading the pipe (so the child
+/// blocks in write) until a reader makes room and the queue calls its <c>onRoom</c>. A reader takes, in one go, as
+/// many whole lines as are queued up to its budget (at least one line): reading costs a request per batch, not per
+/// line. A taken chunk is handed out as it is when it fits whole; otherwise its lines are copied.
 /// </summary>
 internal sealed class LineQueue
 {
@@ -21,7 +22,14 @@ internal sealed class LineQueue
     /// <summary>What a queued chunk costs beyond its bytes (the array and its slot), counted against the bound.</summary>
     private const int ChunkOverheadBytes = 64;
 
+    /// <summary>The most one append can add: a full read of the pipe.</summary>
+    private const int LargestChunkCost = ChildIo.ReadBytes + 1 + ChunkOverheadBytes;
+
     private readonly object _gate = new();
+    private readonly Action? _onRoom;
+
+    // Set when an append left no room for another: the next take that makes room calls _onRoom.
+    private bool _full;
     private readonly Queue<byte[]> _chunks = new();
 
     // Bytes of the head chunk already taken (a batch may end inside a chunk, always after a '\n').
@@ -44,27 +52,34 @@ internal sealed class LineQueue
         }
     }
 
-    /// <summary>From the pump's thread: queues whole lines, waiting while the queue is full (so the child waits too).</summary>
-    public void Append(byte[] chunk)
+    /// <param name="onRoom">Called (on a reader's thread) when a take makes room after <see cref="Append"/> said there was none.</param>
+    public LineQueue(Action? onRoom = null) => _onRoom = onRoom;
+
+    /// <summary>
+    /// Queues whole lines, never waiting. False when the queue has no room for another chunk as large as a read: the
+    /// caller appends nothing more until <c>onRoom</c> is called. Kept so, the queue never holds more than
+    /// <see cref="MaxBytes"/>.
+    /// </summary>
+    public bool Append(byte[] chunk)
     {
         Debug.Assert(chunk.Length > 0 && chunk[^1] == (byte)'\n', "a chunk holds whole lines");
-        var cost = chunk.Length + ChunkOverheadBytes;
         TaskCompletionSource? arrival;
+        bool hasRoom;
         lock (_gate)
         {
-            while (_queuedBytes > 0 && _queuedBytes + cost > MaxBytes)
-            {
-                Monitor.Wait(_gate);
-            }
-
             _chunks.Enqueue(chunk);
-            _queuedBytes += cost;
+            _queuedBytes += chunk.Length + ChunkOverheadBytes;
+            hasRoom = HasRoomLocked();
+            _full = !hasRoom;
             arrival = _arrival;
             _arrival = null;
         }
 
         arrival?.TrySetResult();
+        return hasRoom;
     }
+
+    private bool HasRoomLocked() => _queuedBytes + LargestChunkCost <= MaxBytes;
 
     /// <summary>The stream ended: readers get end of stream after the last line.</summary>
     public void Complete()
@@ -119,6 +134,7 @@ internal sealed class LineQueue
     /// <summary>Takes a batch, or says what to wait for when there is nothing to take.</summary>
     private bool TryTake(int maxBytes, out LineBatch batch, out TaskCompletionSource arrival)
     {
+        var madeRoom = false;
         lock (_gate)
         {
             if (_chunks.Count > 0)
@@ -126,21 +142,32 @@ internal sealed class LineQueue
                 var lines = TakeLocked(maxBytes);
                 batch = new LineBatch(lines, _completed && _chunks.Count == 0);
                 arrival = null!;
-                Monitor.PulseAll(_gate);
-                return true;
+                if (_full && HasRoomLocked())
+                {
+                    _full = false;
+                    madeRoom = true;
+                }
             }
-
-            if (_completed)
+            else if (_completed)
             {
                 batch = new LineBatch([], EndOfStream: true);
                 arrival = null!;
                 return true;
             }
-
-            batch = default;
-            arrival = _arrival ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return false;
+            else
+            {
+                batch = default;
+                arrival = _arrival ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return false;
+            }
         }
+
+        if (madeRoom)
+        {
+            _onRoom?.Invoke();
+        }
+
+        return true;
     }
 
     /// <summary>Whole chunks while they fit the budget, then the whole lines of the next that fit; at least one line.</summary>

@@ -1,9 +1,8 @@
-using System.Runtime.InteropServices;
 using Dragon.Services.Spawning;
 
 namespace Dragon.Services.Node;
 
-/// <summary>A child of this node service: its pid, its pipes, and the thread that reaps it.</summary>
+/// <summary>A child of this node service: its pid, its pipes, and how its exit is reported.</summary>
 internal sealed class LocalProcess
 {
     private readonly System.Threading.Lock _stdinLock = new();
@@ -44,36 +43,9 @@ internal sealed class LocalProcess
     /// <summary>Set once the child has been reaped; from then on its pid may belong to someone else.</summary>
     public volatile bool Exited;
 
-    /// <summary>Starts a thread that waits for the child and reports (code, signal).</summary>
-    public void WatchExit(Action<LocalProcess, int, int> onExit)
-    {
-        if (Reaper.Shared?.Watch(Pid, (code, signal) => Finish(onExit, code, signal)) == true)
-        {
-            return;
-        }
-
-        var thread = new Thread(
-            () =>
-            {
-                int status;
-                while (Native.waitpid(Pid, out status, 0) < 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno != Native.EINTR)
-                    {
-                        // Not ours to reap any more (ECHILD): report it as lost rather than hang.
-                        onExit(this, -1, 0);
-                        return;
-                    }
-                }
-
-                var (code, signal) = Native.DecodeWaitStatus(status);
-                Finish(onExit, code, signal);
-            },
-            maxStackSize: 128 * 1024)
-        { IsBackground = true, Name = $"reap {Pid}" };
-        thread.Start();
-    }
+    /// <summary>Has the child I/O loop report its exit as (code, signal), on the loop's thread.</summary>
+    public void WatchExit(Action<LocalProcess, int, int> onExit) =>
+        ChildIoExit.Watch(Pid, (code, signal) => Finish(onExit, code, signal));
 
     private void Finish(Action<LocalProcess, int, int> onExit, int code, int signal)
     {

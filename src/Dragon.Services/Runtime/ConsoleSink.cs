@@ -5,9 +5,10 @@ namespace Dragon.Services.Runtime;
 /// <summary>
 /// Forwarded output of every process, written whole lines at a time to the launcher's stdout or stderr by one
 /// writer thread of its own. Nothing else ever waits on the terminal: lines wait in a buffer bounded in bytes
-/// (<see cref="CapacityBytes"/>). A pump of this process that finds it full blocks (so its child blocks in write);
-/// a line from another node is taken at once, and its acceptance, which the node's output window waits for, is
-/// held back until there is room again. A slow terminal slows the processes that write to it, never a link.
+/// (<see cref="CapacityBytes"/>). Lines are taken at once, from this process's child I/O loop or from another node,
+/// and the task that says so completes only once there is room again: the loop stops reading the children that
+/// write here meanwhile (so they block in write), and a node's output window waits for it. A slow terminal slows
+/// the processes that write to it, never a link.
 /// </summary>
 internal sealed class ConsoleSink : IOutputSink, IDisposable
 {
@@ -30,26 +31,13 @@ internal sealed class ConsoleSink : IOutputSink, IDisposable
         _writer.Start();
     }
 
-    public void WriteLine(string label, ReadOnlySpan<byte> line, bool isError)
-    {
-        var bytes = Frame(label, line);
-        lock (_gate)
-        {
-            if (!Enqueue(bytes, isError))
-            {
-                return;
-            }
+    public Task Write(string label, ReadOnlySpan<byte> lines, bool isError) => Take(Frame(label, lines), isError);
 
-            while (_queuedBytes > CapacityBytes && !_completed && !_broken)
-            {
-                Monitor.Wait(_gate);
-            }
-        }
-    }
+    public Task AcceptAsync(string label, byte[] line, bool isError) => Take(Frame(label, line), isError);
 
-    public Task AcceptAsync(string label, byte[] line, bool isError)
+    /// <summary>Queues framed lines at once; the task completes once the buffer is back within its bound.</summary>
+    private Task Take(byte[] bytes, bool isError)
     {
-        var bytes = Frame(label, line);
         lock (_gate)
         {
             if (!Enqueue(bytes, isError) || _queuedBytes <= CapacityBytes)
@@ -73,6 +61,15 @@ internal sealed class ConsoleSink : IOutputSink, IDisposable
         }
 
         _writer.Join();
+        lock (_gate)
+        {
+            // Lines given from now on are dropped: no one who waits for room waits for ever.
+            while (_waiting.TryDequeue(out var accepted))
+            {
+                accepted.TrySetResult();
+            }
+        }
+
         _stdout.Dispose();
         _stderr.Dispose();
     }

@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Dragon.Services.Spawning;
 
-/// <summary>The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes, socketpairs.</summary>
+/// <summary>
+/// The libc calls the node service needs that .NET does not expose: posix_spawn, waitpid, kill, pipes, socketpairs,
+/// and the event loop's epoll, eventfd and pidfds.
+/// </summary>
 internal static unsafe partial class Native
 {
     private const string Libc = "libc";
@@ -145,6 +148,67 @@ internal static unsafe partial class Native
 
     [LibraryImport(Libc, EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int statx(int dirFd, string path, int flags, uint mask, out Statx result);
+
+    public const int EAGAIN = 11;
+    public const int F_GETFL = 3;
+    public const int F_SETFL = 4;
+    public const int O_NONBLOCK = 0x800;
+    public const int WNOHANG = 1;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
+
+    /// <summary>Makes reads of a descriptor return EAGAIN instead of blocking (its open file only, not the other end of a pipe).</summary>
+    public static bool SetNonBlocking(int fd)
+    {
+        var flags = fcntl(fd, F_GETFL, 0);
+        return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+    }
+
+    public const int EFD_NONBLOCK = 0x800;
+    public const int EFD_CLOEXEC = 0x80000;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int eventfd(uint initial, int flags);
+
+    /// <summary>pidfd_open(2), by number (the same on every architecture; glibc before 2.36 has no wrapper).</summary>
+    public static int PidfdOpen(int pid) => (int)syscall(434, pid, 0);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    private static partial long syscall(long number, int pid, uint flags);
+
+    public const int EPOLL_CTL_ADD = 1;
+    public const int EPOLL_CTL_DEL = 2;
+    public const uint EPOLLIN = 0x001;
+
+    /// <summary>
+    /// struct epoll_event: packed (12 bytes, data at 4) on x86-64 only; elsewhere the u64 is aligned (16 bytes, data
+    /// at 8). Read and written through <see cref="EpollEventBytes"/> and <see cref="EpollData"/>.
+    /// </summary>
+    public static readonly int EpollEventBytes = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+
+    private static readonly int s_epollDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+    /// <summary>The data word of event <paramref name="index"/> in a buffer that epoll_wait filled.</summary>
+    public static ulong EpollData(byte* events, int index) => *(ulong*)(events + (index * EpollEventBytes) + s_epollDataOffset);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int epoll_create1(int flags);
+
+    [LibraryImport(Libc, EntryPoint = "epoll_ctl", SetLastError = true)]
+    private static partial int EpollCtlRaw(int epoll, int op, int fd, byte* ev);
+
+    /// <summary>epoll_ctl with an event of <paramref name="events"/> carrying <paramref name="data"/> (ignored for DEL).</summary>
+    public static int EpollCtl(int epoll, int op, int fd, uint events, ulong data)
+    {
+        var ev = stackalloc byte[16];
+        *(uint*)ev = events;
+        *(ulong*)(ev + s_epollDataOffset) = data;
+        return EpollCtlRaw(epoll, op, fd, ev);
+    }
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int epoll_wait(int epoll, byte* events, int maxEvents, int timeoutMs);
 
     /// <summary>Decodes a waitpid status into (exit code, signal); exactly one is meaningful.</summary>
     public static (int Code, int Signal) DecodeWaitStatus(int status)

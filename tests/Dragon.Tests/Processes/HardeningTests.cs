@@ -181,9 +181,7 @@ public sealed class HardeningTests : IDisposable
 
     private sealed class DiscardOutput : IOutputSink
     {
-        public void WriteLine(string label, ReadOnlySpan<byte> line, bool isError)
-        {
-        }
+        public Task Write(string label, ReadOnlySpan<byte> lines, bool isError) => Task.CompletedTask;
 
         public Task AcceptAsync(string label, byte[] line, bool isError) => Task.CompletedTask;
     }

@@ -7,7 +7,7 @@ namespace Dragon.Tests.Processes;
 /// <summary>
 /// The queue of a piped stream at its node service: a take hands out whole lines up to its budget (at least one),
 /// ends of stream come after the last line, a wait that times out or is cancelled takes nothing, and a full queue
-/// holds the pump until a reader makes room.
+/// says so at once (the loop then stops reading the pipe) and calls back when a reader makes room.
 /// </summary>
 public sealed class LineQueueTests
 {
@@ -55,34 +55,35 @@ public sealed class LineQueueTests
     }
 
     [Fact]
-    public async Task Append_QueueFull_WaitsUntilAReaderMakesRoom()
+    public async Task Append_QueueFull_SaysSoAndCallsBackOnceAReaderMakesRoom()
     {
-        var queue = new LineQueue();
+        var roomMade = 0;
+        var queue = new LineQueue(() => Interlocked.Increment(ref roomMade));
         var chunk = new byte[64 * 1024];
         Array.Fill(chunk, (byte)'\n');
-        var appended = 0;
-        var pump = new Thread(() =>
+
+        // Appends go in until one says no room is left for another read: 1 MiB holds 15 chunks of 64 KiB with their cost.
+        var appended = 1;
+        while (queue.Append(chunk))
         {
-            for (var i = 0; i < 40; i++)
-            {
-                queue.Append(chunk);
-                Interlocked.Increment(ref appended);
-            }
+            appended++;
+        }
 
-            queue.Complete();
-        });
-        pump.Start();
+        Assert.Equal(15, appended);
+        Assert.Equal(0, Volatile.Read(ref roomMade));
 
-        // 40 chunks of 64 KiB do not fit in 1 MiB: the pump stops before the last.
-        await Task.Delay(500);
-        var held = Volatile.Read(ref appended);
-        Assert.InRange(held, 1, 16);
-        Assert.True(pump.IsAlive, "the pump waits for room");
+        // A take of one chunk makes room for the next read: the queue says so, once.
+        var batch = await queue.TakeAsync(chunk.Length, 0, CancellationToken.None);
+        Assert.Equal(chunk.Length, batch.Lines.Length);
+        Assert.Equal(1, Volatile.Read(ref roomMade));
+        _ = await queue.TakeAsync(chunk.Length, 0, CancellationToken.None);
+        Assert.Equal(1, Volatile.Read(ref roomMade));
 
-        long taken = 0;
+        queue.Complete();
+        long taken = 2L * chunk.Length;
         while (true)
         {
-            var batch = await queue.TakeAsync(LineQueue.MaxBytes, (long)s_patience.TotalMilliseconds, CancellationToken.None);
+            batch = await queue.TakeAsync(LineQueue.MaxBytes, (long)s_patience.TotalMilliseconds, CancellationToken.None);
             taken += batch.Lines.Length;
             if (batch.EndOfStream)
             {
@@ -90,8 +91,7 @@ public sealed class LineQueueTests
             }
         }
 
-        Assert.True(pump.Join(s_patience));
-        Assert.Equal(40L * chunk.Length, taken);
+        Assert.Equal((long)appended * chunk.Length, taken);
     }
 
     private static async Task<string> TakeTextAsync(LineQueue queue, int maxBytes) =>
