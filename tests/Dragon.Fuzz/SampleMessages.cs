@@ -115,7 +115,7 @@ internal static class SampleMessages
             new CancelRequest(12),
             new ChannelPut(0x0001_0000_0000_0007, 3, new byte[] { 1, 2, 3 }),
             new ChannelPutAck(0x0001_0000_0000_0007, 3, 2, 128, ObjectStatus.Ok, string.Empty, 1),
-            new NodeMetricsNotice(2, 1L << 30, 250, [new ChannelTraffic("queue-1", 100, 500, 40, 60)]),
+            new NodeMetricsNotice(2, 1L << 30, 250, [new ChannelTraffic("queue-1", 100, 500, 40, 60)], [new LinkTraffic(-1, 4096, 2048, 85), new LinkTraffic(3, 1, 2, 3)]),
 
             // The smallest encodings of the records that travel in arrays (empty strings and arrays, nulls): an
             // array's count is checked against these sizes before it is allocated.
@@ -129,7 +129,7 @@ internal static class SampleMessages
             new PmiJobReply([], [[]]),
             new PmiExchangeReply([new(string.Empty, string.Empty)]),
             new SpawnRequest(0, minimalSpec, 0, []),
-            new NodeMetricsNotice(0, 0, 0, [new ChannelTraffic(string.Empty, 0, 0, 0, 0)]),
+            new NodeMetricsNotice(0, 0, 0, [new ChannelTraffic(string.Empty, 0, 0, 0, 0)], []),
         ];
     }
 }

@@ -98,6 +98,49 @@ public static class PoolScenarios
         return 0;
     }
 
+    /// <summary>The pool's meter, read with a listener in this process: every task counted once, by outcome, with a latency.</summary>
+    public static async Task<int> Metrics()
+    {
+        var sums = new System.Collections.Concurrent.ConcurrentDictionary<string, double>();
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == DragonPool.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var outcome = tags.Length > 0 ? $"/{tags[0].Value}" : string.Empty;
+            sums.AddOrUpdate(instrument.Name + outcome, value, (_, sum) => sum + value);
+        });
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => latencies.Add(value));
+        listener.Start();
+
+        await using (var pool = await DragonPool.StartAsync(new DragonPoolOptions { Workers = 2 }))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                Check.That(await pool.SubmitAsync(PoolTasks.Square, i) == i * i, $"task {i}");
+            }
+
+            await ThrowsAsync<TaskFailedException>(() => pool.SubmitAsync(PoolTasks.Fail, 13), "a task that throws");
+            Check.That((await pool.MapAsync(PoolTasks.Square, Enumerable.Range(0, 100))).Length == 100, "a map of 100");
+        }
+
+        double Sum(string name) => sums.GetValueOrDefault(name);
+        Check.That(Sum("dragon.pool.tasks.submitted") == 111, $"111 tasks submitted: {Sum("dragon.pool.tasks.submitted")}");
+        Check.That(Sum("dragon.pool.tasks.finished/ok") == 110, $"110 finished ok: {Sum("dragon.pool.tasks.finished/ok")}");
+        Check.That(Sum("dragon.pool.tasks.finished/failed") == 1, $"1 failed: {Sum("dragon.pool.tasks.finished/failed")}");
+        Check.That(Sum("dragon.pool.tasks.retried") == 0 && Sum("dragon.pool.workers.replaced") == 0, "nothing retried or replaced");
+        Check.That(latencies.Count == 111 && latencies.All(s => s > 0 && s < 60), $"a latency per task: {latencies.Count}");
+        return 0;
+    }
+
     /// <summary>Cancelling a map returns promptly and leaves the pool usable.</summary>
     public static async Task<int> Cancel()
     {

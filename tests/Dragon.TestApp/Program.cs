@@ -60,6 +60,7 @@ try
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         "pool-map-kill" => PoolScenarios.MapWithKill().GetAwaiter().GetResult(),
         "pool-failures" => PoolScenarios.Failures().GetAwaiter().GetResult(),
+        "pool-metrics" => PoolScenarios.Metrics().GetAwaiter().GetResult(),
         "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
         "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
         "pool-owner-killed" => PoolScenarios.OwnerKilled().GetAwaiter().GetResult(),

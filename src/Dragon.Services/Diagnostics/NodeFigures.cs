@@ -9,7 +9,7 @@ namespace Dragon.Services.Diagnostics;
 /// Read only when asked: by a scrape of an in-process node, or every few seconds by a node service on another host
 /// that sends them to global services (<see cref="NodeMetricsNotice"/>).
 /// </summary>
-internal sealed class NodeFigures(int nodeIndex, HostedObjects objects)
+internal sealed class NodeFigures(int nodeIndex, HostedObjects objects, Func<IEnumerable<(int Peer, System.Net.Sockets.Socket Socket)>> links)
 {
     private readonly HostUsage _host = new();
 
@@ -37,6 +37,7 @@ internal sealed class NodeFigures(int nodeIndex, HostedObjects objects)
             }
         }
 
-        return new NodeMetricsNotice(nodeIndex, HostUsage.MemoryUsed(), (int)Math.Round(_host.CpuUtilization() * 1000), [.. channels]);
+        var traffic = links().Select(l => Transport.LinkFigures.Read(l.Peer, l.Socket)).OfType<LinkTraffic>().ToArray();
+        return new NodeMetricsNotice(nodeIndex, HostUsage.MemoryUsed(), (int)Math.Round(_host.CpuUtilization() * 1000), [.. channels], traffic);
     }
 }

@@ -51,6 +51,9 @@ internal sealed class RunMetrics : IDisposable
         _meter.CreateObservableCounter("dragon.queue.messages.sent", () => Channels(global, c => c.MessagesSent), "{message}", "Messages sent into each channel");
         _meter.CreateObservableCounter("dragon.queue.messages.received", () => Channels(global, c => c.MessagesReceived), "{message}", "Messages received from each channel");
         _meter.CreateObservableCounter("dragon.queue.sent", () => Channels(global, c => c.BytesSent), "By", "Payload bytes sent into each channel");
+        _meter.CreateObservableCounter("dragon.link.sent", () => Links(global, l => l.BytesSent), "By", "Bytes each node sent over its link to a peer node (-1: the launcher) and the peer acknowledged, as TCP counts them");
+        _meter.CreateObservableCounter("dragon.link.received", () => Links(global, l => l.BytesReceived), "By", "Bytes each node received over its link from a peer node (-1: the launcher)");
+        _meter.CreateObservableGauge("dragon.link.rtt", () => Figures(global).SelectMany(f => f.Links.Select(l => new Measurement<double>(l.RttMicroseconds / 1e6, NodeTag(f), new(LinkPeer, l.Peer)))), "s", "Smoothed round-trip time of each node's link to a peer node, as TCP measures it");
         _meter.CreateObservableGauge("dragon.node.cpu.utilization", () => Figures(global).Select(f => new Measurement<double>(f.CpuPerMille / 1000.0, NodeTag(f))), "1", "Busy share of the node's host CPUs between two readings");
         _meter.CreateObservableUpDownCounter("dragon.node.memory.usage", () => Figures(global).Select(f => new Measurement<long>(f.MemoryUsedBytes, NodeTag(f))), "By", "Memory in use on the node's host (total less available)");
     }
@@ -148,6 +151,11 @@ internal sealed class RunMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> Channels(GlobalServices global, Func<ChannelTraffic, long> value) =>
         Figures(global).SelectMany(f => f.Channels.Select(c => new Measurement<long>(value(c), NodeTag(f), new(DragonMeter.ChannelName, c.Name))));
+
+    private const string LinkPeer = "dragon.link.peer";
+
+    private IEnumerable<Measurement<long>> Links(GlobalServices global, Func<LinkTraffic, long> value) =>
+        Figures(global).SelectMany(f => f.Links.Select(l => new Measurement<long>(value(l), NodeTag(f), new(LinkPeer, l.Peer))));
 
     private static KeyValuePair<string, object?> NodeTag(NodeMetricsNotice figures) => new(DragonMeter.NodeIndex, figures.NodeIndex);
 

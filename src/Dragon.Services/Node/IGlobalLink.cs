@@ -50,6 +50,10 @@ internal sealed class RemoteGlobalLink : IGlobalLink
     public const int OutputWindowBytes = 256 * 1024;
 
     private readonly FramedConnection _link;
+
+    /// <summary>The link's socket, for its figures (<see cref="Transport.LinkFigures"/>).</summary>
+    public System.Net.Sockets.Socket Socket => _link.Socket;
+
     private readonly Channel<IMessage> _notices = Channel.CreateUnbounded<IMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _window = new();
     private long _outputInFlight;

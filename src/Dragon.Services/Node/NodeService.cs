@@ -66,7 +66,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         var endpoint = (IPEndPoint)_linkListener.LocalEndPoint!;
         Descriptor = DescribeLocal(index, name, $"{advertised ?? endpoint.Address}:{endpoint.Port}");
         Objects = new HostedObjects(run, index, destroyed => GlobalLink.Notify(new ObjectUnregisterNotice(destroyed)), _logger);
-        _figures = new Diagnostics.NodeFigures(index, Objects);
+        _figures = new Diagnostics.NodeFigures(index, Objects, LinkSockets);
         SocketPath = RunLayout.NodeSocket(run.RunDir, index);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
@@ -300,6 +300,23 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     /// <summary>This node's channel traffic and host use, read now.</summary>
     public NodeMetricsNotice SampleFigures() => _figures.Sample();
+
+    /// <summary>This node's links to other nodes (the ones it dialled or was dialled on), and to the launcher (peer -1).</summary>
+    private IEnumerable<(int Peer, Socket Socket)> LinkSockets()
+    {
+        foreach (var (peer, link) in _links)
+        {
+            if (link.IsCompletedSuccessfully)
+            {
+                yield return (peer, link.Result.Socket);
+            }
+        }
+
+        if (GlobalLink is RemoteGlobalLink launcher)
+        {
+            yield return (-1, launcher.Socket);
+        }
+    }
 
     public void Signal(ulong puid, int signal)
     {

@@ -35,19 +35,25 @@ public sealed partial class DragonPool
             _pendingTasks += segment.Count;
         }
 
+        PoolMetrics.Add(PoolMetrics.Submitted, segment.Count);
+
         Pump();
     }
 
     private void Enqueue(IEnumerable<Segment> segments)
     {
+        var submitted = 0L;
         lock (_lock)
         {
             foreach (var segment in segments)
             {
                 _pending.Enqueue(segment);
                 _pendingTasks += segment.Count;
+                submitted += segment.Count;
             }
         }
+
+        PoolMetrics.Add(PoolMetrics.Submitted, submitted);
 
         Pump();
     }
@@ -113,6 +119,7 @@ public sealed partial class DragonPool
             dispatch.Worker.InFlight--;
         }
 
+        PoolMetrics.Add(PoolMetrics.Finished, dispatch.Segments.Sum(s => s.Count), "failed");
         foreach (var segment in dispatch.Segments)
         {
             segment.Job.Fail(segment.Start, new ArgumentException($"an argument of {segment.Job.Describe(segment.Start)} cannot be serialized: {error.Message}", error));
@@ -221,8 +228,10 @@ public sealed partial class DragonPool
 
         var worker = dispatch.Worker;
         var seen = 0;
+        var (ok, failed, timedOut) = (0L, 0L, 0L);
         foreach (var segment in dispatch.Segments)
         {
+            var answered = 0;
             for (var i = 0; i < segment.Count; i++)
             {
                 if (seen == count)
@@ -230,7 +239,7 @@ public sealed partial class DragonPool
                     // The worker ended after a timeout: the rest never ran; they go again, on another worker.
                     lock (_lock)
                     {
-                        _retries.Enqueue(new Segment(segment.Job, segment.Start + i, segment.Count - i) { Retries = segment.Retries });
+                        _retries.Enqueue(new Segment(segment.Job, segment.Start + i, segment.Count - i) { Retries = segment.Retries, SubmittedAt = segment.SubmittedAt });
                         _pendingTasks += segment.Count - i;
                     }
 
@@ -238,6 +247,7 @@ public sealed partial class DragonPool
                 }
 
                 seen++;
+                answered++;
                 var index = segment.Start + i;
                 switch (data[offset++])
                 {
@@ -254,6 +264,7 @@ public sealed partial class DragonPool
                         }
 
                         offset = end;
+                        ok++;
                         break;
                     case TaskWire.Threw:
                         var type = ItemCodec.ReadString(data, ref offset);
@@ -264,16 +275,24 @@ public sealed partial class DragonPool
                         error.RemoteMessage = text;
                         error.RemoteStackTrace = stack;
                         segment.Job.Fail(index, error);
+                        failed++;
                         break;
                     default:
                         var why = ItemCodec.ReadString(data, ref offset);
-                        var timedOut = Failure($"{segment.Job.Describe(index)} {why}; its worker was ended and is replaced", worker, segment);
-                        timedOut.TimedOut = true;
-                        segment.Job.Fail(index, timedOut);
+                        var timedOutError = Failure($"{segment.Job.Describe(index)} {why}; its worker was ended and is replaced", worker, segment);
+                        timedOutError.TimedOut = true;
+                        segment.Job.Fail(index, timedOutError);
+                        timedOut++;
                         break;
                 }
             }
+
+            PoolMetrics.RecordLatency(segment.SubmittedAt, answered);
         }
+
+        PoolMetrics.Add(PoolMetrics.Finished, ok, "ok");
+        PoolMetrics.Add(PoolMetrics.Finished, failed, "failed");
+        PoolMetrics.Add(PoolMetrics.Finished, timedOut, "timed_out");
     }
 
     private static TaskFailedException Failure(string what, WorkerSlot worker, Segment segment) =>

@@ -206,6 +206,9 @@ public sealed partial class DragonPool
         }
 
         var record = new WorkerReplacement(lost.Info, reason, replacement?.Info, retried, failed.Sum(s => s.Count));
+        PoolMetrics.Add(PoolMetrics.Retried, retried);
+        PoolMetrics.Add(PoolMetrics.Finished, record.TasksFailed, "given_up");
+        PoolMetrics.Add(PoolMetrics.WorkersReplaced, replacement is null ? 0 : 1);
         lock (_lock)
         {
             _replacements.Add(record);

@@ -14,6 +14,12 @@ namespace Dragon;
 /// </summary>
 public sealed partial class DragonPool : IAsyncDisposable, IDisposable
 {
+    /// <summary>
+    /// The meter pools record on in the owning process (tasks submitted, finished by outcome, retried; workers replaced;
+    /// task latency): export it like any other, e.g. OpenTelemetry's <c>AddMeter(DragonPool.MeterName)</c>.
+    /// </summary>
+    public const string MeterName = PoolMetrics.MeterName;
+
     private readonly ConcurrentDictionary<MethodInfo, TaskMethod> _methods = new();
     private readonly DragonPoolOptions _options;
     private int _nextMethodId;

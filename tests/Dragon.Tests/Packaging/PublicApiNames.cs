@@ -43,6 +43,10 @@ internal static class PublicApiNames
             }
 
             var arrow = line.IndexOf(" -> ", StringComparison.Ordinal);
+
+            // The analyzer writes a field-like event as a field: no keyword, its type an event handler.
+            isEvent |= arrow >= 0 && !line.Contains('(', StringComparison.Ordinal) && !line.Contains(" = ", StringComparison.Ordinal)
+                && line[(arrow + 4)..].StartsWith("System.EventHandler", StringComparison.Ordinal);
             declarations.Add((arrow >= 0 ? line[..arrow] : line, isEvent));
         }
 

@@ -27,6 +27,13 @@ public sealed class PoolTests : IDisposable
     }
 
     [Fact]
+    public void Meter_SubmitsAFailureAndAMap_CountsEveryTaskByOutcomeWithALatency()
+    {
+        var result = _dragon.RunScenario(TimeSpan.FromSeconds(180), Repo.TestApp, "pool-metrics");
+        RunResultChecks.AssertHas(result, "111 tasks submitted", "110 finished ok", "1 failed", "nothing retried or replaced", "a latency per task");
+    }
+
+    [Fact]
     public void SubmitAsync_TaskThrows_CallerGetsRemoteTypeMessageStackAndNode_PoolGoesOn()
     {
         var result = _dragon.RunScenario(TimeSpan.FromSeconds(180), "--local-nodes", "2", Repo.TestApp, "pool-failures");

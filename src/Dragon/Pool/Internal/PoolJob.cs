@@ -145,6 +145,9 @@ internal sealed class Segment(PoolJob job, int start, int count)
 
     /// <summary>Times a worker died holding these tasks.</summary>
     public int Retries { get; set; }
+
+    /// <summary>When its tasks were submitted, while latencies are measured (<see cref="PoolMetrics.Clock"/>); else 0.</summary>
+    public long SubmittedAt { get; init; } = PoolMetrics.Clock();
 }
 
 /// <summary>A message of segments sent to one worker and not yet answered.</summary>

@@ -8,6 +8,9 @@ internal static partial class ControlCodec
     /// <summary>Smallest encoding of a <see cref="ChannelTraffic"/>: an empty name and four counts.</summary>
     private const int MinChannelTrafficBytes = 4 + (4 * 8);
 
+    /// <summary>Encoding of a <see cref="LinkTraffic"/>: peer, two counts, round-trip time.</summary>
+    private const int LinkTrafficBytes = 4 + (2 * 8) + 4;
+
     private static void WriteNodeMetrics(ref WireWriter w, NodeMetricsNotice m)
     {
         w.Byte(NodeMetricsNoticeTag);
@@ -22,6 +25,13 @@ internal static partial class ControlCodec
             w.Int64(c.MessagesReceived);
             w.Int64(c.Depth);
         });
+        WriteArray(ref w, m.Links, static (ref WireWriter w, LinkTraffic l) =>
+        {
+            w.Int32(l.Peer);
+            w.Int64(l.BytesSent);
+            w.Int64(l.BytesReceived);
+            w.Int32(l.RttMicroseconds);
+        });
     }
 
     private static NodeMetricsNotice ReadNodeMetrics(ref WireReader r)
@@ -33,6 +43,8 @@ internal static partial class ControlCodec
             r.Int32("CpuPerMille"),
             ReadArray(ref r, "Channels", MinChannelTrafficBytes, static (ref WireReader r) => new ChannelTraffic(
                 r.String("Channels[].Name"), r.Int64("Channels[].MessagesSent"), r.Int64("Channels[].BytesSent"),
-                r.Int64("Channels[].MessagesReceived"), r.Int64("Channels[].Depth"))));
+                r.Int64("Channels[].MessagesReceived"), r.Int64("Channels[].Depth"))),
+            ReadArray(ref r, "Links", LinkTrafficBytes, static (ref WireReader r) => new LinkTraffic(
+                r.Int32("Links[].Peer"), r.Int64("Links[].BytesSent"), r.Int64("Links[].BytesReceived"), r.Int32("Links[].RttMicroseconds"))));
     }
 }

@@ -57,6 +57,9 @@ internal sealed class FramedConnection : IAsyncDisposable
     private const int ReadBufferBytes = 64 * 1024;
 
     private readonly Socket _socket;
+
+    /// <summary>The socket under the connection, for what the kernel knows of it (TCP_INFO); not for reading or writing.</summary>
+    public Socket Socket => _socket;
     private readonly Stream _input;
     private readonly PendingReplies _pending;
     private readonly FrameHandlers _handlers;
