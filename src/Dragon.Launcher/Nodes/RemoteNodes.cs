@@ -277,6 +277,10 @@ internal sealed class RemoteNodes : IAsyncDisposable
             }
         })).ConfigureAwait(false);
         await Task.WhenAll(_starters.Select(p => p.WaitForExitAsync().WaitAsync(patience * 3 + TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+
+        // A node service's last notices (its log files) may still be in its link when its starter has exited: the
+        // reader serves notices in order before it sees the end, so once every link has ended, all were handled.
+        await Task.WhenAll(_nodes.Select(n => n.Closed)).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
