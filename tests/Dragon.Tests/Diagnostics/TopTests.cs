@@ -37,7 +37,7 @@ public sealed class TopTests : IDisposable
         Assert.Contains("top --interval takes seconds between 0.1 and 3600, not '0'", badInterval.Stderr, StringComparison.Ordinal);
 
         // Written to a pipe it prints a snapshot per interval, and ends by itself when the run does.
-        using var follower = StartTop(run, "--interval", "0.2");
+        using var follower = StartTop("--interval", "0.2");
         var followed = follower.StandardOutput.ReadToEndAsync();
         await Task.Delay(1000);
         run.Finish(s_timeout);
@@ -103,7 +103,7 @@ public sealed class TopTests : IDisposable
         run.Finish(s_timeout);
     }
 
-    private Process StartTop(ObservedRun run, params string[] args)
+    private Process StartTop(params string[] args)
     {
         var info = new ProcessStartInfo(Repo.Dragon) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("top");
@@ -115,7 +115,6 @@ public sealed class TopTests : IDisposable
         info.Environment["DRAGON_RUN_BASE"] = _dragon.RunBase;
         info.Environment.Remove("DRAGON_SECRET");
         info.Environment.Remove("DRAGON_RUN_ID");
-        _ = run;
         return Process.Start(info)!;
     }
 
