@@ -64,6 +64,9 @@ try
         "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
         "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
         "pool-owner-killed" => PoolScenarios.OwnerKilled().GetAwaiter().GetResult(),
+        "batch-diamond" => BatchScenarios.Diamond(args[1]).GetAwaiter().GetResult(),
+        "batch-cancel" => BatchScenarios.Cancel().GetAwaiter().GetResult(),
+        "batch-many" => BatchScenarios.Many().GetAwaiter().GetResult(),
         _ => Check.Usage(args[0]),
     };
 }

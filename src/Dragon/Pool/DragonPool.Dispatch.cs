@@ -249,6 +249,13 @@ public sealed partial class DragonPool
                 seen++;
                 answered++;
                 var index = segment.Start + i;
+                if (segment.Job.CapturesOutput)
+                {
+                    var stdout = ItemCodec.ReadString(data, ref offset);
+                    var stderr = ItemCodec.ReadString(data, ref offset);
+                    segment.Job.Ran(index, worker.Info, stdout, stderr);
+                }
+
                 switch (data[offset++])
                 {
                     case TaskWire.Ok:

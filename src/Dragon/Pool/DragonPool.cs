@@ -110,6 +110,30 @@ public sealed partial class DragonPool : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// A submit whose worker captures the task's console output (a batch's function tasks): <paramref name="ran"/> gets
+    /// the worker and what the task printed before the returned task completes.
+    /// </summary>
+    internal Task<TResult> SubmitCapturedAsync<TArg, TResult>(Func<TArg, TResult> method, TArg argument, Action<PoolWorkerInfo, string?, string?> ran, CancellationToken cancellationToken)
+    {
+        var taskMethod = MethodFor(method);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<TResult>(cancellationToken);
+        }
+
+        var job = new CapturedSubmitJob<TArg, TResult>(taskMethod, argument, ran);
+        if (cancellationToken.CanBeCanceled)
+        {
+            var registration = cancellationToken.UnsafeRegister(static (j, token) => ((CapturedSubmitJob<TArg, TResult>)j!).Cancel(token), job);
+            job.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        Enqueue(new Segment(job, 0, 1));
+        return job.Task;
+    }
+
+    /// <summary>
     /// Runs <paramref name="method"/> on every input and returns the results in input order. Inputs go to workers in
     /// chunks of <paramref name="chunkSize"/> (default, as Python's <c>Pool.map</c>: inputs / (workers x 4), rounded
     /// up). The first task that fails fails the map; cancelling stops sending chunks at once (chunks a worker already
@@ -197,6 +221,9 @@ public sealed partial class DragonPool : IAsyncDisposable, IDisposable
             yield return new Segment(job, start, Math.Min(size, job.Count - start));
         }
     }
+
+    /// <summary>Checks now that <paramref name="method"/> can run as a task (a batch's function, run later).</summary>
+    internal void CheckMethod(Delegate method) => MethodFor(method);
 
     private TaskMethod MethodFor(Delegate method)
     {

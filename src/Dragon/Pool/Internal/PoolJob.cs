@@ -27,6 +27,17 @@ internal abstract class PoolJob(TaskMethod method)
 
     public abstract void Fail(int index, Exception error);
 
+    /// <summary>Whether its worker captures each task's console output and reports it (a batch's per-task logs).</summary>
+    public virtual bool CapturesOutput => false;
+
+    /// <summary>
+    /// For a job that captures output: task <paramref name="index"/> ran on <paramref name="worker"/> and wrote this;
+    /// called on the result reader before the task's <see cref="Complete"/> or <see cref="Fail"/>.
+    /// </summary>
+    public virtual void Ran(int index, PoolWorkerInfo worker, string? stdout, string? stderr)
+    {
+    }
+
     public string Describe(int index) => Count == 1 ? $"task {Method.Name}" : $"task {index} of a map of {Method.Name}";
 }
 
@@ -44,6 +55,38 @@ internal sealed class SubmitJob<TArg, TResult>(TaskMethod method, TArg argument)
     public override bool IsFinished => _result.Task.IsCompleted;
 
     public override void WriteArgument(int index, ArrayBufferWriter<byte> writer) => ItemCodec.Write(argument, writer);
+
+    public override void Complete(int index, ReadOnlySpan<byte> data, ref int offset) => _result.TrySetResult(ItemCodec.Read<TResult>(data, ref offset));
+
+    public override void Fail(int index, Exception error) => _result.TrySetException(error);
+
+    public void Cancel(CancellationToken token) => _result.TrySetCanceled(token);
+}
+
+/// <summary>One task whose worker captures its console output; what ran where goes to <paramref name="ran"/> first.</summary>
+internal sealed class CapturedSubmitJob<TArg, TResult>(TaskMethod method, TArg argument, Action<PoolWorkerInfo, string?, string?> ran) : PoolJob(method)
+{
+    private readonly TaskCompletionSource<TResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<TResult> Task => _result.Task;
+
+    public override int Count => 1;
+
+    public override bool Gathers => true;
+
+    public override bool CapturesOutput => true;
+
+    public override bool IsFinished => _result.Task.IsCompleted;
+
+    public override void WriteArgument(int index, ArrayBufferWriter<byte> writer) => ItemCodec.Write(argument, writer);
+
+    public override void Ran(int index, PoolWorkerInfo worker, string? stdout, string? stderr)
+    {
+        if (!_result.Task.IsCompleted)
+        {
+            ran(worker, stdout, stderr);
+        }
+    }
 
     public override void Complete(int index, ReadOnlySpan<byte> data, ref int offset) => _result.TrySetResult(ItemCodec.Read<TResult>(data, ref offset));
 

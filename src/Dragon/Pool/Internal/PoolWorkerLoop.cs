@@ -27,6 +27,7 @@ internal sealed class PoolWorkerLoop
     private readonly Lock _gate = new();
     private int _replied;
     private long _taskStarted;
+    private volatile bool _capturing;
 
     private PoolWorkerLoop(DragonQueue<ReadOnlyMemory<byte>> results, long timeoutMs)
     {
@@ -98,7 +99,8 @@ internal sealed class PoolWorkerLoop
         for (var s = 0; s < segments; s++)
         {
             var methodId = TaskWire.ReadInt32(message, ref offset);
-            if (message[offset++] == 1)
+            var flags = message[offset++];
+            if ((flags & TaskWire.HasDescriptor) != 0)
             {
                 var (method, argument, result) = TaskMethod.ReadDescriptor(message, ref offset);
                 _methods[methodId] = (MethodInvoker.Create(method), argument, result);
@@ -108,7 +110,7 @@ internal sealed class PoolWorkerLoop
             var count = TaskWire.ReadInt32(message, ref offset);
             for (var i = 0; i < count; i++)
             {
-                RunTask(invoker, ItemCodec.ReadObject(argumentType, message, ref offset), resultType);
+                RunTask(invoker, ItemCodec.ReadObject(argumentType, message, ref offset), resultType, (flags & TaskWire.Capture) != 0);
             }
         }
 
@@ -119,8 +121,10 @@ internal sealed class PoolWorkerLoop
         }
     }
 
-    private void RunTask(MethodInvoker invoker, object? argument, Type resultType)
+    private void RunTask(MethodInvoker invoker, object? argument, Type resultType, bool capture)
     {
+        var output = capture ? OutputCapture.Begin() : null;
+        _capturing = capture;
         if (_timeoutTicks > 0)
         {
             Volatile.Write(ref _taskStarted, Stopwatch.GetTimestamp());
@@ -139,9 +143,16 @@ internal sealed class PoolWorkerLoop
             error = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
         }
 
+        var (stdout, stderr) = output?.End() ?? default;
         lock (_gate)
         {
             Volatile.Write(ref _taskStarted, 0);
+            if (capture)
+            {
+                ItemCodec.WriteString(stdout, _reply);
+                ItemCodec.WriteString(stderr, _reply);
+            }
+
             if (error is null)
             {
                 TaskWire.WriteByte(_reply, TaskWire.Ok);
@@ -187,6 +198,13 @@ internal sealed class PoolWorkerLoop
                 if (Volatile.Read(ref _taskStarted) != started)
                 {
                     continue;
+                }
+
+                if (_capturing)
+                {
+                    // The task never finished: what it printed so far is lost with the worker's console.
+                    ItemCodec.WriteString(null, _reply);
+                    ItemCodec.WriteString(null, _reply);
                 }
 
                 TaskWire.WriteByte(_reply, TaskWire.TimedOut);

@@ -5,12 +5,13 @@ namespace Dragon.Pool;
 
 /// <summary>
 /// The two messages of a pool, each one queue item of bytes.
-/// Work, caller to worker: <c>1, dispatch id (8), segment count (4)</c>, then per segment <c>method id (4), has
-/// descriptor (1), [descriptor], task count (4), arguments</c>. A worker is sent a method's descriptor with the first
-/// of its tasks it gets, and keeps it by id.
-/// Results, worker to caller: <c>2, dispatch id (8), result count (4)</c>, then per task in the order sent a status
-/// byte: 0 and the result, 1 and the exception's type, message and stack trace, 2 and a message (it ran past the task
-/// timeout; the worker ends after sending this, so a count short of the tasks sent means the rest never ran).
+/// Work, caller to worker: <c>1, dispatch id (8), segment count (4)</c>, then per segment <c>method id (4), flags
+/// (1: <see cref="HasDescriptor"/>, <see cref="Capture"/>), [descriptor], task count (4), arguments</c>. A worker is
+/// sent a method's descriptor with the first of its tasks it gets, and keeps it by id.
+/// Results, worker to caller: <c>2, dispatch id (8), result count (4)</c>, then per task in the order sent (for a
+/// captured segment first the task's stdout and stderr as two strings) a status byte: 0 and the result, 1 and the
+/// exception's type, message and stack trace, 2 and a message (it ran past the task timeout; the worker ends after
+/// sending this, so a count short of the tasks sent means the rest never ran).
 /// </summary>
 internal static class TaskWire
 {
@@ -20,6 +21,12 @@ internal static class TaskWire
     public const byte Ok = 0;
     public const byte Threw = 1;
     public const byte TimedOut = 2;
+
+    /// <summary>Segment flag: the method's descriptor follows.</summary>
+    public const byte HasDescriptor = 1;
+
+    /// <summary>Segment flag: capture each task's console output and send it back before its status.</summary>
+    public const byte Capture = 2;
 
     public static void WriteHeader(ArrayBufferWriter<byte> writer, byte kind, long dispatchId, int count)
     {
@@ -63,14 +70,15 @@ internal static class TaskWire
         {
             var method = segment.Job.Method;
             WriteInt32(writer, method.Id);
+            var capture = segment.Job.CapturesOutput ? Capture : (byte)0;
             if (methodsKnown.Add(method.Id))
             {
-                WriteByte(writer, 1);
+                WriteByte(writer, (byte)(HasDescriptor | capture));
                 method.WriteDescriptor(writer);
             }
             else
             {
-                WriteByte(writer, 0);
+                WriteByte(writer, capture);
             }
 
             WriteInt32(writer, segment.Count);
