@@ -173,6 +173,18 @@ public static class PoolScenarios
         return 0;
     }
 
+    /// <summary>The default pool inside a Slurm allocation: one worker per granted CPU, not per CPU of the machines.</summary>
+    public static async Task<int> Sizing(int expected)
+    {
+        var nodes = SystemInfo.Nodes;
+        Check.That(true, $"nodes and their granted CPUs: {string.Join(", ", nodes.Select(n => $"{n.Name}={n.Cpus}"))}; machine CPUs here {Environment.ProcessorCount}");
+        await using var pool = await DragonPool.StartAsync();
+        Check.That(pool.WorkerCount == expected, $"the default pool has {pool.WorkerCount} workers, one per granted CPU (expected {expected})");
+        var where = await pool.MapAsync(PoolTasks.Where, Enumerable.Range(0, 4 * expected), chunkSize: 1);
+        Check.That(pool.Workers.Select(w => w.NodeIndex).Distinct().Count() == Math.Min(nodes.Count, expected), $"workers on every node: {string.Join(" ", where)}");
+        return 0;
+    }
+
     /// <summary>Disposing the pool leaves no worker process and no shared-memory file of its queues.</summary>
     public static async Task<int> Shutdown()
     {

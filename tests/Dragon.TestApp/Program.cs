@@ -63,6 +63,7 @@ try
         "pool-metrics" => PoolScenarios.Metrics().GetAwaiter().GetResult(),
         "pool-cancel" => PoolScenarios.Cancel().GetAwaiter().GetResult(),
         "pool-shutdown" => PoolScenarios.Shutdown().GetAwaiter().GetResult(),
+        "pool-sizing" => PoolScenarios.Sizing(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)).GetAwaiter().GetResult(),
         "pool-owner-killed" => PoolScenarios.OwnerKilled().GetAwaiter().GetResult(),
         "batch-diamond" => BatchScenarios.Diamond(args[1]).GetAwaiter().GetResult(),
         "batch-cancel" => BatchScenarios.Cancel().GetAwaiter().GetResult(),

@@ -103,7 +103,21 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     {
         var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var bootId = File.Exists("/proc/sys/kernel/random/boot_id") ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim() : "unknown";
-        return new NodeDescriptor(index, name, Environment.MachineName, Environment.ProcessorCount, memory, $"{bootId}/{name}", endpoint);
+        return new NodeDescriptor(index, name, Environment.MachineName, GrantedCpus(), memory, $"{bootId}/{name}", endpoint);
+    }
+
+    /// <summary>
+    /// The CPUs this node may use: the affinity mask and cgroup limit (<see cref="Environment.ProcessorCount"/>), and
+    /// inside a Slurm job no more than the job was granted on this node (<c>SLURM_CPUS_ON_NODE</c>), which Slurm does
+    /// not always enforce with a mask (task/none).
+    /// </summary>
+    internal static int GrantedCpus()
+    {
+        var cpus = Environment.ProcessorCount;
+        return Environment.GetEnvironmentVariable("SLURM_JOB_ID") is { Length: > 0 }
+            && int.TryParse(Environment.GetEnvironmentVariable("SLURM_CPUS_ON_NODE"), out var granted) && granted > 0
+            ? Math.Min(cpus, granted)
+            : cpus;
     }
 
     public Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv) =>

@@ -80,6 +80,27 @@ public sealed partial class MultiNodeTests : IDisposable
     }
 
     [Fact]
+    public void Slurm_PoolInsideAnAllocation_IsSizedFromTheGrantedCpus()
+    {
+        // Each fake host has 2 CPUs; -n 2 over 2 nodes grants one core on each (select/cons_tres, CR_Core), and
+        // task/none sets no affinity mask, so only SLURM_CPUS_ON_NODE says what was granted: 2 workers, not 4.
+        var dir = Directory.CreateTempSubdirectory("dragon-salloc-pool").FullName;
+        try
+        {
+            var script = Path.Combine(dir, "run.sh");
+            File.WriteAllText(script, $"#!/bin/bash\n{Dragon($"{Repo.TestApp} pool-sizing 2")}\n");
+            var result = _cluster.RunInHead($"salloc -N 2 -n 2 bash {script}", s_timeout);
+            AssertPassed(result);
+            Assert.Contains("the default pool has 2 workers, one per granted CPU", result.Stdout, StringComparison.Ordinal);
+            Assert.Contains("workers on every node", result.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Objects_QueueEventBarrierUsedOnAllFourHosts()
     {
         var result = _cluster.RunInHead(Dragon($"--hosts {AllHosts} {Repo.TestApp} objects-all-nodes"), s_timeout);
