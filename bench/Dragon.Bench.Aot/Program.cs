@@ -11,7 +11,7 @@ return args.FirstOrDefault() switch
     "group-warm" => LaunchScenarios.GroupWarm(Arg.Int(rest, 0, 1)),
     "functions" => LaunchScenarios.Functions(),
     "true-group" => ScaleScenarios.TrueGroup(Arg.Int(rest, 0, 64)),
-    "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2)),
+    "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2), Arg.Int(rest, 3, 0)),
     _ => Usage(),
 };
 

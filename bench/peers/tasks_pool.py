@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Python peers of `scripts/bench tasks`: warm process pools running x*x.
 
-usage: tasks_pool.py submit|executor-map|pool-map COUNT WORKERS
+usage: tasks_pool.py submit|dask-submit|executor-map|pool-map COUNT WORKERS
   submit        concurrent.futures.ProcessPoolExecutor.submit, one future per task, then wait for all
+  dask-submit   Dask distributed: a LocalCluster of WORKERS worker processes (one thread each), client.submit per
+                task (pure=False, so no task is deduplicated), then gather
   executor-map  ProcessPoolExecutor.map with chunksize chosen as multiprocessing.Pool.map's default
                 (ProcessPoolExecutor's own default is 1)
   pool-map      multiprocessing.Pool.map with its default chunksize
@@ -26,7 +28,18 @@ def default_chunksize(count, workers):
 
 def main():
     mode, count, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    if mode == "pool-map":
+    if mode == "dask-submit":
+        import dask
+        from distributed import Client, LocalCluster
+        dask.config.set({"distributed.worker.daemon": False})
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            client.gather(client.map(square, range(100), pure=False))
+            start = time.perf_counter()
+            futures = [client.submit(square, i, pure=False) for i in range(count)]
+            results = client.gather(futures)
+            elapsed = time.perf_counter() - start
+    elif mode == "pool-map":
         with multiprocessing.Pool(workers) as pool:
             pool.map(square, range(1000), chunksize=10)
             start = time.perf_counter()

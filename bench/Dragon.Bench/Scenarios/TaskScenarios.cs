@@ -6,16 +6,24 @@ namespace Dragon.Bench.Scenarios;
 public static class BenchTasks
 {
     public static long Square(int x) => (long)x * x;
+
+    /// <summary>A task of a fixed 10 ms (a sleep, as Dask's and Python's pool benchmarks time short tasks).</summary>
+    public static int Nap(int ms)
+    {
+        Thread.Sleep(ms);
+        return ms;
+    }
 }
 
 /// <summary>
 /// A <see cref="DragonPool"/> of warm workers: SUBMITS tasks submitted one at a time (a task each,
 /// then awaited together), and one map of MAPPED inputs with the default chunking. The pool is
-/// started and warmed (a first small map) before the clock starts, as the peers' pools are.
+/// started and warmed (a first small map) before the clock starts, as the peers' pools are. Then NAPS tasks of 10 ms
+/// mapped with the default chunking: the wall time against the ideal, NAPS x 10 ms / workers.
 /// </summary>
 public static class TaskScenarios
 {
-    public static int Run(int submits, int mapped, int workers)
+    public static int Run(int submits, int mapped, int workers, int naps)
     {
         Report.RunId();
         using var pool = DragonPool.Start(new DragonPoolOptions { Workers = workers });
@@ -51,6 +59,21 @@ public static class TaskScenarios
         }
 
         Report.Value("map_per_s", mapped / Seconds(start, mappedAt));
+
+        if (naps > 0)
+        {
+            start = Stopwatch.GetTimestamp();
+            var slept = pool.MapAsync(BenchTasks.Nap, Enumerable.Repeat(10, naps)).GetAwaiter().GetResult();
+            var napped = Stopwatch.GetTimestamp();
+            if (slept.Length != naps)
+            {
+                return Fail("the map of naps returned wrong results");
+            }
+
+            Report.Value("nap_wall_s", Seconds(start, napped));
+            Report.Value("nap_ideal_s", naps * 0.010 / pool.WorkerCount);
+        }
+
         return 0;
     }
 
