@@ -70,6 +70,13 @@ internal sealed unsafe partial class ShmRing
 
             var tail = _header->Tail;
             var total = message.Length;
+            if (tail < _slotCount)
+            {
+                // First lap: the slots this message reaches may not be backed yet. Backed before anything is
+                // written, so a full /dev/shm fails the send cleanly.
+                EnsureBacked(tail, total);
+            }
+
             var offset = 0;
             do
             {
@@ -128,6 +135,29 @@ internal sealed unsafe partial class ShmRing
                 SignalData();
             }
         }
+    }
+
+    /// <summary>
+    /// Backs the slots a message starting at <paramref name="tail"/> reaches, doubling what is backed (the ring grows
+    /// with use, not with its capacity). Called by the producer-lock holder only.
+    /// </summary>
+    private void EnsureBacked(long tail, int length)
+    {
+        var needed = Math.Min(_slotCount, tail + Math.Max(1, (length + (long)_slotSize - 1) / _slotSize));
+        var backed = Volatile.Read(ref _header->BackedSlots);
+        if (needed <= backed)
+        {
+            return;
+        }
+
+        var target = Math.Min(_slotCount, Math.Max(needed, backed * 2));
+        var end = ShmRingHeader.Size + (target * _slotStride);
+        if (!SharedMapping.TryBack(_base, ShmRingHeader.Size + (backed * _slotStride), end))
+        {
+            throw new IOException($"shared memory is full: the ring '{_path}' could not grow from {ShmRingHeader.Size + (backed * _slotStride)} to {end} bytes of its {_length} (/dev/shm has no room left)");
+        }
+
+        Volatile.Write(ref _header->BackedSlots, target);
     }
 
     /// <summary>Sends one message, waiting as long as it takes for room.</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.IO.MemoryMappedFiles;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
@@ -69,9 +68,11 @@ internal sealed unsafe partial class ShmRing : IDisposable
     private const int StateClosed = 1;
     private const int SlotAlignment = 64;
 
+    /// <summary>Bytes of slots backed at creation; the rest is backed as it is first used.</summary>
+    private const int InitialBackedBytes = 64 * 1024;
+
     private readonly string _path;
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private readonly long _length;
     private readonly byte* _base;
     private readonly ShmRingHeader* _header;
     private readonly int _slotCount;
@@ -87,11 +88,10 @@ internal sealed unsafe partial class ShmRing : IDisposable
     private long _consumerTailCache;
     private int _disposed;
 
-    private ShmRing(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* mapped)
+    private ShmRing(string path, long length, byte* mapped)
     {
         _path = path;
-        _file = file;
-        _view = view;
+        _length = length;
         _base = mapped;
         _header = (ShmRingHeader*)mapped;
         _slotCount = _header->SlotCount;
@@ -195,8 +195,6 @@ internal sealed unsafe partial class ShmRing : IDisposable
             Access = FileAccess.ReadWrite,
             // Not FileShare.None: on Unix that takes an exclusive flock that Open would trip on.
             Share = FileShare.ReadWrite | FileShare.Delete,
-            // fallocate now: on a full tmpfs a lazily backed page would SIGBUS on first touch.
-            PreallocationSize = length,
         };
         if (!OperatingSystem.IsWindows())
         {
@@ -215,9 +213,18 @@ internal sealed unsafe partial class ShmRing : IDisposable
 
         try
         {
+            // Sparse: the header and the first slots are backed now, the rest as the producer first reaches them.
             stream.SetLength(length);
             var ring = Map(path, stream, length);
+            var initial = Math.Min(slotCount, Math.Max(1, InitialBackedBytes / stride));
+            if (!SharedMapping.TryBack(ring._base, 0, ShmRingHeader.Size + ((long)initial * stride)))
+            {
+                ring.Dispose();
+                throw new IOException($"no room in shared memory for the ring's first {ShmRingHeader.Size + ((long)initial * stride)} bytes (is /dev/shm full?)");
+            }
+
             var header = ring._header;
+            header->BackedSlots = initial;
             header->Version = ShmRingHeader.CurrentVersion;
             header->SlotCount = slotCount;
             header->SlotSize = slotSize;
@@ -319,28 +326,18 @@ internal sealed unsafe partial class ShmRing : IDisposable
             return;
         }
 
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _file.Dispose();
+        SharedMapping.Unmap(_base, _length);
     }
 
     /// <inheritdoc/>
     public override string ToString() => $"ShmRing({_path}, {_slotCount} x {_slotSize} B)";
 
+    /// <summary>Maps the file and closes it: the mapping alone keeps the memory, so no descriptor is held per ring.</summary>
     private static ShmRing Map(string path, FileStream stream, long length)
     {
-        var file = MemoryMappedFile.CreateFromFile(stream, null, length, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
-        try
+        using (stream)
         {
-            var view = file.CreateViewAccessor(0, length, MemoryMappedFileAccess.ReadWrite);
-            byte* mapped = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref mapped);
-            return new ShmRing(path, file, view, mapped + view.PointerOffset);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
+            return new ShmRing(path, length, SharedMapping.Map(stream.SafeFileHandle, length, path));
         }
     }
 

@@ -17,7 +17,7 @@ internal struct ShmRingHeader
     public const ulong ExpectedMagic = 0x474E_4952_4E47_5244;
 
     /// <summary>Layout version; bump on any change to this struct or to <see cref="ShmSlotHeader"/>.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     /// <summary>Identifies the file as a ring.</summary>
     [FieldOffset(0)] public ulong Magic;
@@ -69,6 +69,12 @@ internal struct ShmRingHeader
 
     /// <summary>Messages put back (a receive whose process went away); written only by the producer-lock holder.</summary>
     [FieldOffset(416)] public long MessagesRequeued;
+
+    /// <summary>
+    /// Slots backed by memory so far, from the first: the file is sparse and grows with use, doubling, as the producer
+    /// first reaches a slot; written only by the producer-lock holder (and the creator).
+    /// </summary>
+    [FieldOffset(424)] public long BackedSlots;
 
     /// <summary>Count of slots ever consumed; written only by the consumer-lock holder.</summary>
     [FieldOffset(512)] public long Head;

@@ -1,0 +1,77 @@
+using System.Runtime.InteropServices;
+
+namespace Dragon.Channels.Internal;
+
+/// <summary>
+/// A shared mapping of a whole file, made with mmap(2) directly so the file descriptor is closed as soon as the mapping
+/// exists (a <c>MemoryMappedFile</c> keeps it open for its life: one descriptor per ring in every process that uses
+/// it). Pages are backed on demand with <c>MADV_POPULATE_WRITE</c>, which reports a full tmpfs as an error where a
+/// first touch of an unbacked page would kill the process with SIGBUS.
+/// </summary>
+internal static unsafe partial class SharedMapping
+{
+    private const int ProtRead = 1;
+    private const int ProtWrite = 2;
+    private const int MapShared = 1;
+    private const int MadvPopulateWrite = 23;
+    private const int EINVAL = 22;
+
+    private static readonly long s_pageSize = Environment.SystemPageSize;
+
+    /// <summary>Maps <paramref name="length"/> bytes of the open file shared; the caller may close the file afterwards.</summary>
+    public static byte* Map(SafeHandle file, long length, string path)
+    {
+        var added = false;
+        file.DangerousAddRef(ref added);
+        try
+        {
+            var address = mmap(0, (nuint)length, ProtRead | ProtWrite, MapShared, (int)file.DangerousGetHandle(), 0);
+            if (address == -1)
+            {
+                throw new IOException($"cannot map shared-memory file '{path}' ({length} bytes): {Marshal.GetLastPInvokeErrorMessage()}");
+            }
+
+            return (byte*)address;
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
+    public static void Unmap(byte* address, long length) => _ = munmap((nint)address, (nuint)length);
+
+    /// <summary>
+    /// Backs bytes [<paramref name="start"/>, <paramref name="end"/>) of a mapping with memory now (whole pages).
+    /// Returns false when the file system has no room (a full /dev/shm); true on kernels without the advice (before
+    /// Linux 5.14), where pages stay backed on first touch as before.
+    /// </summary>
+    public static bool TryBack(byte* mapping, long start, long end)
+    {
+        var first = start / s_pageSize * s_pageSize;
+        var last = (end + s_pageSize - 1) / s_pageSize * s_pageSize;
+        if (last <= first)
+        {
+            return true;
+        }
+
+        if (madvise((nint)(mapping + first), (nuint)(last - first), MadvPopulateWrite) == 0)
+        {
+            return true;
+        }
+
+        return Marshal.GetLastPInvokeError() == EINVAL;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int munmap(nint address, nuint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int madvise(nint address, nuint length, int advice);
+}
