@@ -68,6 +68,7 @@ try
         "batch-diamond" => BatchScenarios.Diamond(args[1]).GetAwaiter().GetResult(),
         "batch-cancel" => BatchScenarios.Cancel().GetAwaiter().GetResult(),
         "batch-many" => BatchScenarios.Many().GetAwaiter().GetResult(),
+        "batch-limits" => BatchScenarios.Limits().GetAwaiter().GetResult(),
         _ => Check.Usage(args[0]),
     };
 }

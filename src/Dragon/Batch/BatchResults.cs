@@ -74,7 +74,7 @@ internal sealed class BatchPlacement
         }
     }
 
-    public BatchManifestEntry Entry(BatchTask task)
+    public BatchManifestEntry Entry(BatchTask task, BatchTaskState state, string? reason, DateTimeOffset? startedAt, DateTimeOffset? finishedAt)
     {
         lock (_lock)
         {
@@ -83,14 +83,14 @@ internal sealed class BatchPlacement
                 task.Name,
                 task.Kind,
                 task.DependsOn.Select(d => d.Id).ToArray(),
-                task.State,
-                task.Reason,
+                state,
+                reason,
                 _workerSlot,
                 _puids.ToArray(),
                 _nodes.ToArray(),
                 task.SubmittedAt,
-                task.StartedAt,
-                task.FinishedAt,
+                startedAt,
+                finishedAt,
                 _stdout.ToArray(),
                 _stderr.ToArray());
         }

@@ -41,7 +41,9 @@ public enum BatchTaskState
 public abstract class BatchTask
 {
     private readonly CancellationTokenSource _cancel = new();
-    private int _state;
+    private readonly TaskCompletionSource _workDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private BatchTaskState _state;
     private int _waitingFor;
 
     private protected BatchTask(DragonBatch batch, int id, string name, BatchTaskKind kind, IReadOnlyList<BatchTask> dependsOn)
@@ -67,12 +69,25 @@ public abstract class BatchTask
     public IReadOnlyList<BatchTask> DependsOn { get; }
 
     /// <summary>Where it is in its life.</summary>
-    public BatchTaskState State => (BatchTaskState)Volatile.Read(ref _state);
+    public BatchTaskState State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
 
     /// <summary>Why it failed or was cancelled; null while it is waiting, running or when it completed.</summary>
     public string? Reason { get; private set; }
 
-    /// <summary>Completes when the task does: faulted when it failed, cancelled (a <see cref="BatchTaskCanceledException"/>) when it was.</summary>
+    /// <summary>
+    /// Completes when the task does: faulted with the task's error when it failed, and with a
+    /// <see cref="BatchTaskCanceledException"/> (an <see cref="OperationCanceledException"/> that says why) when it was
+    /// cancelled.
+    /// </summary>
     public abstract Task Completion { get; }
 
     internal DragonBatch Batch { get; }
@@ -86,14 +101,18 @@ public abstract class BatchTask
     /// <summary>What ran it: worker slot (functions), processes and their nodes, and the log files written.</summary>
     internal BatchPlacement Placement { get; } = new();
 
-    /// <summary>The running work (ends after a cancelled process is stopped); what the batch waits for at its end.</summary>
-    internal Task Work { get; private set; } = Task.CompletedTask;
+    /// <summary>
+    /// Completes once nothing of the task runs any more (a cancelled process is stopped, a function's await ended):
+    /// exactly once per task, whichever way it ended. What the batch's dispose waits for.
+    /// </summary>
+    internal Task WorkDone => _workDone.Task;
 
     internal Exception? Error { get; private set; }
 
     /// <summary>
     /// Cancels the task unless it has finished: a waiting task never runs, a running process or job is stopped, a
-    /// function's result is dropped. Tasks that depend on it are cancelled in turn, naming this one.
+    /// function's await ends at once (the method runs to its end in its worker, its result dropped). Tasks that depend
+    /// on it are cancelled in turn, naming this one.
     /// </summary>
     /// <param name="reason">Why, reported to everyone awaiting it or its dependants.</param>
     /// <returns>False when it had already finished.</returns>
@@ -104,7 +123,13 @@ public abstract class BatchTask
     }
 
     /// <summary>The task's line of the batch's manifest as it stands now: what ran it, where, and how it ended.</summary>
-    public BatchManifestEntry GetManifestEntry() => Placement.Entry(this);
+    public BatchManifestEntry GetManifestEntry()
+    {
+        lock (_gate)
+        {
+            return Placement.Entry(this, _state, Reason, StartedAt, FinishedAt);
+        }
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"task {Id} '{Name}' ({Kind}, {State})";
@@ -155,13 +180,18 @@ public abstract class BatchTask
 
     private void Launch()
     {
-        if (Interlocked.CompareExchange(ref _state, (int)BatchTaskState.Running, (int)BatchTaskState.Waiting) != (int)BatchTaskState.Waiting)
+        lock (_gate)
         {
-            return;
+            if (_state != BatchTaskState.Waiting)
+            {
+                return;
+            }
+
+            _state = BatchTaskState.Running;
+            StartedAt = DateTimeOffset.UtcNow;
         }
 
-        StartedAt = DateTimeOffset.UtcNow;
-        Work = RunAsync(_cancel.Token);
+        _ = RunAsync(_cancel.Token);
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
@@ -169,58 +199,72 @@ public abstract class BatchTask
         try
         {
             await ExecuteAsync(cancellationToken).ConfigureAwait(false);
-            if (Interlocked.CompareExchange(ref _state, (int)BatchTaskState.Completed, (int)BatchTaskState.Running) == (int)BatchTaskState.Running)
+            if (Finish(BatchTaskState.Completed, null, null))
             {
-                FinishedAt = DateTimeOffset.UtcNow;
                 Publish(null);
             }
         }
-        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException)
-        {
-            // Cancel already published the outcome.
-        }
         catch (Exception e)
         {
-            if (Interlocked.CompareExchange(ref _state, (int)BatchTaskState.Failed, (int)BatchTaskState.Running) == (int)BatchTaskState.Running)
+            // Cancelled: Cancel already published the outcome, and Finish refuses a second one.
+            if (Finish(BatchTaskState.Failed, e.Message, e))
             {
-                FinishedAt = DateTimeOffset.UtcNow;
-                Reason = e.Message;
-                Error = e;
                 Publish(e);
             }
         }
         finally
         {
-            Batch.Finished(this);
+            ReleaseWork();
+            _workDone.TrySetResult();
         }
     }
 
     private bool CancelCore(string reason, Exception? cause)
     {
-        while (true)
+        var error = new BatchTaskCanceledException(Id, Name, reason, cause);
+        bool wasWaiting;
+        lock (_gate)
         {
-            var state = Volatile.Read(ref _state);
-            if (state is not ((int)BatchTaskState.Waiting or (int)BatchTaskState.Running))
+            if (_state is not (BatchTaskState.Waiting or BatchTaskState.Running))
             {
                 return false;
             }
 
-            if (Interlocked.CompareExchange(ref _state, (int)BatchTaskState.Canceled, state) != state)
-            {
-                continue;
-            }
+            wasWaiting = _state == BatchTaskState.Waiting;
+            (_state, Reason, Error, FinishedAt) = (BatchTaskState.Canceled, reason, error, DateTimeOffset.UtcNow);
+        }
 
-            FinishedAt = DateTimeOffset.UtcNow;
-            Reason = reason;
-            var error = new BatchTaskCanceledException(Id, Name, reason, cause);
-            Error = error;
+        // The outcome first, so a fence or an await never sees the work end before it; then the running work is told.
+        Publish(error);
+        try
+        {
             _cancel.Cancel();
-            Publish(error);
-            if (state == (int)BatchTaskState.Waiting)
+        }
+        catch (AggregateException)
+        {
+            // A registration of the work threw; the task is cancelled all the same and its work ends on its own.
+        }
+
+        if (wasWaiting)
+        {
+            ReleaseWork();
+            _workDone.TrySetResult();
+        }
+
+        return true;
+    }
+
+    /// <summary>The one transition out of Running: false when a cancel got there first.</summary>
+    private bool Finish(BatchTaskState state, string? reason, Exception? error)
+    {
+        lock (_gate)
+        {
+            if (_state != BatchTaskState.Running)
             {
-                Batch.Finished(this);
+                return false;
             }
 
+            (_state, Reason, Error, FinishedAt) = (state, reason, error, DateTimeOffset.UtcNow);
             return true;
         }
     }
@@ -230,6 +274,9 @@ public abstract class BatchTask
 
     /// <summary>Completes <see cref="Completion"/> with the kept result (<paramref name="error"/> null) or the error.</summary>
     private protected abstract void Publish(Exception? error);
+
+    /// <summary>Drops what the work held (its argument), so a finished task keeps only its result.</summary>
+    private protected abstract void ReleaseWork();
 }
 
 /// <summary>A batch task with a result: await it, or read <see cref="GetResult"/> once it has completed.</summary>
@@ -237,7 +284,7 @@ public abstract class BatchTask
 public sealed class BatchTask<TResult> : BatchTask
 {
     private readonly TaskCompletionSource<TResult> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Func<BatchTask<TResult>, CancellationToken, Task<TResult>> _work;
+    private Func<BatchTask<TResult>, CancellationToken, Task<TResult>>? _work;
     private TResult? _value;
 
     internal BatchTask(DragonBatch batch, int id, string name, BatchTaskKind kind, IReadOnlyList<BatchTask> dependsOn, Func<BatchTask<TResult>, CancellationToken, Task<TResult>> work)
@@ -262,7 +309,9 @@ public sealed class BatchTask<TResult> : BatchTask
     public TResult GetResult() => _result.Task.GetAwaiter().GetResult();
 
     private protected override async Task ExecuteAsync(CancellationToken cancellationToken) =>
-        _value = await _work(this, cancellationToken).ConfigureAwait(false);
+        _value = await _work!(this, cancellationToken).ConfigureAwait(false);
+
+    private protected override void ReleaseWork() => _work = null;
 
     private protected override void Publish(Exception? error)
     {
@@ -272,9 +321,11 @@ public sealed class BatchTask<TResult> : BatchTask
         {
             _result.TrySetResult(_value!);
         }
-        else
+        else if (_result.TrySetException(error))
         {
-            _result.TrySetException(error);
+            // Observed here: a failed or cancelled task nobody awaits (dispose cancels every unfinished one) must not
+            // raise TaskScheduler.UnobservedTaskException later; awaiting it still throws.
+            _ = _result.Task.Exception;
         }
     }
 }

@@ -87,33 +87,52 @@ public sealed partial class DragonBatch
     /// Cancels every task that has not finished ("the batch was disposed"), waits for running processes to be stopped,
     /// writes the manifest and stops the workers. Results already produced stay readable from their tasks.
     /// </summary>
+    /// <exception cref="IOException">The manifest could not be written (everything else was still stopped and removed).</exception>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        BatchTask[] tasks;
+        lock (_lock)
         {
-            return;
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            tasks = _tasks.ToArray();
         }
 
-        var tasks = Tasks;
-        foreach (var task in tasks)
-        {
-            task.Cancel("the batch was disposed before it finished");
-        }
-
-        // A cancelled process task ends once its group is stopped (bounded by the stop's patience).
-        await Task.WhenAll(tasks.Select(t => t.Work)).WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        Exception? manifestError = null;
         try
         {
-            await WriteManifestAsync().ConfigureAwait(false);
+            foreach (var task in tasks)
+            {
+                task.Cancel("the batch was disposed before it finished");
+            }
+
+            // A cancelled process task ends once its group is stopped (SIGINT, SIGTERM, SIGKILL, 2 s apart); bounded.
+            await Task.WhenAll(tasks.Select(t => t.WorkDone)).WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            try
+            {
+                await WriteManifestAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                manifestError = e;
+            }
         }
-        catch (IOException)
+        finally
         {
-            // The log directory went away: nothing to write the manifest to; the workers must still go.
+            // Whatever happened above, the workers go.
+            await _pool.DisposeAsync().ConfigureAwait(false);
+            _processSlots.Dispose();
+            _slotGate.Dispose();
         }
 
-        await _pool.DisposeAsync().ConfigureAwait(false);
-        _processSlots.Dispose();
-        _slotGate.Dispose();
+        if (manifestError is not null)
+        {
+            throw new IOException($"the batch's manifest could not be written to {Path.Combine(LogDirectory, "manifest.json")}: {manifestError.Message}", manifestError);
+        }
     }
 
     /// <inheritdoc cref="DisposeAsync"/>

@@ -23,9 +23,7 @@ public sealed partial class DragonBatch : IAsyncDisposable, IDisposable
     private readonly SemaphoreSlim _processSlots;
     private readonly SemaphoreSlim _slotGate = new(1, 1);
     private readonly int _maxProcesses;
-    private int _unfinished;
-    private TaskCompletionSource _idle = NewIdle(completed: true);
-    private int _disposed;
+    private bool _disposed;
 
     private DragonBatch(DragonPool pool, string logDirectory, int maxProcesses)
     {
@@ -127,27 +125,35 @@ public sealed partial class DragonBatch : IAsyncDisposable, IDisposable
         return Add<BatchProcessResult>(name ?? System.IO.Path.GetFileName(template.Program), ranks == 1 && pmi == Pmi.None ? BatchTaskKind.Process : BatchTaskKind.Job, dependsOn ?? [], (task, token) => RunGroupAsync(task, template, ranks, pmi, token));
     }
 
-    /// <summary>Waits until every task added so far has finished (completed, failed or been cancelled); never throws for a task's failure.</summary>
-    public Task FenceAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Waits until every task added before the call has finished (completed, failed or been cancelled); tasks added
+    /// later are not waited for. Never throws for a task's failure. Not to be called from a task's argument builder,
+    /// which runs before its own task has finished.
+    /// </summary>
+    public Task FenceAsync(CancellationToken cancellationToken = default) => FenceAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="FenceAsync(CancellationToken)"/>
+    /// <exception cref="TimeoutException">Some task had not finished after <paramref name="timeout"/>.</exception>
+    public async Task FenceAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
-        lock (_lock)
+        var all = Task.WhenAll(Tasks.Select(t => t.Completion)).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
         {
-            return _idle.Task.WaitAsync(cancellationToken);
+            await all.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            var open = Tasks.Where(t => !t.Completion.IsCompleted).ToArray();
+            throw new TimeoutException($"{open.Length} task(s) of the batch had not finished after {timeout}: {string.Join(", ", open.Take(5).Select(t => t.Describe()))}");
         }
     }
 
-    /// <summary>Blocking twin of <see cref="FenceAsync"/>.</summary>
-    public void Fence(TimeSpan? timeout = null)
-    {
-        if (!FenceAsync().Wait(timeout ?? Timeout.InfiniteTimeSpan))
-        {
-            throw new TimeoutException($"the batch's tasks did not all finish within {timeout}");
-        }
-    }
+    /// <summary>Blocking twin of <see cref="FenceAsync(TimeSpan?, CancellationToken)"/>.</summary>
+    public void Fence(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        FenceAsync(timeout, cancellationToken).GetAwaiter().GetResult();
 
     private BatchTask<TResult> Add<TResult>(string name, BatchTaskKind kind, IEnumerable<BatchTask> dependsOn, Func<BatchTask<TResult>, CancellationToken, Task<TResult>> work)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var dependencies = dependsOn.ToArray();
         foreach (var dependency in dependencies)
@@ -161,43 +167,38 @@ public sealed partial class DragonBatch : IAsyncDisposable, IDisposable
         BatchTask<TResult> task;
         lock (_lock)
         {
+            // Under the lock that dispose takes: a task is either refused or in the list dispose cancels.
+            ObjectDisposedException.ThrowIf(_disposed, this);
             task = new BatchTask<TResult>(this, _tasks.Count + 1, name, kind, dependencies, work);
             _tasks.Add(task);
-            if (_unfinished++ == 0)
-            {
-                _idle = NewIdle(completed: false);
-            }
         }
 
         task.Schedule();
         return task;
     }
 
-    /// <summary>A task reached its end (exactly once each).</summary>
-    internal void Finished(BatchTask task)
+    private async Task<TResult> RunFunctionAsync<TArg, TResult>(BatchTask<TResult> task, Func<TArg, TResult> method, TArg argument, CancellationToken cancellationToken)
     {
-        TaskCompletionSource? idle = null;
-        lock (_lock)
+        // Set on the pool's result reader before the result completes the await, so read after it without a lock.
+        string? stdout = null, stderr = null;
+        try
         {
-            if (--_unfinished == 0)
-            {
-                idle = _idle;
-            }
+            return await _pool.SubmitCapturedAsync(
+                method,
+                argument,
+                (worker, output, errors) =>
+                {
+                    task.Placement.Ran(worker.Puid, worker.NodeIndex, worker.Slot);
+                    (stdout, stderr) = (output, errors);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
-
-        idle?.TrySetResult();
+        finally
+        {
+            // Written here, not on the pool's result reader: a slow or failing file system holds up this task only.
+            task.Placement.Logged(WriteLog(task, ".out", stdout), WriteLog(task, ".err", stderr));
+        }
     }
-
-    private async Task<TResult> RunFunctionAsync<TArg, TResult>(BatchTask<TResult> task, Func<TArg, TResult> method, TArg argument, CancellationToken cancellationToken) =>
-        await _pool.SubmitCapturedAsync(
-            method,
-            argument,
-            (worker, stdout, stderr) =>
-            {
-                task.Placement.Ran(worker.Puid, worker.NodeIndex, worker.Slot);
-                task.Placement.Logged(WriteLog(task, ".out", stdout), WriteLog(task, ".err", stderr));
-            },
-            cancellationToken).ConfigureAwait(false);
 
     private async Task<BatchProcessResult> RunGroupAsync(BatchTask<BatchProcessResult> task, ProcessTemplate template, int ranks, Pmi pmi, CancellationToken cancellationToken)
     {
@@ -276,7 +277,10 @@ public sealed partial class DragonBatch : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Writes a function task's captured output to its log; nothing (and null) when it printed nothing.</summary>
+    /// <summary>
+    /// Writes a function task's captured output to its log; nothing (and null) when it printed nothing. A log that
+    /// cannot be written is reported on stderr and left out of the manifest: the task's own outcome stands.
+    /// </summary>
     private string? WriteLog(BatchTask task, string extension, string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -285,21 +289,23 @@ public sealed partial class DragonBatch : IAsyncDisposable, IDisposable
         }
 
         var path = LogPath(task, extension);
-        File.WriteAllText(path, text);
-        return path;
+        try
+        {
+            File.WriteAllText(path, text);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"dragon batch: the log of {task.Describe()} could not be written to {path}: {e.Message}");
+            return null;
+        }
     }
 
-    private string LogPath(BatchTask task, string suffix) => System.IO.Path.Combine(LogDirectory, $"{task.Id:D5}-{UnsafeCharacters().Replace(task.Name, "_")}{suffix}");
-
-    private static TaskCompletionSource NewIdle(bool completed)
+    /// <summary>The log file of a task: its id and its name made safe for a file name (and short enough for one).</summary>
+    private string LogPath(BatchTask task, string suffix)
     {
-        var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (completed)
-        {
-            idle.SetResult();
-        }
-
-        return idle;
+        var name = UnsafeCharacters().Replace(task.Name, "_");
+        return System.IO.Path.Combine(LogDirectory, $"{task.Id:D5}-{name[..Math.Min(name.Length, 100)]}{suffix}");
     }
 
     [GeneratedRegex("[^A-Za-z0-9._-]")]

@@ -253,7 +253,15 @@ public sealed partial class DragonPool
                 {
                     var stdout = ItemCodec.ReadString(data, ref offset);
                     var stderr = ItemCodec.ReadString(data, ref offset);
-                    segment.Job.Ran(index, worker.Info, stdout, stderr);
+                    try
+                    {
+                        segment.Job.Ran(index, worker.Info, stdout, stderr);
+                    }
+                    catch (Exception e)
+                    {
+                        // The reader serves every task of the pool: a hook's failure must not end it.
+                        Console.Error.WriteLine($"dragon pool: recording where {segment.Job.Describe(index)} ran failed: {e.Message}");
+                    }
                 }
 
                 switch (data[offset++])

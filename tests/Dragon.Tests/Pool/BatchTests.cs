@@ -31,7 +31,6 @@ public sealed class BatchTests : IDisposable
             "the manifest shows the MPI job's 2 ranks, completed",
             "the manifest shows d depends on b and c",
             "the manifest shows f cancelled with its reason",
-            "results stay readable after the batch is disposed",
             "no shared-memory file left by the batch");
     }
 
@@ -54,7 +53,14 @@ public sealed class BatchTests : IDisposable
     public void TenThousandDependentTasks_OnTwoWorkers_CompleteWithoutDeadlock()
     {
         var result = _dragon.RunScenario(TimeSpan.FromSeconds(300), "--local-nodes", "2", Repo.TestApp, "batch-many");
-        RunResultChecks.AssertHas(result, "10000 tasks on 2 workers completed with the right values", "the manifest shows all 10000 completed");
+        RunResultChecks.AssertHas(result, "10000 tasks on 2 workers completed with the right values", "the manifest shows both workers ran tasks", "a fence past its timeout");
+    }
+
+    [Fact]
+    public void ProcessTasks_PastMaxRunningProcesses_WaitForRoom()
+    {
+        var result = _dragon.RunScenario(TimeSpan.FromSeconds(180), Repo.TestApp, "batch-limits");
+        RunResultChecks.AssertHas(result, "a 3-process job larger than the limit completed", "the sleepers ran one after another", "each process and each rank has its own log files");
     }
 
     public void Dispose() => _dragon.Dispose();

@@ -5,11 +5,12 @@ namespace Dragon.Pool;
 /// <summary>
 /// A task's console output, captured in its worker for a batch's per-task logs: <see cref="Console.Out"/> and
 /// <see cref="Console.Error"/> point at bounded buffers while the task runs (a worker runs one task at a time), so
-/// what the method prints goes to its own log instead of the worker's shared stream.
+/// what the method prints goes to its own log instead of the worker's shared stream. The console is process-wide:
+/// what other threads of the worker print meanwhile (a timer, work the task left running) lands in the same log.
 /// </summary>
 internal sealed class OutputCapture
 {
-    /// <summary>Most characters kept per stream and task; the rest is counted and dropped, so a chatty task cannot exhaust memory.</summary>
+    /// <summary>Most characters kept per stream and task (1 Mi, up to 3 MiB of UTF-8); the rest is counted and dropped.</summary>
     public const int Limit = 1 << 20;
 
     private readonly BoundedWriter _stdout = new();
@@ -28,6 +29,9 @@ internal sealed class OutputCapture
         Console.SetError(capture._stderr);
         return capture;
     }
+
+    /// <summary>What was captured so far, the console left as it is (a task past its timeout, still running).</summary>
+    public (string? Stdout, string? Stderr) Peek() => (_stdout.Text(), _stderr.Text());
 
     public (string? Stdout, string? Stderr) End()
     {

@@ -72,7 +72,9 @@ internal sealed class CapturedSubmitJob<TArg, TResult>(TaskMethod method, TArg a
 
     public override int Count => 1;
 
-    public override bool Gathers => true;
+    // Alone in its message: a gathered message keeps every task's captured output in the worker's reply until the
+    // last task of the message is done, which a burst of chatty tasks would make unbounded.
+    public override bool Gathers => false;
 
     public override bool CapturesOutput => true;
 
@@ -80,13 +82,8 @@ internal sealed class CapturedSubmitJob<TArg, TResult>(TaskMethod method, TArg a
 
     public override void WriteArgument(int index, ArrayBufferWriter<byte> writer) => ItemCodec.Write(argument, writer);
 
-    public override void Ran(int index, PoolWorkerInfo worker, string? stdout, string? stderr)
-    {
-        if (!_result.Task.IsCompleted)
-        {
-            ran(worker, stdout, stderr);
-        }
-    }
+    // Also after a cancel: where the task ran is still worth knowing.
+    public override void Ran(int index, PoolWorkerInfo worker, string? stdout, string? stderr) => ran(worker, stdout, stderr);
 
     public override void Complete(int index, ReadOnlySpan<byte> data, ref int offset) => _result.TrySetResult(ItemCodec.Read<TResult>(data, ref offset));
 

@@ -28,6 +28,7 @@ internal sealed class PoolWorkerLoop
     private int _replied;
     private long _taskStarted;
     private volatile bool _capturing;
+    private volatile OutputCapture? _capture;
 
     private PoolWorkerLoop(DragonQueue<ReadOnlyMemory<byte>> results, long timeoutMs)
     {
@@ -124,6 +125,7 @@ internal sealed class PoolWorkerLoop
     private void RunTask(MethodInvoker invoker, object? argument, Type resultType, bool capture)
     {
         var output = capture ? OutputCapture.Begin() : null;
+        _capture = output;
         _capturing = capture;
         if (_timeoutTicks > 0)
         {
@@ -202,9 +204,10 @@ internal sealed class PoolWorkerLoop
 
                 if (_capturing)
                 {
-                    // The task never finished: what it printed so far is lost with the worker's console.
-                    ItemCodec.WriteString(null, _reply);
-                    ItemCodec.WriteString(null, _reply);
+                    // What the task printed before it ran out of time: the log most worth having.
+                    var (stdout, stderr) = _capture?.Peek() ?? default;
+                    ItemCodec.WriteString(stdout, _reply);
+                    ItemCodec.WriteString(stderr, _reply);
                 }
 
                 TaskWire.WriteByte(_reply, TaskWire.TimedOut);
