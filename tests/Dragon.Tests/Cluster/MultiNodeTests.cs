@@ -66,10 +66,15 @@ public sealed partial class MultiNodeTests : IDisposable
         {
             var script = Path.Combine(dir, "job.sh");
             File.WriteAllText(script, $"#!/bin/bash\n{Dragon($"{Workflow} {QuickMpi}")}\n");
-            // sbatch --wait polls slowly; watching the queue is quicker.
+            // sbatch --wait polls slowly; watching the queue is quicker. A job still queued after 100 s fails with what
+            // Slurm says about it and its nodes, rather than with a bare timeout.
             var result = _cluster.RunInHead(
-                $"id=$(sbatch --parsable -N 4 -o {dir}/out.txt {script}) && while squeue -h -j $id 2>/dev/null | grep -q .; do sleep 0.2; done; echo sbatch-submitted=$id",
+                $"id=$(sbatch --parsable -N 4 -o {dir}/out.txt {script}) || exit 1; end=$((SECONDS + 100)); " +
+                "while squeue -h -j $id 2>/dev/null | grep -q .; do " +
+                "if [ $SECONDS -ge $end ]; then echo \"job $id still queued after 100 s\"; squeue -j $id -o '%i %T %r %N'; scontrol show job $id; sinfo -N -l; exit 1; fi; " +
+                "sleep 0.2; done; echo sbatch-submitted=$id",
                 s_timeout);
+            Assert.True(result.ExitCode == 0, result.ToString());
             Assert.Contains("sbatch-submitted=", result.Stdout, StringComparison.Ordinal);
             AssertWorkflow(new ClusterCommandResult(0, File.ReadAllText(Path.Combine(dir, "out.txt")), result.Stderr));
         }
