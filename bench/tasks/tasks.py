@@ -87,7 +87,7 @@ best_map_peer = max(med["mp_map"], med["ppe_map"])
 best_submit_ours = max(med.get("aot_submit", 0), med["jit_submit"])
 best_map_ours = max(med.get("aot_map", 0), med["jit_map"])
 print(f"tasks/s, medians of {rounds} rounds, {workers} workers on one node")
-print(f"{'measure':<58}{'tasks/s':>14}")
+print(f"{'measure':<66}{'tasks/s':>14}")
 rows = [("(a) DragonPool.SubmitAsync, JIT workers", "jit_submit"),
         ("(a) DragonPool.SubmitAsync, Native AOT workers", "aot_submit"),
         ("(a) DragonPool.SubmitAsync, AOT workers on 2 local nodes", "aot2_submit"),
@@ -102,7 +102,7 @@ rows = [("(a) DragonPool.SubmitAsync, JIT workers", "jit_submit"),
         ("(b) ProcessPoolExecutor.map (Pool.map's chunks)", "ppe_map")]
 for label, key in rows:
     if key in med:
-        print(f"{label:<58}{med[key]:>14,.0f}")
+        print(f"{label:<66}{med[key]:>14,.0f}")
 efficiency = med["efficiency"]
 print(f"(c) {naps:,} tasks of 10 ms on {workers} workers: {efficiency:.3f} of the ideal ({naps * 0.010 / workers:.2f} s)")
 scaling = "n/a"
