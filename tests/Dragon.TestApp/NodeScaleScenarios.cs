@@ -24,4 +24,76 @@ public static class NodeScaleScenarios
             $"members={status.Puids.Count} exited={status.ExitStatus.Count} failed={failed} nodes={nodes} start_ms={started.TotalMilliseconds:F0} join_ms={joined.TotalMilliseconds:F0}"));
         return 0;
     }
+
+    /// <summary>
+    /// <paramref name="count"/> small queues alternating over two nodes, all alive at once: each ring is backed only
+    /// for what it holds and no process keeps a descriptor per ring; a sample carries a message; all released at the end.
+    /// </summary>
+    public static int ManyQueues(int count)
+    {
+        var clock = Stopwatch.StartNew();
+        var before = Directory.GetFiles("/dev/shm", $"dragon-{SystemInfo.RunId}*").Length;
+        var queues = new DragonQueue<int>[count];
+        for (var i = 0; i < count; i++)
+        {
+            queues[i] = new DragonQueue<int>(maxSize: 8, node: i % SystemInfo.Nodes.Count);
+        }
+
+        var created = clock.Elapsed;
+        var files = Directory.GetFiles("/dev/shm", $"dragon-{SystemInfo.RunId}*").Length - before;
+        var fds = Directory.GetFiles("/proc/self/fd").Length;
+        var serviceFds = NodeServicePids().Select(pid => Directory.GetFiles($"/proc/{pid}/fd").Length).DefaultIfEmpty(0).Max();
+        for (var i = 0; i < count; i += Math.Max(1, count / 100))
+        {
+            queues[i].Put(i);
+            Check.That(queues[i].Get(TimeSpan.FromSeconds(10)) == i, $"queue {i} on node {i % SystemInfo.Nodes.Count} carries a message");
+        }
+
+        foreach (var queue in queues)
+        {
+            queue.Dispose();
+        }
+
+        var released = clock.Elapsed;
+        var left = 0;
+        for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(60); Thread.Sleep(100))
+        {
+            left = Directory.GetFiles("/dev/shm", $"dragon-{SystemInfo.RunId}*").Length - before;
+            if (left <= 0)
+            {
+                break;
+            }
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"queues={count} ring_files={files} fds={fds} service_fds={serviceFds} left={left} create_ms={created.TotalMilliseconds:F0} release_ms={released.TotalMilliseconds:F0}"));
+        return 0;
+    }
+
+    /// <summary>The node services of this run that are processes of their own (<c>--wlm fork</c>).</summary>
+    private static IEnumerable<int> NodeServicePids()
+    {
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            string command;
+            try
+            {
+                command = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (command.Contains(" _node ", StringComparison.Ordinal) && command.Contains(SystemInfo.RunId, StringComparison.Ordinal)
+                && int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                yield return pid;
+            }
+        }
+    }
 }
