@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Dragon.Channels;
 using Dragon.Runtime.Protocol;
 using Dragon.Runtime.Serialization;
+using Dragon.Sync.Internal;
 
 namespace Dragon;
 
@@ -59,10 +60,39 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
 
     /// <summary>Releases the lock.</summary>
     /// <exception cref="InvalidOperationException">This process does not hold it.</exception>
-    public void Release() => Request(ObjectOp.LockRelease);
+    public void Release()
+    {
+        if (Local is { } cell)
+        {
+            ReleaseHere(cell);
+            return;
+        }
+
+        Request(ObjectOp.LockRelease);
+    }
 
     /// <inheritdoc cref="Release"/>
-    public Task ReleaseAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
+    public Task ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ReleaseHere(cell);
+            return Task.CompletedTask;
+        }
+
+        return RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
+    }
+
+    private void ReleaseHere(SyncCell cell)
+    {
+        if (!cell.LockRelease(Handle.Puid, out var holder))
+        {
+            throw new InvalidOperationException(holder == 0
+                ? $"{this}: the lock is not held"
+                : $"{this}: the lock is held by process {holder}, not by process {Handle.Puid}");
+        }
+    }
 
     void IRuntimeObject<DragonLock>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 
