@@ -25,7 +25,7 @@ internal sealed class LockHost(ObjectDescriptor descriptor, SyncSlab slab, SyncC
             case ObjectOp.LockAcquire:
                 return WaitAsync(SyncWaitKind.LockAcquire, request, cancellationToken);
             case ObjectOp.LockRelease:
-                if (!Cell.LockRelease(request.Puid, out var holder))
+                if (!Cell.LockRelease(request.Puid, Descriptor.Flag, out var holder))
                 {
                     return Done(new ObjectReply(ObjectStatus.Invalid, Encoding.UTF8.GetBytes(
                         holder == 0 ? "the lock is not held" : $"the lock is held by process {holder}, not by process {request.Puid}"), 0));

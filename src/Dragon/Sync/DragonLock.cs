@@ -86,7 +86,7 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
 
     private void ReleaseHere(SyncCell cell)
     {
-        if (!cell.LockRelease(Handle.Puid, out var holder))
+        if (!cell.LockRelease(Handle.Puid, Recursive, out var holder))
         {
             throw new InvalidOperationException(holder == 0
                 ? $"{this}: the lock is not held"

@@ -56,7 +56,9 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
 
         var span = LocalTimeout(timeout);
         cancellationToken.ThrowIfCancellationRequested();
-        return Outcome(cell.Wait(KindOf(op), Handle.Puid, Handle.Descriptor.Flag, span, cancellationToken), op, cancellationToken);
+        var kind = KindOf(op);
+        return cell.TryOnce(kind, Handle.Puid, Handle.Descriptor.Flag)
+            || Outcome(cell.Wait(kind, Handle.Puid, Handle.Descriptor.Flag, span, cancellationToken), op, cancellationToken);
     }
 
     /// <inheritdoc cref="TryWait(ObjectOp, TimeSpan?, CancellationToken)"/>

@@ -40,14 +40,15 @@ internal sealed unsafe class SyncCell
     /// <summary>Sets the event; wakes its waiters when it was clear.</summary>
     public void EventSet()
     {
-        if (Interlocked.Exchange(ref _slot->State, 1) == 0)
+        // Already set: nothing to do (the set is ordered before any clear that follows the read).
+        if (Volatile.Read(ref _slot->State) == 0 && Interlocked.Exchange(ref _slot->State, 1) == 0)
         {
             Signal();
         }
     }
 
-    /// <summary>Clears the event.</summary>
-    public void EventClear() => Interlocked.Exchange(ref _slot->State, 0);
+    /// <summary>Clears the event (a plain store: nobody waits for an event to clear).</summary>
+    public void EventClear() => Volatile.Write(ref _slot->State, 0);
 
     /// <summary>Takes the lock for <paramref name="puid"/> if it is free (or held by it, when recursive).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -55,7 +56,11 @@ internal sealed unsafe class SyncCell
     {
         if (Interlocked.CompareExchange(ref _slot->State, (long)puid, 0) == 0)
         {
-            Volatile.Write(ref _slot->Depth, 1);
+            if (recursive)
+            {
+                Volatile.Write(ref _slot->Depth, 1);
+            }
+
             return true;
         }
 
@@ -72,7 +77,7 @@ internal sealed unsafe class SyncCell
     /// Releases one level of <paramref name="puid"/>'s hold; false (and nothing changed) when it does not hold the lock,
     /// with the holder (0: none) in <paramref name="holder"/>.
     /// </summary>
-    public bool LockRelease(ulong puid, out ulong holder)
+    public bool LockRelease(ulong puid, bool recursive, out ulong holder)
     {
         holder = (ulong)Volatile.Read(ref _slot->State);
         if (holder != puid)
@@ -80,7 +85,12 @@ internal sealed unsafe class SyncCell
             return false;
         }
 
-        if (Interlocked.Decrement(ref _slot->Depth) <= 0 && Interlocked.CompareExchange(ref _slot->State, 0, (long)puid) == (long)puid)
+        if (recursive && Interlocked.Decrement(ref _slot->Depth) > 0)
+        {
+            return true;
+        }
+
+        if (Interlocked.CompareExchange(ref _slot->State, 0, (long)puid) == (long)puid)
         {
             Signal();
         }
@@ -227,13 +237,16 @@ internal sealed unsafe class SyncCell
         Futex.Wake(&_slot->Seq, int.MaxValue);
     }
 
-    /// <summary>Bumps the futex word; wakes sleepers only when there may be some.</summary>
+    /// <summary>
+    /// After a change (made with a full fence): when somebody may sleep, bumps the futex word and wakes. With nobody
+    /// registered, a waiter that registers later re-checks the state and sees the change, so nothing is needed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Signal()
     {
-        Interlocked.Increment(ref _slot->Seq);
         if (Volatile.Read(ref _slot->Sleepers) != 0)
         {
+            Interlocked.Increment(ref _slot->Seq);
             Futex.Wake(&_slot->Seq, int.MaxValue);
         }
     }
