@@ -9,7 +9,8 @@ namespace Dragon;
 
 /// <summary>
 /// A lock held by one process of the run at a time (optionally recursive within that process). A lock whose
-/// holder dies is released and handed to the next waiter, so a crash never wedges the others.
+/// holder dies is released by its home node and its waiters woken (one of them takes it), so a crash never wedges
+/// the others.
 /// </summary>
 [JsonConverter(typeof(RuntimeObjectConverter<DragonLock>))]
 public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>

@@ -9,7 +9,8 @@ namespace Dragon;
 
 /// <summary>
 /// Base of the synchronization objects (event, barrier, lock, semaphore): each is hosted by one node service and
-/// used by processes on any node. Disposing lets go of this process's reference.
+/// used by processes on any node. On the hosting node an event, lock or semaphore is operated in shared memory, with
+/// no request; from other nodes each operation is a request. Disposing lets go of this process's reference.
 /// </summary>
 public abstract class SyncObject : IDisposable, IAsyncDisposable
 {

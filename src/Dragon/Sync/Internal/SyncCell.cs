@@ -195,28 +195,21 @@ internal sealed unsafe class SyncCell
                 return SyncWaitResult.Cancelled;
             }
 
-            // Seq, then Sleepers (a full fence), then the re-check: see the design comment in SyncSlot.cs.
+            // Seq, then the flag (a full fence), then the re-check: see the design comment in SyncSlot.cs.
             var observed = Volatile.Read(ref _slot->Seq);
-            Interlocked.Increment(ref _slot->Sleepers);
-            try
+            Interlocked.Exchange(ref _slot->Waiting, 1);
+            if (TryOnce(kind, puid, recursive))
             {
-                if (TryOnce(kind, puid, recursive))
-                {
-                    return SyncWaitResult.Ok;
-                }
-
-                if (!IsLive)
-                {
-                    return SyncWaitResult.Destroyed;
-                }
-
-                var slice = cancellationToken.CanBeCanceled ? CancelSliceNanoseconds : SliceNanoseconds;
-                Futex.Wait(&_slot->Seq, observed, Math.Min(remaining, slice));
+                return SyncWaitResult.Ok;
             }
-            finally
+
+            if (!IsLive)
             {
-                Interlocked.Decrement(ref _slot->Sleepers);
+                return SyncWaitResult.Destroyed;
             }
+
+            var slice = cancellationToken.CanBeCanceled ? CancelSliceNanoseconds : SliceNanoseconds;
+            Futex.Wait(&_slot->Seq, observed, Math.Min(remaining, slice));
         }
     }
 
@@ -238,13 +231,14 @@ internal sealed unsafe class SyncCell
     }
 
     /// <summary>
-    /// After a change (made with a full fence): when somebody may sleep, bumps the futex word and wakes. With nobody
-    /// registered, a waiter that registers later re-checks the state and sees the change, so nothing is needed.
+    /// After a change (made with a full fence): when somebody may sleep, lowers the flag, bumps the futex word and
+    /// wakes every sleeper (each raises the flag again before it sleeps again). With the flag down, a waiter that
+    /// raises it later re-checks the state and sees the change, so nothing is needed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Signal()
     {
-        if (Volatile.Read(ref _slot->Sleepers) != 0)
+        if (Volatile.Read(ref _slot->Waiting) != 0 && Interlocked.Exchange(ref _slot->Waiting, 0) != 0)
         {
             Interlocked.Increment(ref _slot->Seq);
             Futex.Wake(&_slot->Seq, int.MaxValue);

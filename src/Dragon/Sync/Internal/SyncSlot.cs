@@ -16,18 +16,18 @@ namespace Dragon.Sync.Internal;
 // a bounded semaphore's ceiling (long.MaxValue otherwise). Depth is a recursive lock's depth, touched only by its
 // holder (or by the home node on behalf of a holder on another node).
 //
-// Waiting: Seq is a 32-bit futex word bumped by every change that may let a waiter on (set, release), and Sleepers
-// counts processes about to sleep on it. A waiter reads Seq, raises Sleepers (a full fence), re-checks its condition,
-// then sleeps while Seq is unchanged; a changer updates State (a full fence), bumps Seq, and calls FUTEX_WAKE only when
-// Sleepers is not zero. Either the waiter sees the change, or the changer sees the sleeper and Seq has moved, so no
-// wake is lost, and the path without waiters makes no system call. Wakes go to every sleeper (each re-checks; a
-// lock has one winner), and sleeps last at most 100 ms (20 ms when the token can be cancelled) so a waker killed
-// between its change and its wake delays, never strands, a waiter.
+// Waiting: Seq is a 32-bit futex word, and Waiting a flag saying "somebody may sleep on it". A waiter reads Seq,
+// raises Waiting (a full fence), re-checks its condition, then sleeps while Seq is unchanged. A changer updates State
+// (a full fence) and, only if Waiting is up, lowers it, bumps Seq and wakes every sleeper (each re-checks and raises
+// the flag again before sleeping again; a lock has one winner). Either the waiter sees the change, or the changer sees
+// the flag and moves Seq after the waiter read it, so no wake is lost, and the path without waiters makes no system
+// call. Sleeps last at most 100 ms (20 ms when the token can be cancelled), so a waker killed between its change and
+// its wake delays, never strands, a waiter.
 //
 // Death: a lock records its holder's puid, so the home node service, which hears of every exit of a process of its
 // node (and of any process that used its objects from another node), releases the lock of a dead holder with a
-// compare-and-swap and wakes the waiters. A process killed while sleeping leaves Sleepers one too high: wakers then
-// make a needless FUTEX_WAKE, nothing worse.
+// compare-and-swap and wakes the waiters. A process killed while sleeping leaves the flag up: the next change makes
+// one needless FUTEX_WAKE and lowers it, nothing worse.
 
 /// <summary>The shared layout of one synchronization object's slot (see the design comment above).</summary>
 [StructLayout(LayoutKind.Explicit, Size = Size)]
@@ -44,9 +44,9 @@ internal struct SyncSlot
     [FieldOffset(0)]
     public int Seq;
 
-    /// <summary>Processes that may be sleeping on <see cref="Seq"/>.</summary>
+    /// <summary>1 when somebody may be sleeping on <see cref="Seq"/>.</summary>
     [FieldOffset(4)]
-    public int Sleepers;
+    public int Waiting;
 
     /// <summary>The object living in this slot, 0 when free or destroyed.</summary>
     [FieldOffset(8)]
