@@ -144,6 +144,13 @@ public sealed class SharedSlotTests(Xunit.Abstractions.ITestOutputHelper output)
             var fdsAfter = Directory.GetFiles("/proc/self/fd").Length;
             Assert.True(fdsAfter - fdsBefore < 100, $"10,000 events took {fdsAfter - fdsBefore} more descriptors");
             Assert.InRange(SlabFiles().Length, 3, 3);
+
+            // Mapped, not held open: neither this process nor its node service (hosted here) has a slab file open.
+            var open = Directory.GetFiles("/proc/self/fd")
+                .Select(fd => new FileInfo(fd).LinkTarget)
+                .Where(target => target is not null && target.StartsWith("/dev/shm/", StringComparison.Ordinal) && target.Contains("-sync", StringComparison.Ordinal))
+                .ToArray();
+            Assert.Empty(open);
         }
         finally
         {
