@@ -88,6 +88,7 @@ internal static class SampleMessages
             new ObjectAttachRequest(0, "queue", 7),
             new ObjectReleaseRequest(5, 7),
             new ObjectDescriptorReply(objectDescriptor),
+            new ObjectDescriptorReply(objectDescriptor with { Kind = ObjectKind.Lock, ShmPath = "/dev/shm/dragon-x-n1-sync0", ShmOffset = 4032 }),
             new ObjectRequest(5, ObjectOp.SemaphoreRelease, new byte[] { 1, 2 }, 250, -3, 7),
             new ObjectReply(ObjectStatus.EndOfStream, new byte[] { 4, 5 }, 42),
             new NodeRegisterRequest(node, 999),

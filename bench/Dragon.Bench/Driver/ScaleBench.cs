@@ -95,7 +95,7 @@ internal static class ScaleBench
         Console.WriteLine($"  per-process cost inside the run over 64 nodes: {Per(samples, 64)} us at 64, {Per(samples, 1024)} us at 1,024, {Per(samples, 10_000)} us at 10,000");
         return
             $"scale per_proc_flat={ResultTable.Format(perProcFlat, "0.00")} ratio_1024={ResultTable.Format(ratio1024, "0.00")} " +
-            $"per_node_ms={ResultTable.Format(perNode, "0.00")} ratio_srun={ResultTable.Format(ratioSrun, "0.00")} ratio_event={ResultTable.Format(ratioEvent, "0.0")}";
+            $"per_node_ms={ResultTable.Format(perNode, "0.00")} ratio_srun={ResultTable.Format(ratioSrun, "0.00")} ratio_event={ResultTable.Format(ratioEvent, "0.000")}";
     }
 
     private static string Per(Samples samples, int count) => ResultTable.Format(samples.Median($"group_{count}_64") * 1000 / count, "0");

@@ -1,69 +1,34 @@
 using Dragon.Runtime.Protocol;
+using Dragon.Sync.Internal;
+using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
 
-/// <summary>An event: set, clear, and wait until set.</summary>
-internal sealed class EventHost(ObjectDescriptor descriptor) : HostedObject(descriptor)
+/// <summary>An event: set, clear, and wait until set, in its shared slot (requests from processes on other nodes).</summary>
+internal sealed class EventHost(ObjectDescriptor descriptor, SyncSlab slab, SyncCell cell, int slot, ILogger logger)
+    : SyncHost(descriptor, slab, cell, slot, logger)
 {
-    private readonly System.Threading.Lock _lock = new();
-    private readonly List<TaskCompletionSource<ObjectReply>> _waiters = [];
-    private bool _set;
-
     public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
     {
-        lock (_lock)
+        if (!Cell.IsLive)
         {
-            switch (request.Op)
-            {
-                case ObjectOp.EventSet:
-                    _set = true;
-                    foreach (var waiter in _waiters)
-                    {
-                        waiter.TrySetResult(Ok(1));
-                    }
-
-                    _waiters.Clear();
-                    return Task.FromResult(Ok(1));
-                case ObjectOp.EventClear:
-                    _set = false;
-                    return Task.FromResult(Ok(0));
-                case ObjectOp.EventIsSet:
-                    return Task.FromResult(Ok(_set ? 1 : 0));
-                case ObjectOp.EventWait:
-                    if (_set)
-                    {
-                        return Task.FromResult(Ok(1));
-                    }
-
-                    var w = NewWaiter();
-                    _waiters.Add(w);
-                    return AwaitAsync(w, request.TimeoutMs, status => Withdraw(w, status), cancellationToken);
-                default:
-                    return Invalid(request, "an event");
-            }
-        }
-    }
-
-    private void Withdraw(TaskCompletionSource<ObjectReply> waiter, ObjectStatus status)
-    {
-        lock (_lock)
-        {
-            _waiters.Remove(waiter);
+            return DestroyedReply();
         }
 
-        waiter.TrySetResult(Reply(status));
-    }
-
-    public override void Destroy()
-    {
-        lock (_lock)
+        switch (request.Op)
         {
-            foreach (var waiter in _waiters)
-            {
-                waiter.TrySetResult(Reply(ObjectStatus.Destroyed));
-            }
-
-            _waiters.Clear();
+            case ObjectOp.EventSet:
+                Cell.EventSet();
+                return Done(Ok(1));
+            case ObjectOp.EventClear:
+                Cell.EventClear();
+                return Done(Ok(0));
+            case ObjectOp.EventIsSet:
+                return Done(Ok(Cell.State != 0 ? 1 : 0));
+            case ObjectOp.EventWait:
+                return WaitAsync(SyncWaitKind.EventSet, request, cancellationToken);
+            default:
+                return Invalid(request, "an event");
         }
     }
 }

@@ -27,6 +27,7 @@ internal sealed class HostedObjects
     private readonly Diagnostics.RetiredChannels _retired = new();
     private readonly System.Threading.Lock _trafficLock = new();
     private readonly ILogger _logger;
+    private readonly SyncSlab _slab;
     private long _next;
 
     public HostedObjects(RunContext run, int nodeIndex, Action<ObjectDescriptor> onDestroyed, ILogger logger)
@@ -35,6 +36,7 @@ internal sealed class HostedObjects
         _nodeIndex = nodeIndex;
         _onDestroyed = onDestroyed;
         _logger = logger;
+        _slab = new SyncSlab(run.ShmPrefix, nodeIndex);
     }
 
     public ObjectDescriptor Create(ObjectCreateRequest request)
@@ -61,10 +63,8 @@ internal sealed class HostedObjects
         HostedObject hosted = descriptor.Kind switch
         {
             ObjectKind.Channel => new ChannelHost(descriptor),
-            ObjectKind.Event => new EventHost(descriptor),
             ObjectKind.Barrier => new BarrierHost(descriptor, _logger),
-            ObjectKind.Lock => new LockHost(descriptor, _logger),
-            ObjectKind.Semaphore => new SemaphoreHost(descriptor, _logger),
+            ObjectKind.Event or ObjectKind.Lock or ObjectKind.Semaphore => CreateSync(ref descriptor),
             _ => throw new ServiceException(ErrorKind.InvalidArgument, $"unknown object kind {descriptor.Kind}"),
         };
         var entry = new Entry(hosted);
@@ -72,6 +72,36 @@ internal sealed class HostedObjects
         _objects[id] = entry;
         return descriptor;
     }
+
+    /// <summary>
+    /// An event, lock or semaphore: a slot in this node's slab (its file and offset go into the descriptor, so the
+    /// processes of this node operate on it without requests). A semaphore starts at its value, bounded by it if asked.
+    /// </summary>
+    private SyncHost CreateSync(ref ObjectDescriptor descriptor)
+    {
+        var semaphore = descriptor.Kind == ObjectKind.Semaphore;
+        var bound = semaphore && descriptor.Flag ? descriptor.Capacity : long.MaxValue;
+        (Dragon.Sync.Internal.SyncCell Cell, string Path, long Offset, int Slot) slot;
+        try
+        {
+            slot = _slab.Allocate(descriptor.Id, semaphore ? descriptor.Capacity : 0, bound);
+        }
+        catch (IOException e)
+        {
+            throw new ServiceException(ErrorKind.Internal, $"cannot create {descriptor.Kind.ToString().ToLowerInvariant()} '{descriptor.Name}': {e.Message}");
+        }
+
+        descriptor = descriptor with { ShmPath = slot.Path, ShmOffset = slot.Offset };
+        return descriptor.Kind switch
+        {
+            ObjectKind.Event => new EventHost(descriptor, _slab, slot.Cell, slot.Slot, _logger),
+            ObjectKind.Lock => new LockHost(descriptor, _slab, slot.Cell, slot.Slot, _logger),
+            _ => new SemaphoreHost(descriptor, _slab, slot.Cell, slot.Slot, _logger),
+        };
+    }
+
+    /// <summary>Slab files of this node's events, locks and semaphores (for tests).</summary>
+    internal int SyncSegmentCount => _slab.SegmentCount;
 
     public ObjectDescriptor Attach(ulong id, ulong puid)
     {
@@ -186,6 +216,8 @@ internal sealed class HostedObjects
 
             Destroy(id, entry);
         }
+
+        _slab.Dispose();
     }
 
     private void Destroy(ulong id, Entry entry)

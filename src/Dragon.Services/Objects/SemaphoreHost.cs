@@ -1,136 +1,42 @@
 using System.Text;
 using Dragon.Runtime.Protocol;
+using Dragon.Sync.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
 
 /// <summary>
-/// A counting semaphore; a bounded one refuses a release past its initial value. Units are not owned (any process
-/// may release), so a process that dies holding some does not give them back; the units each process took and has
-/// not released are counted only to log that death.
+/// A counting semaphore in its shared slot; a bounded one refuses a release past its initial value. Units are not
+/// owned (any process may release), so a process that dies holding some does not give them back; a waiter on another
+/// node that dies as its wait takes a unit gives that one back.
 /// </summary>
-internal sealed class SemaphoreHost : HostedObject
+internal sealed class SemaphoreHost(ObjectDescriptor descriptor, SyncSlab slab, SyncCell cell, int slot, ILogger logger)
+    : SyncHost(descriptor, slab, cell, slot, logger)
 {
-    private readonly System.Threading.Lock _lock = new();
-    private readonly LinkedList<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid)> _queue = new();
-    private readonly Dictionary<ulong, long> _held = [];
-    private readonly ILogger _logger;
-    private long _value;
-
-    public SemaphoreHost(ObjectDescriptor descriptor, ILogger logger)
-        : base(descriptor)
-    {
-        _value = descriptor.Capacity;
-        _logger = logger;
-    }
-
-    private bool Bounded => Descriptor.Flag;
-
     public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
     {
-        lock (_lock)
+        if (!Cell.IsLive)
         {
-            switch (request.Op)
-            {
-                case ObjectOp.SemaphoreAcquire:
-                    if (_value > 0 && _queue.Count == 0)
-                    {
-                        _value--;
-                        Took(request.Puid, 1);
-                        return Task.FromResult(Ok(_value));
-                    }
-
-                    var w = NewWaiter();
-                    var node = _queue.AddLast((w, request.Puid));
-                    return AwaitAsync(w, request.TimeoutMs, status => Withdraw(node, status), cancellationToken);
-                case ObjectOp.SemaphoreRelease:
-                    var n = Math.Max(1, request.Argument);
-                    if (Bounded && _value + n > Descriptor.Capacity)
-                    {
-                        return Task.FromResult(new ObjectReply(ObjectStatus.Invalid, Encoding.UTF8.GetBytes(
-                            $"releasing {n} would raise the bounded semaphore to {_value + n}, above its initial value {Descriptor.Capacity}"), _value));
-                    }
-
-                    _value += n;
-                    Took(request.Puid, -n);
-                    while (_value > 0 && _queue.First is { } next)
-                    {
-                        _queue.RemoveFirst();
-                        if (next.Value.Waiter.TrySetResult(Ok(_value - 1)))
-                        {
-                            _value--;
-                            Took(next.Value.Puid, 1);
-                        }
-                    }
-
-                    return Task.FromResult(Ok(_value));
-                case ObjectOp.SemaphoreValue:
-                    return Task.FromResult(Ok(_value));
-                default:
-                    return Invalid(request, "a semaphore");
-            }
+            return DestroyedReply();
         }
-    }
 
-    /// <summary>A waiter that timed out or was cancelled leaves the queue; one already granted keeps its unit.</summary>
-    private void Withdraw(LinkedListNode<(TaskCompletionSource<ObjectReply> Waiter, ulong Puid)> node, ObjectStatus status)
-    {
-        lock (_lock)
+        switch (request.Op)
         {
-            if (node.List is not null && node.Value.Waiter.TrySetResult(Reply(status)))
-            {
-                _queue.Remove(node);
-            }
-        }
-    }
-
-    /// <summary>Counts units taken (positive) or released (negative) by <paramref name="puid"/>, never below zero.</summary>
-    private void Took(ulong puid, long units)
-    {
-        var held = Math.Max(0, _held.GetValueOrDefault(puid) + units);
-        if (held == 0)
-        {
-            _held.Remove(puid);
-        }
-        else
-        {
-            _held[puid] = held;
-        }
-    }
-
-    public override void OnProcessExited(ulong puid)
-    {
-        lock (_lock)
-        {
-            if (_held.Remove(puid, out var units))
-            {
-                ObjectLog.SemaphoreHolderDied(_logger, Descriptor.Name, puid, units, _value);
-            }
-
-            for (var node = _queue.First; node is not null;)
-            {
-                var next = node.Next;
-                if (node.Value.Puid == puid && node.Value.Waiter.TrySetResult(Reply(ObjectStatus.Closed)))
+            case ObjectOp.SemaphoreAcquire:
+                return WaitAsync(SyncWaitKind.SemaphoreAcquire, request, cancellationToken);
+            case ObjectOp.SemaphoreRelease:
+                var n = Math.Max(1, request.Argument);
+                if (!Cell.SemaphoreRelease(n, out var value, out var bound))
                 {
-                    ObjectLog.WaiterDied(_logger, "semaphore", Descriptor.Name, puid);
-                    _queue.Remove(node);
+                    return Done(new ObjectReply(ObjectStatus.Invalid, Encoding.UTF8.GetBytes(
+                        $"releasing {n} would raise the bounded semaphore to {value + n}, above its initial value {bound}"), value));
                 }
 
-                node = next;
-            }
-        }
-    }
-
-    public override void Destroy()
-    {
-        lock (_lock)
-        {
-            foreach (var (waiter, _) in _queue)
-            {
-                waiter.TrySetResult(Reply(ObjectStatus.Destroyed));
-            }
-
-            _queue.Clear();
+                return Done(Ok(value + n));
+            case ObjectOp.SemaphoreValue:
+                return Done(Ok(Cell.State));
+            default:
+                return Invalid(request, "a semaphore");
         }
     }
 }

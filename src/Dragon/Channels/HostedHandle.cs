@@ -2,6 +2,7 @@ using System.Text;
 using Dragon.Channels.Internal;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
+using Dragon.Sync.Internal;
 
 namespace Dragon.Channels;
 
@@ -19,7 +20,16 @@ internal sealed class HostedHandle : IDisposable
         Descriptor = descriptor;
         if (descriptor.ShmPath is { } path && descriptor.HomeNode == RuntimeClient.Current.Hello.NodeIndex)
         {
-            _ring = ShmRing.Open(path);
+            if (descriptor.Kind == ObjectKind.Channel)
+            {
+                _ring = ShmRing.Open(path);
+            }
+            else if (RuntimeClient.Current.Puid != 0)
+            {
+                // A lock records its holder's puid, and 0 means free: a process without one goes by request.
+                Cell = SyncSegments.Open(path, descriptor.ShmOffset, descriptor.Id, Describe);
+                Puid = RuntimeClient.Current.Puid;
+            }
         }
     }
 
@@ -29,6 +39,15 @@ internal sealed class HostedHandle : IDisposable
 
     /// <summary>The ring, when the channel lives on this node; null when operations go to its home node.</summary>
     public ShmRing? Ring => _ring;
+
+    /// <summary>
+    /// The shared slot, when the event, lock or semaphore lives on this node: operations then make no request. Null
+    /// when they go to its home node (and for a barrier, which is served by requests only).
+    /// </summary>
+    public SyncCell? Cell { get; }
+
+    /// <summary>This process's puid, the holder a lock records (set with <see cref="Cell"/>).</summary>
+    public ulong Puid { get; }
 
     public static HostedHandle Create(ObjectKind kind, string? name, int? node, long capacity = 0, long slotSize = 0, long maxMessage = 0, long parties = 0, bool flag = false)
     {

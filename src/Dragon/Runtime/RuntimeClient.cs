@@ -13,6 +13,7 @@ internal sealed class RuntimeClient : IDisposable
     private static RuntimeClient? s_instance;
     private static (string SocketPath, string Secret, ulong Puid)? s_hosted;
     private static int s_noRuntimeHandler;
+    private static long s_requestsSent;
     private const string NoRuntimeMarker = "Dragon.NoRuntime";
 
     private readonly FramedConnection _connection;
@@ -204,8 +205,14 @@ internal sealed class RuntimeClient : IDisposable
     /// <see cref="CancelRequest"/> and the wait goes on for the final reply, which says what was done (a message
     /// taken at the moment of the cancel comes back in it, never dropped). The connection's loss ends the wait.
     /// </summary>
-    private Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken) =>
-        _connection.RequestAsync(request, cancellationToken);
+    private Task<IMessage> SendAsync(IMessage request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref s_requestsSent);
+        return _connection.RequestAsync(request, cancellationToken);
+    }
+
+    /// <summary>Requests this process has sent to its node service, for tests that prove a path makes none.</summary>
+    internal static long RequestsSent => Interlocked.Read(ref s_requestsSent);
 
     private static DragonException Lost(Exception reason) => DragonErrors.ConnectionLost(reason);
 

@@ -26,24 +26,70 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     /// <summary>Attaches to an event by name.</summary>
     public static DragonEvent Attach(string name) => new(AttachByName(name, ObjectKind.Event));
 
-    /// <summary>Whether the event is set (a round trip to the hosting node).</summary>
-    public bool IsSet() => Request(ObjectOp.EventIsSet).Value != 0;
+    /// <summary>Whether the event is set (read from shared memory on the hosting node, a round trip from others).</summary>
+    public bool IsSet() => Local is { } cell ? cell.State != 0 : Request(ObjectOp.EventIsSet).Value != 0;
 
     /// <inheritdoc cref="IsSet"/>
-    public async Task<bool> IsSetAsync(CancellationToken cancellationToken = default) =>
-        (await RequestAsync(ObjectOp.EventIsSet, cancellationToken: cancellationToken).ConfigureAwait(false)).Value != 0;
+    public async Task<bool> IsSetAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return cell.State != 0;
+        }
+
+        return (await RequestAsync(ObjectOp.EventIsSet, cancellationToken: cancellationToken).ConfigureAwait(false)).Value != 0;
+    }
 
     /// <summary>Sets the event, releasing every waiter.</summary>
-    public void Set() => Request(ObjectOp.EventSet);
+    public void Set()
+    {
+        if (Local is { } cell)
+        {
+            cell.EventSet();
+            return;
+        }
+
+        Request(ObjectOp.EventSet);
+    }
 
     /// <inheritdoc cref="Set"/>
-    public Task SetAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.EventSet, cancellationToken: cancellationToken);
+    public Task SetAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            cell.EventSet();
+            return Task.CompletedTask;
+        }
+
+        return RequestAsync(ObjectOp.EventSet, cancellationToken: cancellationToken);
+    }
 
     /// <summary>Clears the event.</summary>
-    public void Clear() => Request(ObjectOp.EventClear);
+    public void Clear()
+    {
+        if (Local is { } cell)
+        {
+            cell.EventClear();
+            return;
+        }
+
+        Request(ObjectOp.EventClear);
+    }
 
     /// <inheritdoc cref="Clear"/>
-    public Task ClearAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.EventClear, cancellationToken: cancellationToken);
+    public Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            cell.EventClear();
+            return Task.CompletedTask;
+        }
+
+        return RequestAsync(ObjectOp.EventClear, cancellationToken: cancellationToken);
+    }
 
     /// <summary>Waits until the event is set, up to <paramref name="timeout"/> (forever if null).</summary>
     /// <exception cref="TimeoutException">The event was not set in time.</exception>

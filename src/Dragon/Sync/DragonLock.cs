@@ -3,12 +3,14 @@ using System.Text.Json.Serialization;
 using Dragon.Channels;
 using Dragon.Runtime.Protocol;
 using Dragon.Runtime.Serialization;
+using Dragon.Sync.Internal;
 
 namespace Dragon;
 
 /// <summary>
 /// A lock held by one process of the run at a time (optionally recursive within that process). A lock whose
-/// holder dies is released and handed to the next waiter, so a crash never wedges the others.
+/// holder dies is released by its home node and its waiters woken (one of them takes it), so a crash never wedges
+/// the others.
 /// </summary>
 [JsonConverter(typeof(RuntimeObjectConverter<DragonLock>))]
 public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
@@ -59,10 +61,39 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
 
     /// <summary>Releases the lock.</summary>
     /// <exception cref="InvalidOperationException">This process does not hold it.</exception>
-    public void Release() => Request(ObjectOp.LockRelease);
+    public void Release()
+    {
+        if (Local is { } cell)
+        {
+            ReleaseHere(cell);
+            return;
+        }
+
+        Request(ObjectOp.LockRelease);
+    }
 
     /// <inheritdoc cref="Release"/>
-    public Task ReleaseAsync(CancellationToken cancellationToken = default) => RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
+    public Task ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ReleaseHere(cell);
+            return Task.CompletedTask;
+        }
+
+        return RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
+    }
+
+    private void ReleaseHere(SyncCell cell)
+    {
+        if (!cell.LockRelease(Handle.Puid, Recursive, out var holder))
+        {
+            throw new InvalidOperationException(holder == 0
+                ? $"{this}: the lock is not held"
+                : $"{this}: the lock is held by process {holder}, not by process {Handle.Puid}");
+        }
+    }
 
     void IRuntimeObject<DragonLock>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);
 

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Dragon.Channels;
 using Dragon.Runtime.Protocol;
 using Dragon.Runtime.Serialization;
+using Dragon.Sync.Internal;
 
 namespace Dragon;
 
@@ -25,12 +26,20 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     /// <summary>Attaches to a semaphore by name.</summary>
     public static DragonSemaphore Attach(string name) => new(AttachByName(name, ObjectKind.Semaphore));
 
-    /// <summary>The current value (a round trip to the hosting node).</summary>
-    public int GetValue() => (int)Request(ObjectOp.SemaphoreValue).Value;
+    /// <summary>The current value (read from shared memory on the hosting node, a round trip from others).</summary>
+    public int GetValue() => Local is { } cell ? (int)cell.State : (int)Request(ObjectOp.SemaphoreValue).Value;
 
     /// <inheritdoc cref="GetValue"/>
-    public async Task<int> GetValueAsync(CancellationToken cancellationToken = default) =>
-        (int)(await RequestAsync(ObjectOp.SemaphoreValue, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+    public async Task<int> GetValueAsync(CancellationToken cancellationToken = default)
+    {
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return (int)cell.State;
+        }
+
+        return (int)(await RequestAsync(ObjectOp.SemaphoreValue, cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+    }
 
     /// <summary>Acquires the semaphore (takes one), waiting up to <paramref name="timeout"/> (forever if null).</summary>
     /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
@@ -61,6 +70,12 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     public void Release(int count = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (Local is { } cell)
+        {
+            ReleaseHere(cell, count);
+            return;
+        }
+
         Request(ObjectOp.SemaphoreRelease, argument: count);
     }
 
@@ -68,7 +83,23 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     public Task ReleaseAsync(int count = 1, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (Local is { } cell)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ReleaseHere(cell, count);
+            return Task.CompletedTask;
+        }
+
         return RequestAsync(ObjectOp.SemaphoreRelease, argument: count, cancellationToken: cancellationToken);
+    }
+
+    private void ReleaseHere(SyncCell cell, int count)
+    {
+        if (!cell.SemaphoreRelease(count, out var value, out var bound))
+        {
+            throw new InvalidOperationException(
+                $"{this}: releasing {count} would raise the bounded semaphore to {value + count}, above its initial value {bound}");
+        }
     }
 
     void IRuntimeObject<DragonSemaphore>.WriteDescriptor(Utf8JsonWriter writer) => WriteId(writer);

@@ -1,13 +1,16 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Dragon.Channels;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
+using Dragon.Sync.Internal;
 
 namespace Dragon;
 
 /// <summary>
 /// Base of the synchronization objects (event, barrier, lock, semaphore): each is hosted by one node service and
-/// used by processes on any node. Disposing lets go of this process's reference.
+/// used by processes on any node. On the hosting node an event, lock or semaphore is operated in shared memory, with
+/// no request; from other nodes each operation is a request. Disposing lets go of this process's reference.
 /// </summary>
 public abstract class SyncObject : IDisposable, IAsyncDisposable
 {
@@ -41,13 +44,98 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     private protected Task<ObjectReply> RequestAsync(ObjectOp op, TimeSpan? timeout = null, long argument = 0, CancellationToken cancellationToken = default) =>
         Handle.RequestAsync(op, Timeouts.ToMilliseconds(timeout), argument, null, cancellationToken);
 
-    /// <summary>A wait that ends Ok (true) or timed out (false), the core of both the Try- and the throwing forms.</summary>
-    private protected bool TryWait(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        Request(op, timeout, 0, cancellationToken).Status == ObjectStatus.Ok;
+    /// <summary>
+    /// A wait that ends Ok (true) or timed out (false), the core of both the Try- and the throwing forms: on the
+    /// object's shared slot when it lives on this node, else a request to its home node.
+    /// </summary>
+    private protected bool TryWait(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (Local is not { } cell)
+        {
+            return Request(op, timeout, 0, cancellationToken).Status == ObjectStatus.Ok;
+        }
+
+        var span = LocalTimeout(timeout);
+        cancellationToken.ThrowIfCancellationRequested();
+        var kind = KindOf(op);
+        return cell.TryOnce(kind, Handle.Puid, Handle.Descriptor.Flag)
+            || Outcome(cell.Wait(kind, Handle.Puid, Handle.Descriptor.Flag, span, cancellationToken), op, cancellationToken);
+    }
 
     /// <inheritdoc cref="TryWait(ObjectOp, TimeSpan?, CancellationToken)"/>
-    private protected async Task<bool> TryWaitAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        (await RequestAsync(op, timeout, 0, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+    private protected async Task<bool> TryWaitAsync(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (Local is not { } cell)
+        {
+            return (await RequestAsync(op, timeout, 0, cancellationToken).ConfigureAwait(false)).Status == ObjectStatus.Ok;
+        }
+
+        var span = LocalTimeout(timeout);
+        cancellationToken.ThrowIfCancellationRequested();
+        var kind = KindOf(op);
+        var puid = Handle.Puid;
+        var recursive = Handle.Descriptor.Flag;
+        if (cell.TryOnce(kind, puid, recursive))
+        {
+            return true;
+        }
+
+        if (span == TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        // The futex wait blocks its thread, so it gets one of its own; it looks at the token between short sleeps,
+        // and what it took is returned even if the token fired meanwhile (a cancel never leaves a lock taken).
+        var result = await Task.Factory.StartNew(
+            () => cell.Wait(kind, puid, recursive, span, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default).ConfigureAwait(false);
+        return Outcome(result, op, cancellationToken);
+    }
+
+    /// <summary>The object's shared slot when it lives on this node (checked live), else null: go by request.</summary>
+    private protected SyncCell? Local
+    {
+        get
+        {
+            if (Handle.Cell is not { } cell)
+            {
+                return null;
+            }
+
+            Handle.ThrowIfReleased();
+            if (!cell.IsLive)
+            {
+                ThrowDestroyed();
+            }
+
+            return cell;
+        }
+    }
+
+    private static TimeSpan LocalTimeout(TimeSpan? timeout) =>
+        Timeouts.ToMilliseconds(timeout) < 0 ? Timeout.InfiniteTimeSpan : timeout!.Value;
+
+    private static SyncWaitKind KindOf(ObjectOp op) => op switch
+    {
+        ObjectOp.EventWait => SyncWaitKind.EventSet,
+        ObjectOp.LockAcquire => SyncWaitKind.LockAcquire,
+        ObjectOp.SemaphoreAcquire => SyncWaitKind.SemaphoreAcquire,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "not a wait of a shared slot"),
+    };
+
+    private bool Outcome(SyncWaitResult result, ObjectOp op, CancellationToken cancellationToken) => result switch
+    {
+        SyncWaitResult.Ok => true,
+        SyncWaitResult.TimedOut => false,
+        SyncWaitResult.Cancelled => throw new OperationCanceledException($"{Handle.Describe}: {op} was cancelled", cancellationToken),
+        _ => ThrowDestroyed(),
+    };
+
+    [DoesNotReturn]
+    private protected bool ThrowDestroyed() => throw new ObjectDisposedException(Handle.Describe, $"{Handle.Describe} was destroyed");
 
     /// <summary>The throwing form of a wait: returns when it ended Ok, throws <see cref="TimeoutException"/> otherwise.</summary>
     private protected void WaitOrThrow(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken, string what)

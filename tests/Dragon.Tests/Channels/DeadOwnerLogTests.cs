@@ -4,8 +4,9 @@ using Xunit;
 namespace Dragon.Tests.Channels;
 
 /// <summary>
-/// The home node service logs what a dead process's death did to an object: a lock whose owner was killed is handed
-/// to the next waiter, and the node's log (kept with <c>--log-level</c>) says so with both puids and the lock's name.
+/// The home node service logs what a dead process's death did to an object: a lock whose owner was killed is released
+/// and its waiters woken (the next one takes it), and the node's log (kept with <c>--log-level</c>) says so with the
+/// dead owner's puid and the lock's name.
 /// </summary>
 public sealed class DeadOwnerLogTests : IDisposable
 {
@@ -13,7 +14,7 @@ public sealed class DeadOwnerLogTests : IDisposable
     private readonly string _cwd = Directory.CreateTempSubdirectory("dragon-owner-log-").FullName;
 
     [Fact]
-    public async Task LockHost_OwnerKilledWhileAnotherWaits_HomeNodeLogsTheHandOnAsAWarning()
+    public async Task LockHost_OwnerKilledWhileAnotherWaits_HomeNodeLogsTheReleaseAsAWarning()
     {
         // The contract's holder-killed case alone: the lock lives on node 1, its holder and waiter on node 0.
         var result = Path.Combine(_cwd, "result.json");
@@ -31,9 +32,9 @@ public sealed class DeadOwnerLogTests : IDisposable
 
         var logs = Directory.GetDirectories(_cwd, "dragon-logs-*").Single();
         var home = File.ReadAllLines(Path.Combine(logs, "node1.log"));
-        var line = Assert.Single(home, l => l.Contains("exited holding it; handed to the next waiter", StringComparison.Ordinal));
+        var line = Assert.Single(home, l => l.Contains("exited holding it; released, and its waiters woken", StringComparison.Ordinal));
         Assert.Contains("Warning", line, StringComparison.Ordinal);
-        Assert.Matches(@"lock 'lock-[0-9a-f]+': owner puid \d+ exited holding it; handed to the next waiter, puid \d+", line);
+        Assert.Matches(@"lock 'lock-[0-9a-f]+': owner puid \d+ exited holding it; released, and its waiters woken", line);
         _dragon.AssertNothingLeft();
     }
 

@@ -214,12 +214,13 @@ internal static partial class ControlCodec
         w.Int64(d.MaxMessageBytes);
         w.Int64(d.Parties);
         w.Bool(d.Flag);
+        w.Int64(d.ShmOffset);
     }
 
     private static ObjectDescriptor ReadObjectDescriptor(ref WireReader r) => new(
         r.UInt64("Descriptor.Id"), r.Enum<ObjectKind>("Descriptor.Kind"), r.String("Descriptor.Name"), r.Int32("Descriptor.HomeNode"),
         r.NullableString("Descriptor.ShmPath"), r.Int64("Descriptor.Capacity"), r.Int64("Descriptor.SlotSize"), r.Int64("Descriptor.MaxMessageBytes"),
-        r.Int64("Descriptor.Parties"), r.Bool("Descriptor.Flag"));
+        r.Int64("Descriptor.Parties"), r.Bool("Descriptor.Flag"), r.Int64("Descriptor.ShmOffset"));
 
     private const byte ContextFields = 0b11_1111;
 

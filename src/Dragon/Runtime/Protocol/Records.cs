@@ -87,8 +87,12 @@ internal enum ObjectKind
     Semaphore = 4,
 }
 
-/// <summary>What a process needs to use a hosted object; the home node is encoded in the top 16 bits of the id.</summary>
-internal sealed record ObjectDescriptor(ulong Id, ObjectKind Kind, string Name, int HomeNode, string? ShmPath, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag)
+/// <summary>
+/// What a process needs to use a hosted object; the home node is encoded in the top 16 bits of the id. A channel's
+/// <see cref="ShmPath"/> is its ring file; an event's, lock's or semaphore's is the slab file of its slot, at byte
+/// <see cref="ShmOffset"/> (Sync/Internal/SyncSlot.cs).
+/// </summary>
+internal sealed record ObjectDescriptor(ulong Id, ObjectKind Kind, string Name, int HomeNode, string? ShmPath, long Capacity, long SlotSize, long MaxMessageBytes, long Parties, bool Flag, long ShmOffset = 0)
 {
     public static int HomeOf(ulong id) => (int)(id >> 48);
 }
