@@ -11,7 +11,9 @@ namespace Dragon.Services.Pmi;
 /// The PMIx server Open MPI ranks talk to, embedded from libpmix.so.2 (the wire protocol, the shared-memory data
 /// store and the rank sockets are all libpmix's). libpmix holds one server per process, so this is a process-wide
 /// singleton: started by the first PMIx job of any node service in the process (<see cref="Acquire"/>) and finalized
-/// when the last node service that used it lets go (<see cref="Release"/>). Its upcalls arrive on libpmix's progress
+/// when the process exits. It is not finalized when the last node service lets go (<see cref="Release"/>): libpmix
+/// 4.2 cannot start a server again in a process that finalized one (the second start crashes inside the library), and
+/// a process hosting runs one after another needs it for each. Its upcalls arrive on libpmix's progress
 /// thread and are handed to the <see cref="PmixJob"/> whose namespace they name; each completion callback is called
 /// exactly once, never from inside the upcall.
 /// </summary>
@@ -20,46 +22,63 @@ internal sealed unsafe partial class PmixServer
     private static readonly System.Threading.Lock s_lock = new();
     private static PmixServer? s_current;
     private static int s_users;
+    private static bool s_finalized;
 
     private readonly ConcurrentDictionary<string, PmixJob> _jobs = new(StringComparer.Ordinal);
-    private readonly nint* _module;
     private readonly ILogger _logger;
 
-    private PmixServer(nint* module, string directory, ILogger logger)
+    private PmixServer(string directory, ILogger logger)
     {
-        _module = module;
         Directory = directory;
         _logger = logger;
     }
 
-    /// <summary>Where libpmix keeps its rendezvous files; removed at <see cref="Release"/>.</summary>
+    /// <summary>Where libpmix keeps its rendezvous files; removed when the process exits.</summary>
     public string Directory { get; }
 
-    /// <summary>The server, started now if no node service of this process uses it yet; pair with <see cref="Release"/>.</summary>
+    /// <summary>The server, started now if this process has none yet; pair with <see cref="Release"/>.</summary>
     /// <exception cref="ServiceException">libpmix.so.2 is missing or its server did not start.</exception>
     public static PmixServer Acquire(ILogger logger, string nodeName)
     {
         lock (s_lock)
         {
-            s_current ??= Start(logger, nodeName);
+            if (s_finalized)
+            {
+                throw new ServiceException(ErrorKind.StartFailed, $"the PMIx server of this process on node {nodeName} was finalized as the process exits");
+            }
+            if (s_current is null)
+            {
+                s_current = Start(logger, nodeName);
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => FinalizeAtExit();
+            }
             s_users++;
             return s_current;
         }
     }
 
-    /// <summary>One user lets go; the last one finalizes libpmix's server and removes its directory.</summary>
+    /// <summary>One user lets go; the server stays for the next PMIx job of the process (see the class remarks).</summary>
     public static void Release()
     {
         lock (s_lock)
         {
-            if (s_users == 0 || --s_users > 0 || s_current is not { } server)
+            if (s_users > 0)
+            {
+                s_users--;
+            }
+        }
+    }
+
+    private static void FinalizeAtExit()
+    {
+        lock (s_lock)
+        {
+            if (s_current is not { } server || s_finalized)
             {
                 return;
             }
-            s_current = null;
+            s_finalized = true;
             int status = PmixNative.PMIx_server_finalize();
             PmixLog.ServerStopped(server._logger, status);
-            NativeMemory.Free(server._module);
             try
             {
                 System.IO.Directory.Delete(server.Directory, recursive: true);
@@ -112,7 +131,8 @@ internal sealed unsafe partial class PmixServer
             throw new ServiceException(ErrorKind.StartFailed, $"the PMIx server on node {nodeName} did not start: PMIx_server_init returned {PmixNative.ErrorString(status)}");
         }
         PmixLog.ServerStarted(logger, directory);
-        return new PmixServer(module, directory, logger);
+        // The module stays allocated for the life of the process: libpmix keeps calling through it.
+        return new PmixServer(directory, logger);
     }
 
     /// <summary>Makes <paramref name="job"/> the receiver of its namespace's upcalls.</summary>
