@@ -8,9 +8,6 @@ internal static partial class PmixLog
     [LoggerMessage(30, LogLevel.Information, "PMIx server started (libpmix.so.2), rendezvous directory {Directory}")]
     public static partial void ServerStarted(ILogger logger, string directory);
 
-    [LoggerMessage(31, LogLevel.Information, "PMIx server finalized (status {Status})")]
-    public static partial void ServerStopped(ILogger logger, int status);
-
     [LoggerMessage(32, LogLevel.Debug, "PMIx job {Nspace} registered: {Size} ranks, {LocalCount} local, node map {NodeMap}, proc map {ProcMap}")]
     public static partial void JobRegistered(ILogger logger, string nspace, int size, int localCount, string nodeMap, string procMap);
 

@@ -25,13 +25,8 @@ internal sealed unsafe partial class PmixServer
     private static bool s_finalized;
 
     private readonly ConcurrentDictionary<string, PmixJob> _jobs = new(StringComparer.Ordinal);
-    private readonly ILogger _logger;
 
-    private PmixServer(string directory, ILogger logger)
-    {
-        Directory = directory;
-        _logger = logger;
-    }
+    private PmixServer(string directory) => Directory = directory;
 
     /// <summary>Where libpmix keeps its rendezvous files; removed when the process exits.</summary>
     public string Directory { get; }
@@ -76,9 +71,9 @@ internal sealed unsafe partial class PmixServer
             {
                 return;
             }
+            // Not logged: the run that started the server may have closed its log files long ago.
             s_finalized = true;
-            int status = PmixNative.PMIx_server_finalize();
-            PmixLog.ServerStopped(server._logger, status);
+            PmixNative.PMIx_server_finalize();
             try
             {
                 System.IO.Directory.Delete(server.Directory, recursive: true);
@@ -132,7 +127,7 @@ internal sealed unsafe partial class PmixServer
         }
         PmixLog.ServerStarted(logger, directory);
         // The module stays allocated for the life of the process: libpmix keeps calling through it.
-        return new PmixServer(directory, logger);
+        return new PmixServer(directory);
     }
 
     /// <summary>Makes <paramref name="job"/> the receiver of its namespace's upcalls.</summary>
