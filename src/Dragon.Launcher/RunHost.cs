@@ -198,7 +198,10 @@ internal static class RunHost
     /// <summary><c>dragon -n N PROGRAM</c>: the program's ranks as one PMI group instead of a head program.</summary>
     private static async Task<int> RunMpiJobAsync(GlobalServices global, ProcessSpec rank, int ranks, Task<int> interrupted)
     {
-        var group = global.CreateGroup(new GroupSpec([new GroupMemberSpec(ranks, rank)], Restart: false, IgnoreErrorOnExit: false, WalltimeMs: -1, PmiMode.Simple));
+        // The PMI flavour follows the program's MPI library; one that names none is served PMI-1, which reports a
+        // program that never connects.
+        var pmi = MpiLibraryProbe.TryDetect(rank.Executable, rank.Cwd) ?? PmiMode.Simple;
+        var group = global.CreateGroup(new GroupSpec([new GroupMemberSpec(ranks, rank)], Restart: false, IgnoreErrorOnExit: false, WalltimeMs: -1, pmi));
         try
         {
             await group.StartAsync().ConfigureAwait(false);

@@ -29,20 +29,20 @@ public static class MpiScenarios
     }
 
     /// <summary>Each failure kind ends every rank within 2 s with the reason, while a second job runs on unaffected.</summary>
-    public static int Failures(string mpitest)
+    public static int Failures(string mpitest, Pmi pmi = Pmi.Simple)
     {
-        var bystander = new ProcessGroup(pmi: Pmi.Simple);
+        var bystander = new ProcessGroup(pmi: pmi);
         bystander.AddProcess(2, ProcessTemplate.Executable(mpitest, "sleep", "4") with { Stdout = Stdio.DevNull, Policy = Policy.OnNode(0) });
         bystander.Start();
 
-        Expect(mpitest, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", (7, null), group =>
+        Expect(mpitest, pmi, ["abort", "1", "7"], "rank 1", "aborted (MPI_Abort with code 7)", (7, null), group =>
         {
             var members = group.GetProcesses();
             Check.That(members[1].GetStatus().ExitReason?.StartsWith("called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the aborting rank's own reason: {members[1].GetStatus().ExitReason}");
             Check.That(members[0].GetStatus().ExitReason?.StartsWith("killed: rank 1 called MPI_Abort with code 7", StringComparison.Ordinal) == true, $"the other rank's reason: {members[0].GetStatus().ExitReason}");
         });
-        Expect(mpitest, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init", (3, null));
-        Expect(mpitest, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init", (null, 9));
+        Expect(mpitest, pmi, ["exit-before-init", "1", "3"], "rank 1", "exited with code 3 before MPI_Init", (3, null));
+        Expect(mpitest, pmi, ["die-after-init", "1"], "rank 1", "killed by signal 9 (SIGKILL) after MPI_Init", (null, 9));
 
         Check.That(bystander.TryJoin(TimeSpan.FromSeconds(60)), "the other job finished");
         Check.That(bystander.GetStatus().ExitStatus.Count == 2 && bystander.GetStatus().ExitStatus.All(s => s.ExitCode == 0), "the other job was unaffected (both ranks exited 0)");
@@ -50,9 +50,9 @@ public static class MpiScenarios
         return 0;
     }
 
-    private static void Expect(string mpitest, string[] args, string rank, string reason, (int? Code, int? Signal) exit, Action<ProcessGroup>? afterwards = null)
+    internal static void Expect(string mpitest, Pmi pmi, string[] args, string rank, string reason, (int? Code, int? Signal) exit, Action<ProcessGroup>? afterwards = null)
     {
-        var group = new ProcessGroup(pmi: Pmi.Simple);
+        var group = new ProcessGroup(pmi: pmi);
         group.AddProcess(2, ProcessTemplate.Executable(mpitest, args) with { Stdout = Stdio.DevNull, Stderr = Stdio.DevNull, Policy = Policy.OnNode(0) });
         group.Start();
         var clock = Stopwatch.StartNew();

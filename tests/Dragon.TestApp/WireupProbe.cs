@@ -1,13 +1,16 @@
 namespace Dragon.TestApp;
 
-/// <summary>For the wire-up benchmark: time from group start until every rank printed that it is past MPI_Init.</summary>
+/// <summary>
+/// For the wire-up benchmark: time from group start until every rank printed that it is past MPI_Init. The PMI flavour
+/// follows the program (Pmi.Auto): PMI-1 for the MPICH build, PMIx for the Open MPI one.
+/// </summary>
 public static class WireupProbe
 {
     public static int Run(string mpitest, int samples)
     {
         for (var i = 0; i < samples; i++)
         {
-            using var group = new ProcessGroup(pmi: Pmi.Simple);
+            using var group = new ProcessGroup(pmi: Pmi.Auto);
             group.AddProcess(2, ProcessTemplate.Executable(mpitest, "hello") with { Stdout = Stdio.Pipe });
             var start = RealtimeNanoseconds();
             group.Start();

@@ -4,6 +4,7 @@
  * failing ranks.
  *
  *   mpitest hello                      print "rank=R size=N host=H", finalize
+ *   mpitest allreduce                  sum rank+1 over all ranks, barrier, print "rank=R size=N sum=S", finalize
  *   mpitest abort R CODE               rank R calls MPI_Abort(MPI_COMM_WORLD, CODE), others wait in a barrier
  *   mpitest exit-before-init R CODE    rank R exits with CODE before MPI_Init, others initialize normally
  *   mpitest die-after-init R           rank R raises SIGKILL on itself after MPI_Init, others wait in a barrier
@@ -13,6 +14,7 @@
  * once, flushed, so wire-up time can be measured from outside.
  *
  * Build: mpicc.mpich -O2 -o artifacts/mpi/mpitest tests/mpi/mpitest.c
+ *        mpicc.openmpi -O2 -o artifacts/mpi/mpitest-openmpi tests/mpi/mpitest.c
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -30,6 +32,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: mpitest hello\n"
+            "       mpitest allreduce\n"
             "       mpitest abort RANK CODE\n"
             "       mpitest exit-before-init RANK CODE\n"
             "       mpitest die-after-init RANK\n"
@@ -50,10 +53,13 @@ static int parse_int(const char *text, const char *what)
 }
 
 /* The rank before MPI_Init comes from the launcher's environment: hydra and Dragon both set
- * PMI_RANK; MPI_LOCALRANKID equals the rank on a single node. */
+ * PMI_RANK (PMIX_RANK for Open MPI ranks); MPI_LOCALRANKID equals the rank on a single node. */
 static int rank_before_init(void)
 {
     const char *text = getenv("PMI_RANK");
+    if (text == NULL) {
+        text = getenv("PMIX_RANK");
+    }
     if (text == NULL) {
         text = getenv("MPI_LOCALRANKID");
     }
@@ -89,6 +95,20 @@ int main(int argc, char **argv)
         char host[256] = "";
         gethostname(host, sizeof host - 1);
         printf("rank=%d size=%d host=%s\n", rank, size, host);
+        fflush(stdout);
+        MPI_Finalize();
+        return 0;
+    }
+
+    if (strcmp(mode, "allreduce") == 0) {
+        if (argc != 2) {
+            usage();
+        }
+        int rank = initialize(&argc, &argv, &size);
+        int mine = rank + 1, sum = 0;
+        MPI_Allreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Barrier(MPI_COMM_WORLD);
+        printf("rank=%d size=%d sum=%d\n", rank, size, sum);
         fflush(stdout);
         MPI_Finalize();
         return 0;

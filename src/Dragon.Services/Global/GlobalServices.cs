@@ -390,13 +390,18 @@ internal sealed partial class GlobalServices : IDisposable
 
         var id = (ulong)Interlocked.Increment(ref _nextGroup);
         var group = new GroupRecord(id, spec, this);
-        if (spec.Pmi == PmiMode.Simple)
+        if (spec.Pmi == PmiMode.Auto)
         {
-            group.LaunchHook = new PmiGroupLaunch(this);
+            throw new ServiceException(ErrorKind.InvalidArgument, "PMI mode Auto must be resolved to Simple or Pmix from the executables before the group is created");
+        }
+
+        if (spec.Pmi != PmiMode.None)
+        {
+            group.LaunchHook = new PmiGroupLaunch(this, spec.Pmi);
         }
 
         _groups[id] = group;
-        History.OnGroupCreated(id, spec.Pmi == PmiMode.Simple, spec.Members.Sum(m => m.Count));
+        History.OnGroupCreated(id, spec.Pmi != PmiMode.None, spec.Members.Sum(m => m.Count));
         return group;
     }
 

@@ -52,7 +52,7 @@ internal sealed class GroupRecord
             _state = GroupState.Running;
         }
 
-        _activity = DragonActivities.StartGroup(Id, _slotSpecs.Length, Spec.Pmi == PmiMode.Simple);
+        _activity = DragonActivities.StartGroup(Id, _slotSpecs.Length, Spec.Pmi != PmiMode.None);
         if (LaunchHook is { } launch)
         {
             await launch.BeforeStartAsync(this, _slotNodes).ConfigureAwait(false);

@@ -57,7 +57,7 @@ internal static class RunStatus
             {
                 var status = group.Status(timedOut: false);
                 var exited = status.Members.Count(m => m.State == ProcessState.Exited);
-                if (group.Spec.Pmi == PmiMode.Simple)
+                if (group.Spec.Pmi != PmiMode.None)
                 {
                     mpiGroups.Add(group.Id);
                 }
@@ -65,7 +65,7 @@ internal static class RunStatus
                 json.WriteStartObject();
                 json.WriteNumber("id", group.Id);
                 json.WriteString("state", status.State.ToString().ToLowerInvariant());
-                json.WriteBoolean("mpi", group.Spec.Pmi == PmiMode.Simple);
+                json.WriteBoolean("mpi", group.Spec.Pmi != PmiMode.None);
                 json.WriteNumber("members", status.Puids.Length);
                 json.WriteNumber("running", status.Members.Length - exited);
                 json.WriteNumber("exited", exited);

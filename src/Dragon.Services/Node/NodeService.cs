@@ -252,7 +252,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         env[RuntimeEnvironment.Puid] = puid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.NodeIndex] = Descriptor.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env[RuntimeEnvironment.RunDir] = Run.RunDir;
-        if (extraEnv?.ContainsKey(Pmi.PmiEnvironment.Fd) == true)
+        if (Pmi.PmiEnvironment.IsRankEnvironment(extraEnv))
         {
             // An MPI rank must not see the PMI settings of a launcher that itself runs under mpiexec.
             foreach (var key in env.Keys.Where(Pmi.PmiEnvironment.IsInherited).ToArray())
@@ -345,9 +345,24 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public Task<PmiJobReply> CreatePmiJobAsync(PmiJobRequest request)
     {
+        if (request.Mode == PmiMode.Pmix)
+        {
+            return CreatePmixJobAsync(request);
+        }
+
         var server = PmiServer;
         var groupId = request.GroupId;
-        Pmi.PmiBarrierExchange? exchange = request.JobWideBarrier
+        var job = server.CreateJob(request.NodeOfRank.Length, Pmi.PmiProcessMapping.FromNodeOfRank(request.NodeOfRank), request.LocalRanks, JobWideExchange(request), request.KvsName);
+        job.RankEvent += e => GlobalLink.Notify(new PmiEventNotice(groupId, e.Rank, (int)e.Kind, e.ExitCode ?? 0, e.Message));
+        _pmiJobs[groupId] = job;
+        return Task.FromResult(new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray()));
+    }
+
+    /// <summary>How a PMI barrier or PMIx fence reaches the other nodes: through global services, once per node; null on one node.</summary>
+    private Pmi.PmiBarrierExchange? JobWideExchange(PmiJobRequest request)
+    {
+        var groupId = request.GroupId;
+        return request.JobWideBarrier
             ? async (puts, cancellationToken) =>
             {
                 var reply = await GlobalLink.RequestAsync(new PmiExchangeRequest(groupId, Descriptor.Index, puts.ToArray()), cancellationToken).ConfigureAwait(false);
@@ -356,10 +371,6 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                     : throw new InvalidOperationException($"the job-wide PMI barrier failed: {(reply as ErrorReply)?.Message}");
             }
             : null;
-        var job = server.CreateJob(request.NodeOfRank.Length, Pmi.PmiProcessMapping.FromNodeOfRank(request.NodeOfRank), request.LocalRanks, exchange, request.KvsName);
-        job.RankEvent += e => GlobalLink.Notify(new PmiEventNotice(groupId, e.Rank, (int)e.Kind, e.ExitCode ?? 0, e.Message));
-        _pmiJobs[groupId] = job;
-        return Task.FromResult(new PmiJobReply(request.LocalRanks, request.LocalRanks.Select(r => job.EnvironmentFor(r).ToArray()).ToArray()));
     }
 
     public void ClosePmiJob(ulong groupId)
@@ -368,6 +379,8 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
             job.Dispose();
         }
+
+        ClosePmixJob(groupId);
     }
 
     private readonly TaskCompletionSource<TimeSpan> _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -508,6 +521,8 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         {
             await _pmi.Value.DisposeAsync().ConfigureAwait(false);
         }
+
+        ReleasePmix();
 
         foreach (var link in _links.Values.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result).Concat(_acceptedLinks).Distinct())
         {

@@ -31,6 +31,15 @@ internal static class PmiEnvironment
         ArgumentNullException.ThrowIfNull(name);
         return name.StartsWith("PMI_", StringComparison.Ordinal)
             || name.StartsWith("HYD", StringComparison.Ordinal)
-            || name.StartsWith("MPI_LOCAL", StringComparison.Ordinal);
+            || name.StartsWith("MPI_LOCAL", StringComparison.Ordinal)
+            || name.StartsWith("PMIX_", StringComparison.Ordinal)
+            || (name.StartsWith("OMPI_", StringComparison.Ordinal) && !name.StartsWith("OMPI_MCA_", StringComparison.Ordinal));
     }
+
+    /// <summary>True for the environment of an MPI rank: PMI-1 (<c>PMI_FD</c>) or PMIx (<c>PMIX_NAMESPACE</c>, from libpmix).</summary>
+    public static bool IsRankEnvironment(IReadOnlyDictionary<string, string>? environment) =>
+        environment is not null && (environment.ContainsKey(Fd) || environment.ContainsKey(PmixNamespace));
+
+    /// <summary>The namespace libpmix's setup_fork gives a PMIx rank; its presence marks a PMIx rank's environment.</summary>
+    public const string PmixNamespace = "PMIX_NAMESPACE";
 }

@@ -25,7 +25,15 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
     private long _startedAt;
     private int _initialized;
 
-    public PmiGroupLaunch(GlobalServices global) => _global = global;
+    private readonly PmiMode _mode;
+
+    /// <param name="global">The run's global services.</param>
+    /// <param name="mode">PMI-1 (served by <see cref="PmiServer"/>) or PMIx (by the embedded <see cref="PmixServer"/>).</param>
+    public PmiGroupLaunch(GlobalServices global, PmiMode mode)
+    {
+        _global = global;
+        _mode = mode;
+    }
 
     public async Task BeforeStartAsync(GroupRecord group, IReadOnlyList<int> slotNodes)
     {
@@ -42,7 +50,8 @@ internal sealed class PmiGroupLaunch : IGroupLaunchHook
             _slotNodes,
             Enumerable.Range(0, _slotNodes.Length).Where(r => _slotNodes[r] == node).ToArray(),
             kvsName,
-            JobWideBarrier: _barrier is not null)))).ConfigureAwait(false);
+            JobWideBarrier: _barrier is not null,
+            _mode)))).ConfigureAwait(false);
         foreach (var reply in replies)
         {
             for (var i = 0; i < reply.Ranks.Length; i++)

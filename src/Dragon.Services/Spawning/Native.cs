@@ -29,6 +29,10 @@ internal static unsafe partial class Native
     /// <summary>glibc's posix_spawn_file_actions_t is 80 bytes and posix_spawnattr_t 336; room to spare.</summary>
     public const int SpawnStructBytes = 1024;
 
+    /// <summary>The real group id (with <see cref="getuid"/>, what the PMIx server checks its ranks against).</summary>
+    [LibraryImport(Libc)]
+    public static partial uint getgid();
+
     /// <summary>signal(2); with <see cref="SIG_DFL"/>, restores a signal's default disposition.</summary>
     [LibraryImport(Libc, EntryPoint = "signal")]
     public static partial nint signal(int signum, nint handler);

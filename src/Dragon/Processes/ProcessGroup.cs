@@ -14,6 +14,15 @@ public enum Pmi
 
     /// <summary>PMI-1 "simple" wire protocol, served by the runtime (MPICH and its family).</summary>
     Simple = 1,
+
+    /// <summary>PMIx, served by the node services through the embedded libpmix.so.2 (Open MPI 4.1 and later).</summary>
+    Pmix = 2,
+
+    /// <summary>
+    /// <see cref="Simple"/> or <see cref="Pmix"/>, chosen at <see cref="ProcessGroup.Init"/> from the MPI library each
+    /// executable links (libmpich.so: PMI-1; Open MPI's libmpi.so.40: PMIx); an executable that names neither is an error.
+    /// </summary>
+    Auto = 3,
 }
 
 /// <summary>Where a process group is in its life.</summary>
@@ -146,8 +155,27 @@ public sealed class ProcessGroup : IRuntimeObject<ProcessGroup>, IDisposable, IA
             throw new InvalidOperationException("a process group needs at least one AddProcess before Init");
         }
 
-        var spec = new GroupSpec(_members.ToArray(), Restart, IgnoreErrorOnExit, Timeouts.ToMilliseconds(Walltime), (PmiMode)Pmi);
+        var spec = new GroupSpec(_members.ToArray(), Restart, IgnoreErrorOnExit, Timeouts.ToMilliseconds(Walltime), ResolvePmi());
         _id = (await RuntimeClient.Current.RequestAsync<GroupStatusReply>(new GroupCreateRequest(spec), cancellationToken).ConfigureAwait(false)).Status.GroupId;
+    }
+
+    /// <summary>The PMI mode the runtime serves: <see cref="Pmi.Auto"/> becomes the one every member's executable needs.</summary>
+    private PmiMode ResolvePmi()
+    {
+        if (Pmi != Pmi.Auto)
+        {
+            return (PmiMode)Pmi;
+        }
+
+        var modes = _members.Select(m => (m.Template.Executable, Mode: MpiLibraryProbe.Detect(m.Template.Executable, m.Template.Cwd))).ToArray();
+        if (modes.Select(m => m.Mode).Distinct().Count() > 1)
+        {
+            var simple = modes.First(m => m.Mode == PmiMode.Simple).Executable;
+            var pmix = modes.First(m => m.Mode == PmiMode.Pmix).Executable;
+            throw new ArgumentException($"Pmi.Auto: {simple} links MPICH (PMI-1) but {pmix} links Open MPI (PMIx); one MPI job needs one MPI library");
+        }
+
+        return modes[0].Mode;
     }
 
     /// <summary>Starts every member, batched per node.</summary>

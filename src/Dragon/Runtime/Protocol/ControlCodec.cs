@@ -196,6 +196,7 @@ internal static partial class ControlCodec
                 WriteInt32s(ref w, m.LocalRanks);
                 w.String(m.KvsName);
                 w.Bool(m.JobWideBarrier);
+                w.Enum(m.Mode);
                 break;
             case PmiJobReply m:
                 w.Byte(34);
@@ -364,7 +365,7 @@ internal static partial class ControlCodec
             30 => new ProcessExitedNotice(r.UInt64("Puid"), r.Int32("Code"), r.Int32("Signal")),
             31 => new ProcessGoneNotice(r.UInt64("Puid")),
             32 => new OutputNotice(r.String("Label"), r.Bytes("Line"), r.Bool("IsError")),
-            33 => new PmiJobRequest(r.UInt64("GroupId"), ReadInt32s(ref r, "NodeOfRank"), ReadInt32s(ref r, "LocalRanks"), r.String("KvsName"), r.Bool("JobWideBarrier")),
+            33 => new PmiJobRequest(r.UInt64("GroupId"), ReadInt32s(ref r, "NodeOfRank"), ReadInt32s(ref r, "LocalRanks"), r.String("KvsName"), r.Bool("JobWideBarrier"), r.Enum<PmiMode>("Mode")),
             34 => new PmiJobReply(ReadInt32s(ref r, "Ranks"), ReadArray(ref r, "Environments", 4, static (ref WireReader r) => ReadPairs(ref r, "Environments[]"))),
             35 => new PmiJobClose(r.UInt64("GroupId")),
             36 => new PmiEventNotice(r.UInt64("GroupId"), r.Int32("Rank"), r.Int32("Kind"), r.Int32("ExitCode"), r.NullableString("Message")),

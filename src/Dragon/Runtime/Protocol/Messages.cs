@@ -161,7 +161,7 @@ internal sealed record ProcessGoneNotice(ulong Puid) : IMessage;
 internal sealed record OutputNotice(string Label, byte[] Line, bool IsError) : IMessage;
 
 /// <summary>Creates a node's part of an MPI job: its local ranks, the job's mapping and KVS name.</summary>
-internal sealed record PmiJobRequest(ulong GroupId, int[] NodeOfRank, int[] LocalRanks, string KvsName, bool JobWideBarrier) : IMessage;
+internal sealed record PmiJobRequest(ulong GroupId, int[] NodeOfRank, int[] LocalRanks, string KvsName, bool JobWideBarrier, PmiMode Mode = PmiMode.Simple) : IMessage;
 
 /// <summary>The PMI environment of each local rank, by rank.</summary>
 internal sealed record PmiJobReply(int[] Ranks, KeyValuePair<string, string>[][] Environments) : IMessage;

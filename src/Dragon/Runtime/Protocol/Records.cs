@@ -57,6 +57,10 @@ internal enum PmiMode
 {
     None = 0,
     Simple = 1,
+    Pmix = 2,
+
+    /// <summary>Chosen from the executables by the client before the group reaches the runtime; never on the wire.</summary>
+    Auto = 3,
 }
 
 internal enum GroupState
