@@ -57,10 +57,13 @@ public static partial class Workflow
         return failed.Count == 0 && consumer.GetStatus().ExitCode == 0 ? 0 : 1;
     }
 
-    /// <summary>Runs the MPI benchmark as a PMI group, rank 0's stdout piped to a parser, the rest discarded.</summary>
+    /// <summary>
+    /// Runs the MPI benchmark as a PMI group, rank 0's stdout piped to a parser, the rest discarded. The PMI flavour
+    /// follows the executable: PMI-1 for an MPICH build, PMIx for an Open MPI one.
+    /// </summary>
     public static int Produce(int id, int ranks, string mpiExe, string[] mpiArgs, DragonQueue<Result> results, DragonQueue<ProducerFailure> failures)
     {
-        using var group = new ProcessGroup(pmi: Pmi.Simple);
+        using var group = new ProcessGroup(pmi: Pmi.Auto);
         group.AddProcess(1, ProcessTemplate.Executable(mpiExe, mpiArgs) with { Stdout = Stdio.Pipe, Policy = Policy.RoundRobin });
         if (ranks > 1)
         {

@@ -43,6 +43,13 @@ public sealed partial class MultiNodeTests : IDisposable
     }
 
     [Fact]
+    public void Ssh_WorkflowWithOpenMpiBenchmarkOverFourHosts_AllResultsArriveAndRanksSpread()
+    {
+        var result = _cluster.RunInHead(Dragon($"--hosts {AllHosts} {Workflow} {QuickMpi} --mpi-exe {Repo.MpiProgram("alltoall-openmpi")}"), s_timeout);
+        AssertWorkflow(result);
+    }
+
+    [Fact]
     public void Slurm_SallocWorkflow_UsesEveryAllocatedNode()
     {
         var dir = Directory.CreateTempSubdirectory("dragon-salloc").FullName;

@@ -31,6 +31,24 @@ public sealed partial class MpiWorkflowTests : IDisposable
     }
 
     [Fact]
+    public void Workflow_OpenMpiBuildOfTheBenchmark_AllResultsArriveAndExitZero()
+    {
+        // The same workflow with the benchmark built by mpicc.openmpi: Pmi.Auto serves it PMIx instead of PMI-1.
+        var result = _dragon.Run(s_timeout, Workflow, "--producers", "3", "--concurrent", "2", "--ranks", "2", "--mpi-exe", Repo.MpiProgram("alltoall-openmpi"), "--mpi-args", "--warmup 5 -i 50");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var rows = ResultRow().Matches(result.Stdout).Select(m => (Producer: int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Size: int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var expectedSizes = Enumerable.Range(0, 13).Select(k => 1 << k).ToArray();
+        for (var producer = 0; producer < 3; producer++)
+        {
+            var sizes = rows.Where(r => r.Producer == producer).Select(r => r.Size).OrderBy(s => s).ToArray();
+            Assert.True(expectedSizes.SequenceEqual(sizes), $"producer {producer} logged sizes {string.Join(",", sizes)}\n{result}");
+        }
+
+        Assert.Contains("main: all 3 producers finished", result.Stdout, StringComparison.Ordinal);
+        _dragon.AssertNothingLeft();
+    }
+
+    [Fact]
     public void Workflow_MpiJobFails_MainReportsTheProducerAndExitsNonZero()
     {
         var result = _dragon.Run(s_timeout, Workflow, "--producers", "2", "--concurrent", "2", "--ranks", "2", "--mpi-exe", Repo.MpiProgram("mpitest"), "--mpi-args", "abort 1 5");
