@@ -85,8 +85,11 @@ internal sealed class DragonRun : IDisposable
         var clock = Stopwatch.StartNew();
         if (!process.WaitForExit(timeout))
         {
-            process.Kill(entireProcessTree: true);
+            // The launcher alone, as a crash would: its fences then stop the run and remove its files, where killing
+            // the whole tree (fences included) would leave /dev/shm files that fail the tests after this one.
+            process.Kill();
             process.WaitForExit();
+            WaitForRunsToEnd(TimeSpan.FromSeconds(10));
             throw new TimeoutException($"dragon {string.Join(' ', args)} did not finish in {timeout}\n{stdout}\n{stderr}");
         }
 
@@ -150,6 +153,16 @@ internal sealed class DragonRun : IDisposable
         }
 
         return found.ToArray();
+    }
+
+    /// <summary>Waits (bounded) until no process of this test's runs is alive; what is left, Dispose kills.</summary>
+    private void WaitForRunsToEnd(TimeSpan patience)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (LiveProcessesOfRuns().Length > 0 && deadline.Elapsed < patience)
+        {
+            Thread.Sleep(50);
+        }
     }
 
     /// <summary>Asserts the runs of this test left nothing behind (waiting briefly for the kernel to reap).</summary>
