@@ -26,7 +26,7 @@ dragon = os.path.join(root, "artifacts/bin/dragon")
 bench_dll = os.path.join(root, "artifacts/build/bin/Dragon.Bench/release/Dragon.Bench.dll")
 bench_aot = os.path.join(root, "artifacts/publish/bench-aot/Dragon.Bench.Aot")
 peer = os.path.join(root, "bench/peers/tasks_pool.py")
-figure = re.compile(r"BENCH (\w+)=([0-9.eE+-]+)")
+figure = re.compile(r"BENCH (\w*per_s|nap_\w+)=([0-9.eE+-]+)$", re.M)
 
 
 def ours(program, nodes=1, hosts=None):
