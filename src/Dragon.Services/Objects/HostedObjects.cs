@@ -20,6 +20,9 @@ internal sealed class HostedObjects
     /// <summary>Largest message a channel accepts unless created with another limit.</summary>
     public const long DefaultMaxMessageBytes = 64L * 1024 * 1024;
 
+    /// <summary>The least memory a dictionary manager may have for its entries.</summary>
+    public const long MinDictionaryBytes = 64 * 1024;
+
     private readonly ConcurrentDictionary<ulong, Entry> _objects = new();
     private readonly RunContext _run;
     private readonly int _nodeIndex;
@@ -58,6 +61,13 @@ internal sealed class HostedObjects
                 request.Flag),
             ObjectKind.Barrier when request.Parties < 1 => throw new ServiceException(ErrorKind.InvalidArgument, $"a barrier needs at least 1 party, not {request.Parties}"),
             ObjectKind.Semaphore when request.Capacity < 0 => throw new ServiceException(ErrorKind.InvalidArgument, $"a semaphore's value cannot be negative ({request.Capacity})"),
+            ObjectKind.DictionaryShard when request.Capacity < MinDictionaryBytes || request.SlotSize < 1 || request.Parties < 1 => throw new ServiceException(
+                ErrorKind.InvalidArgument,
+                $"a dictionary manager needs at least {MinDictionaryBytes} bytes ({request.Capacity}), room for a key ({request.SlotSize}) and a working set of a checkpoint ({request.Parties})"),
+            ObjectKind.DictionaryShard => new ObjectDescriptor(
+                id, ObjectKind.DictionaryShard, name, _nodeIndex,
+                $"/dev/shm/{_run.ShmPrefix}-n{_nodeIndex}-dd{id.ToString("x", CultureInfo.InvariantCulture)}",
+                request.Capacity, request.SlotSize, request.MaxMessageBytes, request.Parties, request.Flag),
             _ => new ObjectDescriptor(id, request.Kind, name, _nodeIndex, null, request.Capacity, 0, 0, request.Parties, request.Flag),
         };
         HostedObject hosted = descriptor.Kind switch
@@ -65,6 +75,7 @@ internal sealed class HostedObjects
             ObjectKind.Channel => new ChannelHost(descriptor),
             ObjectKind.Barrier => new BarrierHost(descriptor, _logger),
             ObjectKind.Event or ObjectKind.Lock or ObjectKind.Semaphore => CreateSync(ref descriptor),
+            ObjectKind.DictionaryShard => CreateShard(descriptor),
             _ => throw new ServiceException(ErrorKind.InvalidArgument, $"unknown object kind {descriptor.Kind}"),
         };
         var entry = new Entry(hosted);
@@ -98,6 +109,24 @@ internal sealed class HostedObjects
             ObjectKind.Lock => new LockHost(descriptor, _slab, slot.Cell, slot.Slot, _logger),
             _ => new SemaphoreHost(descriptor, _slab, slot.Cell, slot.Slot, _logger),
         };
+    }
+
+    /// <summary>
+    /// A dictionary manager: its shard file, sized from the request (bytes for entries, keys, working set; the manager's
+    /// index in the descriptor's <c>MaxMessageBytes</c> high half).
+    /// </summary>
+    private static DictShardHost CreateShard(ObjectDescriptor descriptor)
+    {
+        try
+        {
+            var shard = Dragon.Dictionary.Internal.DictShard.Create(
+                descriptor.ShmPath!, (int)(descriptor.MaxMessageBytes >> 32), descriptor.Capacity, descriptor.SlotSize, descriptor.Parties);
+            return new DictShardHost(descriptor, shard);
+        }
+        catch (IOException e)
+        {
+            throw new ServiceException(ErrorKind.Internal, $"cannot create dictionary manager '{descriptor.Name}': {e.Message}");
+        }
     }
 
     /// <summary>Slab files of this node's events, locks and semaphores (for tests).</summary>

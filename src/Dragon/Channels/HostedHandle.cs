@@ -1,5 +1,6 @@
 using System.Text;
 using Dragon.Channels.Internal;
+using Dragon.Dictionary.Internal;
 using Dragon.Runtime;
 using Dragon.Runtime.Protocol;
 using Dragon.Sync.Internal;
@@ -24,6 +25,10 @@ internal sealed class HostedHandle : IDisposable
             {
                 _ring = ShmRing.Open(path);
             }
+            else if (descriptor.Kind == ObjectKind.DictionaryShard)
+            {
+                Shard = DictShard.Open(path);
+            }
             else if (RuntimeClient.Current.Puid != 0)
             {
                 // A lock records its holder's puid, and 0 means free: a process without one goes by request.
@@ -45,6 +50,9 @@ internal sealed class HostedHandle : IDisposable
     /// when they go to its home node (and for a barrier, which is served by requests only).
     /// </summary>
     public SyncCell? Cell { get; }
+
+    /// <summary>The shard, when the dictionary manager lives on this node: operations then make no request.</summary>
+    public DictShard? Shard { get; }
 
     /// <summary>This process's puid, the holder a lock records (set with <see cref="Cell"/>).</summary>
     public ulong Puid { get; }
@@ -123,6 +131,7 @@ internal sealed class HostedHandle : IDisposable
 
         _ring?.Dispose();
         _ring = null;
+        Shard?.Dispose();
         try
         {
             RuntimeClient.Current.Request<Ack>(new ObjectReleaseRequest(Id, 0));

@@ -17,7 +17,7 @@ internal static class MessageCodec
     private const byte Bytes = 1;
     private const byte Utf8 = 2;
     private const byte Int32 = 3;
-    private const byte Int64 = 4;
+    internal const byte Int64 = 4;
     private const byte Float64 = 5;
     private const byte Boolean = 6;
     private const byte Json = 10;

@@ -6,7 +6,7 @@ namespace Dragon.Channels.Internal;
 internal sealed unsafe partial class ShmRing
 {
     private const int LockContended = 0x4000_0000; // above any pid (pid_max <= 2^22)
-    private const int LockPidMask = 0x3FFF_FFFF;
+    internal const int LockPidMask = 0x3FFF_FFFF;
     private const int SpinIterations = 40;
 
     /// <summary>
@@ -48,7 +48,7 @@ internal sealed unsafe partial class ShmRing
 
     private static readonly int s_pid = Environment.ProcessId;
 
-    private enum LockResult
+    internal enum LockResult
     {
         TimedOut,
         Cancelled,
@@ -58,7 +58,7 @@ internal sealed unsafe partial class ShmRing
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static LockResult AcquireLock(int* lockWord, ref WaitDeadline deadline, CancellationToken cancellationToken)
+    internal static LockResult AcquireLock(int* lockWord, ref WaitDeadline deadline, CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref *lockWord, s_pid, 0) == 0)
         {
@@ -134,7 +134,7 @@ internal sealed unsafe partial class ShmRing
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ReleaseLock(int* lockWord)
+    internal static void ReleaseLock(int* lockWord)
     {
         if ((Interlocked.Exchange(ref *lockWord, 0) & LockContended) != 0)
         {

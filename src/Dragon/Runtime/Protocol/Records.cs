@@ -89,6 +89,9 @@ internal enum ObjectKind
     Barrier = 2,
     Lock = 3,
     Semaphore = 4,
+
+    /// <summary>One manager's shard of a dictionary (Dictionary/Internal/DictShard.cs).</summary>
+    DictionaryShard = 5,
 }
 
 /// <summary>
@@ -121,6 +124,20 @@ internal enum ObjectOp
     SemaphoreValue = 42,
     TaskDone = 50,
     JoinQueue = 51,
+    DictGet = 60,
+    DictPut = 61,
+    DictRemove = 62,
+    DictContains = 63,
+    DictPutMany = 64,
+    DictAdd = 65,
+    DictWaitFor = 66,
+    DictScan = 67,
+    DictCount = 68,
+    DictStats = 69,
+    DictClear = 70,
+    DictFreeze = 71,
+    DictPersist = 72,
+    DictRestore = 73,
 }
 
 internal enum ObjectStatus

@@ -51,7 +51,7 @@ internal static class UserCodec
         [UnconditionalSuppressMessage("Trimming", "IL2059", Justification = "The type came from a method parameter or a value of this same program, so its initializer is compiled in.")]
         public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
         {
-            if (!s_runtimeObjects.ContainsKey(type) && type.IsGenericType && type.GetGenericTypeDefinition() == typeof(DragonQueue<>))
+            if (!s_runtimeObjects.ContainsKey(type) && type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(DragonQueue<>) || type.GetGenericTypeDefinition() == typeof(DragonDictionary<,>)))
             {
                 // A child decoding its arguments may meet the instantiation before anything else touched it.
                 System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(type.TypeHandle);

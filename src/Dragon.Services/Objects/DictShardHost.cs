@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Dragon.Dictionary.Internal;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Services.Objects;
+
+/// <summary>
+/// One manager of a dictionary, hosted by its node service: it creates the shard's shared-memory file (which the
+/// processes of this node use directly) and serves the requests of processes on other nodes by performing them on
+/// the same shard. Waits for a key run on a thread of their own (the futex sleep blocks); checkpoint files are
+/// written and read here, on the manager's own node.
+/// </summary>
+internal sealed class DictShardHost : HostedObject
+{
+    private const int MaxScanBytes = 4 << 20;
+
+    private readonly DictShard _shard;
+
+    public DictShardHost(ObjectDescriptor descriptor, DictShard shard)
+        : base(descriptor)
+    {
+        _shard = shard;
+    }
+
+    /// <summary>How many managers the dictionary has (the descriptor's <c>MaxMessageBytes</c> low half).</summary>
+    private int Managers => (int)(Descriptor.MaxMessageBytes & 0xFFFF_FFFF);
+
+    public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken) => request.Op switch
+    {
+        ObjectOp.DictWaitFor => WaitForAsync(request, cancellationToken),
+        ObjectOp.DictGet when request.TimeoutMs != 0 => GetOrWaitAsync(request, cancellationToken),
+        ObjectOp.DictPersist or ObjectOp.DictRestore => Task.Run(() => Guarded(request), CancellationToken.None),
+        _ => Task.FromResult(Guarded(request)),
+    };
+
+    /// <summary>Serves one operation with the shard counted in use, so its destruction does not unmap it meanwhile.</summary>
+    private ObjectReply Guarded(ObjectRequest request)
+    {
+        if (!_shard.Enter())
+        {
+            return Reply(ObjectStatus.Destroyed);
+        }
+
+        try
+        {
+            return request.Op switch
+            {
+                ObjectOp.DictGet => Get(request),
+                ObjectOp.DictContains => Status(_shard.Contains(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
+                ObjectOp.DictPut => Put(request),
+                ObjectOp.DictRemove => Status(_shard.Remove(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
+                ObjectOp.DictPutMany => PutMany(request),
+                ObjectOp.DictAdd => Add(request),
+                ObjectOp.DictScan => Scan(request),
+                ObjectOp.DictCount => Ok(_shard.Count(request.Argument)),
+                ObjectOp.DictStats => Stats(),
+                ObjectOp.DictClear => Clear(),
+                ObjectOp.DictFreeze => Freeze(request.Argument != 0),
+                ObjectOp.DictPersist => Persist(request),
+                ObjectOp.DictRestore => Restore(request),
+                _ => Failure(ObjectStatus.Invalid, $"{request.Op} is not an operation of a dictionary manager"),
+            };
+        }
+        catch (InvalidDataException e)
+        {
+            return Failure(ObjectStatus.Invalid, e.Message);
+        }
+        finally
+        {
+            _shard.Exit();
+        }
+    }
+
+    private ObjectReply Get(ObjectRequest request)
+    {
+        var key = request.Payload.Span;
+        var buffer = Array.Empty<byte>();
+        var status = _shard.TryGet(key, DictHash.Of(key), request.Argument, ref buffer, out var length);
+        return status == DictStatus.Ok
+            ? new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok)
+            : Status(status, request.Argument);
+    }
+
+    /// <summary>
+    /// A get that may wait for its checkpoint (the dictionary waits for checkpoints): served at once unless the shard
+    /// has not reached it, else on a thread of its own until it has, or the request's time runs out.
+    /// </summary>
+    private async Task<ObjectReply> GetOrWaitAsync(ObjectRequest request, CancellationToken cancellationToken)
+    {
+        var first = Guarded(request);
+        if (first.Value != (long)DictStatus.NotYet)
+        {
+            return first;
+        }
+
+        var timeout = request.TimeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(request.TimeoutMs);
+        return await Task.Factory.StartNew(
+            () =>
+            {
+                if (!_shard.Enter())
+                {
+                    return Reply(ObjectStatus.Destroyed);
+                }
+
+                try
+                {
+                    var status = _shard.WaitForCheckpoint(request.Argument, timeout, cancellationToken);
+                    return status == DictStatus.Ok ? Get(request) : Status(status, request.Argument);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Reply(ObjectStatus.Cancelled);
+                }
+                finally
+                {
+                    _shard.Exit();
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+            TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private ObjectReply Put(ObjectRequest request)
+    {
+        var (key, value) = DictWire.ReadPut(request.Payload);
+        var status = _shard.Put(key.Span, DictHash.Of(key.Span), value.Span, request.Argument);
+        return Status(status, request.Argument, DictLayout.EntryBytes + key.Length + value.Length);
+    }
+
+    private ObjectReply PutMany(ObjectRequest request)
+    {
+        var status = _shard.PutMany(request.Payload.Span, request.Argument, out var done);
+        if (status == DictStatus.Ok)
+        {
+            return Ok((long)DictStatus.Ok);
+        }
+
+        return Failure(ObjectStatus.Broken, $"{_shard.Describe(status, request.Argument)} (the first {done} of the batch went in)", status);
+    }
+
+    private ObjectReply Add(ObjectRequest request)
+    {
+        var payload = request.Payload.Span;
+        if (payload.Length < 8)
+        {
+            return Failure(ObjectStatus.Invalid, $"a dictionary add of {payload.Length} bytes has no delta");
+        }
+
+        var key = payload[8..];
+        var status = _shard.Add(key, DictHash.Of(key), BinaryPrimitives.ReadInt64LittleEndian(payload), request.Argument, out var result);
+        if (status != DictStatus.Ok)
+        {
+            return Status(status, request.Argument);
+        }
+
+        var reply = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(reply, result);
+        return new ObjectReply(ObjectStatus.Ok, reply, (long)DictStatus.Ok);
+    }
+
+    /// <summary>A process of another node waits for a key: on the shard's futex, on a thread of its own.</summary>
+    private async Task<ObjectReply> WaitForAsync(ObjectRequest request, CancellationToken cancellationToken)
+    {
+        var key = request.Payload.ToArray();
+        var timeout = request.TimeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(request.TimeoutMs);
+        return await Task.Factory.StartNew(
+                () =>
+                {
+                    if (!_shard.Enter())
+                    {
+                        return Reply(ObjectStatus.Destroyed);
+                    }
+
+                    var buffer = Array.Empty<byte>();
+                    DictStatus status;
+                    try
+                    {
+                        status = _shard.WaitFor(key, DictHash.Of(key), request.Argument, ref buffer, out var length, timeout, cancellationToken);
+                        if (status == DictStatus.Ok)
+                        {
+                            return new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok);
+                        }
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return Reply(ObjectStatus.Cancelled);
+                    }
+                    finally
+                    {
+                        _shard.Exit();
+                    }
+
+                    if (status == DictStatus.Destroyed)
+                    {
+                        return Reply(ObjectStatus.Destroyed);
+                    }
+
+                    return status is DictStatus.NotFound or DictStatus.NotYet
+                        ? Reply(ObjectStatus.TimedOut, (long)status)
+                        : Status(status, request.Argument);
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private ObjectReply Scan(ObjectRequest request)
+    {
+        var payload = request.Payload.Span;
+        if (payload.Length != 16)
+        {
+            return Failure(ObjectStatus.Invalid, $"a dictionary scan request is 16 bytes, not {payload.Length}");
+        }
+
+        var cursor = BinaryPrimitives.ReadInt64LittleEndian(payload);
+        var withValues = BinaryPrimitives.ReadInt32LittleEndian(payload[8..]) != 0;
+        var maxBytes = Math.Clamp(BinaryPrimitives.ReadInt32LittleEndian(payload[12..]), 1, MaxScanBytes);
+        var output = new ArrayBufferWriter<byte>(Math.Min(maxBytes + 1024, 1 << 20));
+        output.Advance(12);
+        var next = _shard.Scan(cursor, request.Argument, withValues, output, maxBytes, out var count);
+        var reply = output.WrittenMemory;
+        var head = System.Runtime.InteropServices.MemoryMarshal.AsMemory(reply).Span;
+        BinaryPrimitives.WriteInt64LittleEndian(head, next);
+        BinaryPrimitives.WriteInt32LittleEndian(head[8..], count);
+        return new ObjectReply(ObjectStatus.Ok, reply, (long)DictStatus.Ok);
+    }
+
+    private ObjectReply Stats()
+    {
+        var output = new ArrayBufferWriter<byte>(80);
+        DictShard.WriteStats(_shard.Stats(), output);
+        return new ObjectReply(ObjectStatus.Ok, output.WrittenMemory, (long)DictStatus.Ok);
+    }
+
+    private ObjectReply Clear()
+    {
+        _shard.Clear();
+        return Ok((long)DictStatus.Ok);
+    }
+
+    private ObjectReply Freeze(bool frozen)
+    {
+        _shard.SetFrozen(frozen);
+        return Ok((long)DictStatus.Ok);
+    }
+
+    private ObjectReply Persist(ObjectRequest request)
+    {
+        var directory = Encoding.UTF8.GetString(request.Payload.Span);
+        if (request.Argument < _shard.Checkpoints.Oldest)
+        {
+            return Status(DictStatus.Retired, request.Argument);
+        }
+
+        try
+        {
+            return Ok(DictCheckpointFile.Write(_shard, Managers, request.Argument, directory));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Failure(ObjectStatus.Broken, $"manager {_shard.ManagerIndex} could not persist checkpoint {request.Argument} to '{directory}': {e.Message}", DictStatus.Failed);
+        }
+    }
+
+    private ObjectReply Restore(ObjectRequest request)
+    {
+        var directory = Encoding.UTF8.GetString(request.Payload.Span);
+        try
+        {
+            return Ok(DictCheckpointFile.Read(_shard, Managers, request.Argument, directory));
+        }
+        catch (FileNotFoundException e)
+        {
+            return Failure(ObjectStatus.Broken, e.Message, DictStatus.NoCheckpoint);
+        }
+        catch (DictionaryFullException e)
+        {
+            return Failure(ObjectStatus.Broken, e.Message, DictStatus.Full);
+        }
+        catch (InvalidDataException e)
+        {
+            return Failure(ObjectStatus.Broken, e.Message, DictStatus.Corrupt);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Failure(ObjectStatus.Broken, $"manager {_shard.ManagerIndex} could not read checkpoint {request.Argument} from '{directory}': {e.Message}", DictStatus.Failed);
+        }
+    }
+
+    /// <summary>A shard status as a reply: Ok and NotFound as such, anything else with the manager's description.</summary>
+    private ObjectReply Status(DictStatus status, long checkpoint, long need = 0) => status is DictStatus.Ok or DictStatus.NotFound
+        ? Ok((long)status)
+        : Failure(ObjectStatus.Broken, _shard.Describe(status, checkpoint, need), status);
+
+    /// <summary>A failure: Broken with the <see cref="DictStatus"/> as the value and the description as the payload.</summary>
+    private static ObjectReply Failure(ObjectStatus status, string message, DictStatus code = DictStatus.Ok) =>
+        new(status, Encoding.UTF8.GetBytes(message), (long)code);
+
+    public override void Destroy()
+    {
+        // Waiters here and in the processes of this node see the mark and leave; the unmapping waits for this
+        // service's operations in progress.
+        _shard.MarkDestroyed();
+        DictShard.TryDelete(_shard.Path);
+        _shard.Dispose();
+    }
+}

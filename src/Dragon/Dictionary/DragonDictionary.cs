@@ -1,0 +1,269 @@
+using System.Buffers;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Dragon.Channels;
+using Dragon.Dictionary.Internal;
+using Dragon.Runtime.Protocol;
+using Dragon.Runtime.Serialization;
+
+namespace Dragon;
+
+/// <summary>
+/// A dictionary shared by every process of the run, sharded over managers on the run's nodes (Dragon's DDict). A key
+/// lives on the manager its hash chooses; a process on that manager's node reads and writes it in shared memory, with
+/// no request and no socket, and other processes through the manager's node. Keys and values are bytes, strings,
+/// primitives or any plain record or class (the runtime's message codec), so every process sees the same keys.
+/// <para>
+/// Each handle reads and writes at its own checkpoint (<see cref="CheckpointId"/>, 0 at first): a write goes into that
+/// checkpoint, and a read sees, for each key, the value written at the newest checkpoint up to it. Managers keep the
+/// last <see cref="DragonDictionaryOptions.WorkingSetSize"/> checkpoints, and <see cref="Persist(string?)"/> writes
+/// one to files a new run restores from. Disposing lets go of this process's reference; the dictionary is destroyed
+/// when the last holder lets go or exits.
+/// </para>
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+[JsonConverter(typeof(DictionaryConverterFactory))]
+public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsyncDisposable
+    where TKey : notnull
+{
+    private readonly DictClient _client;
+    private readonly int _pinned;
+    private readonly bool _owner;
+    private long _checkpoint;
+
+    /// <summary>Creates a dictionary with a manager on each node of the run (or as <paramref name="options"/> say).</summary>
+    /// <exception cref="ArgumentException">An option is out of range (named).</exception>
+    /// <exception cref="DictionaryCheckpointException">A checkpoint to restore is missing.</exception>
+    /// <exception cref="InvalidDataException">A checkpoint file to restore is damaged (named, with where).</exception>
+    public DragonDictionary(DragonDictionaryOptions? options = null)
+    {
+        options ??= new DragonDictionaryOptions();
+        var (client, checkpoint) = Create(options);
+        _client = client;
+        _checkpoint = checkpoint;
+        _pinned = -1;
+        _owner = true;
+        PersistDirectory = options.PersistDirectory;
+    }
+
+    private DragonDictionary(DictClient client, long checkpoint, int pinned, bool owner, string? persistDirectory)
+    {
+        _client = client;
+        _checkpoint = checkpoint;
+        _pinned = pinned;
+        _owner = owner;
+        PersistDirectory = persistDirectory;
+    }
+
+    /// <summary>
+    /// Makes this instantiation serializable without reflection (a Native AOT program cannot build the factory's
+    /// converter at run time), like <see cref="DragonQueue{T}"/>.
+    /// </summary>
+    static DragonDictionary() => UserCodec.RegisterRuntimeObject(
+        typeof(DragonDictionary<TKey, TValue>),
+        options => JsonMetadataServices.CreateValueInfo<DragonDictionary<TKey, TValue>>(options, new DictionaryConverterFactory.DictionaryConverter<TKey, TValue>()));
+
+    /// <summary>Attaches to a dictionary by its run-wide name, at checkpoint 0.</summary>
+    /// <exception cref="ObjectNotFoundException">No such dictionary (destroyed, or never created).</exception>
+    public static DragonDictionary<TKey, TValue> Attach(string name, DragonDictionaryOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var first = HostedHandle.Attach(ObjectKind.DictionaryShard, 0, ManagerName(name, 0));
+        var count = (int)(first.Descriptor.MaxMessageBytes & 0xFFFF_FFFF);
+        var handles = new HostedHandle[count];
+        handles[0] = first;
+        try
+        {
+            for (var m = 1; m < count; m++)
+            {
+                handles[m] = HostedHandle.Attach(ObjectKind.DictionaryShard, 0, ManagerName(name, m));
+            }
+        }
+        catch
+        {
+            foreach (var handle in handles)
+            {
+                handle?.Dispose();
+            }
+
+            throw;
+        }
+
+        options ??= new DragonDictionaryOptions();
+        return new DragonDictionary<TKey, TValue>(
+            new DictClient(name, handles, options.WaitForCheckpoints, options.CheckpointWaitTimeout), 0, -1, owner: true, options.PersistDirectory);
+    }
+
+    /// <summary>The run-wide name (given, or made up for an anonymous dictionary).</summary>
+    public string Name => _client.Name;
+
+    /// <summary>How many managers hold the dictionary's keys.</summary>
+    public int ManagerCount => _client.ManagerCount;
+
+    /// <summary>The node each manager is on, by manager index.</summary>
+    public IReadOnlyList<int> ManagerNodes => [.. Enumerable.Range(0, _client.ManagerCount).Select(_client.NodeOf)];
+
+    /// <summary>The managers on this process's node (whose keys it reads and writes in shared memory).</summary>
+    public IReadOnlyList<int> LocalManagers => _client.LocalManagers;
+
+    /// <summary>Where <see cref="Persist(string?)"/> writes when not told (from the options).</summary>
+    public string? PersistDirectory { get; }
+
+    /// <summary>The value of <paramref name="key"/> at this handle's checkpoint.</summary>
+    /// <exception cref="KeyNotFoundException">The key has no value.</exception>
+    public TValue this[TKey key]
+    {
+        get => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"dictionary '{Name}' has no key {Describe(key)}");
+        set => Set(key, value);
+    }
+
+    /// <summary>Reads the value of <paramref name="key"/>; false when it has none.</summary>
+    public bool TryGetValue(TKey key, out TValue value)
+    {
+        var encoded = EncodeKey(key, out var hash);
+        var buffer = t_value ??= new byte[256];
+        if (_client.TryGet(ManagerFor(hash), encoded, hash, _checkpoint, ref buffer, out var length))
+        {
+            t_value = buffer;
+            value = MessageCodec.Decode<TValue>(buffer.AsSpan(0, length));
+            return true;
+        }
+
+        t_value = buffer;
+        value = default!;
+        return false;
+    }
+
+    /// <summary>Reads the value of <paramref name="key"/>: found (and the value), or not.</summary>
+    public async Task<(bool Found, TValue Value)> TryGetValueAsync(TKey key, CancellationToken cancellationToken = default)
+    {
+        var encoded = EncodeKeyToArray(key, out var hash);
+        var value = await _client.TryGetAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken).ConfigureAwait(false);
+        return value is { } bytes ? (true, MessageCodec.Decode<TValue>(bytes.Span)) : (false, default!);
+    }
+
+    /// <summary>Reads the value of <paramref name="key"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The key has no value.</exception>
+    public async Task<TValue> GetAsync(TKey key, CancellationToken cancellationToken = default)
+    {
+        var (found, value) = await TryGetValueAsync(key, cancellationToken).ConfigureAwait(false);
+        return found ? value : throw new KeyNotFoundException($"dictionary '{Name}' has no key {Describe(key)}");
+    }
+
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> (adding it or replacing its value).</summary>
+    /// <exception cref="DictionaryFullException">The key's manager has no room; nothing changed.</exception>
+    public void Set(TKey key, TValue value)
+    {
+        var encoded = EncodeKey(key, out var hash);
+        _client.Put(ManagerFor(hash), encoded, hash, EncodeValue(value), _checkpoint);
+    }
+
+    /// <inheritdoc cref="Set"/>
+    public Task SetAsync(TKey key, TValue value, CancellationToken cancellationToken = default)
+    {
+        var encoded = EncodeKeyToArray(key, out var hash);
+        return _client.PutAsync(ManagerFor(hash), encoded, hash, EncodeValue(value).ToArray(), _checkpoint, cancellationToken);
+    }
+
+    /// <summary>Whether <paramref name="key"/> has a value.</summary>
+    public bool ContainsKey(TKey key)
+    {
+        var encoded = EncodeKey(key, out var hash);
+        return _client.Contains(ManagerFor(hash), encoded, hash, _checkpoint);
+    }
+
+    /// <inheritdoc cref="ContainsKey"/>
+    public Task<bool> ContainsKeyAsync(TKey key, CancellationToken cancellationToken = default)
+    {
+        var encoded = EncodeKeyToArray(key, out var hash);
+        return _client.ContainsAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken);
+    }
+
+    /// <summary>Removes <paramref name="key"/>; false when it had no value.</summary>
+    public bool Remove(TKey key)
+    {
+        var encoded = EncodeKey(key, out var hash);
+        return _client.Remove(ManagerFor(hash), encoded, hash, _checkpoint);
+    }
+
+    /// <inheritdoc cref="Remove"/>
+    public Task<bool> RemoveAsync(TKey key, CancellationToken cancellationToken = default)
+    {
+        var encoded = EncodeKeyToArray(key, out var hash);
+        return _client.RemoveAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken);
+    }
+
+    /// <summary>How many keys have a value (at this handle's checkpoint), over every manager (or the pinned one).</summary>
+    public long Count => Managers().Sum(m => _client.Count(m, _checkpoint));
+
+    /// <inheritdoc cref="Count"/>
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        var counts = await Task.WhenAll(Managers().Select(m => _client.CountAsync(m, _checkpoint, cancellationToken))).ConfigureAwait(false);
+        return counts.Sum();
+    }
+
+    /// <summary>Lets go of this process's reference (a view from <see cref="ForManager"/> holds none).</summary>
+    public void Dispose()
+    {
+        if (_owner)
+        {
+            _client.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="Dispose"/>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"dictionary '{Name}' ({ManagerCount} managers, checkpoint {_checkpoint})";
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_key;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_encodedValue;
+
+    [ThreadStatic]
+    private static byte[]? t_value;
+
+    /// <summary>The key's encoding (valid until this thread encodes another key) and its hash.</summary>
+    private static ReadOnlySpan<byte> EncodeKey(TKey key, out ulong hash)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var writer = t_key ??= new ArrayBufferWriter<byte>(256);
+        writer.ResetWrittenCount();
+        MessageCodec.Encode(key, writer);
+        hash = DictHash.Of(writer.WrittenSpan);
+        return writer.WrittenSpan;
+    }
+
+    private static byte[] EncodeKeyToArray(TKey key, out ulong hash) => EncodeKey(key, out hash).ToArray();
+
+    private static ReadOnlySpan<byte> EncodeValue(TValue value)
+    {
+        var writer = t_encodedValue ??= new ArrayBufferWriter<byte>(256);
+        writer.ResetWrittenCount();
+        MessageCodec.Encode(value, writer);
+        if (writer.Capacity > 4 << 20 && writer.WrittenCount < 64 << 10)
+        {
+            // One large value should not pin its buffer on this thread for good.
+            t_encodedValue = null;
+        }
+
+        return writer.WrittenSpan;
+    }
+
+    private int ManagerFor(ulong hash) => _pinned >= 0 ? _pinned : _client.ManagerOf(hash);
+
+    private IEnumerable<int> Managers() => _pinned >= 0 ? [_pinned] : Enumerable.Range(0, _client.ManagerCount);
+
+    private static string Describe(TKey key) => key is string text ? $"'{text}'" : key.ToString() ?? typeof(TKey).Name;
+
+    internal static string ManagerName(string name, int manager) => $"{name}#m{manager}";
+}

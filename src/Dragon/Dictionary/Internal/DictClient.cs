@@ -1,0 +1,457 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Dragon.Channels;
+using Dragon.Runtime;
+using Dragon.Runtime.Protocol;
+
+namespace Dragon.Dictionary.Internal;
+
+/// <summary>
+/// This process's side of a dictionary, on encoded keys and values: which manager holds a key, and each operation
+/// done on the manager's shard directly when it lives on this node, or as a request to its node otherwise. Failures
+/// become the dictionary's exceptions, naming the dictionary, the manager and what was wrong.
+/// </summary>
+internal sealed class DictClient : IDisposable
+{
+    private readonly HostedHandle[] _managers;
+    private readonly long _waitMs;
+
+    public DictClient(string name, HostedHandle[] managers, bool waitForCheckpoints, TimeSpan waitTimeout)
+    {
+        Name = name;
+        _managers = managers;
+        WaitForCheckpoints = waitForCheckpoints;
+        WaitTimeout = waitTimeout;
+        _waitMs = waitForCheckpoints ? Timeouts.ToMilliseconds(waitTimeout) : 0;
+        var here = RuntimeClient.Current.Hello.NodeIndex;
+        LocalManagers = [.. Enumerable.Range(0, managers.Length).Where(m => managers[m].Descriptor.HomeNode == here)];
+    }
+
+    public string Name { get; }
+
+    public int ManagerCount => _managers.Length;
+
+    public bool WaitForCheckpoints { get; }
+
+    public TimeSpan WaitTimeout { get; }
+
+    /// <summary>The managers on this process's node, whose shards it uses directly.</summary>
+    public int[] LocalManagers { get; }
+
+    public HostedHandle Handle(int manager) => _managers[manager];
+
+    public int NodeOf(int manager) => _managers[manager].Descriptor.HomeNode;
+
+    public int ManagerOf(ulong hash) => DictHash.ManagerOf(hash, _managers.Length);
+
+    /// <summary>The shard of <paramref name="manager"/> if it is on this node and not being let go (then Exit after).</summary>
+    private DictShard? Enter(int manager)
+    {
+        var handle = _managers[manager];
+        if (handle.Shard is { } shard)
+        {
+            handle.ThrowIfReleased();
+            if (shard.Enter())
+            {
+                return shard;
+            }
+
+            handle.ThrowIfReleased();
+        }
+
+        return null;
+    }
+
+    public bool TryGet(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var status = shard.TryGet(key, hash, checkpoint, ref buffer, out length);
+                if (status == DictStatus.NotYet && WaitForCheckpoints)
+                {
+                    status = shard.WaitForCheckpoint(checkpoint, WaitTimeout, CancellationToken.None);
+                    if (status == DictStatus.Ok)
+                    {
+                        status = shard.TryGet(key, hash, checkpoint, ref buffer, out length);
+                    }
+                }
+
+                return Found(status, shard, manager, checkpoint);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        var reply = Wait(RemoteAsync(manager, ObjectOp.DictGet, key.ToArray(), checkpoint, _waitMs, CancellationToken.None));
+        length = reply.Payload.Length;
+        if (length > buffer.Length)
+        {
+            buffer = new byte[length];
+        }
+
+        reply.Payload.Span.CopyTo(buffer);
+        return reply.Value == (long)DictStatus.Ok;
+    }
+
+    public async Task<ReadOnlyMemory<byte>?> TryGetAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null && (!WaitForCheckpoints || CheckpointReached(manager, checkpoint)))
+        {
+            var buffer = Array.Empty<byte>();
+            return TryGet(manager, key.Span, hash, checkpoint, ref buffer, out var length) ? (ReadOnlyMemory<byte>?)buffer.AsMemory(0, length) : null;
+        }
+
+        if (_managers[manager].Shard is { } shard)
+        {
+            // A wait for the checkpoint blocks on the futex: on a thread of its own, with the token.
+            var waited = await Task.Factory.StartNew(
+                () => shard.WaitForCheckpoint(checkpoint, WaitTimeout, cancellationToken),
+                cancellationToken,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                TaskScheduler.Default).ConfigureAwait(false);
+            var buffer = Array.Empty<byte>();
+            if (waited != DictStatus.Ok)
+            {
+                _ = Found(waited, shard, manager, checkpoint);
+            }
+
+            return TryGet(manager, key.Span, hash, checkpoint, ref buffer, out var length) ? (ReadOnlyMemory<byte>?)buffer.AsMemory(0, length) : null;
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictGet, key.ToArray(), checkpoint, _waitMs, cancellationToken).ConfigureAwait(false);
+        return reply.Value == (long)DictStatus.Ok ? (ReadOnlyMemory<byte>?)reply.Payload : null;
+    }
+
+    private bool CheckpointReached(int manager, long checkpoint) => _managers[manager].Shard!.Checkpoints.Newest >= checkpoint;
+
+    public bool Contains(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                return Found(shard.Contains(key, hash, checkpoint), shard, manager, checkpoint);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        return Wait(RemoteAsync(manager, ObjectOp.DictContains, key.ToArray(), checkpoint, 0, CancellationToken.None)).Value == (long)DictStatus.Ok;
+    }
+
+    public async Task<bool> ContainsAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null)
+        {
+            return Contains(manager, key.Span, hash, checkpoint);
+        }
+
+        return (await RemoteAsync(manager, ObjectOp.DictContains, key.ToArray(), checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value == (long)DictStatus.Ok;
+    }
+
+    public void Put(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var status = shard.Put(key, hash, value, checkpoint);
+                if (status != DictStatus.Ok)
+                {
+                    throw Error(status, manager, shard.Describe(status, checkpoint, DictLayout.EntryBytes + key.Length + value.Length));
+                }
+
+                return;
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        Wait(RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, CancellationToken.None));
+    }
+
+    public Task PutAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, ReadOnlyMemory<byte> value, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null)
+        {
+            Put(manager, key.Span, hash, value.Span, checkpoint);
+            return Task.CompletedTask;
+        }
+
+        return RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key.Span, value.Span), checkpoint, 0, cancellationToken);
+    }
+
+    /// <summary>A batch of <see cref="DictWire"/> pairs, all for <paramref name="manager"/>: one hold of its lock, or one request.</summary>
+    public Task PutManyAsync(int manager, ReadOnlyMemory<byte> batch, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var status = shard.PutMany(batch.Span, checkpoint, out var done);
+                if (status != DictStatus.Ok)
+                {
+                    throw Error(status, manager, $"{shard.Describe(status, checkpoint)} (the first {done} of the batch went in)");
+                }
+
+                return Task.CompletedTask;
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        return RemoteAsync(manager, ObjectOp.DictPutMany, batch.ToArray(), checkpoint, 0, cancellationToken);
+    }
+
+    public bool Remove(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                return Found(shard.Remove(key, hash, checkpoint), shard, manager, checkpoint);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        return Wait(RemoteAsync(manager, ObjectOp.DictRemove, key.ToArray(), checkpoint, 0, CancellationToken.None)).Value == (long)DictStatus.Ok;
+    }
+
+    public async Task<bool> RemoveAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null)
+        {
+            return Remove(manager, key.Span, hash, checkpoint);
+        }
+
+        return (await RemoteAsync(manager, ObjectOp.DictRemove, key.ToArray(), checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value == (long)DictStatus.Ok;
+    }
+
+    public long Add(int manager, ReadOnlySpan<byte> key, ulong hash, long delta, long checkpoint)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var status = shard.Add(key, hash, delta, checkpoint, out var result);
+                return status == DictStatus.Ok ? result : throw Error(status, manager, shard.Describe(status, checkpoint));
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        return BinaryPrimitives.ReadInt64LittleEndian(Wait(RemoteAsync(manager, ObjectOp.DictAdd, DictWire.Add(key, delta), checkpoint, 0, CancellationToken.None)).Payload.Span);
+    }
+
+    public async Task<long> AddAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long delta, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null)
+        {
+            return Add(manager, key.Span, hash, delta, checkpoint);
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictAdd, DictWire.Add(key.Span, delta), checkpoint, 0, cancellationToken).ConfigureAwait(false);
+        return BinaryPrimitives.ReadInt64LittleEndian(reply.Payload.Span);
+    }
+
+    /// <summary>
+    /// Waits until the key has a value at the checkpoint: on the shard's futex here (on a thread of its own for the
+    /// async form), or a request its home node serves the same way. Null when <paramref name="timeout"/> passed first.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>?> WaitForAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, TimeSpan timeout, bool synchronous, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_managers[manager].Shard is not null)
+        {
+            ReadOnlyMemory<byte>? Local()
+            {
+                var shard = Enter(manager) ?? throw new ObjectDisposedException(_managers[manager].Describe);
+                try
+                {
+                    var buffer = Array.Empty<byte>();
+                    var status = shard.WaitFor(key.Span, hash, checkpoint, ref buffer, out var length, timeout, cancellationToken);
+                    return status switch
+                    {
+                        DictStatus.Ok => (ReadOnlyMemory<byte>?)buffer.AsMemory(0, length),
+                        DictStatus.NotFound or DictStatus.NotYet => (ReadOnlyMemory<byte>?)null,
+                        _ => throw Error(status, manager, shard.Describe(status, checkpoint)),
+                    };
+                }
+                finally
+                {
+                    shard.Exit();
+                }
+            }
+
+            if (synchronous)
+            {
+                return Local();
+            }
+
+            return await Task.Factory.StartNew(Local, cancellationToken, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default)
+                .ConfigureAwait(false);
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictWaitFor, key.ToArray(), checkpoint, Timeouts.ToMilliseconds(timeout), cancellationToken)
+            .ConfigureAwait(false);
+        return reply.Status == ObjectStatus.Ok && reply.Value == (long)DictStatus.Ok ? (ReadOnlyMemory<byte>?)reply.Payload : null;
+    }
+
+    public long Count(int manager, long checkpoint)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                return shard.Count(checkpoint);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        return Wait(RemoteAsync(manager, ObjectOp.DictCount, [], checkpoint, 0, CancellationToken.None)).Value;
+    }
+
+    public async Task<long> CountAsync(int manager, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return _managers[manager].Shard is not null
+            ? Count(manager, checkpoint)
+            : (await RemoteAsync(manager, ObjectOp.DictCount, [], checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value;
+    }
+
+    /// <summary>One page of a manager's keys (and values) from <paramref name="cursor"/>: the pairs and where to go on (-1: done).</summary>
+    public async Task<(ReadOnlyMemory<byte> Pairs, long Next)> ScanAsync(int manager, long cursor, long checkpoint, bool withValues, CancellationToken cancellationToken)
+    {
+        const int PageBytes = 1 << 20;
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var output = new ArrayBufferWriter<byte>(64 << 10);
+                var next = shard.Scan(cursor, checkpoint, withValues, output, PageBytes, out _);
+                return (output.WrittenMemory, next);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictScan, DictWire.Scan(cursor, withValues, PageBytes), checkpoint, 0, cancellationToken).ConfigureAwait(false);
+        if (reply.Payload.Length < 12)
+        {
+            throw new InvalidDataException($"dictionary '{Name}': manager {manager} sent a scan page of {reply.Payload.Length} bytes");
+        }
+
+        return (reply.Payload[12..], BinaryPrimitives.ReadInt64LittleEndian(reply.Payload.Span));
+    }
+
+    public async Task<DictShardStats> StatsAsync(int manager, CancellationToken cancellationToken)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                return shard.Stats();
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictStats, [], 0, 0, cancellationToken).ConfigureAwait(false);
+        return DictShard.ReadStats(reply.Payload.Span);
+    }
+
+    /// <summary>An operation every manager does on its own node (clear, freeze, persist, restore): all at once.</summary>
+    public async Task<long[]> OnEveryManagerAsync(ObjectOp op, byte[] payload, long argument, CancellationToken cancellationToken, IEnumerable<int>? managers = null)
+    {
+        var replies = await Task.WhenAll((managers ?? Enumerable.Range(0, _managers.Length))
+            .Select(m => RemoteAsync(m, op, payload, argument, 0, cancellationToken))).ConfigureAwait(false);
+        return [.. replies.Select(r => r.Value)];
+    }
+
+    /// <summary>Whether a status of a point operation means found (Ok) or not (NotFound); anything else throws.</summary>
+    private bool Found(DictStatus status, DictShard shard, int manager, long checkpoint) => status switch
+    {
+        DictStatus.Ok => true,
+        DictStatus.NotFound => false,
+        _ => throw Error(status, manager, shard.Describe(status, checkpoint)),
+    };
+
+    /// <summary>
+    /// A request to a manager's node. A failure there comes back Broken with its <see cref="DictStatus"/> and the
+    /// manager's description; the loss of the node is the loss of the manager and its keys.
+    /// </summary>
+    private async Task<ObjectReply> RemoteAsync(int manager, ObjectOp op, byte[] payload, long argument, long timeoutMs, CancellationToken cancellationToken)
+    {
+        ObjectReply reply;
+        try
+        {
+            reply = await _managers[manager].RequestAsync(op, timeoutMs, argument, payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NodeLostException e)
+        {
+            throw new DictionaryManagerLostException(
+                $"dictionary '{Name}': manager {manager} on node {NodeOf(manager)} is lost, and the keys it held with it ({e.Message})", e);
+        }
+
+        if (reply.Status == ObjectStatus.Broken)
+        {
+            throw Error((DictStatus)reply.Value, manager, Encoding.UTF8.GetString(reply.Payload.Span));
+        }
+
+        return reply;
+    }
+
+    private static ObjectReply Wait(Task<ObjectReply> request) => request.GetAwaiter().GetResult();
+
+    public Exception Error(DictStatus status, int manager, string message)
+    {
+        var text = $"dictionary '{Name}': {message}";
+        return status switch
+        {
+            DictStatus.Full or DictStatus.KeyTableFull or DictStatus.NoShm or DictStatus.TooLarge => new DictionaryFullException(text),
+            DictStatus.Retired or DictStatus.NotYet or DictStatus.NoCheckpoint => new DictionaryCheckpointException(text),
+            DictStatus.Frozen or DictStatus.NotInteger => new InvalidOperationException(text),
+            DictStatus.Destroyed => new ObjectDisposedException(_managers[manager].Describe, text),
+            DictStatus.Corrupt => new InvalidDataException(text),
+            _ => new DragonException(text),
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var handle in _managers)
+        {
+            handle.Dispose();
+        }
+    }
+}

@@ -1,0 +1,304 @@
+using System.Runtime.CompilerServices;
+using Dragon.Channels.Internal;
+
+namespace Dragon.Dictionary.Internal;
+
+// Readers: no lock, a seqlock read, a frozen shard read without it, and waits for a key or a checkpoint.
+internal sealed unsafe partial class DictShard
+{
+    // A version chain longer than this is not one a writer made: the reader saw memory being reused.
+    private const int MaxChain = 4096;
+
+    /// <summary>
+    /// Copies the value <paramref name="key"/> had at <paramref name="checkpoint"/> into <paramref name="buffer"/>
+    /// (grown when too small). NotFound when it had none; Retired or NotYet when the shard holds no such checkpoint.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public DictStatus TryGet(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length)
+    {
+        length = 0;
+        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
+        {
+            return window;
+        }
+
+        if (Volatile.Read(ref _header->Frozen) != 0)
+        {
+            // Nothing changes a frozen shard: one look, no sequence to check (unless it was thawed meanwhile).
+            var frozen = ReadOnce(key, hash, checkpoint, ref buffer, out length, out var torn);
+            if (!torn && Volatile.Read(ref _header->Frozen) != 0)
+            {
+                return frozen;
+            }
+        }
+
+        var spins = 0;
+        while (true)
+        {
+            var seq = Volatile.Read(ref _header->Seq);
+            if ((seq & 1) != 0)
+            {
+                WaitForWriter(ref spins);
+                continue;
+            }
+
+            var status = ReadOnce(key, hash, checkpoint, ref buffer, out length, out var torn);
+            if (!X86)
+            {
+                Interlocked.MemoryBarrier();
+            }
+
+            if (Volatile.Read(ref _header->Seq) == seq)
+            {
+                if (torn)
+                {
+                    throw new InvalidDataException($"dictionary shard '{Path}' is corrupt: an entry points outside its file");
+                }
+
+                return status;
+            }
+        }
+    }
+
+    /// <summary>Whether a key has a value at the checkpoint (the same read, without the copy).</summary>
+    public DictStatus Contains(ReadOnlySpan<byte> key, ulong hash, long checkpoint)
+    {
+        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
+        {
+            return window;
+        }
+
+        var spins = 0;
+        while (true)
+        {
+            var seq = Volatile.Read(ref _header->Seq);
+            if ((seq & 1) != 0)
+            {
+                WaitForWriter(ref spins);
+                continue;
+            }
+
+            var at = Find(key, hash, checkpoint, out _, out var torn);
+            if (Volatile.Read(ref _header->Seq) == seq && !torn)
+            {
+                return at != 0 ? DictStatus.Ok : DictStatus.NotFound;
+            }
+        }
+    }
+
+    private static readonly bool X86 = System.Runtime.Intrinsics.X86.X86Base.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DictStatus ReadOnce(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, out bool torn)
+    {
+        length = 0;
+        var at = Find(key, hash, checkpoint, out _, out torn);
+        if (at == 0 || torn)
+        {
+            return DictStatus.NotFound;
+        }
+
+        length = Entry(at)->ValueLength;
+        if (length > buffer.Length)
+        {
+            buffer = new byte[Math.Max(length, buffer.Length * 2)];
+        }
+
+        new ReadOnlySpan<byte>(ValueOf(at), length).CopyTo(buffer);
+        return DictStatus.Ok;
+    }
+
+    /// <summary>Retired below the oldest checkpoint held; NotYet above the newest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DictStatus CheckpointStatus(long checkpoint) =>
+        checkpoint < Volatile.Read(ref _header->Oldest) ? DictStatus.Retired
+        : checkpoint > Volatile.Read(ref _header->Newest) ? DictStatus.NotYet
+        : DictStatus.Ok;
+
+    /// <summary>The checkpoints the shard holds: [oldest, newest].</summary>
+    public (long Oldest, long Newest) Checkpoints => (Volatile.Read(ref _header->Oldest), Volatile.Read(ref _header->Newest));
+
+    /// <summary>
+    /// The offset of the version of <paramref name="key"/> visible at <paramref name="checkpoint"/> (the newest written
+    /// at or before it), or 0 when it has none or that version is a removal. <paramref name="torn"/>: a reader met an
+    /// offset outside the heap (a writer was changing what it read).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Find(ReadOnlySpan<byte> key, ulong hash, long checkpoint, out long slotIndex, out bool torn)
+    {
+        torn = false;
+        var tag = DictLayout.TagOf(hash);
+        var index = (long)hash & _slotMask;
+        for (long probe = 0; probe < SlotCount; probe++, index = (index + 1) & _slotMask)
+        {
+            var slot = &_slots[index];
+            var seen = Volatile.Read(ref slot->Tag);
+            if (seen == DictLayout.EmptyTag)
+            {
+                break;
+            }
+
+            if (seen != tag)
+            {
+                continue;
+            }
+
+            var head = Volatile.Read(ref slot->Head);
+            if (head == 0)
+            {
+                continue;
+            }
+
+            if (!InHeap(head))
+            {
+                torn = true;
+                break;
+            }
+
+            if (!KeyEquals(head, key))
+            {
+                continue;
+            }
+
+            slotIndex = index;
+            var at = head;
+            for (var steps = 0; at != 0; steps++)
+            {
+                if (steps == MaxChain || !InHeap(at))
+                {
+                    torn = true;
+                    return 0;
+                }
+
+                var entry = Entry(at);
+                if (entry->Checkpoint <= checkpoint)
+                {
+                    return entry->ValueLength == DictLayout.Tombstone ? 0 : at;
+                }
+
+                at = entry->Next;
+            }
+
+            return 0;
+        }
+
+        slotIndex = -1;
+        return 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool KeyEquals(long at, ReadOnlySpan<byte> key) =>
+        Entry(at)->KeyLength == key.Length && new ReadOnlySpan<byte>(KeyOf(at), key.Length).SequenceEqual(key);
+
+    /// <summary>
+    /// A reader found a writer inside: spin, then yield; a writer that stays inside long may have died, so look at the
+    /// lock's holder now and then and, if it is gone, take the lock over (which repairs the shard).
+    /// </summary>
+    private void WaitForWriter(ref int spins)
+    {
+        spins++;
+        if (spins < 64)
+        {
+            Thread.SpinWait(16);
+            return;
+        }
+
+        if (spins % 256 == 0)
+        {
+            var holder = Volatile.Read(ref _header->Lock) & ShmRing.LockPidMask;
+            if (holder != 0 && !ProcessLiveness.IsAlive(holder))
+            {
+                LockForWrite();
+                UnlockAfterWrite(changed: false);
+                return;
+            }
+        }
+
+        Thread.Yield();
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="key"/> has a value at <paramref name="checkpoint"/> (and the shard holds that
+    /// checkpoint), then copies it. NotFound or NotYet when <paramref name="timeout"/> passed first.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public DictStatus WaitFor(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = WaitDeadline.From(timeout);
+        while (true)
+        {
+            var observed = Volatile.Read(ref _header->ChangeSeq);
+            if (IsDestroyed)
+            {
+                length = 0;
+                return DictStatus.Destroyed;
+            }
+
+            var status = TryGet(key, hash, checkpoint, ref buffer, out length);
+            if (status is not (DictStatus.NotFound or DictStatus.NotYet))
+            {
+                return status;
+            }
+
+            deadline.Start();
+            var remaining = deadline.RemainingNanoseconds();
+            if (remaining == 0)
+            {
+                return status;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            Interlocked.Increment(ref _header->Waiters);
+            try
+            {
+                Futex.Wait(&_header->ChangeSeq, observed, Math.Min(remaining, cancellationToken.CanBeCanceled ? 20_000_000 : 100_000_000));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _header->Waiters);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the shard holds <paramref name="checkpoint"/> (a write brought it there), up to
+    /// <paramref name="timeout"/>: Ok, NotYet when the time ran out, Retired when it is already past it.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public DictStatus WaitForCheckpoint(long checkpoint, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = WaitDeadline.From(timeout);
+        while (true)
+        {
+            var observed = Volatile.Read(ref _header->ChangeSeq);
+            if (IsDestroyed)
+            {
+                return DictStatus.Destroyed;
+            }
+
+            var status = CheckpointStatus(checkpoint);
+            if (status != DictStatus.NotYet)
+            {
+                return status;
+            }
+
+            deadline.Start();
+            var remaining = deadline.RemainingNanoseconds();
+            if (remaining == 0)
+            {
+                return status;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            Interlocked.Increment(ref _header->Waiters);
+            try
+            {
+                Futex.Wait(&_header->ChangeSeq, observed, Math.Min(remaining, cancellationToken.CanBeCanceled ? 20_000_000 : 100_000_000));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _header->Waiters);
+            }
+        }
+    }
+}

@@ -1,0 +1,461 @@
+using System.Buffers.Binary;
+using Dragon.Channels.Internal;
+
+namespace Dragon.Dictionary.Internal;
+
+// Writers: each change under the lock, made visible by one store; blocks from size-classed free lists or the top.
+internal sealed unsafe partial class DictShard
+{
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> at <paramref name="checkpoint"/>.</summary>
+    public DictStatus Put(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
+    {
+        LockForWrite();
+        var status = DictStatus.Frozen;
+        try
+        {
+            if (_header->Frozen == 0)
+            {
+                status = PutLocked(key, hash, value, tombstone: false, checkpoint, out _);
+            }
+        }
+        finally
+        {
+            UnlockAfterWrite(status == DictStatus.Ok);
+        }
+
+        return status;
+    }
+
+    /// <summary>Removes <paramref name="key"/> as of <paramref name="checkpoint"/>: Ok when it had a value, NotFound when not.</summary>
+    public DictStatus Remove(ReadOnlySpan<byte> key, ulong hash, long checkpoint)
+    {
+        LockForWrite();
+        var status = DictStatus.Frozen;
+        try
+        {
+            if (_header->Frozen == 0)
+            {
+                status = PutLocked(key, hash, default, tombstone: true, checkpoint, out _);
+            }
+        }
+        finally
+        {
+            UnlockAfterWrite(status == DictStatus.Ok);
+        }
+
+        return status;
+    }
+
+    /// <summary>
+    /// Puts a batch (<see cref="DictWire"/>'s pairs) under one hold of the lock, in order; stops at the first that
+    /// fails and says how many went in.
+    /// </summary>
+    public DictStatus PutMany(ReadOnlySpan<byte> batch, long checkpoint, out int done)
+    {
+        done = 0;
+        LockForWrite();
+        var status = DictStatus.Frozen;
+        try
+        {
+            if (_header->Frozen != 0)
+            {
+                return status;
+            }
+
+            status = DictStatus.Ok;
+            var reader = new DictWire.PairReader(batch);
+            while (reader.Next(out var key, out var value))
+            {
+                status = PutLocked(key, DictHash.Of(key), value, tombstone: false, checkpoint, out _);
+                if (status != DictStatus.Ok)
+                {
+                    break;
+                }
+
+                done++;
+            }
+        }
+        finally
+        {
+            UnlockAfterWrite(done > 0);
+        }
+
+        return status;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="delta"/> to the 64-bit integer value of <paramref name="key"/> (a missing key counts as 0),
+    /// atomically, and returns the new value.
+    /// </summary>
+    public DictStatus Add(ReadOnlySpan<byte> key, ulong hash, long delta, long checkpoint, out long result)
+    {
+        result = 0;
+        LockForWrite();
+        var status = DictStatus.Frozen;
+        try
+        {
+            if (_header->Frozen != 0)
+            {
+                return status;
+            }
+
+            var at = Find(key, hash, checkpoint, out _, out _);
+            long current = 0;
+            if (at != 0)
+            {
+                var value = new ReadOnlySpan<byte>(ValueOf(at), Entry(at)->ValueLength);
+                if (value.Length != 1 + sizeof(long) || value[0] != DictWire.Int64Tag)
+                {
+                    status = DictStatus.NotInteger;
+                    return status;
+                }
+
+                current = BinaryPrimitives.ReadInt64LittleEndian(value[1..]);
+            }
+
+            result = unchecked(current + delta);
+            Span<byte> encoded = stackalloc byte[1 + sizeof(long)];
+            encoded[0] = DictWire.Int64Tag;
+            BinaryPrimitives.WriteInt64LittleEndian(encoded[1..], result);
+            status = PutLocked(key, hash, encoded, tombstone: false, checkpoint, out _);
+        }
+        finally
+        {
+            UnlockAfterWrite(status == DictStatus.Ok);
+        }
+
+        return status;
+    }
+
+    /// <summary>Makes <paramref name="checkpoint"/> the newest held, if it is past it (a restore starts there).</summary>
+    public void AdvanceTo(long checkpoint)
+    {
+        LockForWrite();
+        try
+        {
+            Advance(checkpoint);
+        }
+        finally
+        {
+            UnlockAfterWrite(changed: true);
+        }
+    }
+
+    /// <summary>Removes every key of every checkpoint; the checkpoints held stay as they were.</summary>
+    public void Clear()
+    {
+        LockForWrite();
+        try
+        {
+            new Span<byte>(_slots, checked((int)Math.Min(int.MaxValue, SlotCount * DictLayout.SlotBytes))).Clear();
+            if (SlotCount * DictLayout.SlotBytes > int.MaxValue)
+            {
+                for (long i = int.MaxValue / DictLayout.SlotBytes; i < SlotCount; i++)
+                {
+                    _slots[i] = default;
+                }
+            }
+
+            for (var i = 0; i < DictLayout.ClassCount; i++)
+            {
+                _header->FreeLists[i] = 0;
+            }
+
+            _header->Top = _heapStart;
+            _header->LiveKeys = 0;
+            _header->UsedSlots = 0;
+            _header->BytesInUse = 0;
+        }
+        finally
+        {
+            UnlockAfterWrite(changed: true);
+        }
+    }
+
+    /// <summary>Freezes (no writes; reads skip the sequence check) or thaws the shard.</summary>
+    public void SetFrozen(bool frozen)
+    {
+        LockForWrite();
+        try
+        {
+            _header->Frozen = frozen ? 1 : 0;
+        }
+        finally
+        {
+            UnlockAfterWrite(changed: true);
+        }
+    }
+
+    /// <summary>
+    /// The one write: a new version of <paramref name="key"/> (a removal when <paramref name="tombstone"/>) at
+    /// <paramref name="checkpoint"/>, replacing the version of that same checkpoint if there is one, then the versions
+    /// no checkpoint held can see are freed. Nothing is changed when it fails.
+    /// </summary>
+    private DictStatus PutLocked(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, out bool inserted)
+    {
+        inserted = false;
+        if (checkpoint < _header->Oldest)
+        {
+            return DictStatus.Retired;
+        }
+
+        var need = (long)DictLayout.EntryBytes + key.Length + (tombstone ? 0 : value.Length);
+        if (need > HeapBytes)
+        {
+            return DictStatus.TooLarge;
+        }
+
+        var tag = DictLayout.TagOf(hash);
+        var index = (long)hash & _slotMask;
+        long insertAt = -1;
+        for (long probe = 0; probe < SlotCount; probe++, index = (index + 1) & _slotMask)
+        {
+            var slot = &_slots[index];
+            if (slot->Tag == DictLayout.EmptyTag)
+            {
+                if (insertAt < 0)
+                {
+                    insertAt = index;
+                }
+
+                break;
+            }
+
+            if (slot->Tag == DictLayout.DeletedTag)
+            {
+                if (insertAt < 0)
+                {
+                    insertAt = index;
+                }
+
+                continue;
+            }
+
+            if (slot->Tag == tag && slot->Head != 0 && KeyEquals(slot->Head, key))
+            {
+                return Update(slot, key, value, tombstone, checkpoint, need);
+            }
+        }
+
+        if (tombstone)
+        {
+            return DictStatus.NotFound;
+        }
+
+        if (insertAt < 0 || (_slots[insertAt].Tag == DictLayout.EmptyTag && _header->UsedSlots >= DictLayout.MaxKeys(SlotCount)))
+        {
+            return DictStatus.KeyTableFull;
+        }
+
+        var block = Allocate(need, out var failure);
+        if (block == 0)
+        {
+            return failure;
+        }
+
+        Advance(checkpoint);
+        WriteEntry(block, key, value, tombstone: false, checkpoint, next: 0);
+        var target = &_slots[insertAt];
+        var fresh = target->Tag == DictLayout.EmptyTag;
+        Volatile.Write(ref target->Head, block);
+        Volatile.Write(ref target->Tag, tag);
+        if (fresh)
+        {
+            _header->UsedSlots++;
+        }
+
+        _header->LiveKeys++;
+        _header->Puts++;
+        inserted = true;
+        return DictStatus.Ok;
+    }
+
+    private DictStatus Update(DictSlot* slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long need)
+    {
+        var wasLive = Entry(slot->Head)->ValueLength != DictLayout.Tombstone;
+
+        // Versions run newest first: find where this checkpoint's goes.
+        var link = &slot->Head;
+        var current = *link;
+        while (current != 0 && Entry(current)->Checkpoint > checkpoint)
+        {
+            link = &Entry(current)->Next;
+            current = *link;
+        }
+
+        if (tombstone && (current == 0 || Entry(current)->ValueLength == DictLayout.Tombstone))
+        {
+            return DictStatus.NotFound;
+        }
+
+        var block = Allocate(need, out var failure);
+        if (block == 0)
+        {
+            return failure;
+        }
+
+        Advance(checkpoint);
+        var replaced = current != 0 && Entry(current)->Checkpoint == checkpoint;
+        WriteEntry(block, key, value, tombstone, checkpoint, replaced ? Entry(current)->Next : current);
+        Volatile.Write(ref *link, block);
+        if (replaced)
+        {
+            Free(current);
+        }
+
+        Trim(slot);
+        var isLive = slot->Tag != DictLayout.DeletedTag && Entry(slot->Head)->ValueLength != DictLayout.Tombstone;
+        _header->LiveKeys += (isLive ? 1 : 0) - (wasLive ? 1 : 0);
+        if (tombstone)
+        {
+            _header->Removes++;
+        }
+        else
+        {
+            _header->Puts++;
+        }
+
+        return DictStatus.Ok;
+    }
+
+    /// <summary>A write at a checkpoint past the newest makes it the newest, retiring those beyond the working set.</summary>
+    private void Advance(long checkpoint)
+    {
+        if (checkpoint <= _header->Newest)
+        {
+            return;
+        }
+
+        _header->Newest = checkpoint;
+        var floor = checkpoint - _header->WorkingSet + 1;
+        if (floor > _header->Oldest)
+        {
+            Volatile.Write(ref _header->Oldest, floor);
+        }
+    }
+
+    /// <summary>
+    /// Frees the versions of a key that no checkpoint held can see: below the newest one at or before the oldest
+    /// checkpoint (which is kept, unless it is a removal). A key left with no version is deleted from the table.
+    /// </summary>
+    private void Trim(DictSlot* slot)
+    {
+        var oldest = _header->Oldest;
+        var link = &slot->Head;
+        var current = *link;
+        while (current != 0 && Entry(current)->Checkpoint > oldest)
+        {
+            link = &Entry(current)->Next;
+            current = *link;
+        }
+
+        if (current == 0)
+        {
+            return;
+        }
+
+        if (Entry(current)->ValueLength == DictLayout.Tombstone)
+        {
+            Volatile.Write(ref *link, 0);
+            FreeChain(current);
+        }
+        else if (Entry(current)->Next != 0)
+        {
+            var rest = Entry(current)->Next;
+            Volatile.Write(ref Entry(current)->Next, 0);
+            FreeChain(rest);
+        }
+
+        if (slot->Head == 0)
+        {
+            Volatile.Write(ref slot->Tag, DictLayout.DeletedTag);
+        }
+    }
+
+    private void WriteEntry(long at, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long next)
+    {
+        var entry = Entry(at);
+        entry->Next = next;
+        entry->Checkpoint = checkpoint;
+        entry->KeyLength = key.Length;
+        entry->ValueLength = tombstone ? DictLayout.Tombstone : value.Length;
+        key.CopyTo(new Span<byte>(KeyOf(at), key.Length));
+        if (!tombstone)
+        {
+            value.CopyTo(new Span<byte>(KeyOf(at) + key.Length, value.Length));
+        }
+    }
+
+    /// <summary>A block of at least <paramref name="bytes"/>: from its class's free list, else from the top (backed now).</summary>
+    private long Allocate(long bytes, out DictStatus failure)
+    {
+        failure = DictStatus.Ok;
+        var cls = DictLayout.ClassOf(bytes);
+        var size = DictLayout.ClassSize(cls);
+        var free = _header->FreeLists[cls];
+        if (free != 0)
+        {
+            _header->FreeLists[cls] = Entry(free)->Next;
+            Entry(free)->Class = cls;
+            _header->BytesInUse += size;
+            return free;
+        }
+
+        var top = _header->Top;
+        if (size > TotalBytes - top)
+        {
+            failure = DictStatus.Full;
+            return 0;
+        }
+
+        if (top + size > _header->Backed)
+        {
+            var backTo = Math.Min(TotalBytes, (top + size + BackStep - 1) / BackStep * BackStep);
+            if (!SharedMapping.TryBack(_base, _header->Backed, backTo))
+            {
+                failure = DictStatus.NoShm;
+                return 0;
+            }
+
+            _header->Backed = backTo;
+        }
+
+        _header->Top = top + size;
+        Entry(top)->Class = cls;
+        _header->BytesInUse += size;
+        return top;
+    }
+
+    private void Free(long at)
+    {
+        var cls = Entry(at)->Class;
+        Entry(at)->Next = _header->FreeLists[cls];
+        _header->FreeLists[cls] = at;
+        _header->BytesInUse -= DictLayout.ClassSize(cls);
+    }
+
+    private void FreeChain(long at)
+    {
+        while (at != 0)
+        {
+            var next = Entry(at)->Next;
+            Free(at);
+            at = next;
+        }
+    }
+
+    /// <summary>What a failed write says, naming the manager and its sizes.</summary>
+    public string Describe(DictStatus status, long checkpoint = 0, long need = 0) => status switch
+    {
+        DictStatus.Full => $"manager {ManagerIndex} is full: {HeapBytes} bytes for entries, {Volatile.Read(ref _header->BytesInUse)} in use, " +
+            $"{TotalBytes - Volatile.Read(ref _header->Top)} never used; an entry of {need} bytes does not fit",
+        DictStatus.NoShm => $"manager {ManagerIndex} cannot grow: /dev/shm has no room ({Volatile.Read(ref _header->Backed) - _heapStart} of its {HeapBytes} bytes backed)",
+        DictStatus.KeyTableFull => $"manager {ManagerIndex} is full: its key table holds {DictLayout.MaxKeys(SlotCount)} keys",
+        DictStatus.TooLarge => $"an entry of {need} bytes is larger than manager {ManagerIndex}'s {HeapBytes} bytes",
+        DictStatus.Frozen => $"manager {ManagerIndex} is frozen (read-only)",
+        DictStatus.Retired => $"checkpoint {checkpoint} was retired by manager {ManagerIndex}, which holds checkpoints {Checkpoints.Oldest} to {Checkpoints.Newest}",
+        DictStatus.NotYet => $"checkpoint {checkpoint} is not there yet: manager {ManagerIndex} holds checkpoints {Checkpoints.Oldest} to {Checkpoints.Newest}",
+        DictStatus.NotInteger => $"the value at manager {ManagerIndex} is not a 64-bit integer",
+        _ => status.ToString(),
+    };
+}

@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Dragon.Channels;
+
+namespace Dragon.Dictionary.Internal;
+
+/// <summary>
+/// How dictionary operations travel in an <c>ObjectRequest</c> to a manager on another node, and the one layout of
+/// key-value pairs used by batches, scans and checkpoint files: a 32-bit length and the key's bytes, then (when values
+/// go along) a 32-bit length and the value's bytes. Keys and values are the <see cref="MessageCodec"/>'s encoding.
+/// A reply's <c>Value</c> is the <see cref="DictStatus"/>; a failure's payload is the manager's own description.
+/// </summary>
+internal static class DictWire
+{
+    /// <summary>The codec's tag of a 64-bit integer: the only values <c>Add</c> works on.</summary>
+    public const byte Int64Tag = MessageCodec.Int64;
+
+    public static void WritePair(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool withValue)
+    {
+        var span = output.GetSpan(8 + key.Length + value.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span, key.Length);
+        key.CopyTo(span[4..]);
+        var length = 4 + key.Length;
+        if (withValue)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span[length..], value.Length);
+            value.CopyTo(span[(length + 4)..]);
+            length += 4 + value.Length;
+        }
+
+        output.Advance(length);
+    }
+
+    /// <summary>A put: the key's length and bytes, then the value's bytes to the end.</summary>
+    public static byte[] Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var payload = new byte[4 + key.Length + value.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(payload, key.Length);
+        key.CopyTo(payload.AsSpan(4));
+        value.CopyTo(payload.AsSpan(4 + key.Length));
+        return payload;
+    }
+
+    public static (ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value) ReadPut(ReadOnlyMemory<byte> payload)
+    {
+        var span = payload.Span;
+        var keyLength = span.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(span) : -1;
+        if (keyLength < 0 || keyLength > span.Length - 4)
+        {
+            throw new InvalidDataException($"a dictionary put of {span.Length} bytes names a key of {keyLength} bytes");
+        }
+
+        return (payload.Slice(4, keyLength), payload[(4 + keyLength)..]);
+    }
+
+    /// <summary>An add: the delta, then the key's bytes.</summary>
+    public static byte[] Add(ReadOnlySpan<byte> key, long delta)
+    {
+        var payload = new byte[8 + key.Length];
+        BinaryPrimitives.WriteInt64LittleEndian(payload, delta);
+        key.CopyTo(payload.AsSpan(8));
+        return payload;
+    }
+
+    /// <summary>A scan: from which slot, whether values go along, and about how many bytes to return.</summary>
+    public static byte[] Scan(long cursor, bool withValues, int maxBytes)
+    {
+        var payload = new byte[16];
+        BinaryPrimitives.WriteInt64LittleEndian(payload, cursor);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), withValues ? 1 : 0);
+        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), maxBytes);
+        return payload;
+    }
+
+    public static byte[] Text(string text) => Encoding.UTF8.GetBytes(text);
+
+    /// <summary>Reads pairs written by <see cref="WritePair"/>, checking every length against what is left.</summary>
+    public ref struct PairReader(ReadOnlySpan<byte> data, bool withValues = true)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private readonly bool _withValues = withValues;
+        private int _offset;
+
+        public bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+        {
+            value = default;
+            if (_offset == _data.Length)
+            {
+                key = default;
+                return false;
+            }
+
+            key = Take();
+            if (_withValues)
+            {
+                value = Take();
+            }
+
+            return true;
+        }
+
+        private ReadOnlySpan<byte> Take()
+        {
+            var left = _data.Length - _offset;
+            var length = left >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(_data[_offset..]) : -1;
+            if (length < 0 || length > left - 4)
+            {
+                throw new InvalidDataException($"a dictionary pair at byte {_offset} of {_data.Length} claims {length} bytes");
+            }
+
+            var taken = _data.Slice(_offset + 4, length);
+            _offset += 4 + length;
+            return taken;
+        }
+    }
+}

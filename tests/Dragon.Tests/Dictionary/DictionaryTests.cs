@@ -1,0 +1,239 @@
+using Dragon.Runtime;
+using Xunit;
+
+namespace Dragon.Tests.Dictionary;
+
+/// <summary>
+/// The distributed dictionary in a runtime hosted in this process (<see cref="LocalRuntime"/>) with two nodes: manager
+/// 0 on this process's node (its shard used in shared memory, no request), manager 1 on the other (every operation a
+/// request its node performs on the same kind of shard).
+/// </summary>
+public sealed class DictionaryTests
+{
+    [Fact]
+    public async Task Operations_OnBothManagers_AgreeAndLocalOnesMakeNoRequest()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, long>(new() { MemoryPerManager = 8 << 20 });
+        Assert.Equal(2, dict.ManagerCount);
+        Assert.Equal([0, 1], dict.ManagerNodes);
+        Assert.Equal([0], dict.LocalManagers);
+
+        var keys = Enumerable.Range(0, 2000).Select(i => $"key-{i}").ToArray();
+        var local = keys.Where(k => dict.ManagerOf(k) == 0).ToArray();
+        var remote = keys.Where(k => dict.ManagerOf(k) == 1).ToArray();
+        Assert.InRange(local.Length, 800, 1200);
+
+        var before = RuntimeClient.RequestsSent;
+        foreach (var key in local)
+        {
+            dict[key] = key.Length;
+            Assert.Equal(key.Length, dict[key]);
+            Assert.True(dict.ContainsKey(key));
+            Assert.Equal(key.Length + 5, dict.Increment(key, 5));
+        }
+
+        var missing = Enumerable.Range(0, 100).Select(i => $"missing-{i}").First(k => dict.ManagerOf(k) == 0);
+        Assert.False(dict.TryGetValue(missing, out _));
+        Assert.Equal(0, RuntimeClient.RequestsSent - before);
+
+        foreach (var key in remote)
+        {
+            await dict.SetAsync(key, key.Length);
+            Assert.Equal(key.Length, dict[key]);
+            Assert.Equal(key.Length + 5, await dict.IncrementAsync(key, 5));
+        }
+
+        Assert.True(RuntimeClient.RequestsSent - before >= remote.Length * 3);
+        Assert.Equal(keys.Length, dict.Count);
+        Assert.Equal(keys.Length, await dict.CountAsync());
+        var all = dict.ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(keys.Length, all.Count);
+        Assert.All(keys, k => Assert.Equal(k.Length + 5, all[k]));
+        Assert.Equal(keys.Order(), dict.Keys.Order());
+        Assert.Equal(local.Order(), dict.LocalKeys().Order());
+
+        Assert.True(dict.Remove(local[0]));
+        Assert.False(dict.Remove(local[0]));
+        Assert.True(await dict.RemoveAsync(remote[0]));
+        Assert.False(dict.ContainsKey(remote[0]));
+        Assert.Equal(keys.Length - 2, dict.Count);
+        Assert.Throws<KeyNotFoundException>(() => dict[remote[0]]);
+
+        // Batches, then a frozen dictionary refuses writes and still reads.
+        dict.SetMany(Enumerable.Range(0, 5000).Select(i => KeyValuePair.Create($"batch-{i}", (long)i)));
+        Assert.Equal(keys.Length - 2 + 5000, dict.Count);
+        Assert.Equal(4321, dict["batch-4321"]);
+        await dict.FreezeAsync();
+        Assert.All(dict.GetStats(), s => Assert.True(s.Frozen));
+        var frozen = Assert.Throws<InvalidOperationException>(() => dict.Set(local[1], 1));
+        Assert.Contains("frozen", frozen.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => dict.Set(remote[1], 1));
+        Assert.Equal(local[1].Length + 5, dict[local[1]]);
+        Assert.Equal(remote[1].Length + 5, dict[remote[1]]);
+        dict.Unfreeze();
+        dict[local[1]] = 1;
+
+        // An add on a value that is not an integer is refused, naming why.
+        using var text = new DragonDictionary<string, string>();
+        text["x"] = "not a number";
+        var notInteger = Assert.Throws<InvalidOperationException>(() => text.Increment("x"));
+        Assert.Contains("is not a 64-bit integer", notInteger.Message, StringComparison.Ordinal);
+        await dict.ClearAsync();
+        Assert.Equal(0, dict.Count);
+        Assert.Empty(dict);
+    }
+
+    [Fact]
+    public async Task WaitFor_ReleasedByAPutOnEitherManager_AndTimesOutOtherwise()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, string>();
+        var local = Enumerable.Range(0, 100).Select(i => $"w-{i}").First(k => dict.ManagerOf(k) == 0);
+        var remote = Enumerable.Range(0, 100).Select(i => $"w-{i}").First(k => dict.ManagerOf(k) == 1);
+
+        var waitLocal = dict.WaitForAsync(local, TimeSpan.FromSeconds(30));
+        var waitRemote = dict.WaitForAsync(remote, TimeSpan.FromSeconds(30));
+        await Task.Delay(200);
+        Assert.False(waitLocal.IsCompleted);
+        Assert.False(waitRemote.IsCompleted);
+        dict[local] = "here";
+        dict[remote] = "there";
+        Assert.Equal("here", await waitLocal.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("there", await waitRemote.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.Throws<TimeoutException>(() => dict.WaitFor("never", TimeSpan.FromMilliseconds(100)));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dict.WaitForAsync(remote + "-never", null, cancel.Token));
+    }
+
+    [Fact]
+    public void FullManager_RefusesWithANamedError_AndKeepsWhatItHolds()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<int, byte[]>(new() { MemoryPerManager = 1 << 20, MaxKeysPerManager = 100_000 });
+        var value = new byte[10_000];
+        var stored = new List<int>();
+        DictionaryFullException? full = null;
+        for (var i = 0; i < 1000 && full is null; i++)
+        {
+            value[0] = (byte)i;
+            try
+            {
+                dict[i] = value;
+                stored.Add(i);
+            }
+            catch (DictionaryFullException e)
+            {
+                full = e;
+            }
+        }
+
+        Assert.NotNull(full);
+        Assert.Matches(@"dictionary '.*': manager [01] is full: 1048576 bytes for entries, \d+ in use", full.Message);
+        Assert.InRange(stored.Count, 100, 210);
+        Assert.All(stored, i => Assert.Equal((byte)i, dict[i][0]));
+        Assert.All(stored, i => Assert.Equal(10_000, dict[i].Length));
+        Assert.Equal(stored.Count, dict.Count);
+
+        // Freeing room lets writes in again.
+        Assert.True(dict.Remove(stored[0]));
+        Assert.True(dict.Remove(stored[1]));
+        dict[stored[0]] = value;
+        Assert.Equal(10_000, dict[stored[0]].Length);
+    }
+
+    [Fact]
+    public void Checkpoints_PersistedAndRestoredInANewRun_ReadExactlyThatCheckpoint()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"dragon-dict-{Guid.NewGuid():N}");
+        try
+        {
+            string shmPrefix;
+            using (var runtime = LocalRuntime.Start(nodes: 2))
+            {
+                shmPrefix = RuntimeEnvironment.ShmPrefix(SystemInfo.RunId);
+                using var dict = new DragonDictionary<string, int>(new() { PersistDirectory = directory, WorkingSetSize = 3 });
+                for (var checkpoint = 0; checkpoint < 3; checkpoint++)
+                {
+                    Assert.Equal(checkpoint, dict.CheckpointId);
+                    for (var i = 0; i < 500; i++)
+                    {
+                        // Every key changes each checkpoint; some appear only from checkpoint 1, some go at 2.
+                        if (i % 10 == 0 && checkpoint == 0)
+                        {
+                            continue;
+                        }
+
+                        if (i % 7 == 0 && checkpoint == 2)
+                        {
+                            dict.Remove($"k{i}");
+                            continue;
+                        }
+
+                        dict[$"k{i}"] = (checkpoint * 1000) + i;
+                    }
+
+                    Assert.Equal(checkpoint switch { 0 => 450, 1 => 500, _ => 500 - 72 }, dict.Count);
+                    Assert.True(dict.Persist() > 0);
+                    dict.Checkpoint();
+                }
+
+                // Reads of an older checkpoint see that checkpoint's values.
+                dict.Rollback();
+                dict.Rollback();
+                Assert.Equal(1, dict.CheckpointId);
+                Assert.Equal(1003, dict["k3"]);
+                Assert.Equal(1007, dict["k7"]);
+                Assert.Equal(500, dict.Count);
+                Assert.Equal([0L, 1L, 2L], DragonDictionary<string, int>.PersistedCheckpoints(directory, 2));
+            }
+
+            Assert.Empty(Directory.GetFiles("/dev/shm", $"{shmPrefix}*"));
+            using (var runtime = LocalRuntime.Start(nodes: 2))
+            {
+                using var restored = new DragonDictionary<string, int>(new() { RestoreFrom = directory, RestoreCheckpoint = 1 });
+                Assert.Equal(1, restored.CheckpointId);
+                Assert.Equal(500, restored.Count);
+                Assert.All(Enumerable.Range(0, 500), i => Assert.Equal(1000 + i, restored[$"k{i}"]));
+                using var newest = new DragonDictionary<string, int>(new() { RestoreFrom = directory });
+                Assert.Equal(2, newest.CheckpointId);
+                Assert.Equal(500 - 72, newest.Count);
+                Assert.False(newest.ContainsKey("k7"));
+
+                // A missing checkpoint and a damaged file are named.
+                var missing = Assert.Throws<DictionaryCheckpointException>(() => new DragonDictionary<string, int>(new() { RestoreFrom = directory, RestoreCheckpoint = 9 }));
+                Assert.Contains("no checkpoint 9 for manager", missing.Message, StringComparison.Ordinal);
+                var file = Path.Combine(directory, "manager-1", "checkpoint-2.ddc");
+                var bytes = File.ReadAllBytes(file);
+                bytes[bytes.Length / 2] ^= 0x5a;
+                File.WriteAllBytes(file, bytes);
+                var damaged = Assert.Throws<InvalidDataException>(() => new DragonDictionary<string, int>(new() { RestoreFrom = directory, RestoreCheckpoint = 2 }));
+                Assert.Contains($"checkpoint file '{file}' is damaged at byte", damaged.Message, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Dispose_LastReference_RemovesTheShardFiles()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        var prefix = RuntimeEnvironment.ShmPrefix(SystemInfo.RunId);
+        var dict = new DragonDictionary<string, string>(new() { Name = "named", ManagersPerNode = 2 });
+        Assert.Equal(2, Directory.GetFiles("/dev/shm", $"{prefix}-n0-dd*").Length);
+        Assert.Equal(2, Directory.GetFiles("/dev/shm", $"{prefix}-n1-dd*").Length);
+        using (var attached = DragonDictionary<string, string>.Attach("named"))
+        {
+            attached["a"] = "b";
+            dict.Dispose();
+            Assert.Equal("b", attached["a"]);
+        }
+
+        Assert.Empty(Directory.GetFiles("/dev/shm", $"{prefix}-*dd*"));
+        Assert.Throws<ObjectNotFoundException>(() => DragonDictionary<string, string>.Attach("named"));
+    }
+}
