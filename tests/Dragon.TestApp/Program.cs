@@ -45,6 +45,8 @@ try
         "queue-async" => QueueAsyncScenarios.ReadAllAndJoin(args[1]).GetAwaiter().GetResult(),
         "cancel-cross-node" => CrossNodeCancelScenario.Run(args[1]),
         "sync-waiter-killed" => WaiterKilledScenario.Run(args[1]),
+        "dict-million" => DictionaryScenarios.Million(args[1]),
+        "dict-counters" => DictionaryScenarios.Counters(args[1]),
         "cancel-plan" => CancelPlanScenario.Run(args[1], args[2]),
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),
         "start-after" => HardeningScenarios.StartAfter(args[1]),
