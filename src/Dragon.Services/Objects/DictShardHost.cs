@@ -48,6 +48,7 @@ internal sealed class DictShardHost : HostedObject
             return request.Op switch
             {
                 ObjectOp.DictGet => Get(request),
+                ObjectOp.DictGetMany => GetMany(request),
                 ObjectOp.DictContains => Status(_shard.Contains(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
                 ObjectOp.DictPut => Put(request),
                 ObjectOp.DictRemove => Status(_shard.Remove(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
@@ -81,6 +82,14 @@ internal sealed class DictShardHost : HostedObject
         return status == DictStatus.Ok
             ? new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok)
             : Status(status, request.Argument);
+    }
+
+    /// <summary>Many gets in one request: each key's value (or -1 for none), in order (<see cref="DictWire.ReadValues"/>).</summary>
+    private ObjectReply GetMany(ObjectRequest request)
+    {
+        var output = new ArrayBufferWriter<byte>(4096);
+        var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
+        return status == DictStatus.Ok ? new ObjectReply(ObjectStatus.Ok, output.WrittenMemory, (long)DictStatus.Ok) : Status(status, request.Argument);
     }
 
     /// <summary>

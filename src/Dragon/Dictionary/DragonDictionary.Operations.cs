@@ -51,6 +51,51 @@ public sealed partial class DragonDictionary<TKey, TValue>
     }
 
     /// <summary>
+    /// Reads many keys: grouped by manager, each group in one round (read in shared memory on this node, one request
+    /// to another node, all managers at once). Returns the keys that have a value, with it.
+    /// </summary>
+    public Dictionary<TKey, TValue> GetMany(IEnumerable<TKey> keys) => GetManyAsync(keys).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="GetMany"/>
+    public async Task<Dictionary<TKey, TValue>> GetManyAsync(IEnumerable<TKey> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var groups = new (ArrayBufferWriter<byte> Encoded, List<TKey> Keys)?[_client.ManagerCount];
+        foreach (var key in keys)
+        {
+            var encoded = EncodeKey(key, out var hash);
+            var manager = ManagerFor(hash);
+            var group = groups[manager] ??= (new ArrayBufferWriter<byte>(4096), []);
+            DictWire.WritePair(group.Encoded, encoded, default, withValue: false);
+            group.Keys.Add(key);
+        }
+
+        var reads = new List<(List<TKey> Keys, Task<ReadOnlyMemory<byte>?[]> Values)>();
+        for (var m = 0; m < groups.Length; m++)
+        {
+            if (groups[m] is { } group)
+            {
+                reads.Add((group.Keys, _client.GetManyAsync(m, group.Encoded.WrittenMemory, group.Keys.Count, _checkpoint, cancellationToken)));
+            }
+        }
+
+        var found = new Dictionary<TKey, TValue>();
+        foreach (var (names, read) in reads)
+        {
+            var values = await read.ConfigureAwait(false);
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (values[i] is { } value)
+                {
+                    found[names[i]] = MessageCodec.Decode<TValue>(value.Span);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Sets <paramref name="key"/> on every manager, so that <see cref="TryGetBroadcast"/> reads it on whichever node
     /// asks, from shared memory. A broadcast key counts (and enumerates) once per manager.
     /// </summary>

@@ -128,6 +128,39 @@ internal sealed class DictClient : IDisposable
         return reply.Value == (long)DictStatus.Ok ? (ReadOnlyMemory<byte>?)reply.Payload : null;
     }
 
+    /// <summary>
+    /// Reads many keys of one manager: from its shard here, or in one request to its node. <paramref name="keys"/> are
+    /// <see cref="DictWire"/> pairs without values; a value is null for a key that has none.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>?[]> GetManyAsync(int manager, ReadOnlyMemory<byte> keys, int count, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var values = new ReadOnlyMemory<byte>?[count];
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var output = new ArrayBufferWriter<byte>(4096);
+                var status = DictWire.GetMany(shard, keys.Span, checkpoint, output);
+                if (status != DictStatus.Ok)
+                {
+                    throw Error(status, manager, shard.Describe(status, checkpoint));
+                }
+
+                DictWire.ReadValues(output.WrittenSpan, values, output.WrittenMemory);
+                return values;
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        var reply = await RemoteAsync(manager, ObjectOp.DictGetMany, keys.ToArray(), checkpoint, 0, cancellationToken).ConfigureAwait(false);
+        DictWire.ReadValues(reply.Payload.Span, values, reply.Payload);
+        return values;
+    }
+
     private bool CheckpointReached(int manager, long checkpoint) => _managers[manager].Shard!.Checkpoints.Newest >= checkpoint;
 
     public bool Contains(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint)

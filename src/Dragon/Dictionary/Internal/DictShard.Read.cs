@@ -13,11 +13,16 @@ internal sealed unsafe partial class DictShard
     /// Copies the value <paramref name="key"/> had at <paramref name="checkpoint"/> into <paramref name="buffer"/>
     /// (grown when too small). NotFound when it had none; Retired or NotYet when the shard holds no such checkpoint.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="ahead"/>, a checkpoint past the newest is read as it stands (the value written at the
+    /// newest checkpoint up to it so far) instead of NotYet: what a wait for a key wants, since the key may have been
+    /// written long before and the checkpoint never reached on this manager.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public DictStatus TryGet(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length)
+    public DictStatus TryGet(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, bool ahead = false)
     {
         length = 0;
-        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
+        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok && !(ahead && window == DictStatus.NotYet))
         {
             return window;
         }
@@ -218,8 +223,8 @@ internal sealed unsafe partial class DictShard
     }
 
     /// <summary>
-    /// Waits until <paramref name="key"/> has a value at <paramref name="checkpoint"/> (and the shard holds that
-    /// checkpoint), then copies it. NotFound or NotYet when <paramref name="timeout"/> passed first.
+    /// Waits until <paramref name="key"/> has a value visible at <paramref name="checkpoint"/> (written at it or before;
+    /// the shard need not have reached it), then copies it. NotFound when <paramref name="timeout"/> passed first.
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
     public DictStatus WaitFor(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, TimeSpan timeout, CancellationToken cancellationToken)
@@ -234,8 +239,8 @@ internal sealed unsafe partial class DictShard
                 return DictStatus.Destroyed;
             }
 
-            var status = TryGet(key, hash, checkpoint, ref buffer, out length);
-            if (status is not (DictStatus.NotFound or DictStatus.NotYet))
+            var status = TryGet(key, hash, checkpoint, ref buffer, out length, ahead: true);
+            if (status != DictStatus.NotFound)
             {
                 return status;
             }

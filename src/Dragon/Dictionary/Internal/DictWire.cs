@@ -75,6 +75,59 @@ internal static class DictWire
 
     public static byte[] Text(string text) => Encoding.UTF8.GetBytes(text);
 
+    /// <summary>
+    /// Reads the keys of <paramref name="keys"/> (pairs without values) from <paramref name="shard"/>, writing for each
+    /// its value's length and bytes, or -1 when it has none. Anything but found or not found stops it.
+    /// </summary>
+    public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, ArrayBufferWriter<byte> output)
+    {
+        var reader = new PairReader(keys, withValues: false);
+        var buffer = Array.Empty<byte>();
+        while (reader.Next(out var key, out _))
+        {
+            var status = shard.TryGet(key, DictHash.Of(key), checkpoint, ref buffer, out var length);
+            if (status == DictStatus.NotFound)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), -1);
+                output.Advance(4);
+                continue;
+            }
+
+            if (status != DictStatus.Ok)
+            {
+                return status;
+            }
+
+            WritePair(output, buffer.AsSpan(0, length), default, withValue: false);
+        }
+
+        return DictStatus.Ok;
+    }
+
+    /// <summary>Reads the reply of <see cref="GetMany"/>: each value, or null for a key that has none.</summary>
+    public static void ReadValues(ReadOnlySpan<byte> data, Span<ReadOnlyMemory<byte>?> values, ReadOnlyMemory<byte> owner)
+    {
+        var offset = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            var length = data.Length - offset >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(data[offset..]) : int.MinValue;
+            if (length == -1)
+            {
+                values[i] = null;
+                offset += 4;
+                continue;
+            }
+
+            if (length < 0 || length > data.Length - offset - 4)
+            {
+                throw new InvalidDataException($"a reply to {values.Length} gets has a value of {length} bytes at byte {offset} of {data.Length}");
+            }
+
+            values[i] = owner.Slice(offset + 4, length);
+            offset += 4 + length;
+        }
+    }
+
     /// <summary>Reads pairs written by <see cref="WritePair"/>, checking every length against what is left.</summary>
     public ref struct PairReader(ReadOnlySpan<byte> data, bool withValues = true)
     {

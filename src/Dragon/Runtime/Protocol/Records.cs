@@ -138,6 +138,7 @@ internal enum ObjectOp
     DictFreeze = 71,
     DictPersist = 72,
     DictRestore = 73,
+    DictGetMany = 74,
 }
 
 internal enum ObjectStatus

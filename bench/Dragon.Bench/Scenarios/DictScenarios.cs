@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Dragon.Bench.Scenarios;
+
+/// <summary>
+/// The dictionary benchmark's side of ours (gups-style, the shape of Dragon's DDict benchmark): CLIENTS processes
+/// spread over the run's nodes, each with its own keys of 128 bytes and values of VALUE bytes, about BYTES per client;
+/// phases put (one key at a time), mput (batches), get (in a shuffled order) and fget (the same, dictionary frozen).
+/// Each phase starts when every client is ready and ends when the last one is done; the head prints
+/// <c>BENCH ddict system=dragon nodes=K clients=N value=V op=OP ops=TOTAL seconds=S</c>, the line the peers print too.
+/// Keys on another node's manager go as the peers' do, pipelined: puts 64 in flight per client, gets 64 to a request
+/// with up to 4 requests in flight. Untimed first: each client runs every operation on keys of its own (so the phases
+/// time compiled code), then puts all its keys once and the dictionary is cleared, so the phases use memory already
+/// touched, as a server that has run before does (a peer keeps its memory across FLUSHALL). On this VM a first touch
+/// of a page costs several microseconds, more than a put.
+/// </summary>
+public static class DictScenarios
+{
+    private const int KeyBytes = 128;
+
+    public static int Run(string[] args)
+    {
+        var clients = Option(args, "--clients", 4);
+        var value = Option(args, "--value", 1024);
+        var bytes = Option(args, "--bytes-per-client", 32 << 20);
+        var batch = Option(args, "--batch", 64);
+        var ops = OptionText(args, "--ops", "put,mput,get,fget").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var keys = Math.Max(64, bytes / value);
+        var nodes = SystemInfo.Nodes.Count;
+
+        // Room for every version a phase holds at once (an overwrite allocates before it frees), in size classes.
+        var perManager = ((long)clients * keys * (value + KeyBytes + 64) * 3 / 2 / nodes) + (16L << 20);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = perManager, MaxKeysPerManager = ((long)clients * keys / nodes * 2) + 1024 });
+        using var ready = new DragonBarrier(clients + 1);
+        using var done = new DragonBarrier(clients + 1);
+        var workers = Enumerable.Range(0, clients)
+            .Select(c => DragonProcess.Start(ProcessTemplate.FromMethod(Client, dict, ready, done, c, keys, value, batch, string.Join(',', ops))
+                with { Policy = Policy.OnNode(c % nodes) }))
+            .ToArray();
+        ready.Wait(TimeSpan.FromMinutes(5));
+        done.Wait(TimeSpan.FromMinutes(5));
+        dict.Clear();
+        foreach (var op in ops)
+        {
+            if (op == "fget")
+            {
+                dict.Freeze();
+            }
+
+            ready.Wait(TimeSpan.FromMinutes(5));
+            var start = Stopwatch.GetTimestamp();
+            done.Wait(TimeSpan.FromMinutes(5));
+            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys} seconds={seconds:F4}"));
+            if (op == "fget")
+            {
+                dict.Unfreeze();
+            }
+        }
+
+        foreach (var worker in workers)
+        {
+            if (worker.Join(TimeSpan.FromMinutes(1)) != 0)
+            {
+                Console.Error.WriteLine($"FAIL client {worker} ended with {worker.GetStatus().ExitReason}");
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>One client: its keys, a value, and the phases in order, each between the two barriers.</summary>
+    public static int Client(DragonDictionary<string, byte[]> dict, DragonBarrier ready, DragonBarrier done, int client, int keys, int value, int batch, string ops)
+    {
+        var names = Enumerable.Range(0, keys).Select(i => KeyOf(client, i)).ToArray();
+        var data = new byte[value];
+        Random.Shared.NextBytes(data);
+        var order = Enumerable.Range(0, keys).ToArray();
+        new Random(client).Shuffle(order);
+        var local = dict.LocalManagers.ToHashSet();
+        var isLocal = names.Select(n => local.Contains(dict.ManagerOf(n))).ToArray();
+        var warm = Enumerable.Range(0, Math.Min(keys, 2000)).Select(i => KeyOf(client, i) + "w").ToArray();
+        var warmLocal = warm.Select(n => local.Contains(dict.ManagerOf(n))).ToArray();
+        var warmOrder = Enumerable.Range(0, warm.Length).ToArray();
+        Put(dict, warm, warmLocal, data);
+        dict.SetMany(warm.Take(batch).Select(n => KeyValuePair.Create(n, data)));
+        Get(dict, warm, warmOrder, warmLocal, value, batch);
+        ready.Wait(TimeSpan.FromMinutes(5));
+        Put(dict, names, isLocal, data);
+        done.Wait(TimeSpan.FromMinutes(5));
+        foreach (var op in ops.Split(','))
+        {
+            ready.Wait(TimeSpan.FromMinutes(5));
+            switch (op)
+            {
+                case "put":
+                    Put(dict, names, isLocal, data);
+                    break;
+                case "mput":
+                    foreach (var chunk in names.Chunk(batch))
+                    {
+                        dict.SetMany(chunk.Select(n => KeyValuePair.Create(n, data)));
+                    }
+
+                    break;
+                case "get" or "fget":
+                    Get(dict, names, order, isLocal, value, batch);
+                    break;
+            }
+
+            done.Wait(TimeSpan.FromMinutes(5));
+        }
+
+        return 0;
+    }
+
+    private static void Put(DragonDictionary<string, byte[]> dict, string[] names, bool[] isLocal, byte[] data)
+    {
+        var inFlight = new Queue<Task>();
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (isLocal[i])
+            {
+                dict[names[i]] = data;
+                continue;
+            }
+
+            inFlight.Enqueue(dict.SetAsync(names[i], data));
+            if (inFlight.Count == 64)
+            {
+                inFlight.Dequeue().GetAwaiter().GetResult();
+            }
+        }
+
+        Task.WaitAll(inFlight);
+    }
+
+    private static void Get(DragonDictionary<string, byte[]> dict, string[] names, int[] order, bool[] isLocal, int value, int batch)
+    {
+        var inFlight = new Queue<(int Count, Task<Dictionary<string, byte[]>> Read)>();
+        var remote = new List<string>(batch);
+        foreach (var i in order)
+        {
+            if (isLocal[i])
+            {
+                if (!dict.TryGetValue(names[i], out var read) || read.Length != value)
+                {
+                    throw new InvalidOperationException($"key {names[i]} read wrong");
+                }
+
+                continue;
+            }
+
+            remote.Add(names[i]);
+            if (remote.Count == batch)
+            {
+                inFlight.Enqueue((remote.Count, dict.GetManyAsync(remote)));
+                remote = new List<string>(batch);
+                if (inFlight.Count == 4)
+                {
+                    Expect(inFlight.Dequeue(), value);
+                }
+            }
+        }
+
+        if (remote.Count > 0)
+        {
+            inFlight.Enqueue((remote.Count, dict.GetManyAsync(remote)));
+        }
+
+        while (inFlight.Count > 0)
+        {
+            Expect(inFlight.Dequeue(), value);
+        }
+    }
+
+    private static void Expect((int Count, Task<Dictionary<string, byte[]>> Read) batch, int value)
+    {
+        var read = batch.Read.GetAwaiter().GetResult();
+        if (read.Count != batch.Count || read.Values.Any(v => v.Length != value))
+        {
+            throw new InvalidOperationException("a remote key read wrong");
+        }
+    }
+
+    /// <summary>A key of 128 bytes (ASCII), distinct per client and index.</summary>
+    private static string KeyOf(int client, int i) => $"c{client:D3}-k{i:D9}-".PadRight(KeyBytes - 1, 'x');
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static string OptionText(string[] args, string name, string fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+    }
+}
