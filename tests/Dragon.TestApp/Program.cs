@@ -45,6 +45,7 @@ try
         "queue-async" => QueueAsyncScenarios.ReadAllAndJoin(args[1]).GetAwaiter().GetResult(),
         "cancel-cross-node" => CrossNodeCancelScenario.Run(args[1]),
         "sync-waiter-killed" => WaiterKilledScenario.Run(args[1]),
+        "sync-barrier-shared" => BarrierSharedScenario.Run(args[1]),
         "cancel-plan" => CancelPlanScenario.Run(args[1], args[2]),
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),
         "start-after" => HardeningScenarios.StartAfter(args[1]),

@@ -89,7 +89,12 @@ internal sealed class SharedBarrierHost(ObjectDescriptor descriptor, SyncSlab sl
     public override void OnProcessExited(ulong puid)
     {
         var others = cell.OnProcessExited(puid, reclaim: !_remoteWaits.ContainsKey(puid));
-        if (others >= 0)
+        if (others == BarrierCell.Busy)
+        {
+            // Another process holds the lock, perhaps one that died too and whose exit comes next: not here, later.
+            _ = Task.Delay(20).ContinueWith(_ => OnProcessExited(puid), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        else if (others >= 0)
         {
             ObjectLog.BarrierPartyDied(logger, Descriptor.Name, puid, others);
         }

@@ -18,6 +18,9 @@ internal sealed unsafe class BarrierCell
     private const long SliceNanoseconds = 100_000_000;
     private const long CancelSliceNanoseconds = 20_000_000;
 
+    /// <summary>What <see cref="OnProcessExited"/> returns when the lock is held by another process.</summary>
+    public const int Busy = -2;
+
     private readonly BarrierSlot* _slot;
     private readonly BarrierEntry* _entries;
     private readonly int _entryCount;
@@ -204,14 +207,21 @@ internal sealed unsafe class BarrierCell
     /// <summary>
     /// The process <paramref name="puid"/> exited (the home node service): breaks the barrier if it was waiting (or
     /// died holding the lock, which is taken over), and with <paramref name="reclaim"/> frees its entries, which it
-    /// will never read. Returns how many other waiting parties the break ended, or -1 if the barrier did not break.
+    /// will never read. Returns how many other waiting parties the break ended, -1 if the barrier did not break, or
+    /// <see cref="Busy"/> when another process holds the lock (perhaps one that died too, whose exit is not handled
+    /// yet): the caller tries again later rather than wait here.
     /// </summary>
     public int OnProcessExited(ulong puid, bool reclaim)
     {
-        var tookOver = Interlocked.CompareExchange(ref _slot->Lock, BarrierSlot.ServiceOwner, (long)puid) == (long)puid;
-        if (!tookOver && !Enter(BarrierSlot.ServiceOwner))
+        if (!HasTrace(puid))
         {
             return -1;
+        }
+
+        var tookOver = Interlocked.CompareExchange(ref _slot->Lock, BarrierSlot.ServiceOwner, (long)puid) == (long)puid;
+        if (!tookOver && Interlocked.CompareExchange(ref _slot->Lock, BarrierSlot.ServiceOwner, 0) != 0)
+        {
+            return IsLive ? Busy : -1;
         }
 
         var broke = false;
@@ -254,6 +264,28 @@ internal sealed unsafe class BarrierCell
 
         Signal();
         return others;
+    }
+
+    /// <summary>
+    /// Whether the dead process left anything here: the lock, or an entry. Read without the lock: a dead process writes
+    /// nothing more, and what it wrote before it died was published by its last unlock.
+    /// </summary>
+    private bool HasTrace(ulong puid)
+    {
+        if (Volatile.Read(ref _slot->Lock) == (long)puid)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < _entryCount; i++)
+        {
+            if (Volatile.Read(ref _entries[i].Status) != (int)BarrierEntryStatus.Free && _entries[i].Puid == puid)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Marks the barrier destroyed (the home node service) and wakes every sleeper, which then leaves.</summary>
@@ -456,7 +488,9 @@ internal sealed unsafe class BarrierCell
         }
     }
 
-    private void Leave() => Volatile.Write(ref _slot->Lock, 0);
+    // A full fence, not a release store: Signal's read of the flag that follows must not pass the section's stores, or
+    // a waiter that raised the flag and re-checked its entry just before them would sleep out a whole slice.
+    private void Leave() => Interlocked.Exchange(ref _slot->Lock, 0);
 
     /// <summary>After a change: wakes the sleepers if the flag says some may sleep (see SyncCell.Signal).</summary>
     private void Signal()
