@@ -466,6 +466,11 @@ internal sealed unsafe class BarrierCell
     /// <summary>Takes the spin lock (sections under it are a few stores); false once the barrier is destroyed.</summary>
     private bool Enter(long owner)
     {
+        if (!IsLive)
+        {
+            return false;
+        }
+
         if (Interlocked.CompareExchange(ref _slot->Lock, owner, 0) == 0)
         {
             return true;
