@@ -54,6 +54,7 @@ public sealed class BarrierCellTests
             deadline = WaitDeadline.From(TimeSpan.Zero);
             Assert.Equal(BarrierOutcome.Broken, cell.Arrive(Waiter, (long)Waiter, ref deadline, default, out _));
             Assert.True(cell.Reset((long)Waiter));
+            Assert.Equal(1, cell.Generation);
             Assert.Equal(BarrierOutcome.Waiting, cell.Arrive(Waiter, (long)Waiter, ref deadline, default, out entry));
             Assert.Equal(BarrierOutcome.TimedOut, cell.Await(entry, (long)Waiter, ref deadline, default, out _));
 
