@@ -2,7 +2,9 @@
 
   scale_peers.py popen N   start N /bin/true with subprocess.Popen, then wait for each: BENCH popen_ms=<ms>
   scale_peers.py sync N    multiprocessing.Event set+clear and Lock acquire+release N times each, after 100 of
-                           each to warm up: BENCH event_us=<us per pair> and BENCH lock_us=<us per pair>
+                           each to warm up: BENCH event_us=<us per pair> and BENCH lock_us=<us per pair>; then
+                           multiprocessing.Barrier(2) with a second process, N rounds after 100: BENCH barrier_us=<median
+                           us per round>
 """
 import multiprocessing
 import subprocess
@@ -37,6 +39,29 @@ def sync(count):
     end = time.perf_counter()
     print(f"BENCH event_us={(mid - start) * 1e6 / count:.3f}")
     print(f"BENCH lock_us={(end - mid) * 1e6 / count:.3f}")
+    print(f"BENCH barrier_us={barrier_rounds(count):.3f}")
+
+
+def barrier_partner(barrier, rounds):
+    for _ in range(rounds):
+        barrier.wait()
+
+
+def barrier_rounds(count):
+    """Median time of one round of a barrier of two: this process and a partner process."""
+    barrier = multiprocessing.Barrier(2)
+    partner = multiprocessing.Process(target=barrier_partner, args=(barrier, count + 100))
+    partner.start()
+    for _ in range(100):
+        barrier.wait()
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        barrier.wait()
+        samples.append((time.perf_counter() - start) * 1e6)
+    partner.join()
+    samples.sort()
+    return samples[count // 2]
 
 
 if __name__ == "__main__":

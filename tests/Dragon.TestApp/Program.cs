@@ -47,6 +47,7 @@ try
         "sync-waiter-killed" => WaiterKilledScenario.Run(args[1]),
         "dict-million" => DictionaryScenarios.Million(args[1]),
         "dict-counters" => DictionaryScenarios.Counters(args[1]),
+        "sync-barrier-shared" => BarrierSharedScenario.Run(args[1]),
         "cancel-plan" => CancelPlanScenario.Run(args[1], args[2]),
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),
         "start-after" => HardeningScenarios.StartAfter(args[1]),

@@ -48,9 +48,11 @@ internal static class ScaleBench
             var ours = context.Ours(1, "sync-ops", "2000");
             samples.Add("event_ours", ours?.Value("event_us"));
             samples.Add("lock_ours", ours?.Value("lock_us"));
+            samples.Add("barrier_ours", ours?.Value("barrier_us"));
             var peer = context.Peer("scale_peers.py", "sync", "20000");
             samples.Add("event_peer", peer?.Value("event_us"));
             samples.Add("lock_peer", peer?.Value("lock_us"));
+            samples.Add("barrier_peer", peer?.Value("barrier_us"));
         });
 
         if (context.Cluster)
@@ -81,6 +83,7 @@ internal static class ScaleBench
 
         table.Compare("Event set+clear, one node (peer: multiprocessing.Event)", "us", "event_ours", "event_peer", "<= 1");
         table.Compare("Lock acquire+release, one node (peer: multiprocessing.Lock)", "us", "lock_ours", "lock_peer", "<= 1");
+        table.Compare("Barrier round of 2 processes, one node, median (peer: multiprocessing.Barrier)", "us", "barrier_ours", "barrier_peer", "<= 1");
         var ratioSrun = double.NaN;
         if (context.Cluster)
         {

@@ -22,7 +22,10 @@ internal static class ScaleScenarios
     }
 
 #if !NATIVE_AOT_HEAD
-    /// <summary>Event set+clear and lock acquire+release from this process, <paramref name="count"/> times each, in microseconds per pair.</summary>
+    /// <summary>
+    /// Event set+clear and lock acquire+release from this process, <paramref name="count"/> times each, in microseconds
+    /// per pair; and a barrier round of two processes of this node (median, microseconds).
+    /// </summary>
     public static int SyncOps(int count)
     {
         Report.RunId();
@@ -53,6 +56,43 @@ internal static class ScaleScenarios
         var end = Stopwatch.GetTimestamp();
         Report.Value("event_us", Report.Milliseconds(start, mid) * 1000 / count);
         Report.Value("lock_us", Report.Milliseconds(mid, end) * 1000 / count);
+        Report.Value("barrier_us", BarrierRounds(count));
+        return 0;
+    }
+
+    /// <summary>
+    /// A barrier of two, this process and a partner on the same node: the median time of one round (both arrive, both
+    /// are released), in microseconds, over <paramref name="count"/> rounds after 100 to warm up.
+    /// </summary>
+    private static double BarrierRounds(int count)
+    {
+        using var barrier = new DragonBarrier(2, node: 0);
+        var partner = DragonProcess.Start(ProcessTemplate.FromMethod(BarrierPartner, barrier, count + 100) with { Policy = Policy.OnNode(0) });
+        for (var i = 0; i < 100; i++)
+        {
+            barrier.Wait();
+        }
+
+        var samples = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            barrier.Wait();
+            samples[i] = Report.Milliseconds(start, Stopwatch.GetTimestamp()) * 1000;
+        }
+
+        partner.Join();
+        Array.Sort(samples);
+        return samples[count / 2];
+    }
+
+    public static int BarrierPartner(DragonBarrier barrier, int rounds)
+    {
+        for (var i = 0; i < rounds; i++)
+        {
+            barrier.Wait();
+        }
+
         return 0;
     }
 #endif

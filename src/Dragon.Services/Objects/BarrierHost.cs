@@ -4,10 +4,11 @@ using Microsoft.Extensions.Logging;
 namespace Dragon.Services.Objects;
 
 /// <summary>
-/// A barrier of a fixed number of parties. Wait returns the arrival index (0 for the first). As in Python, a
-/// waiter's timeout, an abort, or a reset while parties wait breaks the barrier: every waiter gets Broken until
-/// the barrier is reset. A cancelled wait (a cancel request) withdraws its party instead, as .NET's Barrier does:
-/// the others keep waiting.
+/// A barrier of more parties than a block of the sync slab holds (<see cref="Dragon.Sync.Internal.BarrierCell.MaxParties"/>;
+/// smaller ones live in shared memory, <see cref="SharedBarrierHost"/>), served by requests alone. Wait returns the
+/// arrival index (0 for the first). As in Python, a waiter's timeout, an abort, or a reset while parties wait breaks
+/// the barrier: every waiter gets Broken until the barrier is reset. A cancelled wait (a cancel request) withdraws its
+/// party instead, as .NET's Barrier does: the others keep waiting.
 /// </summary>
 internal sealed class BarrierHost(ObjectDescriptor descriptor, ILogger logger) : HostedObject(descriptor)
 {

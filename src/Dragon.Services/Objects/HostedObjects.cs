@@ -3,6 +3,7 @@ using System.Globalization;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
 using Dragon.Services.Runtime;
+using Dragon.Sync.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Dragon.Services.Objects;
@@ -73,6 +74,7 @@ internal sealed class HostedObjects
         HostedObject hosted = descriptor.Kind switch
         {
             ObjectKind.Channel => new ChannelHost(descriptor),
+            ObjectKind.Barrier when descriptor.Parties <= BarrierCell.MaxParties => CreateBarrier(ref descriptor),
             ObjectKind.Barrier => new BarrierHost(descriptor, _logger),
             ObjectKind.Event or ObjectKind.Lock or ObjectKind.Semaphore => CreateSync(ref descriptor),
             ObjectKind.DictionaryShard => CreateShard(descriptor),
@@ -92,7 +94,7 @@ internal sealed class HostedObjects
     {
         var semaphore = descriptor.Kind == ObjectKind.Semaphore;
         var bound = semaphore && descriptor.Flag ? descriptor.Capacity : long.MaxValue;
-        (Dragon.Sync.Internal.SyncCell Cell, string Path, long Offset, int Slot) slot;
+        (SyncCell Cell, string Path, long Offset, int Slot) slot;
         try
         {
             slot = _slab.Allocate(descriptor.Id, semaphore ? descriptor.Capacity : 0, bound);
@@ -129,7 +131,27 @@ internal sealed class HostedObjects
         }
     }
 
-    /// <summary>Slab files of this node's events, locks and semaphores (for tests).</summary>
+    /// <summary>
+    /// A barrier: a block of slots in this node's slab, so the processes of this node arrive and wait without
+    /// requests. (A barrier of more parties than a slab file's block holds is served by requests, <see cref="BarrierHost"/>.)
+    /// </summary>
+    private SharedBarrierHost CreateBarrier(ref ObjectDescriptor descriptor)
+    {
+        (BarrierCell Cell, string Path, long Offset, int Slot) block;
+        try
+        {
+            block = _slab.AllocateBarrier(descriptor.Id, (int)descriptor.Parties);
+        }
+        catch (IOException e)
+        {
+            throw new ServiceException(ErrorKind.Internal, $"cannot create barrier '{descriptor.Name}': {e.Message}");
+        }
+
+        descriptor = descriptor with { ShmPath = block.Path, ShmOffset = block.Offset };
+        return new SharedBarrierHost(descriptor, _slab, block.Cell, block.Slot, _logger);
+    }
+
+    /// <summary>Slab files of this node's events, locks, semaphores and barriers (for tests).</summary>
     internal int SyncSegmentCount => _slab.SegmentCount;
 
     public ObjectDescriptor Attach(ulong id, ulong puid)

@@ -4,7 +4,7 @@ using Dragon.Sync.Internal;
 namespace Dragon.Services.Objects;
 
 /// <summary>
-/// The slots of the events, locks and semaphores a node service hosts (see <see cref="SyncSlot"/>): slab files of
+/// The slots of the events, locks, semaphores and barriers a node service hosts (see <see cref="SyncSlot"/>): slab files of
 /// <see cref="SyncSlot.SlotsPerSegment"/> slots, <c>/dev/shm/&lt;run prefix&gt;-n&lt;node&gt;-sync&lt;k&gt;</c>, created
 /// as objects need them, each mapped once with its descriptor closed, and removed when the run ends. A destroyed
 /// object's slot goes to the back of a free queue, so it is reused as late as possible (a process that still holds a
@@ -16,6 +16,7 @@ internal sealed unsafe class SyncSlab : IDisposable
     private readonly System.Threading.Lock _lock = new();
     private readonly List<(string Path, SyncSegments.Mapping Mapping)> _segments = [];
     private readonly Queue<int> _free = new();
+    private readonly Dictionary<int, Queue<int>> _freeBlocks = [];
     private int _used;
     private int _inFlight;
     private bool _disposed;
@@ -56,6 +57,62 @@ internal sealed unsafe class SyncSlab : IDisposable
             var at = (SyncSlot*)(mapping.Base + offset);
             SyncCell.Initialize(at, id, state, bound);
             return (new SyncCell(at, id), path, offset, slot);
+        }
+    }
+
+    /// <summary>
+    /// Takes a block of whole slots for barrier <paramref name="id"/> (<see cref="BarrierCell.SlotsFor"/>), within one
+    /// file, writes its first state, and returns it with where it lives. A freed block is reused only as a block of the
+    /// same size, so a stale holder of a destroyed object never finds another object's middle where its slot was.
+    /// </summary>
+    /// <exception cref="IOException">A new slab file could not be created (a full /dev/shm).</exception>
+    public (BarrierCell Cell, string Path, long Offset, int Slot) AllocateBarrier(ulong id, int parties)
+    {
+        var slots = BarrierCell.SlotsFor(parties);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_freeBlocks.TryGetValue(slots, out var free) || !free.TryDequeue(out var slot))
+            {
+                // A block does not cross files: the rest of this file goes to single slots.
+                var inFile = _used % SyncSlot.SlotsPerSegment;
+                if (inFile != 0 && inFile + slots > SyncSlot.SlotsPerSegment)
+                {
+                    while (_used % SyncSlot.SlotsPerSegment != 0)
+                    {
+                        _free.Enqueue(_used++);
+                    }
+                }
+
+                if (_used == _segments.Count * SyncSlot.SlotsPerSegment)
+                {
+                    AddSegment();
+                }
+
+                slot = _used;
+                _used += slots;
+            }
+
+            var (path, mapping) = _segments[slot / SyncSlot.SlotsPerSegment];
+            var offset = (long)(slot % SyncSlot.SlotsPerSegment) * SyncSlot.Size;
+            var at = (BarrierSlot*)(mapping.Base + offset);
+            BarrierCell.Initialize(at, id, parties);
+            return (new BarrierCell(at, id, parties), path, offset, slot);
+        }
+    }
+
+    /// <summary>Gives back the block of a destroyed barrier (its cell already marked destroyed).</summary>
+    public void FreeBarrier(int slot, int parties)
+    {
+        lock (_lock)
+        {
+            var slots = BarrierCell.SlotsFor(parties);
+            if (!_freeBlocks.TryGetValue(slots, out var free))
+            {
+                _freeBlocks[slots] = free = new Queue<int>();
+            }
+
+            free.Enqueue(slot);
         }
     }
 

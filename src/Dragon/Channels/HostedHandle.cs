@@ -31,8 +31,17 @@ internal sealed class HostedHandle : IDisposable
             }
             else if (RuntimeClient.Current.Puid != 0)
             {
-                // A lock records its holder's puid, and 0 means free: a process without one goes by request.
-                Cell = SyncSegments.Open(path, descriptor.ShmOffset, descriptor.Id, Describe);
+                // A lock records its holder's puid, and 0 means free (a barrier's lock records its owner's puid the
+                // same way): a process without one goes by request.
+                if (descriptor.Kind == ObjectKind.Barrier)
+                {
+                    Barrier = SyncSegments.OpenBarrier(path, descriptor.ShmOffset, descriptor.Id, (int)descriptor.Parties, Describe);
+                }
+                else
+                {
+                    Cell = SyncSegments.Open(path, descriptor.ShmOffset, descriptor.Id, Describe);
+                }
+
                 Puid = RuntimeClient.Current.Puid;
             }
         }
@@ -47,14 +56,17 @@ internal sealed class HostedHandle : IDisposable
 
     /// <summary>
     /// The shared slot, when the event, lock or semaphore lives on this node: operations then make no request. Null
-    /// when they go to its home node (and for a barrier, which is served by requests only).
+    /// when they go to its home node.
     /// </summary>
     public SyncCell? Cell { get; }
 
     /// <summary>The shard, when the dictionary manager lives on this node: operations then make no request.</summary>
     public DictShard? Shard { get; }
 
-    /// <summary>This process's puid, the holder a lock records (set with <see cref="Cell"/>).</summary>
+    /// <summary>The shared block, when the barrier lives on this node (and is not too large for one): no requests.</summary>
+    public BarrierCell? Barrier { get; }
+
+    /// <summary>This process's puid, the holder a lock records (set with <see cref="Cell"/> or <see cref="Barrier"/>).</summary>
     public ulong Puid { get; }
 
     public static HostedHandle Create(ObjectKind kind, string? name, int? node, long capacity = 0, long slotSize = 0, long maxMessage = 0, long parties = 0, bool flag = false)

@@ -54,8 +54,8 @@ internal static class DragonErrors
     public static DragonException MethodTarget(string why) => new(why);
 
     /// <summary>A barrier wait that cannot complete (for <c>DragonBarrier</c>); <paramref name="describe"/> is "barrier 'name'".</summary>
-    public static BrokenBarrierException BrokenBarrier(string describe, string name) =>
-        new($"{describe} is broken") { ObjectName = name };
+    public static BrokenBarrierException BrokenBarrier(string describe, string name, string? reason = null) =>
+        new(string.IsNullOrEmpty(reason) ? $"{describe} is broken" : $"{describe} is broken: {reason}") { ObjectName = name };
 
     private static T WithContext<T>(T exception, ErrorContext? context)
         where T : DragonException

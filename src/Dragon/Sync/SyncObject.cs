@@ -9,8 +9,8 @@ namespace Dragon;
 
 /// <summary>
 /// Base of the synchronization objects (event, barrier, lock, semaphore): each is hosted by one node service and
-/// used by processes on any node. On the hosting node an event, lock or semaphore is operated in shared memory, with
-/// no request; from other nodes each operation is a request. Disposing lets go of this process's reference.
+/// used by processes on any node. On the hosting node each is operated in shared memory, with no request; from other
+/// nodes each operation is a request. Disposing lets go of this process's reference.
 /// </summary>
 public abstract class SyncObject : IDisposable, IAsyncDisposable
 {
@@ -115,7 +115,7 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
         }
     }
 
-    private static TimeSpan LocalTimeout(TimeSpan? timeout) =>
+    private protected static TimeSpan LocalTimeout(TimeSpan? timeout) =>
         Timeouts.ToMilliseconds(timeout) < 0 ? Timeout.InfiniteTimeSpan : timeout!.Value;
 
     private static SyncWaitKind KindOf(ObjectOp op) => op switch

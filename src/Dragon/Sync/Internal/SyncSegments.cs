@@ -33,6 +33,26 @@ internal static unsafe class SyncSegments
         return cell;
     }
 
+    /// <summary>The cell of barrier <paramref name="id"/> of <paramref name="parties"/>, its block at <paramref name="offset"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The block no longer holds the barrier (it was destroyed).</exception>
+    /// <exception cref="IOException">The slab file cannot be opened or mapped.</exception>
+    public static BarrierCell OpenBarrier(string path, long offset, ulong id, int parties, string describe)
+    {
+        var bytes = (long)BarrierCell.SlotsFor(parties) * SyncSlot.Size;
+        if (parties < 1 || parties > BarrierCell.MaxParties || offset < 0 || offset % SyncSlot.Size != 0 || offset + bytes > SyncSlot.SegmentBytes)
+        {
+            throw new InvalidDataException($"{describe}: a block of {bytes} bytes at offset {offset} is not within a {SyncSlot.SegmentBytes}-byte slab file '{path}'");
+        }
+
+        var cell = new BarrierCell((BarrierSlot*)(Map(path).Base + offset), id, parties);
+        if (!cell.IsLive)
+        {
+            throw new ObjectDisposedException(describe, $"{describe} was destroyed");
+        }
+
+        return cell;
+    }
+
     private static Mapping Map(string path)
     {
         if (s_mapped.TryGetValue(path, out var mapping))

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 namespace Dragon.Sync.Internal;
 
 // The shared state of one event, lock or semaphore: a 64-byte slot (one cache line) in a slab file of its home node.
+// (A barrier takes a block of whole slots in the same files: BarrierSlot.cs.)
 //
 // Slab: the node service hosting the objects keeps files /dev/shm/<run prefix>-n<node>-sync<k>, each of
 // SlotsPerSegment slots, created as objects need them and removed when the run ends. An object's descriptor names
