@@ -35,6 +35,12 @@ public static class HardeningScenarios
         var remote = new DragonEvent(node: 1);
         remote.Set();
         Check.That(remote.IsSet(), "an event on node 1 works while node 1 is up");
+        var dict = new DragonDictionary<string, int>();
+        var onLost = Enumerable.Range(0, 100).Select(i => $"key-{i}").First(k => dict.ManagerOf(k) == 1);
+        var onLive = Enumerable.Range(0, 100).Select(i => $"key-{i}").First(k => dict.ManagerOf(k) == 0);
+        dict[onLost] = 1;
+        dict[onLive] = 2;
+        Check.That(dict[onLost] == 1 && dict[onLive] == 2, "a dictionary with a manager on each node works while node 1 is up");
         WaitForGo(goFile);
         for (var attempt = 1; attempt <= 2; attempt++)
         {
@@ -45,6 +51,16 @@ public static class HardeningScenarios
             Check.That(e.Message.Contains("lost", StringComparison.Ordinal) || e.Message.Contains("cannot be reached", StringComparison.Ordinal), $"the error says the node is gone: {e.Message}");
         }
 
+        var lost = Check.Throws<DictionaryManagerLostException>(() => _ = dict[onLost], "a read of a key on the lost node's manager fails");
+        Check.That(
+            lost.Message.Contains("manager 1 on node 1 is lost, and the keys it held with it", StringComparison.Ordinal),
+            $"the error names the manager, its node and the keys lost: {lost.Message}");
+        Check.Throws<DictionaryManagerLostException>(() => dict[onLost] = 3, "a write of a key on the lost node's manager fails");
+        dict[onLive] = 4;
+        Check.That(dict[onLive] == 4, "the manager on the live node keeps working");
+        var disposeDict = Stopwatch.StartNew();
+        dict.Dispose();
+        Check.That(disposeDict.Elapsed < TimeSpan.FromSeconds(10), $"disposing the dictionary took {disposeDict.Elapsed.TotalSeconds:F2} s");
         var dispose = Stopwatch.StartNew();
         remote.Dispose();
         Check.That(dispose.Elapsed < TimeSpan.FromSeconds(10), $"disposing the event took {dispose.Elapsed.TotalSeconds:F2} s");

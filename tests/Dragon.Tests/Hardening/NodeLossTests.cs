@@ -23,6 +23,8 @@ public sealed class NodeLossTests : IDisposable
         var output = run.Output;
         Assert.False(output.Contains("FAIL", StringComparison.Ordinal), output);
         Assert.True(output.Contains("CHECK request 2 to the event on the lost node fails", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK the error names the manager, its node and the keys lost", StringComparison.Ordinal), output);
+        Assert.True(output.Contains("CHECK the manager on the live node keeps working", StringComparison.Ordinal), output);
         Assert.True(output.Contains("CHECK the rest of the run goes on", StringComparison.Ordinal), output);
     }
 
