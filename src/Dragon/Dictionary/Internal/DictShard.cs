@@ -211,6 +211,17 @@ internal sealed unsafe partial class DictShard : IDisposable
         Futex.Wake(&_header->ChangeSeq, int.MaxValue);
     }
 
+    /// <summary>
+    /// Leaves the shard as a writer killed inside a change leaves it: the lock held by <paramref name="deadPid"/>, the
+    /// sequence odd, the key count wrong (for tests of the recovery).
+    /// </summary>
+    internal void LeaveAsKilledWriter(int deadPid)
+    {
+        Volatile.Write(ref _header->Lock, deadPid);
+        Volatile.Write(ref _header->Seq, _header->Seq | 1);
+        _header->LiveKeys += 1000;
+    }
+
     /// <summary>Removes a shard's file (its home node, when the dictionary is destroyed).</summary>
     public static void TryDelete(string path)
     {

@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.Text;
+using Dragon.Dictionary.Internal;
+using Xunit;
+
+namespace Dragon.Tests.Dictionary;
+
+/// <summary>
+/// One dictionary shard in a shared-memory file, used directly (no runtime): versions per checkpoint and their
+/// retirement, a full heap, and a writer killed inside a change, whose lock the next reader or writer takes over.
+/// </summary>
+public sealed class DictShardTests : IDisposable
+{
+    private readonly string _path = $"/dev/shm/dragon-test-shard-{Guid.NewGuid():N}";
+
+    public void Dispose() => DictShard.TryDelete(_path);
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string? Get(DictShard shard, string key, long checkpoint = 0)
+    {
+        var buffer = Array.Empty<byte>();
+        var bytes = Bytes(key);
+        var status = shard.TryGet(bytes, DictHash.Of(bytes), checkpoint, ref buffer, out var length);
+        return status == DictStatus.Ok ? Encoding.UTF8.GetString(buffer, 0, length) : status == DictStatus.NotFound ? null : status.ToString();
+    }
+
+    private static DictStatus Put(DictShard shard, string key, string value, long checkpoint = 0)
+    {
+        var bytes = Bytes(key);
+        return shard.Put(bytes, DictHash.Of(bytes), Bytes(value), checkpoint);
+    }
+
+    [Fact]
+    public void Checkpoints_KeepTheWorkingSet_AndFreeWhatNoneCanSee()
+    {
+        using var shard = DictShard.Create(_path, 0, 1 << 20, 1000, workingSet: 2);
+        Assert.Equal(DictStatus.Ok, Put(shard, "a", "a0", 0));
+        Assert.Equal(DictStatus.Ok, Put(shard, "a", "a1", 1));
+        Assert.Equal(DictStatus.Ok, Put(shard, "b", "b1", 1));
+        Assert.Equal("a0", Get(shard, "a", 0));
+        Assert.Equal("a1", Get(shard, "a", 1));
+        Assert.Null(Get(shard, "b", 0));
+        Assert.Equal("NotYet", Get(shard, "a", 2));
+        var inUse = shard.Stats().BytesInUse;
+
+        // A write at 2 retires 0 (working set of 2); the next write of a frees the version only 0 could see.
+        Assert.Equal(DictStatus.Ok, Put(shard, "b", "b2", 2));
+        Assert.Equal((1L, 2L), shard.Checkpoints);
+        Assert.Equal("Retired", Get(shard, "a", 0));
+        Assert.Equal(DictStatus.Retired, Put(shard, "a", "late", 0));
+        Assert.Equal(DictStatus.Ok, Put(shard, "a", "a2", 2));
+        Assert.Equal("a1", Get(shard, "a", 1));
+        Assert.Equal("a2", Get(shard, "a", 2));
+        Assert.Equal(inUse + 64, shard.Stats().BytesInUse); // b2 and a2 added, a0 freed: one 64-byte block more
+
+        // A removal at 2 hides the key there and keeps it at 1; counts agree at each checkpoint.
+        var b = Bytes("b");
+        Assert.Equal(DictStatus.Ok, shard.Remove(b, DictHash.Of(b), 2));
+        Assert.Equal(DictStatus.NotFound, shard.Remove(b, DictHash.Of(b), 2));
+        Assert.Null(Get(shard, "b", 2));
+        Assert.Equal("b1", Get(shard, "b", 1));
+        Assert.Equal(1, shard.Count(2));
+        Assert.Equal(2, shard.Count(1));
+    }
+
+    [Fact]
+    public void FullHeap_RefusesWithItsSizes_AndKeepsEveryEntry()
+    {
+        using var shard = DictShard.Create(_path, 3, 64 << 10, 10_000, workingSet: 1);
+        var value = new string('v', 1000);
+        var i = 0;
+        DictStatus status;
+        while ((status = Put(shard, $"k{i}", value)) == DictStatus.Ok)
+        {
+            i++;
+        }
+
+        Assert.Equal(DictStatus.Full, status);
+        Assert.InRange(i, 40, 64);
+        Assert.Matches(@"^manager 3 is full: 65536 bytes for entries, \d+ in use, \d+ never used; an entry of 1034 bytes does not fit$", shard.Describe(status, 0, 1034));
+        for (var k = 0; k < i; k++)
+        {
+            Assert.Equal(value, Get(shard, $"k{k}"));
+        }
+
+        Assert.Equal(i, shard.Count(0));
+        var tooLarge = Bytes("huge");
+        Assert.Equal(DictStatus.TooLarge, shard.Put(tooLarge, DictHash.Of(tooLarge), new byte[70_000], 0));
+    }
+
+    [Fact]
+    public async Task KilledWriter_ItsLockIsTakenOver_AndTheShardRepaired()
+    {
+        using var shard = DictShard.Create(_path, 0, 1 << 20, 1000, workingSet: 1);
+        for (var k = 0; k < 100; k++)
+        {
+            Assert.Equal(DictStatus.Ok, Put(shard, $"k{k}", $"v{k}"));
+        }
+
+        // A pid that no longer names a process: a child that has exited and been reaped.
+        using var gone = System.Diagnostics.Process.Start("/bin/true");
+        gone.WaitForExit();
+        shard.LeaveAsKilledWriter(gone.Id);
+
+        // A reader waits for the "writer", finds it dead, takes its lock over (which repairs) and reads.
+        var read = await Task.Run(() => Get(shard, "k42")).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("v42", read);
+        Assert.Equal(100, shard.Stats().Keys);
+
+        shard.LeaveAsKilledWriter(gone.Id);
+        var write = await Task.Run(() => Put(shard, "k100", "v100")).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(DictStatus.Ok, write);
+        Assert.Equal(101, shard.Stats().Keys);
+        Assert.Equal("v7", Get(shard, "k7"));
+    }
+
+    [Fact]
+    public void Open_AFileThatIsNotAShard_IsRefusedNamingIt()
+    {
+        File.WriteAllBytes(_path, new byte[8192]);
+        var e = Assert.Throws<InvalidDataException>(() => DictShard.Open(_path));
+        Assert.Contains($"'{_path}' is not a dictionary shard", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scan_PagesEveryVisibleKeyOnce()
+    {
+        using var shard = DictShard.Create(_path, 0, 4 << 20, 20_000, workingSet: 1);
+        for (var k = 0; k < 10_000; k++)
+        {
+            Assert.Equal(DictStatus.Ok, Put(shard, $"k{k}", $"v{k}"));
+        }
+
+        var seen = new HashSet<string>();
+        long cursor = 0;
+        var pages = 0;
+        while (cursor >= 0)
+        {
+            var output = new ArrayBufferWriter<byte>();
+            cursor = shard.Scan(cursor, 0, withValues: true, output, 16 << 10, out _);
+            pages++;
+            var reader = new DictWire.PairReader(output.WrittenSpan);
+            while (reader.Next(out var key, out var value))
+            {
+                var name = Encoding.UTF8.GetString(key);
+                Assert.True(seen.Add(name), $"{name} seen twice");
+                Assert.Equal("v" + name[1..], Encoding.UTF8.GetString(value));
+            }
+        }
+
+        Assert.Equal(10_000, seen.Count);
+        Assert.True(pages > 5, $"{pages} pages of 16 KiB for 10,000 pairs");
+    }
+}
