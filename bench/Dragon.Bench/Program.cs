@@ -33,6 +33,7 @@ return args[0] switch
         Arg.Int(rest, 0, 200_000), Arg.Int(rest, 1, 4_000), Arg.Int(rest, 2, 20_000), Arg.Int(rest, 3, 1_000_000), Arg.Int(rest, 4, 3_000)),
     "lines-phases" => LinesPhases.Run(Arg.Int(rest, 0, 1_000_000), Arg.Int(rest, 1, 100_000)),
     "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2), Arg.Int(rest, 3, 0)),
+    "kv-peer" => KvPeerScenarios.Run(rest),
     "startup-noop" => 0,
     "startup-connect" => FunctionPhases.Connect(),
     "client-steps" => ClientStartupSteps.Run(rest[0]),
