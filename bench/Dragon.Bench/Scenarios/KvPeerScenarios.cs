@@ -8,8 +8,9 @@ namespace Dragon.Bench.Scenarios;
 /// outside the runtime against a Redis or Garnet server on loopback, through StackExchange.Redis. The clients are
 /// CLIENTS separate processes (this program again, with <c>--client I</c>), as our clients are, each with its own
 /// connection. The server is flushed first; then, per operation, all clients ready, one go, and the wall time to the
-/// last client's done: one <see cref="DictBenchArgs.Line"/> per operation. Frozen get is the peers' plain get (they
-/// have no freeze), over the keys mput wrote.
+/// last client's done: one <see cref="DictBenchArgs.Line"/> per operation (an untimed read pass first, see
+/// <see cref="KvPeerClient.Phases"/>). Frozen get is the peers' plain get (they have no freeze), over the keys mput
+/// wrote.
 /// </summary>
 internal static class KvPeerScenarios
 {
@@ -39,7 +40,7 @@ internal static class KvPeerScenarios
                 Expect(client, "ready");
             }
 
-            foreach (var op in args.Ops)
+            foreach (var op in KvPeerClient.Phases(args))
             {
                 var start = Stopwatch.GetTimestamp();
                 foreach (var client in clients)
@@ -54,7 +55,10 @@ internal static class KvPeerScenarios
                 }
 
                 var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                Console.WriteLine(args.Line(args.System, 1, op, ops, seconds));
+                if (op != KvPeerClient.WarmRead)
+                {
+                    Console.WriteLine(args.Line(args.System, 1, op, ops, seconds));
+                }
             }
 
             foreach (var client in clients)
