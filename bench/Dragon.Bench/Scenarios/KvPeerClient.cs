@@ -11,6 +11,9 @@ namespace Dragon.Bench.Scenarios;
 /// </summary>
 internal static class KvPeerClient
 {
+    /// <summary>Bytes of values unanswered at once a client, whatever INFLIGHT says: see <see cref="Window"/>.</summary>
+    private const int InflightBytes = 4 << 20;
+
     /// <summary>Unpipelined gets are slow: a sample of the keys is enough for their rate.</summary>
     private const int UnpipelinedKeys = 4_096;
 
@@ -45,17 +48,23 @@ internal static class KvPeerClient
 
             var ops = op switch
             {
-                "put" => Put(db, keys, value, args.Inflight),
+                "put" => Put(db, keys, value, Window(args)),
                 "mput" => PutBatches(db, keys, value, args.Batch),
                 "mput-sets" => PutPipelinedBatches(db, keys, value, args.Batch),
                 "get1" => GetOneByOne(db, keys, args.Value),
-                _ => Get(db, keys, args.Value, args.Inflight),
+                _ => Get(db, keys, args.Value, Window(args)),
             };
             Console.WriteLine($"done {ops}");
         }
 
         return 0;
     }
+
+    /// <summary>
+    /// Calls unanswered at once: INFLIGHT, but at most 4 MiB of values (at least 2 calls). With 64 values of 1 MB in
+    /// flight a client (256 MB in all), pipelined gets ran no faster than one call at a time, on both servers.
+    /// </summary>
+    private static int Window(DictBenchArgs args) => Math.Clamp(InflightBytes / args.Value, 2, args.Inflight);
 
     /// <summary>Untimed: one read of the put keys before the first timed read.</summary>
     public const string WarmRead = "warm-get";
