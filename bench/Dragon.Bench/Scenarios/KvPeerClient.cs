@@ -11,6 +11,9 @@ namespace Dragon.Bench.Scenarios;
 /// </summary>
 internal static class KvPeerClient
 {
+    /// <summary>Untimed: one read of the put keys before the first timed read.</summary>
+    public const string WarmRead = "warm-get";
+
     /// <summary>Bytes of values unanswered at once a client, whatever INFLIGHT says: see <see cref="Window"/>.</summary>
     private const int InflightBytes = 4 << 20;
 
@@ -64,10 +67,7 @@ internal static class KvPeerClient
     /// Calls unanswered at once: INFLIGHT, but at most 4 MiB of values (at least 2 calls). With 64 values of 1 MB in
     /// flight a client (256 MB in all), pipelined gets ran no faster than one call at a time, on both servers.
     /// </summary>
-    private static int Window(DictBenchArgs args) => Math.Clamp(InflightBytes / args.Value, 2, args.Inflight);
-
-    /// <summary>Untimed: one read of the put keys before the first timed read.</summary>
-    public const string WarmRead = "warm-get";
+    private static int Window(DictBenchArgs args) => Math.Min(args.Inflight, Math.Max(2, InflightBytes / args.Value));
 
     /// <summary>
     /// The operations in order, with <see cref="WarmRead"/> before the first read: a client's first pass of reads

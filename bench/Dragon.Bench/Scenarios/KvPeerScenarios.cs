@@ -16,7 +16,17 @@ internal static class KvPeerScenarios
 {
     public static int Run(string[] rest)
     {
-        var args = DictBenchArgs.Parse(rest);
+        DictBenchArgs args;
+        try
+        {
+            args = DictBenchArgs.Parse(rest);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
         if (args.Client >= 0)
         {
             return KvPeerClient.Run(args);
