@@ -2,8 +2,8 @@
 """The distributed dictionary against Redis and Garnet, interleaved in one invocation: scripts/bench ddict.
 
 GUPS-style: CLIENTS client processes, each writing its own KEYS distinct 128-byte keys and reading them back in a
-shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: KEYS_SMALL for values up to 4 KB, else
-MIB_PER_CLIENT MiB / value, so that a 1 MB run is not a hundred times longer than a 1 KB one). Operations:
+shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: max(64, MIB_PER_CLIENT MiB / value), so that a
+1 MB run is not a thousand times longer than a 1 KB one). Operations:
 put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled), fget (the mput keys, shuffled, on
 a frozen dictionary; the peers have no freeze, so theirs is a plain get), and for the peers alone mput-sets (the
 batch as pipelined SETs, not one MSET: their mput is the better of the two) and get1 (get one call at a time,
@@ -14,8 +14,9 @@ each; put and get pipelined with at most INFLIGHT unanswered calls a client, mpu
 Ours: `dragon --local-nodes K Dragon.Bench.dll ddict ARGS`, on one node and on two.
 Medians of ROUNDS rounds; the order of the systems rotates every round.
 
-Both sides take the same arguments (ours ignores none of them; the peers add --system, --port and --inflight):
-    --clients N --value BYTES --keys KEYS_PER_CLIENT --batch B --ops put,mput,get,fget --nodes K
+Both sides take the same arguments (the peers add --system, --port and --inflight; ours takes its node count from
+the run and may ignore --nodes):
+    --clients N --value BYTES --bytes-per-client B --batch BATCH --ops put,mput,get,fget --nodes K
 and print one line per operation (ops in total over the clients; seconds from the common start of the operation,
 all clients ready, to the last client's end):
     BENCH ddict system=<dragon|redis|garnet> nodes=<K> clients=<N> value=<BYTES> op=<OP> ops=<N> seconds=<S>
@@ -24,8 +25,7 @@ Ours missing or failing leaves its columns and the ratios n/a.
 Last line: ddict get_ratio=<ours on 1 node / the better peer, get> put_ratio=<the same, put>
 remote_get_ratio=<ours on 2 nodes / the better peer, get>, each the smallest over the value sizes (targets: 10, 3
 and 1).
-Usage: ddict.py ROOT [--rounds 3] [--clients 4] [--values 1024,65536,1048576] [--keys-small 32768]
-                [--mib-per-client 32] [--batch 64]
+Usage: ddict.py ROOT [--rounds 3] [--clients 4] [--values 1024,65536,1048576] [--mib-per-client 32] [--batch 64]
                 [--inflight 64] [--nodes 1,2] [--peers-only]
 """
 import argparse, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
@@ -35,7 +35,6 @@ parser.add_argument("root")
 parser.add_argument("--rounds", type=int, default=3)
 parser.add_argument("--clients", type=int, default=4)
 parser.add_argument("--values", default="1024,65536,1048576")
-parser.add_argument("--keys-small", type=int, default=32768)
 parser.add_argument("--mib-per-client", type=float, default=32)
 parser.add_argument("--batch", type=int, default=64)
 parser.add_argument("--inflight", type=int, default=64)
@@ -54,10 +53,6 @@ peer_ops = ["put", "mput", "mput-sets", "get", "fget", "get1"]
 samples = {}  # (system, nodes, value, op) -> [ops/s]
 servers = []  # Popen of the peers' servers, each in a session of its own
 failed = set()  # our node counts that failed once: not tried again
-
-
-def keys_for(value):
-    return opts.keys_small if value <= 4096 else max(1, int(opts.mib_per_client * 2**20) // value)
 
 
 def free_port():
@@ -131,7 +126,7 @@ def record(out, system, nodes, value, ops):
 
 
 def common_args(value, ops, nodes):
-    return ["--clients", str(opts.clients), "--value", str(value), "--keys", str(keys_for(value)), "--batch", str(opts.batch),
+    return ["--clients", str(opts.clients), "--value", str(value), "--bytes-per-client", str(int(opts.mib_per_client * 2**20)), "--batch", str(opts.batch),
             "--ops", ",".join(ops), "--nodes", str(nodes)]
 
 
@@ -207,7 +202,7 @@ def peer_rate(system, value, op):
 
 def report():
     print(f"ops/s in total over {opts.clients} clients, medians of {opts.rounds} rounds ({os.cpu_count()} CPUs); keys a client: "
-          f"{opts.keys_small:,} up to 4 KB, else {opts.mib_per_client:g} MiB; batch {opts.batch}; peers {opts.inflight} in flight a client")
+          f"{opts.mib_per_client:g} MiB of values, at least 64; batch {opts.batch}; peers {opts.inflight} in flight a client")
     print(f"{'value':>8} {'op':<5}{'redis':>14}{'garnet':>14}" + "".join(f"{f'dragon {n}n':>12}" for n in node_counts)
           + "".join(f"{f'ratio {n}n':>10}" for n in node_counts))
     worst = {}

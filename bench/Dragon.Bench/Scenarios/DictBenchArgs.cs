@@ -6,10 +6,10 @@ namespace Dragon.Bench.Scenarios;
 /// The arguments both sides of the dictionary benchmark take (bench/ddict/ddict.py passes the same ones to the
 /// peers' <c>kv-peer</c> and to our <c>ddict</c>), and the one line each side prints per operation:
 /// <code>
-/// --clients N --value BYTES --keys K --batch B --ops put,mput,get,fget --nodes NODES
+/// --clients N --value BYTES --bytes-per-client B --batch BATCH --ops put,mput,get,fget --nodes NODES
 /// BENCH ddict system=redis nodes=1 clients=4 value=1024 op=get ops=262144 seconds=0.81
 /// </code>
-/// KEYS is per client; every client writes its own KEYS distinct 128-byte keys (<see cref="Key"/>). Operations:
+/// Every client writes its own KEYS = max(64, B / BYTES) distinct 128-byte keys (<see cref="Key"/>). Operations:
 /// put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled), fget (the same read, of the
 /// mput keys, on a frozen dictionary); the peers' own: mput-sets (the batch as pipelined SETs rather than one MSET,
 /// keys of their own; the table takes the better of the two as the peer's mput) and get1 (get unpipelined, at most
@@ -18,19 +18,22 @@ namespace Dragon.Bench.Scenarios;
 /// client's end. The peers' own options: --system redis|garnet --port P --inflight W.
 /// </summary>
 internal sealed record DictBenchArgs(
-    int Clients, int Value, int Keys, int Batch, IReadOnlyList<string> Ops, int Nodes,
+    int Clients, int Value, int BytesPerClient, int Batch, IReadOnlyList<string> Ops, int Nodes,
     string System, int Port, int Inflight, int Client)
 {
     public static readonly string[] KnownOps = ["put", "mput", "mput-sets", "get", "fget", "get1"];
 
     public const int KeyBytes = 128;
 
+    /// <summary>Keys a client, the rule both sides use: about BYTES_PER_CLIENT of values, at least 64 keys.</summary>
+    public int Keys => Math.Max(64, BytesPerClient / Value);
+
     /// <summary>Parses <c>--name value</c> pairs; an unknown name, a missing value or a bad number is an error.</summary>
     public static DictBenchArgs Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["clients"] = "4", ["value"] = "1024", ["keys"] = "65536", ["batch"] = "64", ["ops"] = "put,mput,get,fget",
+            ["clients"] = "4", ["value"] = "1024", ["bytes-per-client"] = "33554432", ["batch"] = "64", ["ops"] = "put,mput,get,fget",
             ["nodes"] = "1", ["system"] = "redis", ["port"] = "6379", ["inflight"] = "64", ["client"] = "-1",
         };
         for (var i = 0; i < args.Length; i++)
@@ -52,7 +55,7 @@ internal sealed record DictBenchArgs(
         }
 
         return new DictBenchArgs(
-            Positive(values, "clients"), Positive(values, "value"), Positive(values, "keys"), Positive(values, "batch"), ops,
+            Positive(values, "clients"), Positive(values, "value"), Positive(values, "bytes-per-client"), Positive(values, "batch"), ops,
             Positive(values, "nodes"), values["system"], Positive(values, "port"), Positive(values, "inflight"),
             int.Parse(values["client"], CultureInfo.InvariantCulture));
     }
@@ -75,7 +78,7 @@ internal sealed record DictBenchArgs(
     /// <summary>The arguments again, for a client process of the peers' benchmark.</summary>
     public IEnumerable<string> ToArgs(int client) =>
     [
-        "--clients", Str(Clients), "--value", Str(Value), "--keys", Str(Keys), "--batch", Str(Batch), "--ops", string.Join(",", Ops),
+        "--clients", Str(Clients), "--value", Str(Value), "--bytes-per-client", Str(BytesPerClient), "--batch", Str(Batch), "--ops", string.Join(",", Ops),
         "--nodes", Str(Nodes), "--system", System, "--port", Str(Port), "--inflight", Str(Inflight), "--client", Str(client),
     ];
 

@@ -95,16 +95,15 @@ internal static class KvPeerClient
     /// </summary>
     private static void WarmUp(IDatabase db, DictBenchArgs args)
     {
-        var small = args with { Keys = Math.Min(args.Keys, 32), Value = Math.Min(args.Value, 1_024) };
-        var keys = Keys("w", small);
-        var value = new byte[small.Value];
+        var keys = Keys("w", args, 32);
+        var value = new byte[Math.Min(args.Value, 1_024)];
         for (var round = 0; round < 50; round++)
         {
             Put(db, keys, value, args.Inflight);
             PutBatches(db, keys, value, args.Batch);
             PutPipelinedBatches(db, keys, value, args.Batch);
-            Get(db, keys, small.Value, args.Inflight);
-            GetOneByOne(db, keys[..Math.Min(keys.Length, 4)], small.Value);
+            Get(db, keys, value.Length, args.Inflight);
+            GetOneByOne(db, keys[..4], value.Length);
         }
 
         db.KeyDelete(keys);
@@ -125,9 +124,9 @@ internal static class KvPeerClient
         return ConnectionMultiplexer.Connect(options);
     }
 
-    private static RedisKey[] Keys(string set, DictBenchArgs args)
+    private static RedisKey[] Keys(string set, DictBenchArgs args, int? count = null)
     {
-        var keys = new RedisKey[args.Keys];
+        var keys = new RedisKey[count ?? args.Keys];
         for (var i = 0; i < keys.Length; i++)
         {
             keys[i] = DictBenchArgs.Key(set, args.Client, i);
