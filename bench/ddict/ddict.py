@@ -165,11 +165,14 @@ def ratio(ours, peer):
 def main():
     workdir = tempfile.mkdtemp(prefix="ddict-bench-")
     try:
-        redis_port, garnet_port = free_port(), free_port()
+        redis_port = free_port()
+        garnet_port = free_port()
+        while garnet_port == redis_port:
+            garnet_port = free_port()
         redis = start_server("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                        "--protected-mode", "no", "--dir", workdir], workdir)
-        # Garnet keeps records in its in-memory log only (no --storage-tier): 4 GB of log holds both key sets of the
-        # largest runs (2 x clients x MiB per client) with room to spare.
+        # Garnet keeps records in its in-memory log only (no --storage-tier): 4 GB of log holds the three key sets of
+        # a run (put, mput, mput-sets: 3 x 4 clients x 64 MB at the defaults) with room to spare.
         garnet = start_server("garnet", [garnet_server, "--port", str(garnet_port), "--bind", "127.0.0.1", "--memory", "4g",
                                          "--index", "64m", "--logger-level", "Warning"], workdir)
         wait_ready(redis_port, redis, "redis-server")
