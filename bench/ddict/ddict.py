@@ -145,7 +145,10 @@ def run_ours(nodes, value):
     problem = f"exit code {code}" if code != 0 else record(out, "dragon", nodes, value, ours_ops)
     if problem:
         failed.add(nodes)
-        tail = "\n".join((out + err).strip().splitlines()[-8:])
+        lines = (out + err).strip().splitlines()
+        # The first exception's message says what went wrong; the tail, where it ended.
+        first = [line for line in lines if "Exception" in line][:1]
+        tail = "\n".join(first + ["..."] + lines[-8:] if first and first[0] not in lines[-8:] else lines[-8:])
         print(f"dragon ddict on {nodes} node(s) failed ({problem}); its figures are n/a:\n{tail}", file=sys.stderr)
 
 
