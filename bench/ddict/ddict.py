@@ -52,7 +52,7 @@ ours_ops = ["put", "mput", "get", "fget"]
 peer_ops = ["put", "mput", "mput-sets", "get", "fget", "get1"]
 samples = {}  # (system, nodes, value, op) -> [ops/s]
 servers = []  # Popen of the peers' servers, each in a session of its own
-failed = set()  # our node counts that failed once: not tried again
+failed = set()  # (nodes, value) of ours that failed once: not tried again (a hang costs its timeout every round)
 
 
 def free_port():
@@ -139,17 +139,17 @@ def run_peer(system, port, value):
 
 
 def run_ours(nodes, value):
-    if nodes in failed:
+    if (nodes, value) in failed:
         return
     code, out, err = run([dragon, "--local-nodes", str(nodes), bench_dll, "ddict", *common_args(value, ours_ops, nodes)])
     problem = f"exit code {code}" if code != 0 else record(out, "dragon", nodes, value, ours_ops)
     if problem:
-        failed.add(nodes)
+        failed.add((nodes, value))
         lines = (out + err).strip().splitlines()
         # The first exception's message says what went wrong; the tail, where it ended.
         first = [line for line in lines if "Exception" in line][:1]
         tail = "\n".join(first + ["..."] + lines[-8:] if first and first[0] not in lines[-8:] else lines[-8:])
-        print(f"dragon ddict on {nodes} node(s) failed ({problem}); its figures are n/a:\n{tail}", file=sys.stderr)
+        print(f"dragon ddict on {nodes} node(s), value {value}, failed ({problem}); its figures there are n/a:\n{tail}", file=sys.stderr)
 
 
 def med(system, nodes, value, op):
