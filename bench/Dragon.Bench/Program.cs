@@ -34,6 +34,7 @@ return args[0] switch
     "lines-phases" => LinesPhases.Run(Arg.Int(rest, 0, 1_000_000), Arg.Int(rest, 1, 100_000)),
     "tasks" => TaskScenarios.Run(Arg.Int(rest, 0, 100_000), Arg.Int(rest, 1, 1_000_000), Arg.Int(rest, 2, 2), Arg.Int(rest, 3, 0)),
     "ddict" => DictScenarios.Run(rest),
+    "kv-peer" => KvPeerScenarios.Run(rest),
     "startup-noop" => 0,
     "startup-connect" => FunctionPhases.Connect(),
     "client-steps" => ClientStartupSteps.Run(rest[0]),
