@@ -38,27 +38,62 @@ public static class DictScenarios
             .Select(c => DragonProcess.Start(ProcessTemplate.FromMethod(Client, dict, ready, done, c, keys, value, batch, string.Join(',', ops))
                 with { Policy = Policy.OnNode(c % nodes) }))
             .ToArray();
-        ready.Wait(TimeSpan.FromMinutes(5));
-        done.Wait(TimeSpan.FromMinutes(5));
-        dict.Clear();
-        foreach (var op in ops)
+        // A client that fails ends the benchmark at once (its barrier would otherwise keep the others waiting).
+        using var failed = new CancellationTokenSource();
+        foreach (var worker in workers)
         {
-            if (op == "fget")
+            _ = worker.JoinAsync().ContinueWith(
+                t =>
+                {
+                    if (!t.IsCompletedSuccessfully || t.Result != 0)
+                    {
+                        failed.Cancel();
+                    }
+                },
+                TaskScheduler.Default);
+        }
+
+        try
+        {
+            ready.Wait(TimeSpan.FromMinutes(5), failed.Token);
+            done.Wait(TimeSpan.FromMinutes(5), failed.Token);
+            dict.Clear();
+            foreach (var op in ops)
             {
-                dict.Freeze();
+                if (op == "fget")
+                {
+                    dict.Freeze();
+                }
+
+                ready.Wait(TimeSpan.FromMinutes(5), failed.Token);
+                var start = Stopwatch.GetTimestamp();
+                done.Wait(TimeSpan.FromMinutes(5), failed.Token);
+                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys} seconds={seconds:F4}"));
+                if (op == "fget")
+                {
+                    dict.Unfreeze();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            foreach (var worker in workers)
+            {
+                try
+                {
+                    worker.Kill();
+                }
+                catch (DragonException)
+                {
+                    // Already gone.
+                }
             }
 
-            ready.Wait(TimeSpan.FromMinutes(5));
-            var start = Stopwatch.GetTimestamp();
-            done.Wait(TimeSpan.FromMinutes(5));
-            var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            Console.WriteLine(string.Create(
-                CultureInfo.InvariantCulture,
-                $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys} seconds={seconds:F4}"));
-            if (op == "fget")
-            {
-                dict.Unfreeze();
-            }
+            Console.Error.WriteLine("FAIL a client failed (its error is above)");
+            return 1;
         }
 
         foreach (var worker in workers)
@@ -83,12 +118,17 @@ public static class DictScenarios
         new Random(client).Shuffle(order);
         var local = dict.LocalManagers.ToHashSet();
         var isLocal = names.Select(n => local.Contains(dict.ManagerOf(n))).ToArray();
-        var warm = Enumerable.Range(0, Math.Min(keys, 2000)).Select(i => KeyOf(client, i) + "w").ToArray();
+        var warm = Enumerable.Range(0, Math.Clamp(keys / 4, 16, 2000)).Select(i => KeyOf(client, i) + "w").ToArray();
         var warmLocal = warm.Select(n => local.Contains(dict.ManagerOf(n))).ToArray();
         var warmOrder = Enumerable.Range(0, warm.Length).ToArray();
         Put(dict, warm, warmLocal, data);
         dict.SetMany(warm.Take(batch).Select(n => KeyValuePair.Create(n, data)));
         Get(dict, warm, warmOrder, warmLocal, value, batch);
+        foreach (var name in warm)
+        {
+            dict.Remove(name);
+        }
+
         ready.Wait(TimeSpan.FromMinutes(5));
         Put(dict, names, isLocal, data);
         done.Wait(TimeSpan.FromMinutes(5));
