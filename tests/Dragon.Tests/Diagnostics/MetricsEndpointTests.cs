@@ -26,9 +26,12 @@ public sealed class MetricsEndpointTests : IDisposable
         PrometheusText metrics;
         while (true)
         {
-            // An exit is counted just after the join that saw it returns: look again for a moment if one lags.
+            // An exit is counted just after the join that saw it returns, and a node service that is a process of its
+            // own sends its channels' figures with its next sample: look again for a moment if one lags.
             metrics = new PrometheusText(await http.GetStringAsync(new Uri($"http://localhost:{port}/metrics")));
-            if ((metrics.Sum("dragon_process_exited_total") >= 8 && metrics.Sum("dragon_queue_messages_received_total", "dragon_channel_name=\"obs-queue-n1\"") >= 3)
+            if ((metrics.Sum("dragon_process_exited_total") >= 8
+                    && metrics.Sum("dragon_queue_messages_received_total", "dragon_channel_name=\"obs-queue-n1\"") >= 3
+                    && metrics.Sum("dragon_queue_messages_received_total", "dragon_channel_name=\"obs-queue\"") >= 40)
                 || DateTime.UtcNow > deadline)
             {
                 break;
