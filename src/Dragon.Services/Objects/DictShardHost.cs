@@ -104,32 +104,11 @@ internal sealed class DictShardHost : HostedObject
             return first;
         }
 
-        var timeout = request.TimeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(request.TimeoutMs);
-        return await Task.Factory.StartNew(
-            () =>
-            {
-                if (!_shard.Enter())
-                {
-                    return Reply(ObjectStatus.Destroyed);
-                }
-
-                try
-                {
-                    var status = _shard.WaitForCheckpoint(request.Argument, timeout, cancellationToken);
-                    return status == DictStatus.Ok ? Get(request) : Status(status, request.Argument);
-                }
-                catch (OperationCanceledException)
-                {
-                    return Reply(ObjectStatus.Cancelled);
-                }
-                finally
-                {
-                    _shard.Exit();
-                }
-            },
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
-            TaskScheduler.Default).ConfigureAwait(false);
+        return await OnOwnThreadAsync(request, () =>
+        {
+            var status = _shard.WaitForCheckpoint(request.Argument, TimeoutOf(request), cancellationToken);
+            return status == DictStatus.Ok ? Get(request) : Status(status, request.Argument);
+        }).ConfigureAwait(false);
     }
 
     private ObjectReply Put(ObjectRequest request)
@@ -171,50 +150,58 @@ internal sealed class DictShardHost : HostedObject
     }
 
     /// <summary>A process of another node waits for a key: on the shard's futex, on a thread of its own.</summary>
-    private async Task<ObjectReply> WaitForAsync(ObjectRequest request, CancellationToken cancellationToken)
+    private Task<ObjectReply> WaitForAsync(ObjectRequest request, CancellationToken cancellationToken)
     {
         var key = request.Payload.ToArray();
-        var timeout = request.TimeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(request.TimeoutMs);
-        return await Task.Factory.StartNew(
-                () =>
-                {
-                    if (!_shard.Enter())
-                    {
-                        return Reply(ObjectStatus.Destroyed);
-                    }
-
-                    var buffer = Array.Empty<byte>();
-                    DictStatus status;
-                    try
-                    {
-                        status = _shard.WaitFor(key, DictHash.Of(key), request.Argument, ref buffer, out var length, timeout, cancellationToken);
-                        if (status == DictStatus.Ok)
-                        {
-                            return new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok);
-                        }
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return Reply(ObjectStatus.Cancelled);
-                    }
-                    finally
-                    {
-                        _shard.Exit();
-                    }
-
-                    if (status == DictStatus.Destroyed)
-                    {
-                        return Reply(ObjectStatus.Destroyed);
-                    }
-
-                    return status is DictStatus.NotFound or DictStatus.NotYet
-                        ? Reply(ObjectStatus.TimedOut, (long)status)
-                        : Status(status, request.Argument);
-                },
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
-                TaskScheduler.Default).ConfigureAwait(false);
+        return OnOwnThreadAsync(request, () =>
+        {
+            var buffer = Array.Empty<byte>();
+            var status = _shard.WaitFor(key, DictHash.Of(key), request.Argument, ref buffer, out var length, TimeoutOf(request), cancellationToken);
+            return status switch
+            {
+                DictStatus.Ok => new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok),
+                DictStatus.Destroyed => Reply(ObjectStatus.Destroyed),
+                DictStatus.NotFound or DictStatus.NotYet => Reply(ObjectStatus.TimedOut, (long)status),
+                _ => Status(status, request.Argument),
+            };
+        });
     }
+
+    /// <summary>
+    /// A wait on the shard's futex for a process of another node: it blocks its thread, so it gets one of its own,
+    /// with the shard counted in use; a cancel (the request's token) ends it with Cancelled, having taken nothing.
+    /// </summary>
+    private Task<ObjectReply> OnOwnThreadAsync(ObjectRequest request, Func<ObjectReply> wait) => Task.Factory.StartNew(
+        () =>
+        {
+            if (!_shard.Enter())
+            {
+                return Reply(ObjectStatus.Destroyed);
+            }
+
+            try
+            {
+                return wait();
+            }
+            catch (OperationCanceledException)
+            {
+                return Reply(ObjectStatus.Cancelled);
+            }
+            catch (InvalidDataException e)
+            {
+                return Failure(ObjectStatus.Invalid, $"{request.Op}: {e.Message}");
+            }
+            finally
+            {
+                _shard.Exit();
+            }
+        },
+        CancellationToken.None,
+        TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+        TaskScheduler.Default);
+
+    private static TimeSpan TimeoutOf(ObjectRequest request) =>
+        request.TimeoutMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(request.TimeoutMs);
 
     private ObjectReply Scan(ObjectRequest request)
     {

@@ -13,6 +13,9 @@ public sealed partial class DragonDictionary<TKey, TValue>
     // A batch goes to its manager in pieces of about this size, so a large batch holds no more than this per manager.
     private const int BatchBytes = 1 << 20;
 
+    // Full batches a SetMany keeps on their way at once (each up to BatchBytes).
+    private const int MaxBatchesInFlight = 8;
+
     /// <summary>
     /// Sets many keys: grouped by manager, each group in one round (one hold of the shard's lock on this node, one
     /// request to another node, all managers at once). On failure, the pairs before the failing one in its group went in.
@@ -36,6 +39,12 @@ public sealed partial class DragonDictionary<TKey, TValue>
             {
                 sends.Add(_client.PutManyAsync(manager, batch.WrittenMemory, _checkpoint, cancellationToken));
                 batches[manager] = null;
+                if (sends.Count >= MaxBatchesInFlight)
+                {
+                    // Bounded: a long sequence of pairs holds at most this many full batches, not all of them.
+                    await Task.WhenAll(sends).ConfigureAwait(false);
+                    sends.Clear();
+                }
             }
         }
 
@@ -116,7 +125,7 @@ public sealed partial class DragonDictionary<TKey, TValue>
         var manager = _client.LocalManagers.Length > 0 ? _client.LocalManagers[(int)(hash % (ulong)_client.LocalManagers.Length)] : ManagerFor(hash);
         var buffer = t_value ??= new byte[256];
         var found = _client.TryGet(manager, encoded, hash, _checkpoint, ref buffer, out var length);
-        t_value = buffer;
+        KeepReadBuffer(buffer);
         value = found ? MessageCodec.Decode<TValue>(buffer.AsSpan(0, length)) : default!;
         return found;
     }

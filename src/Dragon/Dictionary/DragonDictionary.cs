@@ -125,12 +125,12 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         var buffer = t_value ??= new byte[256];
         if (_client.TryGet(ManagerFor(hash), encoded, hash, _checkpoint, ref buffer, out var length))
         {
-            t_value = buffer;
+            KeepReadBuffer(buffer);
             value = MessageCodec.Decode<TValue>(buffer.AsSpan(0, length));
             return true;
         }
 
-        t_value = buffer;
+        KeepReadBuffer(buffer);
         value = default!;
         return false;
     }
@@ -258,6 +258,9 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
         return writer.WrittenSpan;
     }
+
+    /// <summary>Keeps a read's buffer for this thread's next read, unless one large value made it large (bounded).</summary>
+    private static void KeepReadBuffer(byte[] buffer) => t_value = buffer.Length <= 4 << 20 ? buffer : null;
 
     private int ManagerFor(ulong hash) => _pinned >= 0 ? _pinned : _client.ManagerOf(hash);
 

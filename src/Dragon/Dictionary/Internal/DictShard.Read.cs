@@ -245,22 +245,9 @@ internal sealed unsafe partial class DictShard
                 return status;
             }
 
-            deadline.Start();
-            var remaining = deadline.RemainingNanoseconds();
-            if (remaining == 0)
+            if (!SleepForChange(observed, ref deadline, cancellationToken))
             {
                 return status;
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            Interlocked.Increment(ref _header->Waiters);
-            try
-            {
-                Futex.Wait(&_header->ChangeSeq, observed, Math.Min(remaining, cancellationToken.CanBeCanceled ? 20_000_000 : 100_000_000));
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _header->Waiters);
             }
         }
     }
@@ -287,23 +274,39 @@ internal sealed unsafe partial class DictShard
                 return status;
             }
 
-            deadline.Start();
-            var remaining = deadline.RemainingNanoseconds();
-            if (remaining == 0)
+            if (!SleepForChange(observed, ref deadline, cancellationToken))
             {
                 return status;
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            Interlocked.Increment(ref _header->Waiters);
-            try
-            {
-                Futex.Wait(&_header->ChangeSeq, observed, Math.Min(remaining, cancellationToken.CanBeCanceled ? 20_000_000 : 100_000_000));
-            }
-            finally
-            {
-                Interlocked.Decrement(ref _header->Waiters);
-            }
         }
+    }
+
+    /// <summary>
+    /// Sleeps until a writer changes the shard after <paramref name="observed"/> (or a slice passes: the caller looks
+    /// again); false when the deadline has passed. A cancellable wait sleeps in short slices, so a cancel takes effect
+    /// within 20 ms.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    private bool SleepForChange(int observed, ref WaitDeadline deadline, CancellationToken cancellationToken)
+    {
+        deadline.Start();
+        var remaining = deadline.RemainingNanoseconds();
+        if (remaining == 0)
+        {
+            return false;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        Interlocked.Increment(ref _header->Waiters);
+        try
+        {
+            Futex.Wait(&_header->ChangeSeq, observed, Math.Min(remaining, cancellationToken.CanBeCanceled ? 20_000_000 : 100_000_000));
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _header->Waiters);
+        }
+
+        return true;
     }
 }
