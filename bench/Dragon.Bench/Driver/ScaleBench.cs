@@ -43,6 +43,12 @@ internal static class ScaleBench
             steps.Add(() => samples.Add($"bringup_{nodes}", context.Command(context.Launcher, "--wlm", "fork", "--local-nodes", Text(nodes), "/bin/true")?.WallMs));
         }
 
+        // The floor of a node service's bring-up: the same executable started and doing nothing (--version), 256
+        // times from two threads of a C program, so its cost per start is what no node service started as its own
+        // process of this executable can go below on this machine.
+        var floor = Path.Combine(context.Root, "artifacts", "bench", "spawn_floor");
+        steps.Add(() => samples.Add("exec_floor_256", context.Command(floor, "2", "256", context.Launcher, "--version")?.Value("floor_c_ms")));
+
         steps.Add(() =>
         {
             var ours = context.Ours(1, "sync-ops", "2000");
@@ -81,6 +87,7 @@ internal static class ScaleBench
             table.Single($"dragon --wlm fork --local-nodes {nodes} /bin/true", "ms", $"bringup_{nodes}");
         }
 
+        table.Single("floor: 256 starts of the dragon executable alone (dragon --version), two at a time (bench/peers/spawn_floor.c)", "ms", "exec_floor_256");
         table.Compare("Event set+clear, one node (peer: multiprocessing.Event)", "us", "event_ours", "event_peer", "<= 1");
         table.Compare("Lock acquire+release, one node (peer: multiprocessing.Lock)", "us", "lock_ours", "lock_peer", "<= 1");
         table.Compare("Barrier round of 2 processes, one node, median (peer: multiprocessing.Barrier)", "us", "barrier_ours", "barrier_peer", "<= 1");
@@ -95,6 +102,7 @@ internal static class ScaleBench
         var ratio1024 = samples.Median("whole_1024_4") / samples.Median("mpiexec_1024");
         var perNode = (samples.Median("bringup_256") - samples.Median("bringup_1")) / 255;
         var ratioEvent = samples.Median("event_ours") / samples.Median("event_peer");
+        Console.WriteLine($"  per added node service: {ResultTable.Format(perNode, "0.00")} ms; the floor, one start of the executable alone over two CPUs: {ResultTable.Format(samples.Median("exec_floor_256") / 256, "0.00")} ms");
         Console.WriteLine($"  per-process cost inside the run over 64 nodes: {Per(samples, 64)} us at 64, {Per(samples, 1024)} us at 1,024, {Per(samples, 10_000)} us at 10,000");
         return
             $"scale per_proc_flat={ResultTable.Format(perProcFlat, "0.00")} ratio_1024={ResultTable.Format(ratio1024, "0.00")} " +

@@ -67,11 +67,25 @@ internal static class NodeServiceMain
 
         var (host, port) = Links.ParseEndpoint(launcher);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(host, port).ConfigureAwait(false);
-        var secretBytes = LinkHandshake.SecretBytes(secret);
-        using (var handshake = new NetworkStream(socket, ownsSocket: false))
+        try
         {
-            await LinkHandshake.ConnectAsync(handshake, secretBytes, index, CancellationToken.None).ConfigureAwait(false);
+            await socket.ConnectAsync(host, port).ConfigureAwait(false);
+            using var handshake = new NetworkStream(socket, ownsSocket: false);
+            await LinkHandshake.ConnectAsync(handshake, LinkHandshake.SecretBytes(secret), index, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException)
+        {
+            // The launcher refused or dropped this node (its handshake deadline passed, the run ended, a wrong
+            // secret): nothing was started here yet, so there is nothing to clean.
+            socket.Dispose();
+            Console.Error.WriteLine($"dragon {Command}: node {index} could not join the launcher at {launcher}: {(e is EndOfStreamException ? "the launcher closed the connection during the handshake" : e.Message)}");
+            foreach (var (_, child) in children)
+            {
+                child.Kill(entireProcessTree: true);
+                child.Dispose();
+            }
+
+            return 1;
         }
 
         var sink = new LinkOutputSink();

@@ -55,13 +55,16 @@ internal sealed class RunContext : IDisposable
             loggers,
             baseDir);
 
+    /// <summary>Random hex digits from the kernel (<see cref="RandomBytes"/>).</summary>
+    internal static string RandomHex(int digits) => Convert.ToHexStringLower(RandomBytes((digits + 1) / 2))[..digits];
+
     /// <summary>
-    /// Random hex digits from the kernel (getrandom). Not RandomNumberGenerator: on Linux that loads OpenSSL,
-    /// about a millisecond of a one-node run's start-up.
+    /// Random bytes from the kernel (getrandom). Not RandomNumberGenerator: on Linux that loads OpenSSL, about a
+    /// millisecond of a one-node run's start-up and more of a node service's.
     /// </summary>
-    internal static unsafe string RandomHex(int digits)
+    internal static unsafe byte[] RandomBytes(int count)
     {
-        var bytes = new byte[(digits + 1) / 2];
+        var bytes = new byte[count];
         fixed (byte* buffer = bytes)
         {
             for (var filled = 0; filled < bytes.Length;)
@@ -74,14 +77,14 @@ internal sealed class RunContext : IDisposable
                         continue;
                     }
 
-                    return RandomNumberGenerator.GetHexString(digits, lowercase: true);
+                    return RandomNumberGenerator.GetBytes(count);
                 }
 
                 filled += (int)got;
             }
         }
 
-        return Convert.ToHexStringLower(bytes)[..digits];
+        return bytes;
     }
 
     /// <summary>The part of a run one node service keeps on its host: a run directory of its own (hosts may share /tmp).</summary>

@@ -26,7 +26,7 @@ internal static class LinkHandshake
     /// <summary>Runs the acceptor's side; returns the connector's node index, or throws <see cref="AuthenticationFailedException"/>.</summary>
     public static async Task<int> AcceptAsync(Stream stream, byte[] secret, CancellationToken cancellationToken)
     {
-        var nonceA = RandomNumberGenerator.GetBytes(NonceBytes);
+        var nonceA = Runtime.RunContext.RandomBytes(NonceBytes);
         await stream.WriteAsync(nonceA, cancellationToken).ConfigureAwait(false);
         var answer = new byte[NonceBytes + 4 + MacBytes];
         await stream.ReadExactlyAsync(answer, cancellationToken).ConfigureAwait(false);
@@ -47,7 +47,7 @@ internal static class LinkHandshake
     {
         var nonceA = new byte[NonceBytes];
         await stream.ReadExactlyAsync(nonceA, cancellationToken).ConfigureAwait(false);
-        var nonceC = RandomNumberGenerator.GetBytes(NonceBytes);
+        var nonceC = Runtime.RunContext.RandomBytes(NonceBytes);
         var answer = new byte[NonceBytes + 4 + MacBytes];
         nonceC.CopyTo(answer, 0);
         BinaryPrimitives.WriteInt32LittleEndian(answer.AsSpan(NonceBytes), myIndex);
@@ -68,7 +68,7 @@ internal static class LinkHandshake
         first.CopyTo(data, 1);
         second.CopyTo(data, 1 + first.Length);
         BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(1 + first.Length + second.Length), index);
-        return HMACSHA256.HashData(secret, data);
+        return HmacSha256.HashData(secret, data);
     }
 
     public static byte[] SecretBytes(string secret) => Encoding.UTF8.GetBytes(secret);
