@@ -122,23 +122,24 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     public bool TryGetValue(TKey key, out TValue value)
     {
         var encoded = EncodeKey(key, out var hash);
-        var buffer = t_value ??= new byte[256];
-        if (_client.TryGet(ManagerFor(hash), encoded, hash, _checkpoint, ref buffer, out var length))
-        {
-            KeepReadBuffer(buffer);
-            value = MessageCodec.Decode<TValue>(buffer.AsSpan(0, length));
-            return true;
-        }
-
-        KeepReadBuffer(buffer);
-        value = default!;
-        return false;
+        return _client.TryDecode(ManagerFor(hash), encoded, hash, _checkpoint, s_decode, out value);
     }
+
+    private static readonly SpanDecoder<TValue> s_decode = MessageCodec.Decode<TValue>;
 
     /// <summary>Reads the value of <paramref name="key"/>: found (and the value), or not.</summary>
     public async Task<(bool Found, TValue Value)> TryGetValueAsync(TKey key, CancellationToken cancellationToken = default)
     {
-        var encoded = EncodeKeyToArray(key, out var hash);
+        cancellationToken.ThrowIfCancellationRequested();
+        var encodedHere = EncodeKey(key, out var hash);
+        if (_client.ReadsHere(ManagerFor(hash), _checkpoint))
+        {
+            // Shared memory on this node: nothing to wait for, so no task of its own either.
+            var found = _client.TryDecode(ManagerFor(hash), encodedHere, hash, _checkpoint, s_decode, out var local);
+            return (found, local);
+        }
+
+        var encoded = encodedHere.ToArray();
         var value = await _client.TryGetAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken).ConfigureAwait(false);
         return value is { } bytes ? (true, MessageCodec.Decode<TValue>(bytes.Span)) : (false, default!);
     }

@@ -65,6 +65,58 @@ public sealed class DictShardTests : IDisposable
     }
 
     [Fact]
+    public async Task TryDecode_WhileAWriterReplacesAndRemovesTheValue_NeverReturnsAHalfMadeOne()
+    {
+        // The writer replaces one key's value with ones of other sizes and contents (every byte of a value the same,
+        // its length telling which byte), removes it now and then, and reuses the freed blocks; readers decode
+        // straight out of the shared memory and check each value they get is whole.
+        using var shard = DictShard.Create(_path, 0, 4 << 20, 1000, workingSet: 1);
+        var key = Bytes("flipping");
+        var hash = DictHash.Of(key);
+        var values = Enumerable.Range(1, 6).Select(k => Enumerable.Repeat((byte)k, k * 700).ToArray()).ToArray();
+        Assert.Equal(DictStatus.Ok, shard.Put(key, hash, values[0], 0));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var decodes = 0L;
+        var missing = 0L;
+        SpanDecoder<byte[]> decode = bytes =>
+        {
+            // A decoder that fails on a mixed value, as a real codec fails on a torn one: the read must retry it.
+            if (bytes.Length == 0 || bytes.Length % 700 != 0 || bytes.IndexOfAnyExcept(bytes[0]) >= 0 || bytes[0] * 700 != bytes.Length)
+            {
+                throw new InvalidDataException("mixed value");
+            }
+
+            return bytes.ToArray();
+        };
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var status = shard.TryDecode(key, hash, 0, decode, out var value);
+                if (status == DictStatus.Ok)
+                {
+                    Assert.Equal(values[value[0] - 1], value);
+                    Interlocked.Increment(ref decodes);
+                }
+                else
+                {
+                    Assert.Equal(DictStatus.NotFound, status);
+                    Interlocked.Increment(ref missing);
+                }
+            }
+        })).ToArray();
+        var writes = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var status = ++writes % 7 == 0 ? shard.Remove(key, hash, 0) : shard.Put(key, hash, values[writes % values.Length], 0);
+            Assert.True(status is DictStatus.Ok or DictStatus.NotFound, status.ToString());
+        }
+
+        await Task.WhenAll(readers);
+        Assert.True(decodes > 1000, $"decodes {decodes}, not found {missing}, writes {writes}");
+    }
+
+    [Fact]
     public void FullHeap_RefusesWithItsSizes_AndKeepsEveryEntry()
     {
         using var shard = DictShard.Create(_path, 3, 64 << 10, 10_000, workingSet: 1);

@@ -98,6 +98,44 @@ internal sealed class DictClient : IDisposable
         return reply.Value == (long)DictStatus.Ok;
     }
 
+    /// <summary>
+    /// Reads and decodes a key's value: on this node straight out of the shard's shared memory, from another node out
+    /// of the reply.
+    /// </summary>
+    public bool TryDecode<T>(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint, SpanDecoder<T> decode, out T value)
+    {
+        if (Enter(manager) is { } shard)
+        {
+            try
+            {
+                var status = shard.TryDecode(key, hash, checkpoint, decode, out value);
+                if (status == DictStatus.NotYet && WaitForCheckpoints)
+                {
+                    status = shard.WaitForCheckpoint(checkpoint, WaitTimeout, CancellationToken.None);
+                    if (status == DictStatus.Ok)
+                    {
+                        status = shard.TryDecode(key, hash, checkpoint, decode, out value);
+                    }
+                }
+
+                return Found(status, shard, manager, checkpoint);
+            }
+            finally
+            {
+                shard.Exit();
+            }
+        }
+
+        var reply = Wait(RemoteAsync(manager, ObjectOp.DictGet, key.ToArray(), checkpoint, _waitMs, CancellationToken.None));
+        var found = reply.Value == (long)DictStatus.Ok;
+        value = found ? decode(reply.Payload.Span) : default!;
+        return found;
+    }
+
+    /// <summary>Whether a read of <paramref name="manager"/> at <paramref name="checkpoint"/> is done here at once (no request, no wait).</summary>
+    public bool ReadsHere(int manager, long checkpoint) =>
+        _managers[manager].Shard is not null && (!WaitForCheckpoints || CheckpointReached(manager, checkpoint));
+
     public async Task<ReadOnlyMemory<byte>?> TryGetAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -3,6 +3,9 @@ using Dragon.Channels.Internal;
 
 namespace Dragon.Dictionary.Internal;
 
+/// <summary>Makes a value out of its encoded bytes (which may be shared memory: read them, do not keep them).</summary>
+internal delegate T SpanDecoder<T>(ReadOnlySpan<byte> encoded);
+
 // Readers: no lock, a seqlock read, a frozen shard read without it, and waits for a key or a checkpoint.
 internal sealed unsafe partial class DictShard
 {
@@ -65,6 +68,89 @@ internal sealed unsafe partial class DictShard
         }
     }
 
+    /// <summary>
+    /// Like <see cref="TryGet"/>, but decodes the value straight out of shared memory with <paramref name="decode"/>
+    /// (one copy, into the caller's object, instead of a copy into a buffer and another out of it). A decode that
+    /// saw a writer's half-made change is thrown away and read again: its result, or the exception it threw, counts
+    /// only when the sequence word shows no writer came by.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public DictStatus TryDecode<T>(ReadOnlySpan<byte> key, ulong hash, long checkpoint, SpanDecoder<T> decode, out T value)
+    {
+        value = default!;
+        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
+        {
+            return window;
+        }
+
+        if (Volatile.Read(ref _header->Frozen) != 0)
+        {
+            var at = Find(key, hash, checkpoint, out _, out var torn);
+            if (!torn && Volatile.Read(ref _header->Frozen) != 0)
+            {
+                if (at == 0)
+                {
+                    return DictStatus.NotFound;
+                }
+
+                value = decode(ValueSpan(at, out torn));
+                if (!torn && Volatile.Read(ref _header->Frozen) != 0)
+                {
+                    return DictStatus.Ok;
+                }
+            }
+        }
+
+        var spins = 0;
+        while (true)
+        {
+            var seq = Volatile.Read(ref _header->Seq);
+            if ((seq & 1) != 0)
+            {
+                WaitForWriter(ref spins);
+                continue;
+            }
+
+            var at = Find(key, hash, checkpoint, out _, out var torn);
+            var status = at != 0 && !torn ? DictStatus.Ok : DictStatus.NotFound;
+            Exception? failed = null;
+            if (status == DictStatus.Ok)
+            {
+                try
+                {
+                    var encoded = ValueSpan(at, out torn);
+                    value = torn ? default! : decode(encoded);
+                }
+                catch (Exception e) when (e is InvalidDataException or InvalidCastException or System.Text.Json.JsonException or ArgumentException or IndexOutOfRangeException or OverflowException)
+                {
+                    failed = e;
+                }
+            }
+
+            if (!X86)
+            {
+                Interlocked.MemoryBarrier();
+            }
+
+            if (Volatile.Read(ref _header->Seq) == seq)
+            {
+                if (torn)
+                {
+                    throw new InvalidDataException($"dictionary shard '{Path}' is corrupt: an entry points outside its file");
+                }
+
+                if (failed is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+                }
+
+                return status;
+            }
+
+            value = default!;
+        }
+    }
+
     /// <summary>Whether a key has a value at the checkpoint (the same read, without the copy).</summary>
     public DictStatus Contains(ReadOnlySpan<byte> key, ulong hash, long checkpoint)
     {
@@ -103,14 +189,34 @@ internal sealed unsafe partial class DictShard
             return DictStatus.NotFound;
         }
 
-        length = Entry(at)->ValueLength;
+        var value = ValueSpan(at, out torn);
+        if (torn)
+        {
+            return DictStatus.NotFound;
+        }
+
+        length = value.Length;
         if (length > buffer.Length)
         {
             buffer = new byte[Math.Max(length, buffer.Length * 2)];
         }
 
-        new ReadOnlySpan<byte>(ValueOf(at), length).CopyTo(buffer);
+        value.CopyTo(buffer);
         return DictStatus.Ok;
+    }
+
+    /// <summary>
+    /// The value bytes of the entry at <paramref name="at"/>, its lengths read once and checked against the file (a
+    /// writer may be reusing the block under a reader): torn, and empty, when they do not fit.
+    /// </summary>
+    private ReadOnlySpan<byte> ValueSpan(long at, out bool torn)
+    {
+        var entry = Entry(at);
+        long keyLength = Volatile.Read(ref entry->KeyLength);
+        long valueLength = Volatile.Read(ref entry->ValueLength);
+        var start = at + DictLayout.EntryBytes + keyLength;
+        torn = keyLength < 0 || valueLength < 0 || start + valueLength > TotalBytes;
+        return torn ? default : new ReadOnlySpan<byte>(_base + start, (int)valueLength);
     }
 
     /// <summary>Retired below the oldest checkpoint held; NotYet above the newest.</summary>
