@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Dragon.Channels;
@@ -119,6 +120,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     }
 
     /// <summary>Reads the value of <paramref name="key"/>; false when it has none.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(TKey key, out TValue value)
     {
         var encoded = EncodeKey(key, out var hash);
@@ -154,6 +156,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
     /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> (adding it or replacing its value).</summary>
     /// <exception cref="DictionaryFullException">The key's manager has no room; nothing changed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Set(TKey key, TValue value)
     {
         var encoded = EncodeKey(key, out var hash);
@@ -234,6 +237,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     private static byte[]? t_value;
 
     /// <summary>The key's encoding (valid until this thread encodes another key) and its hash.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> EncodeKey(TKey key, out ulong hash)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -246,6 +250,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
     private static byte[] EncodeKeyToArray(TKey key, out ulong hash) => EncodeKey(key, out hash).ToArray();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> EncodeValue(TValue value)
     {
         var writer = t_encodedValue ??= new ArrayBufferWriter<byte>(256);

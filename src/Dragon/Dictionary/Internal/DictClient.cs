@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Dragon.Channels;
 using Dragon.Runtime;
@@ -46,6 +47,7 @@ internal sealed class DictClient : IDisposable
     public int ManagerOf(ulong hash) => DictHash.ManagerOf(hash, _managers.Length);
 
     /// <summary>The shard of <paramref name="manager"/> if it is on this node and not being let go (then Exit after).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private DictShard? Enter(int manager)
     {
         var handle = _managers[manager];
@@ -102,6 +104,7 @@ internal sealed class DictClient : IDisposable
     /// Reads and decodes a key's value: on this node straight out of the shard's shared memory, from another node out
     /// of the reply.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryDecode<T>(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint, SpanDecoder<T> decode, out T value)
     {
         if (Enter(manager) is { } shard)
@@ -229,6 +232,7 @@ internal sealed class DictClient : IDisposable
         return (await RemoteAsync(manager, ObjectOp.DictContains, key.ToArray(), checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value == (long)DictStatus.Ok;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Put(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
     {
         if (Enter(manager) is { } shard)

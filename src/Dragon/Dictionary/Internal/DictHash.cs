@@ -13,7 +13,7 @@ internal static class DictHash
     private const ulong Prime1 = 0x9E37_79B1_85EB_CA87UL;
     private const ulong Prime2 = 0xC2B2_AE3D_27D4_EB4FUL;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static ulong Of(ReadOnlySpan<byte> bytes)
     {
         var hash = Prime2 ^ ((ulong)bytes.Length * Prime1);

@@ -152,6 +152,7 @@ internal sealed unsafe partial class DictShard
     }
 
     /// <summary>Whether a key has a value at the checkpoint (the same read, without the copy).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DictStatus Contains(ReadOnlySpan<byte> key, ulong hash, long checkpoint)
     {
         if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
@@ -234,7 +235,7 @@ internal sealed unsafe partial class DictShard
     /// at or before it), or 0 when it has none or that version is a removal. <paramref name="torn"/>: a reader met an
     /// offset outside the heap (a writer was changing what it read).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private long Find(ReadOnlySpan<byte> key, ulong hash, long checkpoint, out long slotIndex, out bool torn)
     {
         torn = false;
@@ -297,7 +298,7 @@ internal sealed unsafe partial class DictShard
         return 0;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private bool KeyEquals(long at, ReadOnlySpan<byte> key) =>
         Entry(at)->KeyLength == key.Length && new ReadOnlySpan<byte>(KeyOf(at), key.Length).SequenceEqual(key);
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using Dragon.Channels.Internal;
 
@@ -7,6 +8,7 @@ namespace Dragon.Dictionary.Internal;
 internal sealed unsafe partial class DictShard
 {
     /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> at <paramref name="checkpoint"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public DictStatus Put(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
     {
         LockForWrite();
@@ -27,6 +29,7 @@ internal sealed unsafe partial class DictShard
     }
 
     /// <summary>Removes <paramref name="key"/> as of <paramref name="checkpoint"/>: Ok when it had a value, NotFound when not.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DictStatus Remove(ReadOnlySpan<byte> key, ulong hash, long checkpoint)
     {
         LockForWrite();
@@ -50,6 +53,7 @@ internal sealed unsafe partial class DictShard
     /// Puts a batch (<see cref="DictWire"/>'s pairs) under one hold of the lock, in order; stops at the first that
     /// fails and says how many went in.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DictStatus PutMany(ReadOnlySpan<byte> batch, long checkpoint, out int done)
     {
         done = 0;
@@ -87,6 +91,7 @@ internal sealed unsafe partial class DictShard
     /// Adds <paramref name="delta"/> to the 64-bit integer value of <paramref name="key"/> (a missing key counts as 0),
     /// atomically, and returns the new value.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DictStatus Add(ReadOnlySpan<byte> key, ulong hash, long delta, long checkpoint, out long result)
     {
         result = 0;
@@ -191,6 +196,7 @@ internal sealed unsafe partial class DictShard
     /// <paramref name="checkpoint"/>, replacing the version of that same checkpoint if there is one, then the versions
     /// no checkpoint held can see are freed. Nothing is changed when it fails.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private DictStatus PutLocked(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, out bool inserted)
     {
         inserted = false;
@@ -270,6 +276,7 @@ internal sealed unsafe partial class DictShard
         return DictStatus.Ok;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private DictStatus Update(DictSlot* slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long need)
     {
         var wasLive = Entry(slot->Head)->ValueLength != DictLayout.Tombstone;
@@ -319,6 +326,7 @@ internal sealed unsafe partial class DictShard
     }
 
     /// <summary>A write at a checkpoint past the newest makes it the newest, retiring those beyond the working set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Advance(long checkpoint)
     {
         if (checkpoint <= _header->Newest)
@@ -372,6 +380,7 @@ internal sealed unsafe partial class DictShard
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteEntry(long at, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long next)
     {
         var entry = Entry(at);
@@ -387,6 +396,7 @@ internal sealed unsafe partial class DictShard
     }
 
     /// <summary>A block of at least <paramref name="bytes"/>: from its class's free list, else from the top (backed now).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long Allocate(long bytes, out DictStatus failure)
     {
         failure = DictStatus.Ok;
@@ -426,6 +436,7 @@ internal sealed unsafe partial class DictShard
         return top;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Free(long at)
     {
         var cls = Entry(at)->Class;
@@ -434,6 +445,7 @@ internal sealed unsafe partial class DictShard
         _header->BytesInUse -= DictLayout.ClassSize(cls);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void FreeChain(long at)
     {
         while (at != 0)

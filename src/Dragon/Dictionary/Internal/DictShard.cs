@@ -174,7 +174,34 @@ internal sealed unsafe partial class DictShard : IDisposable
             return false;
         }
 
+        if (Volatile.Read(ref _header->Backed) > Volatile.Read(ref _mappedHere) && ++_entries > MapInAfter)
+        {
+            MapInBacked();
+        }
+
         return true;
+    }
+
+    // Operations a process makes before it maps in the whole backed file at once (one that makes a few does not pay).
+    private const int MapInAfter = 64;
+
+    // This process's page tables cover the file up to here (after MapInBacked), and how many operations it entered.
+    private long _mappedHere;
+    private int _entries;
+
+    /// <summary>
+    /// Fills this process's page tables for everything backed so far, in one call: otherwise its first touch of each
+    /// page another process backed is a fault of its own (several microseconds each in a VM, more than a 1 KB put),
+    /// and processes that write in turn touch each other's pages.
+    /// </summary>
+    private void MapInBacked()
+    {
+        var backed = Volatile.Read(ref _header->Backed);
+        var from = Volatile.Read(ref _mappedHere);
+        if (backed > from && Interlocked.CompareExchange(ref _mappedHere, backed, from) == from)
+        {
+            _ = SharedMapping.TryBack(_base, from, Math.Min(backed, TotalBytes));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -242,12 +269,53 @@ internal sealed unsafe partial class DictShard : IDisposable
     private void LockForWrite()
     {
         var deadline = WaitDeadline.From(Timeout.InfiniteTimeSpan);
-        if (ShmRing.AcquireLock(&_header->Lock, ref deadline, CancellationToken.None) == ShmRing.LockResult.Recovered)
+        if (!TryLockSpinning() && ShmRing.AcquireLock(&_header->Lock, ref deadline, CancellationToken.None) == ShmRing.LockResult.Recovered)
         {
             Repair();
         }
 
         Volatile.Write(ref _header->Seq, _header->Seq + 1);
+    }
+
+    // How long a writer waits for the lock on the CPU (spinning, then yielding) before it sleeps on the futex.
+    private static readonly long s_lockSpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 us
+
+    /// <summary>
+    /// A writer holds the lock for a microsecond or so: wait for it on the CPU first, yielding to whoever runs (the
+    /// holder, if it was preempted), rather than sleep at once. Once one writer sleeps, every release must wake a
+    /// sleeper, and on a machine where a wake-up costs tens of microseconds the writers fall into a convoy: a
+    /// quarter of the single-writer rate with 4 writers on 2 CPUs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private bool TryLockSpinning()
+    {
+        var pid = Environment.ProcessId;
+        if (Interlocked.CompareExchange(ref _header->Lock, pid, 0) == 0)
+        {
+            return true;
+        }
+
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var i = 0; ; i++)
+        {
+            if (i < 16)
+            {
+                Thread.SpinWait(32);
+            }
+            else
+            {
+                Thread.Yield();
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - start > s_lockSpinTicks)
+                {
+                    return false;
+                }
+            }
+
+            if (Volatile.Read(ref _header->Lock) == 0 && Interlocked.CompareExchange(ref _header->Lock, pid, 0) == 0)
+            {
+                return true;
+            }
+        }
     }
 
     private void UnlockAfterWrite(bool changed)
