@@ -15,6 +15,9 @@ internal static class MessageCodec
 {
     private const byte Null = 0;
     private const byte Bytes = 1;
+
+    /// <summary>The tag of raw bytes: a message of bytes is this byte followed by them.</summary>
+    internal const byte BytesTag = Bytes;
     private const byte Utf8 = 2;
     private const byte Int32 = 3;
     internal const byte Int64 = 4;

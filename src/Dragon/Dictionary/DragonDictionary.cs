@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Json.Serialization;
 using Dragon.Channels;
 using Dragon.Dictionary.Internal;
 using Dragon.Runtime.Protocol;
@@ -120,7 +120,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     }
 
     /// <summary>Reads the value of <paramref name="key"/>; false when it has none.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGetValue(TKey key, out TValue value)
     {
         var encoded = EncodeKey(key, out var hash);
@@ -160,6 +160,13 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     public void Set(TKey key, TValue value)
     {
         var encoded = EncodeKey(key, out var hash);
+        if (typeof(TValue) == typeof(byte[]) && value is byte[] bytes)
+        {
+            // Bytes are stored as their tag and themselves: copied once, from the caller's array.
+            _client.Put(ManagerFor(hash), encoded, hash, bytes, _checkpoint, MessageCodec.BytesTag);
+            return;
+        }
+
         _client.Put(ManagerFor(hash), encoded, hash, EncodeValue(value), _checkpoint);
     }
 

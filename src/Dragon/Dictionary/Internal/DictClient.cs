@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Dragon.Channels;
@@ -47,7 +47,7 @@ internal sealed class DictClient : IDisposable
     public int ManagerOf(ulong hash) => DictHash.ManagerOf(hash, _managers.Length);
 
     /// <summary>The shard of <paramref name="manager"/> if it is on this node and not being let go (then Exit after).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private DictShard? Enter(int manager)
     {
         var handle = _managers[manager];
@@ -233,16 +233,16 @@ internal sealed class DictClient : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Put(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
+    public void Put(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint, int prefix = -1)
     {
         if (Enter(manager) is { } shard)
         {
             try
             {
-                var status = shard.Put(key, hash, value, checkpoint);
+                var status = shard.Put(key, hash, value, checkpoint, prefix);
                 if (status != DictStatus.Ok)
                 {
-                    throw Error(status, manager, shard.Describe(status, checkpoint, DictLayout.EntryBytes + key.Length + value.Length));
+                    throw Error(status, manager, shard.Describe(status, checkpoint, DictLayout.EntryBytes + key.Length + value.Length + (prefix >= 0 ? 1 : 0)));
                 }
 
                 return;
@@ -251,6 +251,15 @@ internal sealed class DictClient : IDisposable
             {
                 shard.Exit();
             }
+        }
+
+        if (prefix >= 0)
+        {
+            // Another node: the request carries the value whole.
+            var whole = new byte[1 + value.Length];
+            whole[0] = (byte)prefix;
+            value.CopyTo(whole.AsSpan(1));
+            value = whole;
         }
 
         Wait(RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, CancellationToken.None));

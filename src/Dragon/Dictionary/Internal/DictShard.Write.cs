@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Dragon.Channels.Internal;
 
 namespace Dragon.Dictionary.Internal;
@@ -8,8 +8,12 @@ namespace Dragon.Dictionary.Internal;
 internal sealed unsafe partial class DictShard
 {
     /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> at <paramref name="checkpoint"/>.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public DictStatus Put(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint)
+    /// <remarks>
+    /// A <paramref name="prefix"/> (0-255) is stored as the value's first byte, before <paramref name="value"/>: a
+    /// value encoded as a tag and a caller's bytes is copied once, from those bytes, not first into an encoding.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public DictStatus Put(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint, int prefix = -1)
     {
         LockForWrite();
         var status = DictStatus.Frozen;
@@ -17,7 +21,7 @@ internal sealed unsafe partial class DictShard
         {
             if (_header->Frozen == 0)
             {
-                status = PutLocked(key, hash, value, tombstone: false, checkpoint, out _);
+                status = PutLocked(key, hash, value, tombstone: false, checkpoint, out _, prefix);
             }
         }
         finally
@@ -197,7 +201,7 @@ internal sealed unsafe partial class DictShard
     /// no checkpoint held can see are freed. Nothing is changed when it fails.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private DictStatus PutLocked(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, out bool inserted)
+    private DictStatus PutLocked(ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, out bool inserted, int prefix = -1)
     {
         inserted = false;
         if (checkpoint < _header->Oldest)
@@ -205,7 +209,7 @@ internal sealed unsafe partial class DictShard
             return DictStatus.Retired;
         }
 
-        var need = (long)DictLayout.EntryBytes + key.Length + (tombstone ? 0 : value.Length);
+        var need = (long)DictLayout.EntryBytes + key.Length + (tombstone ? 0 : value.Length + (prefix >= 0 ? 1 : 0));
         if (need > HeapBytes)
         {
             return DictStatus.TooLarge;
@@ -239,7 +243,7 @@ internal sealed unsafe partial class DictShard
 
             if (slot->Tag == tag && slot->Head != 0 && KeyEquals(slot->Head, key))
             {
-                return Update(slot, key, value, tombstone, checkpoint, need);
+                return Update(slot, key, value, tombstone, checkpoint, need, prefix);
             }
         }
 
@@ -260,7 +264,7 @@ internal sealed unsafe partial class DictShard
         }
 
         Advance(checkpoint);
-        WriteEntry(block, key, value, tombstone: false, checkpoint, next: 0);
+        WriteEntry(block, key, value, tombstone: false, checkpoint, next: 0, prefix);
         var target = &_slots[insertAt];
         var fresh = target->Tag == DictLayout.EmptyTag;
         Volatile.Write(ref target->Head, block);
@@ -277,7 +281,7 @@ internal sealed unsafe partial class DictShard
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private DictStatus Update(DictSlot* slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long need)
+    private DictStatus Update(DictSlot* slot, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long need, int prefix)
     {
         var wasLive = Entry(slot->Head)->ValueLength != DictLayout.Tombstone;
 
@@ -303,7 +307,7 @@ internal sealed unsafe partial class DictShard
 
         Advance(checkpoint);
         var replaced = current != 0 && Entry(current)->Checkpoint == checkpoint;
-        WriteEntry(block, key, value, tombstone, checkpoint, replaced ? Entry(current)->Next : current);
+        WriteEntry(block, key, value, tombstone, checkpoint, replaced ? Entry(current)->Next : current, prefix);
         Volatile.Write(ref *link, block);
         if (replaced)
         {
@@ -381,17 +385,23 @@ internal sealed unsafe partial class DictShard
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WriteEntry(long at, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long next)
+    private void WriteEntry(long at, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool tombstone, long checkpoint, long next, int prefix = -1)
     {
         var entry = Entry(at);
         entry->Next = next;
         entry->Checkpoint = checkpoint;
         entry->KeyLength = key.Length;
-        entry->ValueLength = tombstone ? DictLayout.Tombstone : value.Length;
+        var start = prefix >= 0 ? 1 : 0;
+        entry->ValueLength = tombstone ? DictLayout.Tombstone : start + value.Length;
         key.CopyTo(new Span<byte>(KeyOf(at), key.Length));
         if (!tombstone)
         {
-            value.CopyTo(new Span<byte>(KeyOf(at) + key.Length, value.Length));
+            if (start != 0)
+            {
+                KeyOf(at)[key.Length] = (byte)prefix;
+            }
+
+            value.CopyTo(new Span<byte>(KeyOf(at) + key.Length + start, value.Length));
         }
     }
 
