@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dragon.Channels;
@@ -42,6 +43,7 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     }
 
     /// <summary>Sets the event, releasing every waiter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Set()
     {
         if (Local is { } cell)
@@ -67,6 +69,7 @@ public sealed class DragonEvent : SyncObject, IRuntimeObject<DragonEvent>
     }
 
     /// <summary>Clears the event.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Clear()
     {
         if (Local is { } cell)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dragon.Channels;
@@ -38,6 +39,7 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
     /// <summary>Acquires the lock, waiting up to <paramref name="timeout"/> (forever if null).</summary>
     /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     =>
         WaitOrThrow(ObjectOp.LockAcquire, timeout, cancellationToken, "could not acquire");
@@ -61,6 +63,7 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
 
     /// <summary>Releases the lock.</summary>
     /// <exception cref="InvalidOperationException">This process does not hold it.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Release()
     {
         if (Local is { } cell)
@@ -85,6 +88,7 @@ public sealed class DragonLock : SyncObject, IRuntimeObject<DragonLock>
         return RequestAsync(ObjectOp.LockRelease, cancellationToken: cancellationToken);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReleaseHere(SyncCell cell)
     {
         if (!cell.LockRelease(Handle.Puid, Recursive, out var holder))

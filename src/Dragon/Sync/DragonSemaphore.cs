@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Dragon.Channels;
@@ -44,6 +45,7 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
     /// <summary>Acquires the semaphore (takes one), waiting up to <paramref name="timeout"/> (forever if null).</summary>
     /// <exception cref="TimeoutException">Not acquired in time; nothing is held.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing is held.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Acquire(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     =>
         WaitOrThrow(ObjectOp.SemaphoreAcquire, timeout, cancellationToken, "could not acquire");
@@ -93,6 +95,7 @@ public sealed class DragonSemaphore : SyncObject, IRuntimeObject<DragonSemaphore
         return RequestAsync(ObjectOp.SemaphoreRelease, argument: count, cancellationToken: cancellationToken);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReleaseHere(SyncCell cell, int count)
     {
         if (!cell.SemaphoreRelease(count, out var value, out var bound))

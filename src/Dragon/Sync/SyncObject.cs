@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dragon.Channels;
 using Dragon.Runtime;
@@ -48,6 +49,7 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     /// A wait that ends Ok (true) or timed out (false), the core of both the Try- and the throwing forms: on the
     /// object's shared slot when it lives on this node, else a request to its home node.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private protected bool TryWait(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (Local is not { } cell)
@@ -98,6 +100,7 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     /// <summary>The object's shared slot when it lives on this node (checked live), else null: go by request.</summary>
     private protected SyncCell? Local
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         get
         {
             if (Handle.Cell is not { } cell)
@@ -138,6 +141,7 @@ public abstract class SyncObject : IDisposable, IAsyncDisposable
     private protected bool ThrowDestroyed() => throw new ObjectDisposedException(Handle.Describe, $"{Handle.Describe} was destroyed");
 
     /// <summary>The throwing form of a wait: returns when it ended Ok, throws <see cref="TimeoutException"/> otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private protected void WaitOrThrow(ObjectOp op, TimeSpan? timeout, CancellationToken cancellationToken, string what)
     {
         if (!TryWait(op, timeout, cancellationToken))

@@ -38,6 +38,7 @@ internal sealed unsafe class SyncCell
     public long State => Volatile.Read(ref _slot->State);
 
     /// <summary>Sets the event; wakes its waiters when it was clear.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void EventSet()
     {
         // Already set: nothing to do (the set is ordered before any clear that follows the read).
@@ -48,6 +49,7 @@ internal sealed unsafe class SyncCell
     }
 
     /// <summary>Clears the event (a plain store: nobody waits for an event to clear).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void EventClear() => Volatile.Write(ref _slot->State, 0);
 
     /// <summary>Takes the lock for <paramref name="puid"/> if it is free (or held by it, when recursive).</summary>
@@ -77,6 +79,7 @@ internal sealed unsafe class SyncCell
     /// Releases one level of <paramref name="puid"/>'s hold; false (and nothing changed) when it does not hold the lock,
     /// with the holder (0: none) in <paramref name="holder"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool LockRelease(ulong puid, bool recursive, out ulong holder)
     {
         holder = (ulong)Volatile.Read(ref _slot->State);
@@ -156,7 +159,7 @@ internal sealed unsafe class SyncCell
     }
 
     /// <summary>Tries the operation once, without waiting.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public bool TryOnce(SyncWaitKind kind, ulong puid, bool recursive) => kind switch
     {
         SyncWaitKind.EventSet => Volatile.Read(ref _slot->State) != 0,
