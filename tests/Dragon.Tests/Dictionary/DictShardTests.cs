@@ -117,6 +117,46 @@ public sealed class DictShardTests : IDisposable
     }
 
     [Fact]
+    public void PutAndPutMany_RefusedForAFullKeyTable_GiveBackTheBlocksTheyTook()
+    {
+        // A put takes its block, fills it, then links it: refused at the link (the key table is full), the block
+        // goes back, so the bytes in use are those of the keys that went in, and removing them all leaves none.
+        using var shard = DictShard.Create(_path, 0, 1 << 20, 8, workingSet: 1);
+        var value = new string('v', 500);
+        var accepted = 0;
+        DictStatus status;
+        while ((status = Put(shard, $"single{accepted}", value)) == DictStatus.Ok)
+        {
+            accepted++;
+        }
+
+        Assert.Equal(DictStatus.KeyTableFull, status);
+        var perKey = shard.Stats().BytesInUse / accepted;
+        Assert.Equal(accepted * perKey, shard.Stats().BytesInUse);
+        for (var k = accepted / 2; k < accepted; k++)
+        {
+            var key = Bytes($"single{k}");
+            Assert.Equal(DictStatus.Ok, shard.Remove(key, DictHash.Of(key), 0));
+        }
+
+        // A batch longer than the room left: the pairs up to the room go in, in order, and the rest give back theirs.
+        var batch = new ArrayBufferWriter<byte>();
+        for (var k = 0; k < 20; k++)
+        {
+            DictWire.WritePair(batch, Bytes($"many{k}"), Bytes(value), withValue: true);
+        }
+
+        Assert.Equal(DictStatus.KeyTableFull, shard.PutMany(batch.WrittenSpan, 0, out var done));
+        Assert.InRange(done, 1, 19);
+        for (var k = 0; k < 20; k++)
+        {
+            Assert.Equal(k < done ? value : null, Get(shard, $"many{k}"));
+        }
+
+        Assert.Equal((accepted - (accepted - (accepted / 2)) + done) * perKey, shard.Stats().BytesInUse);
+    }
+
+    [Fact]
     public void FullHeap_RefusesWithItsSizes_AndKeepsEveryEntry()
     {
         using var shard = DictShard.Create(_path, 3, 64 << 10, 10_000, workingSet: 1);

@@ -277,6 +277,19 @@ internal sealed unsafe partial class DictShard : IDisposable
         Volatile.Write(ref _header->Seq, _header->Seq + 1);
     }
 
+    /// <summary>
+    /// The lock alone, for taking a block (the free lists and the top, which readers never look at): the sequence
+    /// stays even, so no reader reads again for it.
+    /// </summary>
+    private void LockForAllocate()
+    {
+        var deadline = WaitDeadline.From(Timeout.InfiniteTimeSpan);
+        if (!TryLockSpinning() && ShmRing.AcquireLock(&_header->Lock, ref deadline, CancellationToken.None) == ShmRing.LockResult.Recovered)
+        {
+            Repair();
+        }
+    }
+
     // How long a writer waits for the lock on the CPU (spinning, then yielding) before it sleeps on the futex.
     private static readonly long s_lockSpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 us
 
