@@ -17,9 +17,8 @@ public sealed partial class DragonDictionary<TKey, TValue>
     private const int MaxBatchesInFlight = 8;
 
     /// <summary>
-    /// Sets many keys: those of a manager on this node each at once in shared memory, the others grouped by manager,
-    /// each group in one request to its node, all managers at once. On failure, the pairs before the failing one in
-    /// its group went in.
+    /// Sets many keys: grouped by manager, each group in one round (one hold of the shard's lock on this node, one
+    /// request to another node, all managers at once). On failure, the pairs before the failing one in its group went in.
     /// </summary>
     /// <exception cref="DictionaryFullException">A manager has no room for its part.</exception>
     public void SetMany(IEnumerable<KeyValuePair<TKey, TValue>> pairs) => SetManyAsync(pairs).GetAwaiter().GetResult();
@@ -34,22 +33,6 @@ public sealed partial class DragonDictionary<TKey, TValue>
         {
             var encoded = EncodeKey(key, out var hash);
             var manager = ManagerFor(hash);
-            if (_client.IsLocal(manager))
-            {
-                // In shared memory a batch saves no round: each pair goes in at once, copied once.
-                cancellationToken.ThrowIfCancellationRequested();
-                if (typeof(TValue) == typeof(byte[]) && value is byte[] bytes)
-                {
-                    _client.Put(manager, encoded, hash, bytes, _checkpoint, MessageCodec.BytesTag);
-                }
-                else
-                {
-                    _client.Put(manager, encoded, hash, EncodeValue(value), _checkpoint);
-                }
-
-                continue;
-            }
-
             var batch = batches[manager] ??= new ArrayBufferWriter<byte>(4096);
             DictWire.WritePair(batch, encoded, EncodeValue(value), withValue: true);
             if (batch.WrittenCount >= BatchBytes)

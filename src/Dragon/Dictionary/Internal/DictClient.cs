@@ -135,9 +135,6 @@ internal sealed class DictClient : IDisposable
         return found;
     }
 
-    /// <summary>Whether <paramref name="manager"/>'s shard is mapped in this process (its node is this process's).</summary>
-    public bool IsLocal(int manager) => _managers[manager].Shard is not null;
-
     /// <summary>Whether a read of <paramref name="manager"/> at <paramref name="checkpoint"/> is done here at once (no request, no wait).</summary>
     public bool ReadsHere(int manager, long checkpoint) =>
         _managers[manager].Shard is not null && (!WaitForCheckpoints || CheckpointReached(manager, checkpoint));
