@@ -123,11 +123,7 @@ public sealed partial class DragonDictionary<TKey, TValue>
     {
         var encoded = EncodeKey(key, out var hash);
         var manager = _client.LocalManagers.Length > 0 ? _client.LocalManagers[(int)(hash % (ulong)_client.LocalManagers.Length)] : ManagerFor(hash);
-        var buffer = t_value ??= new byte[256];
-        var found = _client.TryGet(manager, encoded, hash, _checkpoint, ref buffer, out var length);
-        KeepReadBuffer(buffer);
-        value = found ? MessageCodec.Decode<TValue>(buffer.AsSpan(0, length)) : default!;
-        return found;
+        return _client.TryDecode(manager, encoded, hash, _checkpoint, s_decode, out value);
     }
 
     /// <summary>

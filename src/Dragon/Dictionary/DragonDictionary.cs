@@ -240,9 +240,6 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_encodedValue;
 
-    [ThreadStatic]
-    private static byte[]? t_value;
-
     /// <summary>The key's encoding (valid until this thread encodes another key) and its hash.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ReadOnlySpan<byte> EncodeKey(TKey key, out ulong hash)
@@ -271,9 +268,6 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
         return writer.WrittenSpan;
     }
-
-    /// <summary>Keeps a read's buffer for this thread's next read, unless one large value made it large (bounded).</summary>
-    private static void KeepReadBuffer(byte[] buffer) => t_value = buffer.Length <= 4 << 20 ? buffer : null;
 
     private int ManagerFor(ulong hash) => _pinned >= 0 ? _pinned : _client.ManagerOf(hash);
 

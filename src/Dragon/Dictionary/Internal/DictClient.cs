@@ -142,7 +142,7 @@ internal sealed class DictClient : IDisposable
     public async Task<ReadOnlyMemory<byte>?> TryGetAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, long checkpoint, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (_managers[manager].Shard is not null && (!WaitForCheckpoints || CheckpointReached(manager, checkpoint)))
+        if (ReadsHere(manager, checkpoint))
         {
             var buffer = Array.Empty<byte>();
             return TryGet(manager, key.Span, hash, checkpoint, ref buffer, out var length) ? (ReadOnlyMemory<byte>?)buffer.AsMemory(0, length) : null;

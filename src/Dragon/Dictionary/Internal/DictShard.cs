@@ -268,12 +268,7 @@ internal sealed unsafe partial class DictShard : IDisposable
     /// </summary>
     private void LockForWrite()
     {
-        var deadline = WaitDeadline.From(Timeout.InfiniteTimeSpan);
-        if (!TryLockSpinning() && ShmRing.AcquireLock(&_header->Lock, ref deadline, CancellationToken.None) == ShmRing.LockResult.Recovered)
-        {
-            Repair();
-        }
-
+        LockForAllocate();
         Volatile.Write(ref _header->Seq, _header->Seq + 1);
     }
 
