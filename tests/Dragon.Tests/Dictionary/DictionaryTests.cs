@@ -85,6 +85,18 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task SetBroadcast_ReadOnThisNodeFromItsOwnManager_AndCountedOncePerManager()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>();
+        await dict.SetBroadcastAsync("model", [1, 2, 3]);
+        Assert.True(dict.TryGetBroadcast("model", out var read));
+        Assert.Equal(new byte[] { 1, 2, 3 }, read);
+        Assert.False(dict.TryGetBroadcast("absent", out _));
+        Assert.Equal(dict.ManagerCount, dict.Count);
+    }
+
+    [Fact]
     public async Task WaitFor_ReleasedByAPutOnEitherManager_AndTimesOutOtherwise()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);
