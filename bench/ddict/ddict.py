@@ -7,7 +7,9 @@ shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: max(64, MIB_P
 put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled), fget (the mput keys, shuffled, on
 a frozen dictionary; the peers have no freeze, so theirs is a plain get), and for the peers alone mput-sets (the
 batch as pipelined SETs, not one MSET: their mput is the better of the two) and get1 (get one call at a time,
-unpipelined, at most 4,096 keys a client).
+unpipelined, at most 4,096 keys a client), and for ours alone on one node bget (get into the caller's buffer) and
+copy (the node's memory copy rate: each client copying the same blocks within its own memory), for the target on
+large values (within 0.5x of the copy rate).
 Peers: redis-server and Garnet (the garnet-server dotnet tool) on free loopback ports for the run, no persistence,
 flushed between runs, through StackExchange.Redis from `Dragon.Bench kv-peer` (CLIENTS processes, a connection
 each; put and get pipelined with at most INFLIGHT unanswered calls a client, mput as MSETs of BATCH keys).
@@ -49,6 +51,9 @@ bench_dll = os.path.join(root, "artifacts/build/bin/Dragon.Bench/release/Dragon.
 garnet_server = os.path.join(root, "artifacts/tools/garnet/garnet-server")
 line_re = re.compile(r"^BENCH ddict system=(\w+) nodes=(\d+) clients=(\d+) value=(\d+) op=([\w-]+) ops=(\d+) seconds=([0-9.eE+-]+)\s*$", re.M)
 ours_ops = ["put", "mput", "get", "fget"]
+# Ours alone, on one node: bget (get into the caller's buffer, TryCopyValueTo) and copy (the same blocks copied within
+# each client's own memory, no dictionary: the memory copy rate of the node, measured by the same processes).
+copy_ops = ["bget", "copy"]
 peer_ops = ["put", "mput", "mput-sets", "get", "fget", "get1"]
 samples = {}  # (system, nodes, value, op) -> [ops/s]
 servers = []  # Popen of the peers' servers, each in a session of its own
@@ -141,8 +146,9 @@ def run_peer(system, port, value):
 def run_ours(nodes, value):
     if (nodes, value) in failed:
         return
-    code, out, err = run([dragon, "--local-nodes", str(nodes), bench_dll, "ddict", *common_args(value, ours_ops, nodes)])
-    problem = f"exit code {code}" if code != 0 else record(out, "dragon", nodes, value, ours_ops)
+    ops = ours_ops + (copy_ops if nodes == 1 else [])
+    code, out, err = run([dragon, "--local-nodes", str(nodes), bench_dll, "ddict", *common_args(value, ops, nodes)])
+    problem = f"exit code {code}" if code != 0 else record(out, "dragon", nodes, value, ops)
     if problem:
         failed.add((nodes, value))
         lines = (out + err).strip().splitlines()
@@ -232,9 +238,28 @@ def report():
         if n != 1:
             print(f"targets on {n} nodes (>= 1): get {fmt(worst.get((n, 'get')), 2)} put {fmt(worst.get((n, 'put')), 2)}; "
                   f"on 1 node: get >= 10, put >= 3; each the smallest ratio over the value sizes")
+    if 1 in node_counts:
+        copy_report()
     remote = max(node_counts)
     print(f"ddict get_ratio={fmt(worst.get((1, 'get')), 2)} put_ratio={fmt(worst.get((1, 'put')), 2)} "
           f"remote_get_ratio={fmt(worst.get((remote, 'get')) if remote > 1 else None, 2)}")
+
+
+def copy_report():
+    """Reads on one node against the node's memory copy rate, in MB/s of values: the target for large values is 0.5."""
+    print("reads on 1 node against the memory copy rate (MB/s of values): copy is each client copying the same blocks in the same\n"
+          "order within its own memory, no dictionary; bget reads into the caller's buffer (TryCopyValueTo); get returns a new\n"
+          "array per read (TryGetValue)")
+    print(f"{'value':>8}{'copy':>12}{'bget':>12}{'get':>12}{'bget/copy':>11}{'get/copy':>10}")
+    worst = None
+    for value in values:
+        copy, bget, get = (med("dragon", 1, value, op) for op in ("copy", "bget", "get"))
+        mb = lambda rate: None if rate is None else rate * value / 1e6
+        b, g = ratio(bget, copy), ratio(get, copy)
+        if value >= 65536 and b is not None:
+            worst = b if worst is None else min(worst, b)
+        print(f"{value:>8}{fmt(mb(copy)):>12}{fmt(mb(bget)):>12}{fmt(mb(get)):>12}{fmt(b, 2):>11}{fmt(g, 2):>10}")
+    print(f"large values (64 KB and up), bget over copy, the smallest: {fmt(worst, 2)} (target >= 0.5)")
 
 
 if __name__ == "__main__":

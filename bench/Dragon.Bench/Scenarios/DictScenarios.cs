@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -6,7 +7,10 @@ namespace Dragon.Bench.Scenarios;
 /// <summary>
 /// The dictionary benchmark's side of ours (gups-style, the shape of Dragon's DDict benchmark): CLIENTS processes
 /// spread over the run's nodes, each with its own keys of 128 bytes and values of VALUE bytes, about BYTES per client;
-/// phases put (one key at a time), mput (batches), get (in a shuffled order) and fget (the same, dictionary frozen).
+/// phases put (one key at a time), mput (batches), get (in a shuffled order) and fget (the same, dictionary frozen);
+/// bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the floor of any read: the same blocks in
+/// the same order copied within the client's own memory) go over the keys enough times to move 256 MiB a client.
+/// Before the first read phase, an untimed read pass (warm-get), as the peers' clients take one.
 /// Each phase starts when every client is ready and ends when the last one is done; the head prints
 /// <c>BENCH ddict system=dragon nodes=K clients=N value=V op=OP ops=TOTAL seconds=S</c>, the line the peers print too.
 /// Keys on another node's manager go as the peers' do, pipelined: puts 64 in flight per client, gets 64 to a request
@@ -19,13 +23,20 @@ public static class DictScenarios
 {
     private const int KeyBytes = 128;
 
+    // bget and copy move at least this much a client (passes over its keys), so that a phase of large values lasts
+    // long enough to time: 64 reads of 1 MB take a few milliseconds, about what the barriers cost.
+    private const long CopyBytesPerClient = 256L << 20;
+
+    /// <summary>How many times bget and copy go over a client's keys.</summary>
+    private static int Passes(int keys, int value) => (int)Math.Max(1, CopyBytesPerClient / ((long)keys * value));
+
     public static int Run(string[] args)
     {
         var clients = Option(args, "--clients", 4);
         var value = Option(args, "--value", 1024);
         var bytes = Option(args, "--bytes-per-client", 32 << 20);
         var batch = Option(args, "--batch", 64);
-        var ops = OptionText(args, "--ops", "put,mput,get,fget").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var ops = KvPeerClient.Phases(OptionText(args, "--ops", "put,mput,get,fget").Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray();
         var keys = Math.Max(64, bytes / value);
         var nodes = SystemInfo.Nodes.Count;
 
@@ -69,9 +80,14 @@ public static class DictScenarios
                 var start = Stopwatch.GetTimestamp();
                 done.Wait(TimeSpan.FromMinutes(5), failed.Token);
                 var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (op == KvPeerClient.WarmRead)
+                {
+                    continue;
+                }
+
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys} seconds={seconds:F4}"));
+                    $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys * (op is "bget" or "copy" ? Passes(keys, value) : 1)} seconds={seconds:F4}"));
                 if (op == "fget")
                 {
                     dict.Unfreeze();
@@ -129,12 +145,23 @@ public static class DictScenarios
             dict.Remove(name);
         }
 
+        // bget reads into this one buffer; copy is the floor of any read: the same bytes, blocks of the value's size
+        // in the same order, copied from this process's own memory into the buffer, with no dictionary at all.
+        var buffer = new ArrayBufferWriter<byte>(value);
+        var source = ops.Split(',').Contains("copy") ? new byte[(long)keys * value] : null;
+        if (source is not null)
+        {
+            Random.Shared.NextBytes(source);
+            Copy(source, order, buffer, value);
+        }
+
         ready.Wait(TimeSpan.FromMinutes(5));
         Put(dict, names, isLocal, data);
         done.Wait(TimeSpan.FromMinutes(5));
         foreach (var op in ops.Split(','))
         {
             ready.Wait(TimeSpan.FromMinutes(5));
+            var trace = PhaseTrace.Start();
             switch (op)
             {
                 case "put":
@@ -147,15 +174,58 @@ public static class DictScenarios
                     }
 
                     break;
-                case "get" or "fget":
+                case "get" or "fget" or KvPeerClient.WarmRead:
                     Get(dict, names, order, isLocal, value, batch);
+                    break;
+                case "bget":
+                    for (var pass = 0; pass < Passes(keys, value); pass++)
+                    {
+                        Get(dict, names, order, isLocal, value, batch, into: buffer);
+                    }
+
+                    break;
+                case "copy":
+                    for (var pass = 0; pass < Passes(keys, value); pass++)
+                    {
+                        Copy(source!, order, buffer, value);
+                    }
+
                     break;
             }
 
+            trace?.Print(client, op);
             done.Wait(TimeSpan.FromMinutes(5));
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// With <c>DDICT_TRACE=1</c>, what a client's phase cost it beyond its own work, on stderr: its time, the garbage
+    /// collections and their pauses, the page faults and the bytes it allocated. This is how the first read pass was
+    /// found to pay for promoting the client's own setup (a gen1 collection) and a 1 MB get for a large-object
+    /// allocation (a gen2 collection every few reads).
+    /// </summary>
+    private sealed class PhaseTrace
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private readonly int[] _collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
+        private readonly long _faults = MinorFaults();
+        private readonly long _allocated = GC.GetTotalAllocatedBytes();
+
+        public static PhaseTrace? Start() => Environment.GetEnvironmentVariable("DDICT_TRACE") == "1" ? new PhaseTrace() : null;
+
+        public void Print(int client, string op) => Console.Error.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"TRACE client={client} op={op} ms={Stopwatch.GetElapsedTime(_start).TotalMilliseconds:F1} gen0={GC.CollectionCount(0) - _collections[0]} " +
+            $"gen1={GC.CollectionCount(1) - _collections[1]} gen2={GC.CollectionCount(2) - _collections[2]} " +
+            $"pause_ms={(GC.GetTotalPauseDuration() - _paused).TotalMilliseconds:F1} minor_faults={MinorFaults() - _faults} " +
+            $"allocated_mb={(GC.GetTotalAllocatedBytes() - _allocated) >> 20}"));
+
+        // Field 10 of /proc/self/stat (minflt), counted after the command's closing parenthesis.
+        private static long MinorFaults() =>
+            long.Parse(File.ReadAllText("/proc/self/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[7], CultureInfo.InvariantCulture);
     }
 
     private static void Put(DragonDictionary<string, byte[]> dict, string[] names, bool[] isLocal, byte[] data)
@@ -179,12 +249,33 @@ public static class DictScenarios
         Task.WaitAll(inFlight);
     }
 
-    private static void Get(DragonDictionary<string, byte[]> dict, string[] names, int[] order, bool[] isLocal, int value, int batch)
+    private static void Copy(byte[] source, int[] order, ArrayBufferWriter<byte> buffer, int value)
+    {
+        foreach (var i in order)
+        {
+            buffer.ResetWrittenCount();
+            source.AsSpan((int)((long)i * value), value).CopyTo(buffer.GetSpan(value));
+            buffer.Advance(value);
+        }
+    }
+
+    private static void Get(DragonDictionary<string, byte[]> dict, string[] names, int[] order, bool[] isLocal, int value, int batch, ArrayBufferWriter<byte>? into = null)
     {
         var inFlight = new Queue<(int Count, Task<Dictionary<string, byte[]>> Read)>();
         var remote = new List<string>(batch);
         foreach (var i in order)
         {
+            if (isLocal[i] && into is not null)
+            {
+                into.ResetWrittenCount();
+                if (!dict.TryCopyValueTo(names[i], into) || into.WrittenCount != value)
+                {
+                    throw new InvalidOperationException($"key {names[i]} read wrong");
+                }
+
+                continue;
+            }
+
             if (isLocal[i])
             {
                 if (!dict.TryGetValue(names[i], out var read) || read.Length != value)

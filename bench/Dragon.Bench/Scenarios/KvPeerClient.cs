@@ -73,10 +73,13 @@ internal static class KvPeerClient
     /// The operations in order, with <see cref="WarmRead"/> before the first read: a client's first pass of reads
     /// (fresh heap for the values, the server's reply buffers) ran up to twice as slow as the same pass again.
     /// </summary>
-    public static IEnumerable<string> Phases(DictBenchArgs args)
+    public static IEnumerable<string> Phases(DictBenchArgs args) => Phases(args.Ops);
+
+    /// <summary>The same for a list of operations: our side of the benchmark (DictScenarios) takes the same pass.</summary>
+    public static IEnumerable<string> Phases(IEnumerable<string> ops)
     {
         var warmed = false;
-        foreach (var op in args.Ops)
+        foreach (var op in ops)
         {
             if (!warmed && op is "get" or "fget" or "get1")
             {

@@ -9,7 +9,7 @@ namespace Dragon.Bench.Scenarios;
 /// CLIENTS separate processes (this program again, with <c>--client I</c>), as our clients are, each with its own
 /// connection. The server is flushed first; then, per operation, all clients ready, one go, and the wall time to the
 /// last client's done: one <see cref="DictBenchArgs.Line"/> per operation (an untimed read pass first, see
-/// <see cref="KvPeerClient.Phases"/>). Frozen get is the peers' plain get (they have no freeze), over the keys mput
+/// <see cref="KvPeerClient.Phases(DictBenchArgs)"/>). Frozen get is the peers' plain get (they have no freeze), over the keys mput
 /// wrote.
 /// </summary>
 internal static class KvPeerScenarios

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Dragon.Runtime.Serialization;
@@ -29,6 +30,21 @@ internal static class MessageCodec
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Encode<T>(T value, ArrayBufferWriter<byte> writer)
     {
+        // The two common kinds first, by type rather than by a cast check on the value: code shared by every
+        // reference type (a dictionary of strings to arrays) would otherwise call the runtime's cast helper for
+        // each case in turn.
+        if (typeof(T) == typeof(string) && value is not null)
+        {
+            WriteUtf8(writer, Unsafe.As<T, string>(ref value));
+            return;
+        }
+
+        if (typeof(T) == typeof(byte[]) && value is not null)
+        {
+            WriteTagged(writer, Bytes, Unsafe.As<T, byte[]>(ref value));
+            return;
+        }
+
         switch (value)
         {
             case null:
@@ -44,9 +60,7 @@ internal static class MessageCodec
                 WriteTagged(writer, Bytes, memory.Span);
                 return;
             case string text:
-                var span = writer.GetSpan(1 + Encoding.UTF8.GetMaxByteCount(text.Length));
-                span[0] = Utf8;
-                writer.Advance(1 + Encoding.UTF8.GetBytes(text, span[1..]));
+                WriteUtf8(writer, text);
                 return;
             case int i:
                 BinaryPrimitives.WriteInt32LittleEndian(Tag(writer, Int32, 4), i);
@@ -83,6 +97,13 @@ internal static class MessageCodec
         }
     }
 
+    private static void WriteUtf8(ArrayBufferWriter<byte> writer, string text)
+    {
+        var span = writer.GetSpan(1 + Encoding.UTF8.GetMaxByteCount(text.Length));
+        span[0] = Utf8;
+        writer.Advance(1 + Encoding.UTF8.GetBytes(text, span[1..]));
+    }
+
     /// <summary>Reads a message written by <see cref="Encode{T}"/>.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a message (bad tag, wrong size, malformed JSON).</exception>
     /// <exception cref="InvalidCastException">The message holds a value of another type.</exception>
@@ -95,6 +116,19 @@ internal static class MessageCodec
         }
 
         var payload = message[1..];
+        if (typeof(T) == typeof(byte[]) && message[0] == Bytes)
+        {
+            // As in Encode: no cast check through the runtime's helper for the common kinds.
+            var bytes = Copy(payload);
+            return Unsafe.As<byte[], T>(ref bytes);
+        }
+
+        if (typeof(T) == typeof(string) && message[0] == Utf8)
+        {
+            var text = Encoding.UTF8.GetString(payload);
+            return Unsafe.As<string, T>(ref text);
+        }
+
         object? value = message[0] switch
         {
             Null => null,

@@ -27,32 +27,49 @@ public sealed partial class DragonDictionary<TKey, TValue>
     public async Task SetManyAsync(IEnumerable<KeyValuePair<TKey, TValue>> pairs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        // One buffer per manager, taken from a shared few and reused batch after batch: a batch is read (on this
+        // node) or copied (for another node) before PutManyAsync returns, so its buffer is free again at once.
         var batches = new ArrayBufferWriter<byte>?[_client.ManagerCount];
         var sends = new List<Task>();
-        foreach (var (key, value) in pairs)
+        try
         {
-            var encoded = EncodeKey(key, out var hash);
-            var manager = ManagerFor(hash);
-            var batch = batches[manager] ??= new ArrayBufferWriter<byte>(4096);
-            DictWire.WritePair(batch, encoded, EncodeValue(value), withValue: true);
-            if (batch.WrittenCount >= BatchBytes)
+            foreach (var (key, value) in pairs)
             {
-                sends.Add(_client.PutManyAsync(manager, batch.WrittenMemory, _checkpoint, cancellationToken));
-                batches[manager] = null;
-                if (sends.Count >= MaxBatchesInFlight)
+                var encoded = EncodeKey(key, out var hash);
+                var manager = ManagerFor(hash);
+                var batch = batches[manager] ??= DictWire.RentBatch();
+                DictWire.WritePair(batch, encoded, value, MessageCodec.Encode);
+                if (batch.WrittenCount >= BatchBytes)
                 {
-                    // Bounded: a long sequence of pairs holds at most this many full batches, not all of them.
-                    await Task.WhenAll(sends).ConfigureAwait(false);
-                    sends.Clear();
+                    var send = _client.PutManyAsync(manager, batch.WrittenMemory, _checkpoint, cancellationToken);
+                    batch.ResetWrittenCount();
+                    if (!send.IsCompletedSuccessfully)
+                    {
+                        sends.Add(send);
+                    }
+
+                    if (sends.Count >= MaxBatchesInFlight)
+                    {
+                        // Bounded: a long sequence of pairs keeps at most this many batches on their way, not all.
+                        await Task.WhenAll(sends).ConfigureAwait(false);
+                        sends.Clear();
+                    }
+                }
+            }
+
+            for (var m = 0; m < batches.Length; m++)
+            {
+                if (batches[m] is { WrittenCount: > 0 } batch)
+                {
+                    sends.Add(_client.PutManyAsync(m, batch.WrittenMemory, _checkpoint, cancellationToken));
                 }
             }
         }
-
-        for (var m = 0; m < batches.Length; m++)
+        finally
         {
-            if (batches[m] is { WrittenCount: > 0 } batch)
+            foreach (var batch in batches)
             {
-                sends.Add(_client.PutManyAsync(m, batch.WrittenMemory, _checkpoint, cancellationToken));
+                DictWire.ReturnBatch(batch);
             }
         }
 

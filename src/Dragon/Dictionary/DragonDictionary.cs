@@ -146,6 +146,61 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         return value is { } bytes ? (true, MessageCodec.Decode<TValue>(bytes.Span)) : (false, default!);
     }
 
+    /// <summary>
+    /// Copies the value of <paramref name="key"/>, which must be bytes, to <paramref name="destination"/>; false when
+    /// the key has none. On the manager's node this is one copy out of shared memory into the caller's buffer, with
+    /// no new array per read: for large values read over and over, pass the same writer each time (an
+    /// <see cref="ArrayBufferWriter{T}"/> reset between reads, or a pooled one).
+    /// </summary>
+    /// <exception cref="InvalidCastException">The key's value is not bytes.</exception>
+    public bool TryCopyValueTo(TKey key, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var encoded = EncodeKey(key, out var hash);
+        // The copy goes into the writer's free space and is committed only once the read is known whole: a read
+        // that raced a writer is copied again over the same space.
+        if (!_client.TryDecode(ManagerFor(hash), encoded, hash, _checkpoint, message => CopyBytes(key, message, destination), out var length))
+        {
+            return false;
+        }
+
+        destination.Advance(length);
+        return true;
+    }
+
+    /// <inheritdoc cref="TryCopyValueTo"/>
+    public async Task<bool> TryCopyValueToAsync(TKey key, IBufferWriter<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        cancellationToken.ThrowIfCancellationRequested();
+        var encodedHere = EncodeKey(key, out var hash);
+        if (_client.ReadsHere(ManagerFor(hash), _checkpoint))
+        {
+            return TryCopyValueTo(key, destination);
+        }
+
+        var encoded = encodedHere.ToArray();
+        if (await _client.TryGetAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken).ConfigureAwait(false) is not { } value)
+        {
+            return false;
+        }
+
+        destination.Advance(CopyBytes(key, value.Span, destination));
+        return true;
+    }
+
+    private static int CopyBytes(TKey key, ReadOnlySpan<byte> message, IBufferWriter<byte> destination)
+    {
+        if (message.IsEmpty || message[0] != MessageCodec.BytesTag)
+        {
+            throw new InvalidCastException($"the value of key {Describe(key)} is not bytes, so it cannot be copied as such (read it with TryGetValue)");
+        }
+
+        var payload = message[1..];
+        payload.CopyTo(destination.GetSpan(payload.Length));
+        return payload.Length;
+    }
+
     /// <summary>Reads the value of <paramref name="key"/>.</summary>
     /// <exception cref="KeyNotFoundException">The key has no value.</exception>
     public async Task<TValue> GetAsync(TKey key, CancellationToken cancellationToken = default)

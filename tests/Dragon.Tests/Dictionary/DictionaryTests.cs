@@ -1,3 +1,4 @@
+using System.Buffers;
 using Dragon.Runtime;
 using Xunit;
 
@@ -94,6 +95,50 @@ public sealed class DictionaryTests
         Assert.Equal(new byte[] { 1, 2, 3 }, read);
         Assert.False(dict.TryGetBroadcast("absent", out _));
         Assert.Equal(dict.ManagerCount, dict.Count);
+    }
+
+    [Fact]
+    public async Task TryCopyValueTo_OnBothManagers_AppendsTheBytesToTheCallersBuffer_AfterSetManyOfMixedSizes()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 64 << 20 });
+        // Sizes from empty to past a batch's 1 MiB, so SetMany sends several batches a manager through reused buffers.
+        var sizes = new[] { 0, 1, 1000, 65_536, 300_000, 1 << 20, 3 };
+        var pairs = Enumerable.Range(0, 70)
+            .Select(i => KeyValuePair.Create($"value-{i}", Enumerable.Range(0, sizes[i % sizes.Length]).Select(b => (byte)(b * 31 + i)).ToArray()))
+            .ToArray();
+        dict.SetMany(pairs);
+        await dict.SetManyAsync(pairs.Take(10).Select(p => KeyValuePair.Create(p.Key + "-again", p.Value)));
+        Assert.Contains(pairs, p => dict.ManagerOf(p.Key) == 0);
+        Assert.Contains(pairs, p => dict.ManagerOf(p.Key) == 1);
+
+        var buffer = new ArrayBufferWriter<byte>(16);
+        foreach (var (key, value) in pairs)
+        {
+            buffer.ResetWrittenCount();
+            buffer.Write<byte>([0xEE]);
+            Assert.True(dict.TryCopyValueTo(key, buffer));
+            Assert.Equal([0xEE, .. value], buffer.WrittenSpan.ToArray());
+            buffer.ResetWrittenCount();
+            Assert.True(await dict.TryCopyValueToAsync(key, buffer));
+            Assert.Equal(value, buffer.WrittenSpan.ToArray());
+            Assert.Equal(value, dict[key]);
+        }
+
+        Assert.All(pairs.Take(10), p => Assert.Equal(p.Value, dict[p.Key + "-again"]));
+        Assert.Equal(80, dict.Count);
+        buffer.ResetWrittenCount();
+        var absent = Enumerable.Range(0, 50).Select(i => $"absent-{i}").ToArray();
+        Assert.All(absent, k => Assert.False(dict.TryCopyValueTo(k, buffer)));
+        Assert.False(await dict.TryCopyValueToAsync(absent[0], buffer));
+        Assert.Equal(0, buffer.WrittenCount);
+
+        using var numbers = new DragonDictionary<string, long>(new() { MemoryPerManager = 8 << 20 });
+        numbers["n"] = 5;
+        var error = Assert.Throws<InvalidCastException>(() => numbers.TryCopyValueTo("n", buffer));
+        Assert.Contains("'n'", error.Message);
+        Assert.Contains("not bytes", error.Message);
+        Assert.Equal(0, buffer.WrittenCount);
     }
 
     [Fact]

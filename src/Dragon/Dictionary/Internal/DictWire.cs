@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 using Dragon.Channels;
 
@@ -30,6 +32,43 @@ internal static class DictWire
         }
 
         output.Advance(length);
+    }
+
+    /// <summary>
+    /// A pair whose value is encoded straight into <paramref name="output"/> by <paramref name="encode"/> (no
+    /// buffer of its own between), its length written in front of it afterwards.
+    /// </summary>
+    public static void WritePair<T>(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> key, T value, Action<T, ArrayBufferWriter<byte>> encode)
+    {
+        var span = output.GetSpan(8 + key.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span, key.Length);
+        key.CopyTo(span[4..]);
+        output.Advance(8 + key.Length);
+        var lengthAt = output.WrittenCount - 4;
+        encode(value, output);
+        var written = MemoryMarshal.AsMemory(output.WrittenMemory).Span;
+        BinaryPrimitives.WriteInt32LittleEndian(written[lengthAt..], written.Length - lengthAt - 4);
+    }
+
+    // Batch buffers kept for reuse: a few, each at most RetainedBatchBytes, so a burst of large batches is not pinned.
+    private const int RetainedBatches = 16;
+    private const int RetainedBatchBytes = 4 << 20;
+    private static readonly ConcurrentQueue<ArrayBufferWriter<byte>> s_batches = new();
+
+    /// <summary>An empty buffer for a batch, reused when one is free.</summary>
+    public static ArrayBufferWriter<byte> RentBatch() =>
+        s_batches.TryDequeue(out var batch) ? batch : new ArrayBufferWriter<byte>(64 << 10);
+
+    /// <summary>Gives a batch buffer back for reuse (unless it has grown large or enough are kept).</summary>
+    public static void ReturnBatch(ArrayBufferWriter<byte>? batch)
+    {
+        if (batch is null || batch.Capacity > RetainedBatchBytes || s_batches.Count >= RetainedBatches)
+        {
+            return;
+        }
+
+        batch.ResetWrittenCount();
+        s_batches.Enqueue(batch);
     }
 
     /// <summary>A put: the key's length and bytes, then the value's bytes to the end.</summary>
