@@ -16,7 +16,10 @@ internal sealed class DictShardHost : HostedObject
 {
     private const int MaxScanBytes = 4 << 20;
 
+    private const int MaxGetManyHint = 64 << 20;
+
     private readonly DictShard _shard;
+    private int _lastGetManyBytes;
 
     public DictShardHost(ObjectDescriptor descriptor, DictShard shard)
         : base(descriptor)
@@ -87,8 +90,11 @@ internal sealed class DictShardHost : HostedObject
     /// <summary>Many gets in one request: each key's value (or -1 for none), in order (<see cref="DictWire.ReadValues"/>).</summary>
     private ObjectReply GetMany(ObjectRequest request)
     {
-        var output = new ArrayBufferWriter<byte>(4096);
+        // Sized from the last reply: a client's batches tend to be alike, and growing a reply of megabytes from a
+        // few kilobytes allocated it several times over, in memory never touched before (a page fault a page).
+        var output = new ArrayBufferWriter<byte>(Math.Max(4096, Volatile.Read(ref _lastGetManyBytes)));
         var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
+        Volatile.Write(ref _lastGetManyBytes, Math.Min(output.WrittenCount + (output.WrittenCount / 8), MaxGetManyHint));
         return status == DictStatus.Ok ? new ObjectReply(ObjectStatus.Ok, output.WrittenMemory, (long)DictStatus.Ok) : Status(status, request.Argument);
     }
 

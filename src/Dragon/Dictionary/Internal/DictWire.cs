@@ -121,10 +121,18 @@ internal static class DictWire
     public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, ArrayBufferWriter<byte> output)
     {
         var reader = new PairReader(keys, withValues: false);
-        var buffer = Array.Empty<byte>();
+        // Each value straight out of the shard into the reply, behind its length; committed once the read is known
+        // whole (a read that raced a writer writes the same space again).
+        SpanDecoder<int> copy = value =>
+        {
+            var span = output.GetSpan(4 + value.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(span, value.Length);
+            value.CopyTo(span[4..]);
+            return value.Length;
+        };
         while (reader.Next(out var key, out _))
         {
-            var status = shard.TryGet(key, DictHash.Of(key), checkpoint, ref buffer, out var length);
+            var status = shard.TryDecode(key, DictHash.Of(key), checkpoint, copy, out var length);
             if (status == DictStatus.NotFound)
             {
                 BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), -1);
@@ -137,7 +145,7 @@ internal static class DictWire
                 return status;
             }
 
-            WritePair(output, buffer.AsSpan(0, length), default, withValue: false);
+            output.Advance(4 + length);
         }
 
         return DictStatus.Ok;
