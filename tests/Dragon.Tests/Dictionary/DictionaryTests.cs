@@ -142,6 +142,32 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task GetMany_OnBothManagers_ReturnsEveryFoundKeyWithItsValue_AndLeavesOutTheMissing()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 32 << 20 });
+        var sizes = new[] { 0, 7, 4096, 200_000 };
+        var pairs = Enumerable.Range(0, 40)
+            .Select(i => KeyValuePair.Create($"many-{i}", Enumerable.Range(0, sizes[i % sizes.Length]).Select(b => (byte)(b + i)).ToArray()))
+            .ToArray();
+        dict.SetMany(pairs);
+        var missing = Enumerable.Range(0, 20).Select(i => $"none-{i}").ToArray();
+        Assert.Contains(missing, k => dict.ManagerOf(k) == 0);
+        Assert.Contains(missing, k => dict.ManagerOf(k) == 1);
+
+        // Twice: the second reply of each manager is sized from the first.
+        for (var round = 0; round < 2; round++)
+        {
+            var read = await dict.GetManyAsync(pairs.Select(p => p.Key).Concat(missing));
+            Assert.Equal(pairs.Length, read.Count);
+            Assert.All(pairs, p => Assert.Equal(p.Value, read[p.Key]));
+        }
+
+        Assert.Empty(dict.GetMany(missing));
+        Assert.Equal(pairs[3].Value, dict.GetMany([pairs[3].Key])[pairs[3].Key]);
+    }
+
+    [Fact]
     public async Task WaitFor_ReleasedByAPutOnEitherManager_AndTimesOutOtherwise()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);
