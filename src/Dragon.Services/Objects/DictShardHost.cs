@@ -16,10 +16,10 @@ internal sealed class DictShardHost : HostedObject
 {
     private const int MaxScanBytes = 4 << 20;
 
-    private const int MaxGetManyHint = 64 << 20;
+    private const int MaxReplyHint = 64 << 20;
 
     private readonly DictShard _shard;
-    private int _lastGetManyBytes;
+    private int _bytesPerKey;
 
     public DictShardHost(ObjectDescriptor descriptor, DictShard shard)
         : base(descriptor)
@@ -90,11 +90,23 @@ internal sealed class DictShardHost : HostedObject
     /// <summary>Many gets in one request: each key's value (or -1 for none), in order (<see cref="DictWire.ReadValues"/>).</summary>
     private ObjectReply GetMany(ObjectRequest request)
     {
-        // Sized from the last reply: a client's batches tend to be alike, and growing a reply of megabytes from a
-        // few kilobytes allocated it several times over, in memory never touched before (a page fault a page).
-        var output = new ArrayBufferWriter<byte>(Math.Max(4096, Volatile.Read(ref _lastGetManyBytes)));
+        // Sized from the bytes a key took in the last reply, times this request's keys: growing a reply of megabytes
+        // from a few kilobytes allocated it several times over, in memory never touched before (a page fault a page).
+        var keys = 0;
+        var reader = new DictWire.PairReader(request.Payload.Span, withValues: false);
+        while (reader.Next(out _, out _))
+        {
+            keys++;
+        }
+
+        var perKey = Volatile.Read(ref _bytesPerKey);
+        var output = new ArrayBufferWriter<byte>((int)Math.Clamp((long)perKey * keys, 4096, MaxReplyHint));
         var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
-        Volatile.Write(ref _lastGetManyBytes, Math.Min(output.WrittenCount + (output.WrittenCount / 8), MaxGetManyHint));
+        if (keys > 0)
+        {
+            Volatile.Write(ref _bytesPerKey, (output.WrittenCount / keys) + 8);
+        }
+
         return status == DictStatus.Ok ? new ObjectReply(ObjectStatus.Ok, output.WrittenMemory, (long)DictStatus.Ok) : Status(status, request.Argument);
     }
 

@@ -142,6 +142,80 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task SetMany_AfterAnEarlierBatchWasRemoved_WritesOnlyItsOwnPairs()
+    {
+        // The batch buffers are reused: one that kept what an earlier call wrote would put those pairs back.
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 16 << 20 });
+        var first = Enumerable.Range(0, 300).Select(i => KeyValuePair.Create($"first-{i}", new byte[] { 1, (byte)i })).ToArray();
+        var second = Enumerable.Range(0, 200).Select(i => KeyValuePair.Create($"second-{i}", new byte[] { 2, (byte)i, 9 })).ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            dict.SetMany(first);
+            Assert.Equal(first.Length, dict.Count);
+            foreach (var (key, _) in first)
+            {
+                Assert.True(await dict.RemoveAsync(key));
+            }
+
+            Assert.Equal(0, dict.Count);
+            await dict.SetManyAsync(second);
+            Assert.Equal(second.Length, dict.Count);
+            Assert.All(second, p => Assert.Equal(p.Value, dict[p.Key]));
+            Assert.All(first, p => Assert.False(dict.ContainsKey(p.Key)));
+            dict.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task TryCopyValueTo_WhileAnotherThreadReplacesTheValue_CommitsOnlyWholeValues_AndReadsAFrozenDictionary()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 1);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 16 << 20 });
+        // Every value is one byte repeated, a different byte for each of the writer's values: a read that mixed two
+        // of them shows. Values of one size reuse each other's blocks at once (a replacement frees the block it
+        // replaced, and the next write of that size takes it), so a reader that kept reading a reused block would.
+        int[] sizes = [70_000, 70_000, 70_000, 3_000, 3_000, 3_000, 1];
+        var values = sizes.Select((size, i) => Enumerable.Repeat((byte)(i + 1), size).ToArray()).ToArray();
+        dict["k"] = values[0];
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+        var writer = Task.Run(() =>
+        {
+            var writes = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                dict["k"] = values[writes++ % values.Length];
+            }
+
+            return writes;
+        });
+
+        var buffer = new ArrayBufferWriter<byte>();
+        var reads = 0;
+        var seen = new HashSet<int>();
+        while (!writer.IsCompleted)
+        {
+            buffer.ResetWrittenCount();
+            Assert.True(dict.TryCopyValueTo("k", buffer));
+            var read = buffer.WrittenSpan;
+            Assert.Contains(read.Length, sizes);
+            Assert.True(read.IndexOfAnyExcept(read[0]) < 0, $"a read of {read.Length} bytes mixed two values");
+            seen.Add(read.Length);
+            reads++;
+        }
+
+        var writes = await writer;
+        Assert.True(writes > 100, $"the writer made {writes} writes");
+        Assert.True(reads > 100 && seen.Count > 1, $"{reads} reads saw the sizes {string.Join(",", seen)}");
+
+        dict.Freeze();
+        buffer.ResetWrittenCount();
+        Assert.True(dict.TryCopyValueTo("k", buffer));
+        Assert.Contains(buffer.WrittenCount, sizes);
+        dict.Unfreeze();
+    }
+
+    [Fact]
     public async Task GetMany_OnBothManagers_ReturnsEveryFoundKeyWithItsValue_AndLeavesOutTheMissing()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);
@@ -155,7 +229,7 @@ public sealed class DictionaryTests
         Assert.Contains(missing, k => dict.ManagerOf(k) == 0);
         Assert.Contains(missing, k => dict.ManagerOf(k) == 1);
 
-        // Twice: the second reply of each manager is sized from the first.
+        // Twice: a manager sizes its second reply from its first.
         for (var round = 0; round < 2; round++)
         {
             var read = await dict.GetManyAsync(pairs.Select(p => p.Key).Concat(missing));

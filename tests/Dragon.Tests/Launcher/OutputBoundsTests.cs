@@ -85,11 +85,19 @@ public sealed class OutputBoundsTests : IDisposable
         line.StartsWith("[4294967296@", StringComparison.Ordinal) && line.EndsWith("] " + new string('x', 1000), StringComparison.Ordinal);
 
     /// <summary>VmRSS of a process, in bytes.</summary>
-    internal static long ResidentBytes(int pid)
+    internal static long ResidentBytes(int pid) => StatusBytes(pid, "VmRSS:");
+
+    /// <summary>
+    /// The anonymous part of the resident set (heap, stacks): what a process keeps of its own. Pages of its
+    /// executable and libraries come and go with use and with the kernel's reclaim, and are left out.
+    /// </summary>
+    internal static long AnonymousResidentBytes(int pid) => StatusBytes(pid, "RssAnon:");
+
+    private static long StatusBytes(int pid, string field)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
             }

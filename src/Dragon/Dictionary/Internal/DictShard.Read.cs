@@ -6,6 +6,40 @@ namespace Dragon.Dictionary.Internal;
 /// <summary>Makes a value out of its encoded bytes (which may be shared memory: read them, do not keep them).</summary>
 internal delegate T SpanDecoder<T>(ReadOnlySpan<byte> encoded);
 
+/// <summary>
+/// What a read does with a value's bytes, inside the seqlock window: the bytes may be changing under it, so what it
+/// makes counts only once the read is known whole (it may be called again for the same read).
+/// </summary>
+internal interface IValueReader<out T>
+{
+    T Read(ReadOnlySpan<byte> encoded);
+}
+
+/// <summary>A <see cref="SpanDecoder{T}"/> as a reader.</summary>
+internal readonly struct DecoderReader<T>(SpanDecoder<T> decode) : IValueReader<T>
+{
+    public T Read(ReadOnlySpan<byte> encoded) => decode(encoded);
+}
+
+/// <summary>Copies the bytes into a caller's buffer, grown when too small; the result is their length.</summary>
+internal ref struct BufferReader : IValueReader<int>
+{
+    private ref byte[] _buffer;
+
+    public BufferReader(ref byte[] buffer) => _buffer = ref buffer;
+
+    public readonly int Read(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.Length > _buffer.Length)
+        {
+            _buffer = new byte[Math.Max(encoded.Length, _buffer.Length * 2)];
+        }
+
+        encoded.CopyTo(_buffer);
+        return encoded.Length;
+    }
+}
+
 // Readers: no lock, a seqlock read, a frozen shard read without it, and waits for a key or a checkpoint.
 internal sealed unsafe partial class DictShard
 {
@@ -24,7 +58,32 @@ internal sealed unsafe partial class DictShard
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public DictStatus TryGet(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, bool ahead = false)
     {
-        length = 0;
+        var reader = new BufferReader(ref buffer);
+        return Read<int, BufferReader>(key, hash, checkpoint, ref reader, out length, ahead);
+    }
+
+    /// <summary>
+    /// Like <see cref="TryGet"/>, but decodes the value straight out of shared memory with <paramref name="decode"/>
+    /// (one copy, into the caller's object, instead of a copy into a buffer and another out of it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public DictStatus TryDecode<T>(ReadOnlySpan<byte> key, ulong hash, long checkpoint, SpanDecoder<T> decode, out T value)
+    {
+        var reader = new DecoderReader<T>(decode);
+        return Read<T, DecoderReader<T>>(key, hash, checkpoint, ref reader, out value, ahead: false);
+    }
+
+    /// <summary>
+    /// The one read of a value: <paramref name="reader"/> makes the result out of the value's bytes in shared memory.
+    /// A read that saw a writer's half-made change is thrown away and made again: the reader's result, or the
+    /// exception it threw, counts only when the sequence word shows no writer came by. A frozen shard is read once,
+    /// without the sequence.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private DictStatus Read<T, TReader>(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref TReader reader, out T value, bool ahead)
+        where TReader : IValueReader<T>, allows ref struct
+    {
+        value = default!;
         if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok && !(ahead && window == DictStatus.NotYet))
         {
             return window;
@@ -33,58 +92,6 @@ internal sealed unsafe partial class DictShard
         if (Volatile.Read(ref _header->Frozen) != 0)
         {
             // Nothing changes a frozen shard: one look, no sequence to check (unless it was thawed meanwhile).
-            var frozen = ReadOnce(key, hash, checkpoint, ref buffer, out length, out var torn);
-            if (!torn && Volatile.Read(ref _header->Frozen) != 0)
-            {
-                return frozen;
-            }
-        }
-
-        var spins = 0;
-        while (true)
-        {
-            var seq = Volatile.Read(ref _header->Seq);
-            if ((seq & 1) != 0)
-            {
-                WaitForWriter(ref spins);
-                continue;
-            }
-
-            var status = ReadOnce(key, hash, checkpoint, ref buffer, out length, out var torn);
-            if (!X86)
-            {
-                Interlocked.MemoryBarrier();
-            }
-
-            if (Volatile.Read(ref _header->Seq) == seq)
-            {
-                if (torn)
-                {
-                    throw new InvalidDataException($"dictionary shard '{Path}' is corrupt: an entry points outside its file");
-                }
-
-                return status;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Like <see cref="TryGet"/>, but decodes the value straight out of shared memory with <paramref name="decode"/>
-    /// (one copy, into the caller's object, instead of a copy into a buffer and another out of it). A decode that
-    /// saw a writer's half-made change is thrown away and read again: its result, or the exception it threw, counts
-    /// only when the sequence word shows no writer came by.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public DictStatus TryDecode<T>(ReadOnlySpan<byte> key, ulong hash, long checkpoint, SpanDecoder<T> decode, out T value)
-    {
-        value = default!;
-        if (CheckpointStatus(checkpoint) is var window and not DictStatus.Ok)
-        {
-            return window;
-        }
-
-        if (Volatile.Read(ref _header->Frozen) != 0)
-        {
             var at = Find(key, hash, checkpoint, out _, out var torn);
             if (!torn && Volatile.Read(ref _header->Frozen) != 0)
             {
@@ -93,11 +100,26 @@ internal sealed unsafe partial class DictShard
                     return DictStatus.NotFound;
                 }
 
-                value = decode(ValueSpan(at, out torn));
+                var encoded = ValueSpan(at, out torn);
+                if (!torn)
+                {
+                    try
+                    {
+                        value = reader.Read(encoded);
+                    }
+                    catch (Exception e) when (Retryable(e) && Volatile.Read(ref _header->Frozen) == 0)
+                    {
+                        // Thawed and written meanwhile: read again under the sequence below.
+                        torn = true;
+                    }
+                }
+
                 if (!torn && Volatile.Read(ref _header->Frozen) != 0)
                 {
                     return DictStatus.Ok;
                 }
+
+                value = default!;
             }
         }
 
@@ -119,9 +141,9 @@ internal sealed unsafe partial class DictShard
                 try
                 {
                     var encoded = ValueSpan(at, out torn);
-                    value = torn ? default! : decode(encoded);
+                    value = torn ? default! : reader.Read(encoded);
                 }
-                catch (Exception e) when (e is InvalidDataException or InvalidCastException or System.Text.Json.JsonException or ArgumentException or IndexOutOfRangeException or OverflowException)
+                catch (Exception e) when (Retryable(e))
                 {
                     failed = e;
                 }
@@ -178,33 +200,15 @@ internal sealed unsafe partial class DictShard
         }
     }
 
+    /// <summary>
+    /// What a reader may throw on bytes a writer was changing (a torn tag or length, a destination refusing a size):
+    /// thrown away when the read turns out torn, thrown to the caller when it was whole.
+    /// </summary>
+    private static bool Retryable(Exception e) =>
+        e is InvalidDataException or InvalidCastException or System.Text.Json.JsonException or ArgumentException or IndexOutOfRangeException
+            or OverflowException or InvalidOperationException or OutOfMemoryException;
+
     private static readonly bool X86 = System.Runtime.Intrinsics.X86.X86Base.IsSupported;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private DictStatus ReadOnce(ReadOnlySpan<byte> key, ulong hash, long checkpoint, ref byte[] buffer, out int length, out bool torn)
-    {
-        length = 0;
-        var at = Find(key, hash, checkpoint, out _, out torn);
-        if (at == 0 || torn)
-        {
-            return DictStatus.NotFound;
-        }
-
-        var value = ValueSpan(at, out torn);
-        if (torn)
-        {
-            return DictStatus.NotFound;
-        }
-
-        length = value.Length;
-        if (length > buffer.Length)
-        {
-            buffer = new byte[Math.Max(length, buffer.Length * 2)];
-        }
-
-        value.CopyTo(buffer);
-        return DictStatus.Ok;
-    }
 
     /// <summary>
     /// The value bytes of the entry at <paramref name="at"/>, its lengths read once and checked against the file (a
@@ -215,8 +219,12 @@ internal sealed unsafe partial class DictShard
         var entry = Entry(at);
         long keyLength = Volatile.Read(ref entry->KeyLength);
         long valueLength = Volatile.Read(ref entry->ValueLength);
+        var cls = Volatile.Read(ref entry->Class);
         var start = at + DictLayout.EntryBytes + keyLength;
-        torn = keyLength < 0 || valueLength < 0 || start + valueLength > TotalBytes;
+        // Within the file and within the entry's own block: a length a writer is changing never asks a reader (or
+        // the caller's buffer it copies into) for more than the block could hold.
+        torn = keyLength < 0 || valueLength < 0 || start + valueLength > TotalBytes
+            || cls < 0 || cls >= DictLayout.ClassCount || DictLayout.EntryBytes + keyLength + valueLength > DictLayout.ClassSize(cls);
         return torn ? default : new ReadOnlySpan<byte>(_base + start, (int)valueLength);
     }
 
