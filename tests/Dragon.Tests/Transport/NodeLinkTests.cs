@@ -69,6 +69,23 @@ public sealed class NodeLinkTests
         }
     }
 
+    [Fact]
+    public async Task DisposeAsync_WhileThePeerCloses_EndsCleanlyEveryTime()
+    {
+        // The reader closes the link's input when the peer goes, and DisposeAsync closes it to end the reader. Both
+        // once disposed one BufferedStream, and when the two met inside its Dispose it threw (seen once, in a
+        // runtime's teardown). The meeting is a matter of timing (300 rounds did not show it before the mend), so
+        // this runs the sequence often rather than forcing it: any throw or hang fails.
+        for (var round = 0; round < 300; round++)
+        {
+            var (link, peer) = await ConnectAsync();
+            var closing = Task.Run(peer.Dispose);
+            await link.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await closing;
+            Assert.True(link.Closed.IsCompleted, $"round {round}: the link did not end");
+        }
+    }
+
     /// <summary>A link dialled to a listener where the test does the acceptor's handshake and then holds the raw socket.</summary>
     private static async Task<(FramedConnection Link, Socket Peer)> ConnectAsync()
     {

@@ -61,6 +61,7 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <summary>The socket under the connection, for what the kernel knows of it (TCP_INFO); not for reading or writing.</summary>
     public Socket Socket => _socket;
     private readonly Stream _input;
+    private int _inputClosed;
     private readonly PendingReplies _pending;
     private readonly FrameHandlers _handlers;
     private readonly CancellationTokenSource _closing = new();
@@ -409,7 +410,7 @@ internal sealed class FramedConnection : IAsyncDisposable
                 _writeFailed ??= reason;
             }
 
-            _input.Dispose();
+            CloseInput();
             _pending.FailAll(reason);
 
             // Whatever the peer asked for is stopped: nobody will read the replies (a send it started is withdrawn,
@@ -504,6 +505,18 @@ internal sealed class FramedConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the input, once: the reader closes it when it ends and <see cref="DisposeAsync"/> closes it to end the
+    /// reader, and a <see cref="BufferedStream"/> disposed by two threads at once fails inside its own Dispose.
+    /// </summary>
+    private void CloseInput()
+    {
+        if (Interlocked.Exchange(ref _inputClosed, 1) == 0)
+        {
+            _input.Dispose();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync().ConfigureAwait(false);
@@ -515,7 +528,7 @@ internal sealed class FramedConnection : IAsyncDisposable
         {
         }
 
-        _input.Dispose();
+        CloseInput();
         try
         {
             await _reader.ConfigureAwait(false);
