@@ -50,9 +50,10 @@ internal static class DictWire
         BinaryPrimitives.WriteInt32LittleEndian(written[lengthAt..], written.Length - lengthAt - 4);
     }
 
-    // Batch buffers kept for reuse: a few, each at most RetainedBatchBytes, so a burst of large batches is not pinned.
-    private const int RetainedBatches = 16;
-    private const int RetainedBatchBytes = 4 << 20;
+    // Batch buffers kept for reuse: a few, each at most RetainedBatchBytes (a batch is sent once it passes 1 MiB, so
+    // its buffer stays within 2 MiB unless one value is larger), at most 16 MiB in all held by an idle process.
+    private const int RetainedBatches = 8;
+    private const int RetainedBatchBytes = 2 << 20;
     private static readonly ConcurrentQueue<ArrayBufferWriter<byte>> s_batches = new();
 
     /// <summary>An empty buffer for a batch, reused when one is free.</summary>
