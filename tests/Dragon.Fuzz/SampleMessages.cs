@@ -93,7 +93,7 @@ internal static class SampleMessages
             new ObjectReply(ObjectStatus.EndOfStream, new byte[] { 4, 5 }, 42),
             new NodeRegisterRequest(node, 999),
             new NodeTableReply([node]),
-            new SpawnRequest(7, spec, 3, pairs),
+            new SpawnRequest([spec, bare], [new SpawnEntry(7, 0, 3, pairs), new SpawnEntry(8, 1, 3, []), new SpawnEntry(9, 0, 3, [])]),
             new NodeSignalRequest(7, 9),
             new ProcessExitedNotice(7, 0, 0),
             new ProcessGoneNotice(7),
@@ -108,7 +108,8 @@ internal static class SampleMessages
             new ObjectLookupRequest("queue"),
             new ObjectUnregisterNotice(objectDescriptor with { ShmPath = null }),
             new ShutdownRequest(2000),
-            new ProcessDescriptorReply(process),
+            new SpawnReply([process, process with { Puid = 2 }], null),
+            new SpawnReply([process], new ErrorReply(ErrorKind.StartFailed, "no such file: /bin/nope", new ErrorContext(4294967302, 1))),
             new LogFileNotice("node1.log", [1, 2, 3]),
             new NodeStartFailedNotice(3, "host-3", "ssh: connection refused"),
             new QueryManyRequest([1, 2]),
@@ -129,7 +130,8 @@ internal static class SampleMessages
             new GroupStatusReply(new GroupStatus(0, GroupState.Pending, [], [], [minimalStatus], null, false)),
             new PmiJobReply([], [[]]),
             new PmiExchangeReply([new(string.Empty, string.Empty)]),
-            new SpawnRequest(0, minimalSpec, 0, []),
+            new SpawnRequest([minimalSpec], [new SpawnEntry(0, 0, 0, [])]),
+            new SpawnReply([minimalProcess], new ErrorReply(ErrorKind.Internal, string.Empty)),
             new NodeMetricsNotice(0, 0, 0, [new ChannelTraffic(string.Empty, 0, 0, 0, 0)], []),
         ];
     }

@@ -26,6 +26,66 @@ public static class NodeScaleScenarios
     }
 
     /// <summary>
+    /// A group of <paramref name="count"/> sleepers round-robin over every node, then one member on node 1 whose program
+    /// does not exist. The node services start members in batches: the failing member ends one, so the start must fail
+    /// naming that program, and every sleeper already started, in that batch as in the others, must be stopped.
+    /// </summary>
+    public static int PartialStart(int count)
+    {
+        var marker = string.Create(CultureInfo.InvariantCulture, $"{600 + (Environment.ProcessId % 1000)}.25");
+        using var group = new ProcessGroup();
+        group.AddProcess(count, ProcessTemplate.Executable("/bin/sleep", marker) with { Policy = Policy.RoundRobin });
+        group.AddProcess(1, ProcessTemplate.Executable("/no/such/program-in-a-batch") with { Policy = Policy.OnNode(1) });
+        var clock = Stopwatch.StartNew();
+        var message = string.Empty;
+        try
+        {
+            group.Start();
+        }
+        catch (ProcessStartException e)
+        {
+            message = e.Message;
+        }
+
+        Check.That(message.Contains("/no/such/program-in-a-batch", StringComparison.Ordinal), $"the start failed naming the missing program (got '{message}')");
+        var alive = Sleepers(marker);
+        while (alive > 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(100);
+            alive = Sleepers(marker);
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"partial_start sleepers_left={alive} seconds={clock.Elapsed.TotalSeconds:F1}"));
+        return alive == 0 ? 0 : 1;
+    }
+
+    /// <summary>Live processes running <c>sleep MARKER</c> (zombies do not count).</summary>
+    private static int Sleepers(string marker)
+    {
+        var count = 0;
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                if (cmdline == $"/bin/sleep\0{marker}\0" && !File.ReadAllText(Path.Combine(dir, "stat")).Split(')')[^1].TrimStart().StartsWith('Z'))
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// <paramref name="count"/> small queues alternating over two nodes, all alive at once: each ring is backed only
     /// for what it holds and no process keeps a descriptor per ring; a sample carries a message; all released at the end.
     /// </summary>

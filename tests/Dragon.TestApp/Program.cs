@@ -64,6 +64,7 @@ try
         "observe-workload" => ObservabilityScenarios.Workload(args[1], args[2]),
         "scale-queues" => NodeScaleScenarios.ManyQueues(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "scale-true" => NodeScaleScenarios.TrueGroup(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
+        "scale-partial-start" => NodeScaleScenarios.PartialStart(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture)),
         "observe-mpi" => ObservabilityScenarios.MpiSleepers(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args[3]),
         "scale-children" => ScaleScenarios.Children(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),
         "observe-sleepers" => ObservabilityScenarios.Sleepers(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]),

@@ -95,6 +95,9 @@ internal sealed partial class GlobalServices : IDisposable
     /// <summary>A batch smaller than this many members per lane is not worth another thread.</summary>
     private const int MinMembersPerLane = 4;
 
+    /// <summary>Most processes in one spawn request to a node.</summary>
+    private const int SpawnBatch = 64;
+
     /// <summary>Starts processes, placed and batched per node; all or none: on a failure the ones started are killed.</summary>
     public Task<ProcessDescriptor[]> StartAsync(IReadOnlyList<ProcessSpec> specs, ulong groupId = 0)
     {
@@ -131,48 +134,31 @@ internal sealed partial class GlobalServices : IDisposable
             Interlocked.Increment(ref _live[nodeIndexes[i]]);
         }
 
-        // Each node's batch is split into lanes that spawn side by side, one per CPU of the node (at most
+        // Each node's share is split into lanes that spawn side by side, one per CPU of the node (at most
         // MaxSpawnLanes): a child's exec and loader cost CPU in the kernel while its parent waits in vfork, so one
-        // lane leaves the other CPUs idle. Lane k takes members k, k + lanes, ... so members start roughly in order.
+        // lane leaves the other CPUs idle. Lane k takes members k, k + lanes, ... so members start roughly in order,
+        // and sends them SpawnBatch at a time: one request and one reply per batch, not per process.
         // A failed start stops every lane: the request fails as a whole, so starting more would be wasted.
         var failed = 0;
-        var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).SelectMany(batch =>
+        var batches = Enumerable.Range(0, specs.Count).GroupBy(i => nodeIndexes[i]).SelectMany(share =>
         {
-            var members = batch.ToArray();
-            var lanes = Math.Clamp(Math.Min(members.Length / MinMembersPerLane, NodeDescriptors[batch.Key].Cpus), 1, MaxSpawnLanes);
+            var members = share.ToArray();
+            var lanes = Math.Clamp(Math.Min(members.Length / MinMembersPerLane, NodeDescriptors[share.Key].Cpus), 1, MaxSpawnLanes);
             return Enumerable.Range(0, lanes).Select(lane => Task.Run(async () =>
             {
-                for (var m = lane; m < members.Length && Volatile.Read(ref failed) == 0; m += lanes)
+                var mine = members.Where((_, m) => m % lanes == lane).ToArray();
+                try
                 {
-                    var i = members[m];
-                    var clock = Metrics.StartClock();
-                    using var activity = DragonActivities.StartProcess(records[i].Puid, batch.Key, specs[i].DisplayName, groupId, groupActivity);
-                    ProcessDescriptor descriptor;
-                    try
+                    for (var first = 0; first < mine.Length && Volatile.Read(ref failed) == 0; first += SpawnBatch)
                     {
-                        descriptor = await _nodes[batch.Key].SpawnAsync(records[i].Puid, specs[i], groupId, extraEnv?.Invoke(i)).ConfigureAwait(false);
+                        var batch = mine.AsSpan(first, Math.Min(SpawnBatch, mine.Length - first)).ToArray();
+                        await SpawnBatchAsync(share.Key, batch, specs, records, started, groupId, extraEnv, groupActivity).ConfigureAwait(false);
                     }
-                    catch (ServiceException e)
-                    {
-                        activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
-                        Volatile.Write(ref failed, 1);
-                        throw;
-                    }
-
-                    activity?.SetTag("process.pid", descriptor.Pid);
-
-                    if (!ReferenceEquals(descriptor.DisplayName, specs[i].DisplayName) && descriptor.DisplayName == specs[i].DisplayName)
-                    {
-                        // A remote node's reply brings its own copy of the name: keep the spec's, which a group's
-                        // members share, since the record stays for the whole run.
-                        descriptor = descriptor with { DisplayName = specs[i].DisplayName };
-                    }
-
-                    records[i].Descriptor = descriptor;
-                    started[i] = descriptor;
-                    Metrics.OnStarted(batch.Key, clock);
-                    History.OnStarted(descriptor.Puid, batch.Key, specs[i].DisplayName, groupId, i);
-                    LogStarted(descriptor.Puid, specs[i].DisplayName, batch.Key, descriptor.Pid);
+                }
+                catch (ServiceException)
+                {
+                    Volatile.Write(ref failed, 1);
+                    throw;
                 }
             }));
         }).ToArray();
@@ -205,6 +191,88 @@ internal sealed partial class GlobalServices : IDisposable
             }
 
             throw batches.Select(b => b.Exception?.InnerException).OfType<ServiceException>().First();
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="batch"/> (indexes into <paramref name="specs"/>) on one node with one request, and records
+    /// each member the node started; throws the node's reason for the first that did not start.
+    /// </summary>
+    private async Task SpawnBatchAsync(
+        int node, int[] batch, IReadOnlyList<ProcessSpec> specs, ProcessRecord[] records, ProcessDescriptor?[] started, ulong groupId,
+        Func<int, IReadOnlyDictionary<string, string>?>? extraEnv, System.Diagnostics.Activity? groupActivity)
+    {
+        var clock = Metrics.StartClock();
+        var activities = batch.Select(i => DragonActivities.StartProcess(records[i].Puid, node, specs[i].DisplayName, groupId, groupActivity)).ToArray();
+        try
+        {
+            // Members usually share one spec: each distinct spec travels once.
+            var specIndex = new Dictionary<ProcessSpec, int>(ReferenceEqualityComparer.Instance);
+            var distinct = new List<ProcessSpec>();
+            var entries = new SpawnEntry[batch.Length];
+            for (var k = 0; k < batch.Length; k++)
+            {
+                var i = batch[k];
+                if (!specIndex.TryGetValue(specs[i], out var index))
+                {
+                    index = specIndex[specs[i]] = distinct.Count;
+                    distinct.Add(specs[i]);
+                }
+
+                entries[k] = new SpawnEntry(records[i].Puid, index, groupId, extraEnv?.Invoke(i) is { } env ? [.. env] : []);
+            }
+
+            SpawnReply reply;
+            try
+            {
+                reply = await _nodes[node].SpawnAsync(new SpawnRequest([.. distinct], entries)).ConfigureAwait(false);
+            }
+            catch (ServiceException e)
+            {
+                foreach (var activity in activities)
+                {
+                    activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+                }
+
+                throw;
+            }
+
+            for (var k = 0; k < reply.Started.Length && k < batch.Length; k++)
+            {
+                var i = batch[k];
+                var descriptor = reply.Started[k];
+                activities[k]?.SetTag("process.pid", descriptor.Pid);
+                if (!ReferenceEquals(descriptor.DisplayName, specs[i].DisplayName) && descriptor.DisplayName == specs[i].DisplayName)
+                {
+                    // A remote node's reply brings its own copy of the name: keep the spec's, which a group's
+                    // members share, since the record stays for the whole run.
+                    descriptor = descriptor with { DisplayName = specs[i].DisplayName };
+                }
+
+                records[i].Descriptor = descriptor;
+                started[i] = descriptor;
+                Metrics.OnStarted(node, clock);
+                History.OnStarted(descriptor.Puid, node, specs[i].DisplayName, groupId, i);
+                LogStarted(descriptor.Puid, specs[i].DisplayName, node, descriptor.Pid);
+            }
+
+            if (reply.Failure is { } failure)
+            {
+                activities[Math.Min(reply.Started.Length, batch.Length - 1)]?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
+                throw new ServiceException(failure.Kind, failure.Message, failure.Context);
+            }
+
+            if (reply.Started.Length != batch.Length)
+            {
+                throw new ServiceException(ErrorKind.Internal, $"node {NodeDescriptors[node].Name} answered a request to start {batch.Length} processes with {reply.Started.Length} and no reason", new ErrorContext(NodeIndex: node));
+            }
+        }
+        finally
+        {
+            foreach (var activity in activities)
+            {
+                activity?.Dispose();
+            }
         }
     }
 

@@ -7,8 +7,11 @@ internal interface INodeControl
 {
     NodeDescriptor Descriptor { get; }
 
-    /// <summary>Starts a process; throws <see cref="ServiceException"/> naming what was wrong.</summary>
-    Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv);
+    /// <summary>
+    /// Starts the request's processes in order, stopping at the first that cannot start: the reply lists those started
+    /// and names what was wrong with the next. Throws <see cref="ServiceException"/> only when the node cannot be asked.
+    /// </summary>
+    Task<SpawnReply> SpawnAsync(SpawnRequest request);
 
     /// <summary>Signals a process of this node (its whole process group); a process already gone is ignored.</summary>
     void Signal(ulong puid, int signal);

@@ -26,11 +26,7 @@ internal sealed class RemoteNode : INodeControl
     /// <summary>Why the link ended, once it has.</summary>
     public Exception? LostReason => _link.LostReason;
 
-    public async Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
-    {
-        var reply = await RequestAsync(new SpawnRequest(puid, spec, groupId, (extraEnv ?? new Dictionary<string, string>()).ToArray())).ConfigureAwait(false);
-        return ((ProcessDescriptorReply)reply).Process;
-    }
+    public async Task<SpawnReply> SpawnAsync(SpawnRequest request) => (SpawnReply)await RequestAsync(request).ConfigureAwait(false);
 
     public void Signal(ulong puid, int signal) => Notify(new NodeSignalRequest(puid, signal));
 

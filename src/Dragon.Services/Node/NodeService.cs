@@ -120,8 +120,35 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             : cpus;
     }
 
-    public Task<ProcessDescriptor> SpawnAsync(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv) =>
-        Task.FromResult(Spawn(puid, spec, groupId, extraEnv));
+    public Task<SpawnReply> SpawnAsync(SpawnRequest request) => Task.FromResult(Spawn(request));
+
+    /// <summary>
+    /// Starts a request's entries in order and stops at the first that cannot start. Whatever the failure, the reply
+    /// lists every process started before it: they run, and the caller must know them to account for them.
+    /// </summary>
+    public SpawnReply Spawn(SpawnRequest request)
+    {
+        var started = new ProcessDescriptor[request.Entries.Length];
+        for (var k = 0; k < request.Entries.Length; k++)
+        {
+            var entry = request.Entries[k];
+            try
+            {
+                var extraEnv = entry.ExtraEnv.Length == 0 ? null : entry.ExtraEnv.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+                started[k] = Spawn(entry.Puid, request.Specs[entry.Spec], entry.GroupId, extraEnv);
+            }
+            catch (ServiceException e)
+            {
+                return new SpawnReply(started[..k], e.ToReply());
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return new SpawnReply(started[..k], new ErrorReply(ErrorKind.Internal, $"starting process {entry.Puid} on node {Descriptor.Name} failed: {e.Message}", new ErrorContext(entry.Puid, Descriptor.Index)));
+            }
+        }
+
+        return new SpawnReply(started, null);
+    }
 
     public ProcessDescriptor Spawn(ulong puid, ProcessSpec spec, ulong groupId, IReadOnlyDictionary<string, string>? extraEnv)
     {

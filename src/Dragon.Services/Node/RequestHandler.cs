@@ -51,7 +51,7 @@ internal static class RequestHandler
         switch (request)
         {
             case SpawnRequest spawn:
-                return new ProcessDescriptorReply(node.Spawn(spawn.Puid, spawn.Spec, spawn.GroupId, spawn.ExtraEnv.ToDictionary(kv => kv.Key, kv => kv.Value)));
+                return node.Spawn(spawn);
             case NodeSignalRequest signal:
                 node.Signal(signal.Puid, signal.Signal);
                 return new Ack();

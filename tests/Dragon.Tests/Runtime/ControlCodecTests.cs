@@ -37,6 +37,18 @@ public sealed class ControlCodecTests
     }
 
     [Fact]
+    public void Decode_SpawnEntryNamingASpecThatIsNotThere_ThrowsInvalidDataNamingTheProcess()
+    {
+        var spec = new ProcessSpec(
+            "/bin/true", [], null, [], new StdioSpec(StdioKind.Inherit, null), new StdioSpec(StdioKind.Inherit, null), new StdioSpec(StdioKind.Inherit, null),
+            new PlacementSpec(0, null, Distribution.Default, null), null, "true");
+        var frame = FrameCodec.Encode(1, new SpawnRequest([spec], [new SpawnEntry(5, 0, 1, []), new SpawnEntry(6, 1, 1, [])]));
+        var e = Assert.Throws<InvalidDataException>(() => FrameCodec.Decode(frame.AsSpan(FrameCodec.HeaderBytes)));
+        Assert.Contains("SpawnRequest", e.Message, StringComparison.Ordinal);
+        Assert.Contains("process 6", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Decode_TrailingBytes_ThrowsInvalidData()
     {
         var frame = FrameCodec.Encode(1, new QueryRequest(7));

@@ -123,6 +123,30 @@ internal static partial class ControlCodec
         r.NullableBytes("Spec.MethodTarget"),
         r.String("Spec.DisplayName"));
 
+    private static void Write(ref WireWriter w, SpawnEntry e)
+    {
+        w.UInt64(e.Puid);
+        w.Int32(e.Spec);
+        w.UInt64(e.GroupId);
+        WritePairs(ref w, e.ExtraEnv);
+    }
+
+    /// <summary>A spawn request whose entries each name one of its specs (an index out of range is bad data).</summary>
+    private static SpawnRequest ReadSpawnRequest(ref WireReader r)
+    {
+        var specs = ReadArray(ref r, "Specs", 60, ReadProcessSpec);
+        var entries = ReadArray(ref r, "Entries", 24, static (ref WireReader r) => new SpawnEntry(r.UInt64("Entries[].Puid"), r.Int32("Entries[].Spec"), r.UInt64("Entries[].GroupId"), ReadPairs(ref r, "Entries[].ExtraEnv")));
+        foreach (var entry in entries)
+        {
+            if ((uint)entry.Spec >= (uint)specs.Length)
+            {
+                throw new InvalidDataException($"bad control message SpawnRequest: entry of process {entry.Puid} names spec {entry.Spec} of {specs.Length}");
+            }
+        }
+
+        return new SpawnRequest(specs, entries);
+    }
+
     private static void Write(ref WireWriter w, ProcessDescriptor d)
     {
         w.UInt64(d.Puid);

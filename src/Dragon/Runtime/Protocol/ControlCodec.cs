@@ -163,10 +163,8 @@ internal static partial class ControlCodec
                 break;
             case SpawnRequest m:
                 w.Byte(28);
-                w.UInt64(m.Puid);
-                Write(ref w, m.Spec);
-                w.UInt64(m.GroupId);
-                WritePairs(ref w, m.ExtraEnv);
+                WriteArray(ref w, m.Specs, Write);
+                WriteArray(ref w, m.Entries, Write);
                 break;
             case NodeSignalRequest m:
                 w.Byte(29);
@@ -241,9 +239,17 @@ internal static partial class ControlCodec
                 w.Byte(42);
                 w.Int64(m.PatienceMs);
                 break;
-            case ProcessDescriptorReply m:
+            case SpawnReply m:
                 w.Byte(43);
-                Write(ref w, m.Process);
+                WriteProcesses(ref w, m.Started);
+                w.Bool(m.Failure is not null);
+                if (m.Failure is { } failure)
+                {
+                    w.Enum(failure.Kind);
+                    w.String(failure.Message);
+                    Write(ref w, failure.Context);
+                }
+
                 break;
             case LogFileNotice m:
                 w.Byte(44);
@@ -360,7 +366,7 @@ internal static partial class ControlCodec
             24 => new ObjectReply(r.Enum<ObjectStatus>("Status"), r.Memory("Payload"), r.Int64("Value")),
             26 => new NodeRegisterRequest(ReadNodeDescriptor(ref r), r.Int32("Pid")),
             27 => new NodeTableReply(ReadNodes(ref r, "Nodes")),
-            28 => new SpawnRequest(r.UInt64("Puid"), ReadProcessSpec(ref r), r.UInt64("GroupId"), ReadPairs(ref r, "ExtraEnv")),
+            28 => ReadSpawnRequest(ref r),
             29 => new NodeSignalRequest(r.UInt64("Puid"), r.Int32("Signal")),
             30 => new ProcessExitedNotice(r.UInt64("Puid"), r.Int32("Code"), r.Int32("Signal")),
             31 => new ProcessGoneNotice(r.UInt64("Puid")),
@@ -375,7 +381,7 @@ internal static partial class ControlCodec
             40 => new ObjectLookupRequest(r.String("Name")),
             41 => new ObjectUnregisterNotice(ReadObjectDescriptor(ref r)),
             42 => new ShutdownRequest(r.Int64("PatienceMs")),
-            43 => new ProcessDescriptorReply(ReadProcessDescriptor(ref r)),
+            43 => new SpawnReply(ReadProcesses(ref r, "Started"), r.Bool("Failed") ? new ErrorReply(r.Enum<ErrorKind>("Failure.Kind"), r.String("Failure.Message"), ReadErrorContext(ref r)) : null),
             44 => new LogFileNotice(r.String("Name"), r.Bytes("Content")),
             45 => new NodeStartFailedNotice(r.Int32("Index"), r.String("Host"), r.String("Reason")),
             46 => new QueryManyRequest(ReadUInt64s(ref r, "Puids")),
@@ -398,7 +404,7 @@ internal static partial class ControlCodec
         "GroupStatusReply", "ObjectCreateRequest", "ObjectAttachRequest", "ObjectReleaseRequest", "ObjectDescriptorReply", "ObjectRequest",
         "ObjectReply", null, "NodeRegisterRequest", "NodeTableReply", "SpawnRequest", "NodeSignalRequest", "ProcessExitedNotice", "ProcessGoneNotice",
         "OutputNotice", "PmiJobRequest", "PmiJobReply", "PmiJobClose", "PmiEventNotice", "PmiExchangeRequest", "PmiExchangeReply",
-        "ObjectRegisterRequest", "ObjectLookupRequest", "ObjectUnregisterNotice", "ShutdownRequest", "ProcessDescriptorReply", "LogFileNotice",
+        "ObjectRegisterRequest", "ObjectLookupRequest", "ObjectUnregisterNotice", "ShutdownRequest", "SpawnReply", "LogFileNotice",
         "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply", "CancelRequest", "ChannelPut", "ChannelPutAck",
     ];
 }

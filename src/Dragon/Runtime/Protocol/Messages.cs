@@ -143,10 +143,23 @@ internal sealed record NodeStartFailedNotice(int Index, string Host, string Reas
 /// <summary>The run's node table, sent to each node service once every node has registered.</summary>
 internal sealed record NodeTableReply(NodeDescriptor[] Nodes) : IMessage;
 
-/// <summary>Global services ask a node service to start one process.</summary>
-internal sealed record SpawnRequest(ulong Puid, ProcessSpec Spec, ulong GroupId, KeyValuePair<string, string>[] ExtraEnv) : IMessage;
+/// <summary>
+/// One process for a node service to start: its puid, what to run (an index into the request's
+/// <see cref="SpawnRequest.Specs"/>), its group and its own extra environment.
+/// </summary>
+internal sealed record SpawnEntry(ulong Puid, int Spec, ulong GroupId, KeyValuePair<string, string>[] ExtraEnv);
 
-internal sealed record ProcessDescriptorReply(ProcessDescriptor Process) : IMessage;
+/// <summary>
+/// Global services ask a node service to start processes, in order, stopping at the first that cannot start: one
+/// request (and one reply) for a whole share of a group, not one per process. A spec that members share travels once.
+/// </summary>
+internal sealed record SpawnRequest(ProcessSpec[] Specs, SpawnEntry[] Entries) : IMessage;
+
+/// <summary>
+/// What a <see cref="SpawnRequest"/> started, in the request's order, and why the next entry did not start (null when
+/// every entry did). Those started are running even when a later one failed: the caller decides what becomes of them.
+/// </summary>
+internal sealed record SpawnReply(ProcessDescriptor[] Started, ErrorReply? Failure) : IMessage;
 
 /// <summary>Global services ask a node service to signal one of its processes.</summary>
 internal sealed record NodeSignalRequest(ulong Puid, int Signal) : IMessage;
