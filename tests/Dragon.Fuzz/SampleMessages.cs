@@ -92,7 +92,7 @@ internal static class SampleMessages
             new ObjectRequest(5, ObjectOp.SemaphoreRelease, new byte[] { 1, 2 }, 250, -3, 7),
             new ObjectReply(ObjectStatus.EndOfStream, new byte[] { 4, 5 }, 42),
             new NodeRegisterRequest(node, 999),
-            new NodeTableReply([node]),
+            new NodeTableRequest([node], 16),
             new SpawnRequest([spec, bare], [new SpawnEntry(7, 0, 3, pairs), new SpawnEntry(8, 1, 3, []), new SpawnEntry(9, 0, 3, [])]),
             new NodeSignalRequest(7, 9),
             new ProcessExitedNotice(7, 0, 0),

@@ -23,6 +23,19 @@ public static class HardeningScenarios
         return 0;
     }
 
+    /// <summary>
+    /// A sleeper on every node, then READY; after the test killed a node service in the middle of the run's tree, the
+    /// head ends normally and leaves the sleepers to the end of the run, which must reach the nodes below the lost one.
+    /// </summary>
+    public static int SleepersThenEnd(string goFile)
+    {
+        var sleepers = SystemInfo.Nodes.Select(n => DragonProcess.Start(ProcessTemplate.Executable("/bin/sleep", "300") with { Policy = Policy.OnNode(n.Index) })).ToArray();
+        Check.That(sleepers.Select(s => s.Node.Index).Distinct().Count() == SystemInfo.Nodes.Count, "a sleeper runs on every node");
+        WaitForGo(goFile);
+        Console.WriteLine("ENDING");
+        return 0;
+    }
+
     /// <summary>A child that talks to its node service (so it needs the control socket to accept it).</summary>
     public static int CountNodes(int index) => SystemInfo.Nodes.Count > 0 ? 0 : 10 + index;
 

@@ -52,6 +52,7 @@ try
         "group-close-dispose" => GroupScenarios.CloseThenDispose(),
         "start-after" => HardeningScenarios.StartAfter(args[1]),
         "object-on-lost-node" => HardeningScenarios.ObjectOnLostNode(args[1]),
+        "sleepers-then-end" => HardeningScenarios.SleepersThenEnd(args[1]),
         "puts-to-lost-node" => HardeningScenarios.PutsToLostNode(args[1]),
         "remote-put-flood" => HardeningScenarios.RemotePutFlood(),
         "unread-output" => OutputScenarios.Unread(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture)),

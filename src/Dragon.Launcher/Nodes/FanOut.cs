@@ -4,8 +4,9 @@ namespace Dragon.Launcher.Nodes;
 
 /// <summary>
 /// Starting node services over SSH as a tree: the launcher starts the first <see cref="Width"/> hosts, and the node
-/// service of host i starts hosts W*(i+1) .. W*(i+1)+W-1, so bring-up over many hosts takes a few rounds of SSH
-/// instead of one launcher opening them all. Every node service still dials the launcher itself.
+/// service of host i starts hosts W*(i+1) .. W*(i+1)+W-1 (<see cref="Services.Node.NodeTree"/>), so bring-up over many
+/// hosts takes a few rounds of SSH instead of one launcher opening them all. Every node service still dials the
+/// launcher itself; the same tree, in every mode, spreads the node table and the end of the run.
 /// </summary>
 internal static class FanOut
 {
@@ -14,11 +15,10 @@ internal static class FanOut
         int.TryParse(Environment.GetEnvironmentVariable("DRAGON_FANOUT"), out var width) && width >= 1 ? width : 16;
 
     /// <summary>The hosts the launcher starts itself.</summary>
-    public static IEnumerable<int> Roots(int hosts, int width) => Enumerable.Range(0, Math.Min(width, hosts));
+    public static IEnumerable<int> Roots(int hosts, int width) => Services.Node.NodeTree.Roots(hosts, width);
 
     /// <summary>The hosts node <paramref name="index"/> starts.</summary>
-    public static IEnumerable<int> Children(int index, int hosts, int width) =>
-        Enumerable.Range((width * (index + 1)) + 0, width).Where(c => c < hosts);
+    public static IEnumerable<int> Children(int index, int hosts, int width) => Services.Node.NodeTree.Children(index, hosts, width);
 
     /// <summary>Starts <c>dragon _node</c> on a host over SSH, the run's secret on its stdin (never on a command line).</summary>
     public static System.Diagnostics.Process StartOverSsh(string host, string exe, IEnumerable<string> nodeArgs, string secret)

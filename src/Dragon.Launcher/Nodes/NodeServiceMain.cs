@@ -112,8 +112,13 @@ internal static class NodeServiceMain
                 _ = ReportIfStarterEndsAsync(link, node, childIndex, tree[childIndex], starter);
             }
 
-            var table = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
-            node.Nodes = table is NodeTableReply nodes ? nodes.Nodes : throw new InvalidOperationException($"the launcher refused this node: {(table as ErrorReply)?.Message}");
+            // The node table follows down the run's tree (RequestHandler), before the run's first process starts.
+            var registered = await link.RequestAsync(new NodeRegisterRequest(node.Descriptor, Environment.ProcessId), CancellationToken.None).ConfigureAwait(false);
+            if (registered is ErrorReply refused)
+            {
+                throw new InvalidOperationException($"the launcher refused this node: {refused.Message}");
+            }
+
             using var reporting = new CancellationTokenSource();
             var reporter = metrics ? ReportFiguresAsync(node, global, reporting.Token) : Task.CompletedTask;
             var ended = await Task.WhenAny(node.ShutdownRequested, link.Closed).ConfigureAwait(false);
@@ -146,6 +151,8 @@ internal static class NodeServiceMain
                 child.Dispose();
             }
 
+            // The end of the run reaches this node's children over its links to them: let it, before they close.
+            await node.ShutdownSpread.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             await node.DisposeAsync().ConfigureAwait(false);
             await link.DisposeAsync().ConfigureAwait(false);
             run.Dispose();

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Dragon.Runtime.Protocol;
 using Dragon.Services.Global;
+using Dragon.Services.Node;
 using Dragon.Services.Runtime;
 using Dragon.Services.Transport;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
     private readonly Socket _listener;
     private volatile bool _shuttingDown;
     private FramedConnection?[] _bringUpLinks = [];
+    private int _treeWidth = 1;
 
     private RemoteNodes(RunContext run, GlobalServices global, Socket listener)
     {
@@ -92,7 +94,8 @@ internal sealed class RemoteNodes : IAsyncDisposable
                     allRegistered.TrySetResult(descriptors.Select(d => d!).ToArray());
                 }
 
-                return new NodeTableReply(await allRegistered.Task.WaitAsync(cancellationToken).ConfigureAwait(false));
+                // The node table comes later, down the run's tree, once every node has registered.
+                return new Ack();
             }
 
             return await GlobalRequestHandler.HandleAsync(_global, request, cancellationToken).ConfigureAwait(false);
@@ -162,6 +165,26 @@ internal sealed class RemoteNodes : IAsyncDisposable
         {
             var link = links[i] ?? throw new Services.Spawning.SpawnException($"the link to node {plan.Hosts[i]} was lost during bring-up");
             _nodes.Add(new RemoteNode(table[i], link));
+        }
+
+        // The table goes to the first FanOut nodes, each passes it to its children, and each answers once its whole
+        // subtree holds it: the launcher sends it FanOut times, not once per node, and the head starts only after
+        // every node has it.
+        _treeWidth = FanOut.Width;
+        var tableRequest = new NodeTableRequest(table, _treeWidth);
+        try
+        {
+            await Task.WhenAll(NodeTree.Roots(count, _treeWidth).Select(async root =>
+            {
+                if (await links[root]!.RequestAsync(tableRequest, bringUp.Token).ConfigureAwait(false) is ErrorReply error)
+                {
+                    throw new Services.Spawning.SpawnException($"the node table did not reach every node: {error.Message}");
+                }
+            })).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            throw new Services.Spawning.SpawnException($"the node table did not reach every node within {s_bringUpTimeout.TotalSeconds:F0} s: {e.Message}");
         }
 
         _global.AttachNodes(_nodes);
@@ -262,18 +285,32 @@ internal sealed class RemoteNodes : IAsyncDisposable
         }
     }
 
-    /// <summary>Tells every node the run is over, waits for their services to exit, then kills any that did not.</summary>
+    /// <summary>
+    /// Tells every node the run is over, down the run's tree (each node tells its children); a part of the tree that
+    /// could not be told that way, because a node in it is lost, is told directly. Then waits for the services to
+    /// exit, and kills any that did not.
+    /// </summary>
     public async Task ShutdownAsync(TimeSpan patience)
     {
         _shuttingDown = true;
-        await Task.WhenAll(_nodes.Select(async n =>
+        static async Task<bool> TellAsync(RemoteNode node, TimeSpan patience, TimeSpan wait)
         {
             try
             {
-                await n.ShutdownAsync(patience).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                await node.ShutdownAsync(patience).WaitAsync(wait).ConfigureAwait(false);
+                return true;
             }
             catch (Exception e) when (e is ServiceException or TimeoutException or IOException)
             {
+                return false;
+            }
+        }
+
+        await Task.WhenAll(NodeTree.Roots(_nodes.Count, _treeWidth).Select(async root =>
+        {
+            if (!await TellAsync(_nodes[root], patience, TimeSpan.FromSeconds(30)).ConfigureAwait(false))
+            {
+                await Task.WhenAll(NodeTree.Subtree(root, _nodes.Count, _treeWidth).Select(n => TellAsync(_nodes[n], patience, TimeSpan.FromSeconds(5)))).ConfigureAwait(false);
             }
         })).ConfigureAwait(false);
         await Task.WhenAll(_starters.Select(p => p.WaitForExitAsync().WaitAsync(patience * 3 + TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);

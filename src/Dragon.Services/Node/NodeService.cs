@@ -417,6 +417,64 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
 
     public void RequestShutdown(TimeSpan patience) => _shutdown.TrySetResult(patience);
 
+    /// <summary>The width of the run's tree, from the node table (0 before it arrives).</summary>
+    public int TreeWidth { get; private set; }
+
+    /// <summary>
+    /// Takes the run's node table and passes it to this node's children in the run's tree; completes when every node
+    /// below this one holds it, and fails naming the first that could not be reached.
+    /// </summary>
+    public async Task TakeNodeTableAsync(NodeTableRequest table, CancellationToken cancellationToken)
+    {
+        if (table.FanOut < 1 || Descriptor.Index >= table.Nodes.Length)
+        {
+            throw new ServiceException(ErrorKind.InvalidArgument, $"node {Descriptor.Name} got a node table of {table.Nodes.Length} nodes and fan-out {table.FanOut}, which does not hold it");
+        }
+
+        Nodes = table.Nodes;
+        TreeWidth = table.FanOut;
+        await Task.WhenAll(NodeTree.Children(Descriptor.Index, Nodes.Length, TreeWidth).Select(child => PassDownAsync(child, table, cancellationToken))).ConfigureAwait(false);
+    }
+
+    /// <summary>Passing the end of the run on to this node's children; the service waits for it before it closes its links.</summary>
+    public Task ShutdownSpread { get; private set; } = Task.CompletedTask;
+
+    /// <summary>
+    /// The end of the run, from the launcher or this node's parent: passes it on to this node's children, then stops
+    /// here. Completes once every child has it, and fails naming the first that could not be told, so the launcher
+    /// tells that part of the tree itself.
+    /// </summary>
+    public Task ShutdownAsync(ShutdownRequest shutdown)
+    {
+        var spread = ShutdownSpread = Task.WhenAll(NodeTree.Children(Descriptor.Index, Nodes.Length, TreeWidth).Select(child => PassDownAsync(child, shutdown, CancellationToken.None)));
+        RequestShutdown(TimeSpan.FromMilliseconds(shutdown.PatienceMs));
+        return spread;
+    }
+
+    /// <summary>Sends a request of the run's tree to a child; its error reply, or no answer in time, fails naming the child.</summary>
+    private async Task PassDownAsync(int child, IMessage request, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(s_treeDeadline);
+        IMessage reply;
+        try
+        {
+            reply = await ForwardAsync(child, request, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ServiceException(ErrorKind.NodeLost, $"node {Nodes[child].Name} did not answer {request.GetType().Name} within {s_treeDeadline.TotalSeconds:F0} s", new ErrorContext(NodeIndex: child));
+        }
+
+        if (reply is ErrorReply error)
+        {
+            throw new ServiceException(error.Kind, error.Message, error.Context);
+        }
+    }
+
+    /// <summary>How long a node of the run's tree waits for a child (and so for the child's own subtree) to answer.</summary>
+    private static readonly TimeSpan s_treeDeadline = TimeSpan.FromSeconds(20);
+
     /// <summary>Every process of this node still running (for teardown).</summary>
     public IEnumerable<LocalProcess> RunningProcesses => _processes.Values.Where(p => !p.Exited);
 

@@ -72,7 +72,10 @@ internal static class RequestHandler
                 node.ClosePmiJob(close.GroupId);
                 return new Ack();
             case ShutdownRequest shutdown:
-                node.RequestShutdown(TimeSpan.FromMilliseconds(shutdown.PatienceMs));
+                await node.ShutdownAsync(shutdown).ConfigureAwait(false);
+                return new Ack();
+            case NodeTableRequest table:
+                await node.TakeNodeTableAsync(table, cancellationToken).ConfigureAwait(false);
                 return new Ack();
             default:
                 return await ServeLocalAsync(node, request, cancellationToken).ConfigureAwait(false);

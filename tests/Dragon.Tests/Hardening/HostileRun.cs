@@ -20,10 +20,11 @@ internal sealed class HostileRun : IDisposable
     /// <param name="dragon">The test's runs.</param>
     /// <param name="launcherArgs">Options before the program (e.g. --wlm fork).</param>
     /// <param name="scenario">The head scenario of the test app; its last argument is the go file.</param>
-    public HostileRun(DragonRun dragon, string[] launcherArgs, string scenario)
+    /// <param name="env">Extra environment of the launcher, if any.</param>
+    public HostileRun(DragonRun dragon, string[] launcherArgs, string scenario, IReadOnlyDictionary<string, string>? env = null)
     {
         _dragon = dragon;
-        _launcher = dragon.StartDragon([.. launcherArgs, Repo.TestApp, scenario, _goFile]);
+        _launcher = dragon.StartDragon([.. launcherArgs, Repo.TestApp, scenario, _goFile], env);
         _launcher.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)

@@ -42,6 +42,25 @@ public sealed class NodeLossTests : IDisposable
         Assert.True(output.Contains("CHECK the rest of the run goes on", StringComparison.Ordinal), output);
     }
 
+    [Fact]
+    public void EndOfRun_ANodeInTheMiddleOfTheTreeLost_TheNodesBelowItAreToldDirectlyAndNothingIsLeft()
+    {
+        // Fan-out 2 over 7 node services: the launcher tells nodes 0 and 1, node 0 tells 2 and 3, node 2 tells 6.
+        using var run = new HostileRun(_dragon, ["--wlm", "fork", "--local-nodes", "7"], "sleepers-then-end", new Dictionary<string, string> { ["DRAGON_FANOUT"] = "2" });
+        System.Diagnostics.Process.GetProcessById(NodeServicePid(2)).Kill();
+        Thread.Sleep(1000);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        run.Finish(TimeSpan.FromSeconds(120));
+        var took = clock.Elapsed;
+        Assert.True(run.Output.Contains("ENDING", StringComparison.Ordinal), run.Output);
+
+        // Node 0 cannot pass the end to node 2, so the launcher tells node 2's subtree itself and node 6 stops its
+        // sleeper at once. Had nobody told it, the launcher would end it only when its wait for the node services
+        // ran out (ten seconds and more), by killing it.
+        Assert.True(took < TimeSpan.FromSeconds(8), $"the run took {took.TotalSeconds:F1} s to end\n{run.Output}");
+        _dragon.AssertNothingLeft();
+    }
+
     /// <summary>The pid of this test's node service of the given index (a `dragon _node` process).</summary>
     private int NodeServicePid(int index)
     {

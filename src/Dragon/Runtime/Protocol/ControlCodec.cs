@@ -157,9 +157,10 @@ internal static partial class ControlCodec
                 Write(ref w, m.Descriptor);
                 w.Int32(m.Pid);
                 break;
-            case NodeTableReply m:
+            case NodeTableRequest m:
                 w.Byte(27);
                 WriteNodes(ref w, m.Nodes);
+                w.Int32(m.FanOut);
                 break;
             case SpawnRequest m:
                 w.Byte(28);
@@ -365,7 +366,7 @@ internal static partial class ControlCodec
             23 => new ObjectRequest(r.UInt64("Id"), r.Enum<ObjectOp>("Op"), r.Memory("Payload"), r.Int64("TimeoutMs"), r.Int64("Argument"), r.UInt64("Puid")),
             24 => new ObjectReply(r.Enum<ObjectStatus>("Status"), r.Memory("Payload"), r.Int64("Value")),
             26 => new NodeRegisterRequest(ReadNodeDescriptor(ref r), r.Int32("Pid")),
-            27 => new NodeTableReply(ReadNodes(ref r, "Nodes")),
+            27 => new NodeTableRequest(ReadNodes(ref r, "Nodes"), r.Int32("FanOut")),
             28 => ReadSpawnRequest(ref r),
             29 => new NodeSignalRequest(r.UInt64("Puid"), r.Int32("Signal")),
             30 => new ProcessExitedNotice(r.UInt64("Puid"), r.Int32("Code"), r.Int32("Signal")),
@@ -402,7 +403,7 @@ internal static partial class ControlCodec
         "Ack", "ErrorReply", "HelloRequest", "HelloReply", "StartRequest", "StartReply", "JoinRequest", "JoinReply", "SignalRequest", "QueryRequest",
         "QueryReply", "StreamRecvRequest", "StreamData", "StreamWriteRequest", "TargetRequest", "TargetReply", "GroupCreateRequest", "GroupCommand",
         "GroupStatusReply", "ObjectCreateRequest", "ObjectAttachRequest", "ObjectReleaseRequest", "ObjectDescriptorReply", "ObjectRequest",
-        "ObjectReply", null, "NodeRegisterRequest", "NodeTableReply", "SpawnRequest", "NodeSignalRequest", "ProcessExitedNotice", "ProcessGoneNotice",
+        "ObjectReply", null, "NodeRegisterRequest", "NodeTableRequest", "SpawnRequest", "NodeSignalRequest", "ProcessExitedNotice", "ProcessGoneNotice",
         "OutputNotice", "PmiJobRequest", "PmiJobReply", "PmiJobClose", "PmiEventNotice", "PmiExchangeRequest", "PmiExchangeReply",
         "ObjectRegisterRequest", "ObjectLookupRequest", "ObjectUnregisterNotice", "ShutdownRequest", "SpawnReply", "LogFileNotice",
         "NodeStartFailedNotice", "QueryManyRequest", "QueryManyReply", "CancelRequest", "ChannelPut", "ChannelPutAck",

@@ -140,8 +140,12 @@ internal sealed record NodeRegisterRequest(NodeDescriptor Descriptor, int Pid) :
 /// </summary>
 internal sealed record NodeStartFailedNotice(int Index, string Host, string Reason) : IMessage;
 
-/// <summary>The run's node table, sent to each node service once every node has registered.</summary>
-internal sealed record NodeTableReply(NodeDescriptor[] Nodes) : IMessage;
+/// <summary>
+/// The run's node table, spread down the run's tree once every node has registered: the launcher sends it to the
+/// first <paramref name="FanOut"/> nodes, and node i to nodes FanOut*(i+1) .. FanOut*(i+1)+FanOut-1 (see
+/// <c>NodeTree</c>). A node answers once it and every node below it hold the table.
+/// </summary>
+internal sealed record NodeTableRequest(NodeDescriptor[] Nodes, int FanOut) : IMessage;
 
 /// <summary>
 /// One process for a node service to start: its puid, what to run (an index into the request's
