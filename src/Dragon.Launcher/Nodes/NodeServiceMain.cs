@@ -54,7 +54,7 @@ internal static class NodeServiceMain
             : int.Parse(indexText, System.Globalization.CultureInfo.InvariantCulture);
 
         // The secret never appears on a command line: srun passes it in the environment, ssh on stdin.
-        var secret = Environment.GetEnvironmentVariable("DRAGON_SECRET") ?? Console.In.ReadLine()
+        var secret = Environment.GetEnvironmentVariable("DRAGON_SECRET") ?? ReadFirstLineOfStdin()
             ?? throw new UsageException("the node service got no secret (DRAGON_SECRET or first line of stdin)");
         Environment.SetEnvironmentVariable("DRAGON_SECRET", null);
 
@@ -159,6 +159,33 @@ internal static class NodeServiceMain
             run.RemoveFiles(index);
             fence.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The first line of stdin, read a byte at a time so nothing after it is consumed, without <see cref="Console.In"/>
+    /// (whose terminal and signal set-up cost each node service about a millisecond); null at end of file.
+    /// </summary>
+    private static string? ReadFirstLineOfStdin()
+    {
+        using var stdin = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+        var line = new List<byte>(80);
+        var one = new byte[1];
+        while (stdin.Read(one, 0, 1) == 1)
+        {
+            if (one[0] == (byte)'\n')
+            {
+                return System.Text.Encoding.UTF8.GetString([.. line]).TrimEnd('\r');
+            }
+
+            if (line.Count >= 4096)
+            {
+                throw new UsageException("the first line of the node service's stdin (the run's secret) is longer than 4096 bytes");
+            }
+
+            line.Add(one[0]);
+        }
+
+        return line.Count > 0 ? System.Text.Encoding.UTF8.GetString([.. line]) : null;
     }
 
     private static async Task ReportIfStarterEndsAsync(FramedConnection link, NodeService node, int childIndex, string host, System.Diagnostics.Process starter)

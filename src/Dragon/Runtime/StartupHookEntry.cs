@@ -17,8 +17,11 @@ namespace Dragon.Runtime
         [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Native AOT has no startup hooks; this is its only way in before Main.")]
         internal static void RunInNativeAot()
         {
-            // The launcher is a Native AOT program built with this library too; it never runs a method target.
-            if (!RuntimeFeature.IsDynamicCodeSupported && Assembly.GetEntryAssembly()?.GetName().Name != "Dragon.Launcher")
+            // The launcher is a Native AOT program built with this library too; it never runs a method target. The
+            // variable is looked at first: naming the entry assembly builds reflection data, about 1.4 ms of every
+            // start of the launcher and of each node service.
+            if (!RuntimeFeature.IsDynamicCodeSupported && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(RuntimeEnvironment.MethodTarget))
+                && Assembly.GetEntryAssembly()?.GetName().Name != "Dragon.Launcher")
             {
                 Run();
             }
