@@ -167,10 +167,21 @@ internal static class NodeServiceMain
     /// </summary>
     private static string? ReadFirstLineOfStdin()
     {
-        using var stdin = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+        FileStream stdin;
+        try
+        {
+            stdin = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            // No stdin at all: no secret on it.
+            return null;
+        }
+
+        using var input = stdin;
         var line = new List<byte>(80);
         var one = new byte[1];
-        while (stdin.Read(one, 0, 1) == 1)
+        while (Read(input, one) == 1)
         {
             if (one[0] == (byte)'\n')
             {
@@ -186,6 +197,18 @@ internal static class NodeServiceMain
         }
 
         return line.Count > 0 ? System.Text.Encoding.UTF8.GetString([.. line]) : null;
+
+        static int Read(FileStream input, byte[] one)
+        {
+            try
+            {
+                return input.Read(one, 0, 1);
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
     }
 
     private static async Task ReportIfStarterEndsAsync(FramedConnection link, NodeService node, int childIndex, string host, System.Diagnostics.Process starter)

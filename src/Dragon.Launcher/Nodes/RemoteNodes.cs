@@ -161,32 +161,36 @@ internal sealed class RemoteNodes : IAsyncDisposable
         // A node registers over its link before the accept that made the link has stored it: wait for the last
         // store, not a fixed time.
         await Task.WhenAny(allStored.Task, Task.Delay(LinkHandshake.Deadline)).ConfigureAwait(false);
+        var nodes = new List<RemoteNode>(count);
         for (var i = 0; i < count; i++)
         {
             var link = links[i] ?? throw new Services.Spawning.SpawnException($"the link to node {plan.Hosts[i]} was lost during bring-up");
-            _nodes.Add(new RemoteNode(table[i], link));
+            nodes.Add(new RemoteNode(table[i], link));
         }
 
         // The table goes to the first FanOut nodes, each passes it to its children, and each answers once its whole
         // subtree holds it: the launcher sends it FanOut times, not once per node, and the head starts only after
         // every node has it.
+        // If it fails, the nodes are not attached yet: disposal closes their links and gives their services time to
+        // remove their files, as after any failed bring-up.
         _treeWidth = FanOut.Width;
         var tableRequest = new NodeTableRequest(table, _treeWidth);
         try
         {
             await Task.WhenAll(NodeTree.Roots(count, _treeWidth).Select(async root =>
             {
-                if (await links[root]!.RequestAsync(tableRequest, bringUp.Token).ConfigureAwait(false) is ErrorReply error)
+                if (await links[root]!.RequestAsync(tableRequest, CancellationToken.None).WaitAsync(s_bringUpTimeout).ConfigureAwait(false) is ErrorReply error)
                 {
                     throw new Services.Spawning.SpawnException($"the node table did not reach every node: {error.Message}");
                 }
             })).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
+        catch (Exception e) when (e is TimeoutException or IOException)
         {
             throw new Services.Spawning.SpawnException($"the node table did not reach every node within {s_bringUpTimeout.TotalSeconds:F0} s: {e.Message}");
         }
 
+        _nodes.AddRange(nodes);
         _global.AttachNodes(_nodes);
         foreach (var (index, node) in _nodes.Index())
         {
@@ -308,7 +312,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
 
         await Task.WhenAll(NodeTree.Roots(_nodes.Count, _treeWidth).Select(async root =>
         {
-            if (!await TellAsync(_nodes[root], patience, TimeSpan.FromSeconds(30)).ConfigureAwait(false))
+            if (!await TellAsync(_nodes[root], patience, TimeSpan.FromSeconds(10)).ConfigureAwait(false))
             {
                 await Task.WhenAll(NodeTree.Subtree(root, _nodes.Count, _treeWidth).Select(n => TellAsync(_nodes[n], patience, TimeSpan.FromSeconds(5)))).ConfigureAwait(false);
             }

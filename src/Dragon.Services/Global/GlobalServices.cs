@@ -155,7 +155,7 @@ internal sealed partial class GlobalServices : IDisposable
                         await SpawnBatchAsync(share.Key, batch, specs, records, started, groupId, extraEnv, groupActivity).ConfigureAwait(false);
                     }
                 }
-                catch (ServiceException)
+                catch (Exception)
                 {
                     Volatile.Write(ref failed, 1);
                     throw;
@@ -167,13 +167,15 @@ internal sealed partial class GlobalServices : IDisposable
             await Task.WhenAll(batches).ConfigureAwait(false);
             return started.Select(d => d!).ToArray();
         }
-        catch (ServiceException)
+        catch (Exception)
         {
+            // Whatever ended a lane (a node's refusal, a lost link, a bug), the processes the others started must not
+            // outlive the failed request: wait for every lane, then kill what started and forget what did not.
             try
             {
                 await Task.WhenAll(batches).ConfigureAwait(false);
             }
-            catch (ServiceException)
+            catch (Exception)
             {
             }
 
@@ -190,7 +192,8 @@ internal sealed partial class GlobalServices : IDisposable
                 }
             }
 
-            throw batches.Select(b => b.Exception?.InnerException).OfType<ServiceException>().First();
+            var reasons = batches.Select(b => b.Exception?.InnerException).OfType<Exception>().ToArray();
+            throw reasons.OfType<ServiceException>().FirstOrDefault() ?? new ServiceException(ErrorKind.Internal, $"starting the processes failed: {reasons.FirstOrDefault()?.Message}");
         }
     }
 
@@ -204,6 +207,15 @@ internal sealed partial class GlobalServices : IDisposable
     {
         var clock = Metrics.StartClock();
         var activities = batch.Select(i => DragonActivities.StartProcess(records[i].Puid, node, specs[i].DisplayName, groupId, groupActivity)).ToArray();
+
+        // Into the run's history before the request goes: a member that exits at once can be reported before the
+        // reply that lists it, and its exit must find its entry.
+        foreach (var i in batch)
+        {
+            History.OnStarted(records[i].Puid, node, specs[i].DisplayName, groupId, i);
+        }
+
+        var recorded = 0;
         try
         {
             // Members usually share one spec: each distinct spec travels once.
@@ -251,8 +263,8 @@ internal sealed partial class GlobalServices : IDisposable
 
                 records[i].Descriptor = descriptor;
                 started[i] = descriptor;
+                recorded = k + 1;
                 Metrics.OnStarted(node, clock);
-                History.OnStarted(descriptor.Puid, node, specs[i].DisplayName, groupId, i);
                 LogStarted(descriptor.Puid, specs[i].DisplayName, node, descriptor.Pid);
             }
 
@@ -266,6 +278,16 @@ internal sealed partial class GlobalServices : IDisposable
             {
                 throw new ServiceException(ErrorKind.Internal, $"node {NodeDescriptors[node].Name} answered a request to start {batch.Length} processes with {reply.Started.Length} and no reason", new ErrorContext(NodeIndex: node));
             }
+        }
+        catch (Exception e)
+        {
+            // The members that did not start end in the history as failed, with the reason.
+            foreach (var i in batch.Skip(recorded))
+            {
+                History.OnExited(records[i].Puid, 0, 0, $"not started: {e.Message}", ExitKind.Failed);
+            }
+
+            throw;
         }
         finally
         {

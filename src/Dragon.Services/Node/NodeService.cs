@@ -194,17 +194,37 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
             throw new ServiceException(ErrorKind.StartFailed, e.Message, new ErrorContext(puid, Descriptor.Index));
         }
 
-        Run.RecordProcess(child.Pid, startsNotBefore, ProcessIdentity.BootTicks());
-        var label = $"[{puid}@{Descriptor.Name}] ";
-        var stdout = Pump(child.StdoutRead, spec.Stdout, label, isError: false);
-        var stderr = Pump(child.StderrRead, spec.Stderr, label, isError: true);
-        var process = new LocalProcess(puid, child, stdout, stderr, spec.MethodTarget);
-        _processes[puid] = process;
-        process.WatchExit(OnChildExited);
-        foreach (var pump in new[] { stdout, stderr })
+        LocalProcess process;
+        var watched = false;
+        try
         {
-            _ = pump?.Drained.ContinueWith(_ => RetireIfSpent(process), TaskScheduler.Default);
+            Run.RecordProcess(child.Pid, startsNotBefore, ProcessIdentity.BootTicks());
+            var label = $"[{puid}@{Descriptor.Name}] ";
+            var stdout = Pump(child.StdoutRead, spec.Stdout, label, isError: false);
+            var stderr = Pump(child.StderrRead, spec.Stderr, label, isError: true);
+            process = new LocalProcess(puid, child, stdout, stderr, spec.MethodTarget);
+            _processes[puid] = process;
+            process.WatchExit(OnChildExited);
+            watched = true;
+            foreach (var pump in new[] { stdout, stderr })
+            {
+                _ = pump?.Drained.ContinueWith(_ => RetireIfSpent(process), TaskScheduler.Default);
+            }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or SpawnException)
+        {
+            // The child runs, but this service could not record or watch it (a full disk for the record, no
+            // descriptors left for its pipes): it is killed now, never left running unknown to everyone.
+            _ = Native.kill(-child.Pid, Signals.SIGKILL);
+            if (!watched)
+            {
+                _processes.TryRemove(puid, out _);
+                _ = Native.waitpid(child.Pid, out _, 0);
+            }
+
+            throw new ServiceException(ErrorKind.StartFailed, $"process {puid} started as pid {child.Pid} on node {Descriptor.Name} but could not be watched, so it was killed: {e.Message}", new ErrorContext(puid, Descriptor.Index));
+        }
+
         return new ProcessDescriptor(
             puid, Descriptor.Index, child.Pid, child.StdinWrite >= 0, spec.Stdout.Kind == StdioKind.Pipe, spec.Stderr.Kind == StdioKind.Pipe, groupId, spec.DisplayName);
     }
@@ -459,9 +479,11 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
         IMessage reply;
         try
         {
-            reply = await ForwardAsync(child, request, deadline.Token).ConfigureAwait(false);
+            // A cancelled request only tells the child to stop and still waits for its answer: the wait itself is
+            // bounded, so a child that stopped answering (stopped, not gone) fails this node's answer, named.
+            reply = await ForwardAsync(child, request, deadline.Token).WaitAsync(s_treeDeadline, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when ((e is TimeoutException || (e is OperationCanceledException && deadline.IsCancellationRequested)) && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
         {
             throw new ServiceException(ErrorKind.NodeLost, $"node {Nodes[child].Name} did not answer {request.GetType().Name} within {s_treeDeadline.TotalSeconds:F0} s", new ErrorContext(NodeIndex: child));
         }

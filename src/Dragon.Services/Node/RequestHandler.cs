@@ -51,7 +51,10 @@ internal static class RequestHandler
         switch (request)
         {
             case SpawnRequest spawn:
-                return node.Spawn(spawn);
+                // Off the link's reader: a batch of up to 64 starts takes milliseconds, and the link carries the
+                // run's signals, cancels and output acknowledgements meanwhile; the launcher's lanes to this node
+                // spawn side by side.
+                return await Task.Run(() => node.Spawn(spawn), CancellationToken.None).ConfigureAwait(false);
             case NodeSignalRequest signal:
                 node.Signal(signal.Puid, signal.Signal);
                 return new Ack();

@@ -161,6 +161,25 @@ public sealed partial class ReportTests : IDisposable
         Assert.All(sleepers, s => Assert.True(s.Kind == 3 && s.End >= s.Start, $"sleeper {s.Puid}: kind {s.Kind}, {s.Reason}"));
     }
 
+    [Theory]
+    [InlineData("--local-nodes")]
+    [InlineData("--wlm fork --local-nodes")]
+    public void Report_GroupOfProcessesThatExitAtOnce_ShowsEveryOneEnded(string nodes)
+    {
+        // Members start 64 to a request: the first ones exit while the rest of their batch is still starting, and
+        // their exits must find their entries in the run's history, not be lost to a "running" bar that never ends.
+        var html = Path.Combine(_scratch.FullName, "short.html");
+        var result = _dragon.Run(s_timeout, ["--report", html, .. nodes.Split(' '), "2", Repo.TestApp, "scale-true", "300"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var data = Data(html);
+        var root = data.RootElement;
+        var names = root.GetProperty("names").EnumerateArray().Select(n => n.GetString()).ToArray();
+        var members = Processes(root).Where(p => names[p.Name] == "true").ToArray();
+        Assert.Equal(300, members.Length);
+        Assert.All(members, m => Assert.True(m.Kind == 1 && m.End >= m.Start, $"process {m.Puid}: kind {m.Kind}, end {m.End}, {m.Reason}"));
+        _dragon.AssertNothingLeft();
+    }
+
     [Fact]
     public void Report_FileInAMissingDirectory_IsRefusedBeforeTheRunStarts()
     {

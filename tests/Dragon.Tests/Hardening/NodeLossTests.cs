@@ -54,10 +54,11 @@ public sealed class NodeLossTests : IDisposable
         var took = clock.Elapsed;
         Assert.True(run.Output.Contains("ENDING", StringComparison.Ordinal), run.Output);
 
-        // Node 0 cannot pass the end to node 2, so the launcher tells node 2's subtree itself and node 6 stops its
-        // sleeper at once. Had nobody told it, the launcher would end it only when its wait for the node services
-        // ran out (ten seconds and more), by killing it.
-        Assert.True(took < TimeSpan.FromSeconds(8), $"the run took {took.TotalSeconds:F1} s to end\n{run.Output}");
+        // Node 0 cannot pass the end to node 2, so the launcher tells node 2's subtree itself and node 6's service
+        // ends at once (its sleeper was already stopped with the run's processes). Had nobody told it, the launcher
+        // would wait for it until its patience for the node services ran out (ten seconds and more; 21 s measured
+        // with the direct telling taken out) and then kill it.
+        Assert.True(took < TimeSpan.FromSeconds(12), $"the run took {took.TotalSeconds:F1} s to end\n{run.Output}");
         _dragon.AssertNothingLeft();
     }
 

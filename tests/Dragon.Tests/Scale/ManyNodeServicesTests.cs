@@ -30,9 +30,9 @@ public sealed partial class ManyNodeServicesTests : IDisposable
     [Fact]
     public void Fork2_GroupWhoseLastMemberCannotStart_FailsNamingItAndStopsEveryMemberStarted()
     {
-        // 300 sleepers over 2 node services, and the missing program on node 1: its 151 members go in two lanes of 76
-        // and 75, and the first lane sends batches of 64 and 12, the last of which ends in the missing program after
-        // its other 11 members have started.
+        // 300 sleepers over 2 node services, and the missing program on node 1. On 2 CPUs its 151 members go in two
+        // lanes of 76 and 75, and the first lane sends batches of 64 and 12, the last of which ends in the missing
+        // program after its other 11 members have started (with more CPUs, more lanes and a shorter last batch).
         var result = _dragon.Run(TimeSpan.FromMinutes(2), "--wlm", "fork", "--local-nodes", "2", Repo.TestApp, "scale-partial-start", "300");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("partial_start sleepers_left=0", result.Stdout, StringComparison.Ordinal);
