@@ -14,12 +14,6 @@ internal static class FanOut
     public static int Width =>
         int.TryParse(Environment.GetEnvironmentVariable("DRAGON_FANOUT"), out var width) && width >= 1 ? width : 16;
 
-    /// <summary>The hosts the launcher starts itself.</summary>
-    public static IEnumerable<int> Roots(int hosts, int width) => Services.Node.NodeTree.Roots(hosts, width);
-
-    /// <summary>The hosts node <paramref name="index"/> starts.</summary>
-    public static IEnumerable<int> Children(int index, int hosts, int width) => Services.Node.NodeTree.Children(index, hosts, width);
-
     /// <summary>Starts <c>dragon _node</c> on a host over SSH, the run's secret on its stdin (never on a command line).</summary>
     public static System.Diagnostics.Process StartOverSsh(string host, string exe, IEnumerable<string> nodeArgs, string secret)
     {

@@ -60,7 +60,7 @@ internal static class NodeServiceMain
 
         // Start this node's share of the SSH tree first, so the next round of hosts comes up while this one registers.
         var children = fanout > 0
-            ? FanOut.Children(index, tree.Length, fanout)
+            ? NodeTree.Children(index, tree.Length, fanout)
                 .Select(c => (Index: c, Starter: FanOut.StartOverSsh(tree[c], Environment.ProcessPath!, [Command, .. passOn, "--index", c.ToString(System.Globalization.CultureInfo.InvariantCulture)], secret)))
                 .ToList()
             : [];

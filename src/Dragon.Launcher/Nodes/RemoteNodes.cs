@@ -268,7 +268,7 @@ internal sealed class RemoteNodes : IAsyncDisposable
                 // A tree of SSH starts: this launcher starts the roots, each node service its own children.
                 var width = FanOut.Width;
                 var tree = new[] { "--fanout", width.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tree", string.Join(',', plan.Hosts) };
-                foreach (var i in FanOut.Roots(plan.Hosts.Count, width))
+                foreach (var i in NodeTree.Roots(plan.Hosts.Count, width))
                 {
                     _starters.Add(FanOut.StartOverSsh(plan.Hosts[i], exe, [.. common, .. tree, "--index", i.ToString(System.Globalization.CultureInfo.InvariantCulture)], _run.Secret));
                 }
