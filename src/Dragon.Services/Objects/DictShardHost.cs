@@ -74,17 +74,43 @@ internal sealed class DictShardHost : HostedObject
         finally
         {
             _shard.Exit();
+            if (request.Op is ObjectOp.DictPut or ObjectOp.DictPutMany)
+            {
+                // The pairs are in the shard now: a rented request body (a large put from another node) goes back.
+                PooledBody.Release(request.Payload);
+            }
         }
     }
 
     private ObjectReply Get(ObjectRequest request)
     {
+        // The value straight out of the shard into a rented reply (a read that raced a writer writes the same space
+        // again), which the connection gives back once written.
         var key = request.Payload.Span;
-        var buffer = Array.Empty<byte>();
-        var status = _shard.TryGet(key, DictHash.Of(key), request.Argument, ref buffer, out var length);
-        return status == DictStatus.Ok
-            ? new ObjectReply(ObjectStatus.Ok, buffer.AsMemory(0, length), (long)DictStatus.Ok)
-            : Status(status, request.Argument);
+        var output = new PooledWriter(Volatile.Read(ref _bytesPerKey));
+        SpanDecoder<int> copy = value =>
+        {
+            value.CopyTo(output.GetSpan(value.Length));
+            return value.Length;
+        };
+        try
+        {
+            var status = _shard.TryDecode(key, DictHash.Of(key), request.Argument, copy, out var length);
+            if (status != DictStatus.Ok)
+            {
+                output.Release();
+                return Status(status, request.Argument);
+            }
+
+            output.Advance(length);
+            Volatile.Write(ref _bytesPerKey, length + 8);
+            return new ObjectReply(ObjectStatus.Ok, output.ToPayload(), (long)DictStatus.Ok);
+        }
+        catch
+        {
+            output.Release();
+            throw;
+        }
     }
 
     /// <summary>Many gets in one request: each key's value (or -1 for none), in order (<see cref="DictWire.ReadValues"/>).</summary>
@@ -99,15 +125,30 @@ internal sealed class DictShardHost : HostedObject
             keys++;
         }
 
+        // Rented (the connection gives it back once written): a reply of megabytes in memory already touched.
         var perKey = Volatile.Read(ref _bytesPerKey);
-        var output = new ArrayBufferWriter<byte>((int)Math.Clamp((long)perKey * keys, 4096, MaxReplyHint));
-        var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
-        if (keys > 0)
+        var output = new PooledWriter((int)Math.Clamp((long)perKey * keys, 4096, MaxReplyHint));
+        try
         {
-            Volatile.Write(ref _bytesPerKey, (output.WrittenCount / keys) + 8);
-        }
+            var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
+            if (keys > 0)
+            {
+                Volatile.Write(ref _bytesPerKey, (output.WrittenCount / keys) + 8);
+            }
 
-        return status == DictStatus.Ok ? new ObjectReply(ObjectStatus.Ok, output.WrittenMemory, (long)DictStatus.Ok) : Status(status, request.Argument);
+            if (status != DictStatus.Ok)
+            {
+                output.Release();
+                return Status(status, request.Argument);
+            }
+
+            return new ObjectReply(ObjectStatus.Ok, output.ToPayload(), (long)DictStatus.Ok);
+        }
+        catch
+        {
+            output.Release();
+            throw;
+        }
     }
 
     /// <summary>

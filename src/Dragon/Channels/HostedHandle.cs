@@ -93,11 +93,15 @@ internal sealed class HostedHandle : IDisposable
     public ObjectReply Request(ObjectOp op, long timeoutMs = -1, long argument = 0, byte[]? payload = null) =>
         RequestAsync(op, timeoutMs, argument, payload, CancellationToken.None).GetAwaiter().GetResult();
 
-    public async Task<ObjectReply> RequestAsync(ObjectOp op, long timeoutMs, long argument, byte[]? payload, CancellationToken cancellationToken)
+    public Task<ObjectReply> RequestAsync(ObjectOp op, long timeoutMs, long argument, byte[]? payload, CancellationToken cancellationToken) =>
+        RequestAsync(op, timeoutMs, argument, (ReadOnlyMemory<byte>)(payload ?? []), cancellationToken);
+
+    /// <summary>As the <c>byte[]</c> form; a rented payload (<see cref="PooledBody"/>) goes back to the pool once written.</summary>
+    public async Task<ObjectReply> RequestAsync(ObjectOp op, long timeoutMs, long argument, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ThrowIfReleased();
         var reply = await RuntimeClient.Current
-            .RequestAsync<ObjectReply>(new ObjectRequest(Id, op, payload ?? [], timeoutMs, argument, 0), cancellationToken)
+            .RequestAsync<ObjectReply>(new ObjectRequest(Id, op, payload, timeoutMs, argument, 0), cancellationToken)
             .ConfigureAwait(false);
         if (reply.Status == ObjectStatus.Destroyed)
         {

@@ -28,7 +28,7 @@ internal static class MessageCodec
 
     /// <summary>Writes <paramref name="value"/> into <paramref name="writer"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Encode<T>(T value, ArrayBufferWriter<byte> writer)
+    public static void Encode<T>(T value, IBufferWriter<byte> writer)
     {
         // The two common kinds first, by type rather than by a cast check on the value: code shared by every
         // reference type (a dictionary of strings to arrays) would otherwise call the runtime's cast helper for
@@ -97,7 +97,7 @@ internal static class MessageCodec
         }
     }
 
-    private static void WriteUtf8(ArrayBufferWriter<byte> writer, string text)
+    private static void WriteUtf8(IBufferWriter<byte> writer, string text)
     {
         var span = writer.GetSpan(1 + Encoding.UTF8.GetMaxByteCount(text.Length));
         span[0] = Utf8;
@@ -170,7 +170,7 @@ internal static class MessageCodec
         }
     }
 
-    private static void WriteTagged(ArrayBufferWriter<byte> writer, byte tag, ReadOnlySpan<byte> payload)
+    private static void WriteTagged(IBufferWriter<byte> writer, byte tag, ReadOnlySpan<byte> payload)
     {
         var span = writer.GetSpan(1 + payload.Length);
         span[0] = tag;
@@ -178,7 +178,7 @@ internal static class MessageCodec
         writer.Advance(1 + payload.Length);
     }
 
-    private static Span<byte> Tag(ArrayBufferWriter<byte> writer, byte tag, int size)
+    private static Span<byte> Tag(IBufferWriter<byte> writer, byte tag, int size)
     {
         var span = writer.GetSpan(1 + size);
         span[0] = tag;

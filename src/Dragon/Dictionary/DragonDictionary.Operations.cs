@@ -13,6 +13,9 @@ public sealed partial class DragonDictionary<TKey, TValue>
     // A batch goes to its manager in pieces of about this size, so a large batch holds no more than this per manager.
     private const int BatchBytes = 1 << 20;
 
+    /// <summary>Room a manager's batch starts with (rented; it grows by renting more).</summary>
+    private const int BatchStartBytes = 64 << 10;
+
     // Full batches a SetMany keeps on their way at once (each up to BatchBytes).
     private const int MaxBatchesInFlight = 8;
 
@@ -27,9 +30,9 @@ public sealed partial class DragonDictionary<TKey, TValue>
     public async Task SetManyAsync(IEnumerable<KeyValuePair<TKey, TValue>> pairs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        // One buffer per manager, taken from a shared few and reused batch after batch: a batch is read (on this
-        // node) or copied (for another node) before PutManyAsync returns, so its buffer is free again at once.
-        var batches = new ArrayBufferWriter<byte>?[_client.ManagerCount];
+        // One rented buffer per manager: a batch for this node is put from it and the buffer reused; a batch for
+        // another node is sent as it is (no copy) and the connection gives it back once written.
+        var batches = new PooledWriter?[_client.ManagerCount];
         var sends = new List<Task>();
         try
         {
@@ -37,12 +40,16 @@ public sealed partial class DragonDictionary<TKey, TValue>
             {
                 var encoded = EncodeKey(key, out var hash);
                 var manager = ManagerFor(hash);
-                var batch = batches[manager] ??= DictWire.RentBatch();
+                var batch = batches[manager] ??= new PooledWriter(BatchStartBytes);
                 DictWire.WritePair(batch, encoded, value, MessageCodec.Encode);
                 if (batch.WrittenCount >= BatchBytes)
                 {
-                    var send = _client.PutManyAsync(manager, batch.WrittenMemory, _checkpoint, cancellationToken);
-                    batch.ResetWrittenCount();
+                    var send = _client.PutManyAsync(manager, batch, _checkpoint, cancellationToken);
+                    if (batch.IsSpent)
+                    {
+                        batches[manager] = null;
+                    }
+
                     if (!send.IsCompletedSuccessfully)
                     {
                         sends.Add(send);
@@ -61,7 +68,7 @@ public sealed partial class DragonDictionary<TKey, TValue>
             {
                 if (batches[m] is { WrittenCount: > 0 } batch)
                 {
-                    sends.Add(_client.PutManyAsync(m, batch.WrittenMemory, _checkpoint, cancellationToken));
+                    sends.Add(_client.PutManyAsync(m, batch, _checkpoint, cancellationToken));
                 }
             }
         }
@@ -69,7 +76,7 @@ public sealed partial class DragonDictionary<TKey, TValue>
         {
             foreach (var batch in batches)
             {
-                DictWire.ReturnBatch(batch);
+                batch?.Release();
             }
         }
 
@@ -109,12 +116,20 @@ public sealed partial class DragonDictionary<TKey, TValue>
         foreach (var (names, read) in reads)
         {
             var values = await read.ConfigureAwait(false);
+            ReadOnlyMemory<byte>? any = null;
             for (var i = 0; i < values.Length; i++)
             {
                 if (values[i] is { } value)
                 {
                     found[names[i]] = MessageCodec.Decode<TValue>(value.Span);
+                    any = value;
                 }
+            }
+
+            // Every value was decoded into a copy: a reply's rented body (all values are slices of it) goes back.
+            if (any is { } slice)
+            {
+                PooledBody.Release(slice);
             }
         }
 

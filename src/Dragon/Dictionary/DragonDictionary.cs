@@ -143,7 +143,15 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
         var encoded = encodedHere.ToArray();
         var value = await _client.TryGetAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken).ConfigureAwait(false);
-        return value is { } bytes ? (true, MessageCodec.Decode<TValue>(bytes.Span)) : (false, default!);
+        if (value is not { } bytes)
+        {
+            return (false, default!);
+        }
+
+        // Decoded is a copy: the reply's rented body goes back (see PooledBody).
+        var decoded = MessageCodec.Decode<TValue>(bytes.Span);
+        PooledBody.Release(bytes);
+        return (true, decoded);
     }
 
     /// <summary>
@@ -186,6 +194,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         }
 
         destination.Advance(CopyBytes(key, value.Span, destination));
+        PooledBody.Release(value);
         return true;
     }
 
@@ -228,8 +237,9 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     /// <inheritdoc cref="Set"/>
     public Task SetAsync(TKey key, TValue value, CancellationToken cancellationToken = default)
     {
-        var encoded = EncodeKeyToArray(key, out var hash);
-        return _client.PutAsync(ManagerFor(hash), encoded, hash, EncodeValue(value).ToArray(), _checkpoint, cancellationToken);
+        // Both encodings are used before PutAsync returns: a put to another node is one payload built from them.
+        var encoded = EncodeKey(key, out var hash);
+        return _client.PutAsync(ManagerFor(hash), encoded, hash, EncodeValue(value), _checkpoint, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="key"/> has a value.</summary>

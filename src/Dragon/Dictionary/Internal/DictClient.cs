@@ -97,6 +97,7 @@ internal sealed class DictClient : IDisposable
         }
 
         reply.Payload.Span.CopyTo(buffer);
+        PooledBody.Release(reply.Payload);
         return reply.Value == (long)DictStatus.Ok;
     }
 
@@ -132,6 +133,7 @@ internal sealed class DictClient : IDisposable
         var reply = Wait(RemoteAsync(manager, ObjectOp.DictGet, key.ToArray(), checkpoint, _waitMs, CancellationToken.None));
         var found = reply.Value == (long)DictStatus.Ok;
         value = found ? decode(reply.Payload.Span) : default!;
+        PooledBody.Release(reply.Payload);
         return found;
     }
 
@@ -265,41 +267,69 @@ internal sealed class DictClient : IDisposable
         Wait(RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, CancellationToken.None));
     }
 
-    public Task PutAsync(int manager, ReadOnlyMemory<byte> key, ulong hash, ReadOnlyMemory<byte> value, long checkpoint, CancellationToken cancellationToken)
+    /// <summary>A put, done here or sent: the key and value are used before this returns (the caller may reuse them).</summary>
+    public Task PutAsync(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (_managers[manager].Shard is not null)
         {
-            Put(manager, key.Span, hash, value.Span, checkpoint);
+            Put(manager, key, hash, value, checkpoint);
             return Task.CompletedTask;
         }
 
-        return RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key.Span, value.Span), checkpoint, 0, cancellationToken);
+        return RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, cancellationToken);
     }
 
     /// <summary>A batch of <see cref="DictWire"/> pairs, all for <paramref name="manager"/>: one hold of its lock, or one request.</summary>
     public Task PutManyAsync(int manager, ReadOnlyMemory<byte> batch, long checkpoint, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (Enter(manager) is { } shard)
+        if (TryPutManyHere(manager, batch.Span, checkpoint))
         {
-            try
-            {
-                var status = shard.PutMany(batch.Span, checkpoint, out var done);
-                if (status != DictStatus.Ok)
-                {
-                    throw Error(status, manager, $"{shard.Describe(status, checkpoint)} (the first {done} of the batch went in)");
-                }
-
-                return Task.CompletedTask;
-            }
-            finally
-            {
-                shard.Exit();
-            }
+            return Task.CompletedTask;
         }
 
-        return RemoteAsync(manager, ObjectOp.DictPutMany, batch.ToArray(), checkpoint, 0, cancellationToken);
+        return RemoteAsync(manager, ObjectOp.DictPutMany, PooledBody.CopyOf(batch.Span), checkpoint, 0, cancellationToken);
+    }
+
+    /// <summary>
+    /// A batch built in a rented writer: put here from the writer's memory (the writer is reset for the next batch),
+    /// or sent as it is, without a copy (the writer is spent; the connection gives its memory back once written).
+    /// </summary>
+    public Task PutManyAsync(int manager, PooledWriter batch, long checkpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (TryPutManyHere(manager, batch.WrittenSpan, checkpoint))
+        {
+            batch.Reset();
+            return Task.CompletedTask;
+        }
+
+        return RemoteAsync(manager, ObjectOp.DictPutMany, batch.ToPayload(), checkpoint, 0, cancellationToken);
+    }
+
+    /// <summary>Puts a batch into the manager's shard when it is on this node (false when it is not).</summary>
+    private bool TryPutManyHere(int manager, ReadOnlySpan<byte> batch, long checkpoint)
+    {
+        if (Enter(manager) is not { } shard)
+        {
+            return false;
+        }
+
+        try
+        {
+            var status = shard.PutMany(batch, checkpoint, out var done);
+            if (status != DictStatus.Ok)
+            {
+                throw Error(status, manager, $"{shard.Describe(status, checkpoint)} (the first {done} of the batch went in)");
+            }
+
+            return true;
+        }
+        finally
+        {
+            shard.Exit();
+        }
     }
 
     public bool Remove(int manager, ReadOnlySpan<byte> key, ulong hash, long checkpoint)
@@ -417,7 +447,7 @@ internal sealed class DictClient : IDisposable
             }
         }
 
-        return Wait(RemoteAsync(manager, ObjectOp.DictCount, [], checkpoint, 0, CancellationToken.None)).Value;
+        return Wait(RemoteAsync(manager, ObjectOp.DictCount, ReadOnlyMemory<byte>.Empty, checkpoint, 0, CancellationToken.None)).Value;
     }
 
     public async Task<long> CountAsync(int manager, long checkpoint, CancellationToken cancellationToken)
@@ -425,7 +455,7 @@ internal sealed class DictClient : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         return _managers[manager].Shard is not null
             ? Count(manager, checkpoint)
-            : (await RemoteAsync(manager, ObjectOp.DictCount, [], checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value;
+            : (await RemoteAsync(manager, ObjectOp.DictCount, ReadOnlyMemory<byte>.Empty, checkpoint, 0, cancellationToken).ConfigureAwait(false)).Value;
     }
 
     /// <summary>One page of a manager's keys (and values) from <paramref name="cursor"/>: the pairs and where to go on (-1: done).</summary>
@@ -470,7 +500,7 @@ internal sealed class DictClient : IDisposable
             }
         }
 
-        var reply = await RemoteAsync(manager, ObjectOp.DictStats, [], 0, 0, cancellationToken).ConfigureAwait(false);
+        var reply = await RemoteAsync(manager, ObjectOp.DictStats, ReadOnlyMemory<byte>.Empty, 0, 0, cancellationToken).ConfigureAwait(false);
         return DictShard.ReadStats(reply.Payload.Span);
     }
 
@@ -494,7 +524,7 @@ internal sealed class DictClient : IDisposable
     /// A request to a manager's node. A failure there comes back Broken with its <see cref="DictStatus"/> and the
     /// manager's description; the loss of the node is the loss of the manager and its keys.
     /// </summary>
-    private async Task<ObjectReply> RemoteAsync(int manager, ObjectOp op, byte[] payload, long argument, long timeoutMs, CancellationToken cancellationToken)
+    private async Task<ObjectReply> RemoteAsync(int manager, ObjectOp op, ReadOnlyMemory<byte> payload, long argument, long timeoutMs, CancellationToken cancellationToken)
     {
         ObjectReply reply;
         try

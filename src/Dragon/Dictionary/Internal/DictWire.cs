@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 using Dragon.Channels;
+using Dragon.Runtime.Protocol;
 
 namespace Dragon.Dictionary.Internal;
 
@@ -50,36 +50,43 @@ internal static class DictWire
         BinaryPrimitives.WriteInt32LittleEndian(written[lengthAt..], written.Length - lengthAt - 4);
     }
 
-    // Batch buffers kept for reuse: a few, each at most RetainedBatchBytes (a batch is sent once it passes 1 MiB, so
-    // its buffer stays within 2 MiB unless one value is larger), at most 16 MiB in all held by an idle process.
-    private const int RetainedBatches = 8;
-    private const int RetainedBatchBytes = 2 << 20;
-    private static readonly ConcurrentQueue<ArrayBufferWriter<byte>> s_batches = new();
-
-    /// <summary>An empty buffer for a batch, reused when one is free.</summary>
-    public static ArrayBufferWriter<byte> RentBatch() =>
-        s_batches.TryDequeue(out var batch) ? batch : new ArrayBufferWriter<byte>(64 << 10);
-
-    /// <summary>Gives a batch buffer back for reuse (unless it has grown large or enough are kept).</summary>
-    public static void ReturnBatch(ArrayBufferWriter<byte>? batch)
+    /// <summary>As the <see cref="ArrayBufferWriter{T}"/> form, into a rented batch (<see cref="PooledWriter"/>).</summary>
+    public static void WritePair<T>(PooledWriter output, ReadOnlySpan<byte> key, T value, Action<T, IBufferWriter<byte>> encode)
     {
-        if (batch is null || batch.Capacity > RetainedBatchBytes || s_batches.Count >= RetainedBatches)
-        {
-            return;
-        }
-
-        batch.ResetWrittenCount();
-        s_batches.Enqueue(batch);
+        var span = output.GetSpan(8 + key.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(span, key.Length);
+        key.CopyTo(span[4..]);
+        output.Advance(8 + key.Length);
+        var lengthAt = output.WrittenCount - 4;
+        encode(value, output);
+        var written = output.WrittenSpan;
+        BinaryPrimitives.WriteInt32LittleEndian(written[lengthAt..], written.Length - lengthAt - 4);
     }
 
-    /// <summary>A put: the key's length and bytes, then the value's bytes to the end.</summary>
-    public static byte[] Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    /// <summary>
+    /// A put's payload: the key's length, the key, the value. A large one is rented (<see cref="PooledBody"/>): the
+    /// connection gives it back once written, so a stream of large puts reuses memory already touched.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var payload = new byte[4 + key.Length + value.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(payload, key.Length);
-        key.CopyTo(payload.AsSpan(4));
-        value.CopyTo(payload.AsSpan(4 + key.Length));
+        var length = 4 + key.Length + value.Length;
+        if (PooledBody.Fits(length))
+        {
+            var pooled = PooledBody.Rent(length);
+            WritePut(pooled.Array, key, value);
+            return pooled.Memory;
+        }
+
+        var payload = new byte[length];
+        WritePut(payload, key, value);
         return payload;
+    }
+
+    private static void WritePut(Span<byte> payload, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(payload, key.Length);
+        key.CopyTo(payload[4..]);
+        value.CopyTo(payload[(4 + key.Length)..]);
     }
 
     public static (ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value) ReadPut(ReadOnlyMemory<byte> payload)
@@ -119,7 +126,7 @@ internal static class DictWire
     /// Reads the keys of <paramref name="keys"/> (pairs without values) from <paramref name="shard"/>, writing for each
     /// its value's length and bytes, or -1 when it has none. Anything but found or not found stops it.
     /// </summary>
-    public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, ArrayBufferWriter<byte> output)
+    public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, IBufferWriter<byte> output)
     {
         var reader = new PairReader(keys, withValues: false);
         // Each value straight out of the shard into the reply, behind its length; committed once the read is known

@@ -23,6 +23,24 @@ internal sealed class ChunkAssembler(string peer)
     public (long Id, IMessage Message)? Add(long rawId, byte[] body) =>
         (rawId & ChunkFlag) == 0 ? (rawId, FrameCodec.Decode(body)) : AddChunk(rawId, body);
 
+    /// <summary>As <see cref="Add(long, byte[])"/>, for a whole frame whose body is rented (see <see cref="PooledBody.Decode"/>).</summary>
+    public (long Id, IMessage Message)? Add(long rawId, PooledBody body)
+    {
+        if ((rawId & ChunkFlag) == 0)
+        {
+            return (rawId, body.Decode());
+        }
+
+        try
+        {
+            return AddChunk(rawId, body.GetSpan());
+        }
+        finally
+        {
+            body.Release();
+        }
+    }
+
     /// <summary>
     /// Takes one chunk frame (<paramref name="rawId"/> has <see cref="ChunkFlag"/>); its body is copied, so the
     /// caller may reuse the buffer. Returns the decoded message once the last chunk is in, else null.
@@ -42,7 +60,8 @@ internal sealed class ChunkAssembler(string peer)
         {
             // The first chunk gives the whole body's length. As for a whole frame, the claim alone never makes this
             // side allocate much: room for 256 KiB first, the exact whole once more than that has arrived, and every
-            // chunk is copied into it as it comes.
+            // chunk is copied into it as it comes. The room is rented (a body the decoded message keeps goes back
+            // to the pool when the message is written on or consumed; see PooledBody).
             if (data.Length < 4)
             {
                 ProtocolError.ThrowFrame($"the first chunk of a frame from {peer} has no length");
@@ -55,20 +74,21 @@ internal sealed class ChunkAssembler(string peer)
                 ProtocolError.ThrowFrame($"a chunked frame from {peer} claims {total} bytes (its first chunk has {data.Length}, at most {FrameCodec.MaxFrameBytes})");
             }
 
-            _partial[id] = parts = new Parts(total, new byte[Math.Min(total, FirstBytes)]);
+            _partial[id] = parts = new Parts(total);
         }
 
         if (data.Length > parts.Total - parts.Length)
         {
+            Drop(id, parts);
             ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Total} bytes it claimed");
         }
 
-        if (parts.Length + data.Length > parts.Whole.Length)
+        if (parts.Length + data.Length > parts.Room)
         {
             parts.Grow();
         }
 
-        data.CopyTo(parts.Whole.AsSpan(parts.Length));
+        data.CopyTo(parts.Space);
         parts.Length += data.Length;
         if (body[0] == 0)
         {
@@ -78,10 +98,28 @@ internal sealed class ChunkAssembler(string peer)
         _partial.Remove(id);
         if (parts.Length != parts.Total)
         {
+            parts.Release();
             ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Total} bytes it claimed");
         }
 
-        return (id, FrameCodec.Decode(parts.Whole));
+        return (id, parts.Decode());
+    }
+
+    private void Drop(long id, Parts parts)
+    {
+        _partial.Remove(id);
+        parts.Release();
+    }
+
+    /// <summary>Gives back what frames still arriving hold (the connection ended).</summary>
+    public void Clear()
+    {
+        foreach (var parts in _partial.Values)
+        {
+            parts.Release();
+        }
+
+        _partial.Clear();
     }
 
     /// <summary>True while some chunks of frame <paramref name="id"/> have arrived and others have not.</summary>
@@ -90,19 +128,38 @@ internal sealed class ChunkAssembler(string peer)
     /// <summary>Room first made for a chunked body (a link's first chunk fits).</summary>
     private const int FirstBytes = FramedConnection.ChunkBytes;
 
-    private sealed class Parts(int total, byte[] whole)
+    /// <summary>
+    /// A body being put together: rented when it fits the pool (<see cref="PooledBody.Fits"/>), else a plain array;
+    /// room for the first chunk at first, the whole once more arrives.
+    /// </summary>
+    private sealed class Parts(int total)
     {
-        public int Total { get; } = total;
+        private readonly PooledBody? _pooled = PooledBody.Fits(total) ? PooledBody.Rent(Math.Min(total, FirstBytes)) : null;
+        private byte[]? _plain = PooledBody.Fits(total) ? null : new byte[Math.Min(total, FirstBytes)];
 
-        public byte[] Whole { get; private set; } = whole;
+        public int Total { get; } = total;
 
         public int Length { get; set; }
 
+        public int Room => _pooled?.Length ?? _plain!.Length;
+
+        /// <summary>Where the next bytes go.</summary>
+        public Span<byte> Space => _pooled is not null ? _pooled.Array.AsSpan(Length, _pooled.Length - Length) : _plain.AsSpan(Length);
+
         public void Grow()
         {
-            var grown = Whole;
-            Array.Resize(ref grown, Total);
-            Whole = grown;
+            if (_pooled is not null)
+            {
+                _pooled.Grow(Total, Length);
+            }
+            else
+            {
+                Array.Resize(ref _plain, Total);
+            }
         }
+
+        public IMessage Decode() => _pooled is not null ? _pooled.Decode() : FrameCodec.Decode(_plain!);
+
+        public void Release() => _pooled?.Release();
     }
 }

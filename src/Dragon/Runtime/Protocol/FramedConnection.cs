@@ -206,6 +206,11 @@ internal sealed class FramedConnection : IAsyncDisposable
             length += part.Length;
         }
 
+        // A rented payload (a message this side decoded and now sends on) goes back to the pool once written; one
+        // that the frame copied (a small payload is encoded into the frame) once queued.
+        var pooled = PooledBody.Of(message);
+        var copied = pooled is not null && parts.Count == 1;
+
         lock (_outLock)
         {
             if (_writeFailed is { } failed)
@@ -214,13 +219,19 @@ internal sealed class FramedConnection : IAsyncDisposable
                 throw _pending.LostError(_pending.LostReason ?? failed);
             }
 
+            var written = copied ? null : pooled;
             if (length > ChunkBytes && id != 0)
             {
-                _chunking.Add(new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped));
+                _chunking.Add(new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped, written));
             }
             else
             {
-                _queue.Enqueue(new Outgoing(parts, length, onDropped));
+                _queue.Enqueue(new Outgoing(parts, length, onDropped, written));
+            }
+
+            if (copied)
+            {
+                pooled!.Release();
             }
 
             if (_writing)
@@ -249,10 +260,12 @@ internal sealed class FramedConnection : IAsyncDisposable
     {
         var pieces = new List<ArraySegment<byte>>(16);
         var dropped = new List<Action>();
+        var written = new List<PooledBody>();
         while (true)
         {
             pieces.Clear();
             dropped.Clear();
+            written.Clear();
             lock (_outLock)
             {
                 if (_queue.Count == 0 && _chunking.Count == 0)
@@ -276,6 +289,11 @@ internal sealed class FramedConnection : IAsyncDisposable
                     {
                         dropped.Add(next.OnDropped);
                     }
+
+                    if (next.Written is not null)
+                    {
+                        written.Add(next.Written);
+                    }
                 }
 
                 // One chunk of each large frame under way, so they share the connection with everything else.
@@ -286,6 +304,11 @@ internal sealed class FramedConnection : IAsyncDisposable
                         if (_chunking[i].OnDropped is { } onDropped)
                         {
                             dropped.Add(onDropped);
+                        }
+
+                        if (_chunking[i].Written is { } body)
+                        {
+                            written.Add(body);
                         }
 
                         _chunking.RemoveAt(i--);
@@ -299,8 +322,15 @@ internal sealed class FramedConnection : IAsyncDisposable
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
             {
+                // What was not written is not given back: a reply that never reached its process may still be read
+                // (Undelivered puts a taken message back into its channel); the GC takes those arrays.
                 FailWrites(e, dropped);
                 return;
+            }
+
+            foreach (var body in written)
+            {
+                body.Release();
             }
         }
     }
@@ -352,9 +382,9 @@ internal sealed class FramedConnection : IAsyncDisposable
     private async Task ReadLoopAsync()
     {
         Exception reason = new IOException($"{Peer} closed the connection");
+        var chunks = new ChunkAssembler(Peer);
         try
         {
-            var chunks = new ChunkAssembler(Peer);
             var header = new byte[FrameCodec.HeaderBytes];
             var chunkBuffer = new byte[1 + 4 + ChunkBytes];
             var cancelledEarly = new HashSet<long>();
@@ -411,6 +441,7 @@ internal sealed class FramedConnection : IAsyncDisposable
             }
 
             CloseInput();
+            chunks.Clear();
             _pending.FailAll(reason);
 
             // Whatever the peer asked for is stopped: nobody will read the replies (a send it started is withdrawn,
@@ -455,6 +486,23 @@ internal sealed class FramedConnection : IAsyncDisposable
                 var body = chunkBuffer.AsMemory(0, next.BodyLength);
                 await FrameCodec.ReadBodyIntoAsync(_input, body, _closing.Token).ConfigureAwait(false);
                 frame = chunks.AddChunk(next.Id, body.Span);
+            }
+            else if (PooledBody.Fits(next.BodyLength) && next.BodyLength <= chunkBuffer.Length)
+            {
+                // A large whole frame (a value of tens of kilobytes) into a rented body, as much as a first chunk
+                // would take: its length alone never makes this side allocate more than that.
+                var body = PooledBody.Rent(next.BodyLength);
+                try
+                {
+                    await FrameCodec.ReadBodyIntoAsync(_input, body.Array.AsMemory(0, next.BodyLength), _closing.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    body.Release();
+                    throw;
+                }
+
+                frame = chunks.Add(next.Id, body);
             }
             else
             {
@@ -540,14 +588,18 @@ internal sealed class FramedConnection : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private readonly record struct Outgoing(IReadOnlyList<ReadOnlyMemory<byte>> Parts, int Length, Action? OnDropped);
+    /// <summary>A frame queued whole; <paramref name="Written"/> is a rented payload to give back once it is written.</summary>
+    private readonly record struct Outgoing(IReadOnlyList<ReadOnlyMemory<byte>> Parts, int Length, Action? OnDropped, PooledBody? Written);
 
     /// <summary>A frame going out in chunks; the first chunk also carries the whole body's length.</summary>
-    private sealed class Chunked(long id, IReadOnlyList<ReadOnlyMemory<byte>> parts, int bodyLength, Action? onDropped)
+    private sealed class Chunked(long id, IReadOnlyList<ReadOnlyMemory<byte>> parts, int bodyLength, Action? onDropped, PooledBody? written)
     {
         private int _offset;
 
         public Action? OnDropped => onDropped;
+
+        /// <summary>A rented payload to give back once the last chunk is written.</summary>
+        public PooledBody? Written => written;
 
         /// <summary>Adds the next chunk's pieces; true when it was the last.</summary>
         public bool NextChunk(List<ArraySegment<byte>> into)
