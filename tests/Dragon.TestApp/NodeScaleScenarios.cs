@@ -103,6 +103,12 @@ public static class NodeScaleScenarios
         var files = Directory.GetFiles("/dev/shm", $"dragon-{SystemInfo.RunId}*").Length - before;
         var fds = Directory.GetFiles("/proc/self/fd").Length;
         var serviceFds = NodeServicePids().Select(pid => Directory.GetFiles($"/proc/{pid}/fd").Length).DefaultIfEmpty(0).Max();
+
+        // Mappings (each an entry of vm.max_map_count): this process's, and the most of any process that runs node
+        // services (the launcher itself when they run inside it).
+        var maps = File.ReadAllLines("/proc/self/maps").Length;
+        var servicePids = NodeServicePids().DefaultIfEmpty(ParentPid()).ToArray();
+        var serviceMaps = servicePids.Select(pid => File.ReadAllLines($"/proc/{pid}/maps").Length).Max();
         for (var i = 0; i < count; i += Math.Max(1, count / 100))
         {
             queues[i].Put(i);
@@ -126,8 +132,17 @@ public static class NodeScaleScenarios
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"queues={count} ring_files={files} fds={fds} service_fds={serviceFds} left={left} create_ms={created.TotalMilliseconds:F0} release_ms={released.TotalMilliseconds:F0}"));
+            $"queues={count} ring_files={files} fds={fds} service_fds={serviceFds} maps={maps} service_maps={serviceMaps} left={left} create_ms={created.TotalMilliseconds:F0} release_ms={released.TotalMilliseconds:F0}"));
         return 0;
+    }
+
+    /// <summary>This process's parent: its node service (the launcher, when the node services run inside it).</summary>
+    private static int ParentPid()
+    {
+        // /proc/self/stat: "pid (comm) state ppid ..."; the command name may hold spaces, so count from its ')'.
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[1], CultureInfo.InvariantCulture);
     }
 
     /// <summary>The node services of this run that are processes of their own (<c>--wlm fork</c>).</summary>

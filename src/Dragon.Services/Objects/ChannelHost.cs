@@ -6,19 +6,121 @@ namespace Dragon.Services.Objects;
 /// <summary>
 /// A channel's home: owns the shared-memory ring (processes on this node use it directly), serves the operations
 /// of processes on other nodes, including TaskDone and Join of a joinable queue (whose count lives in the ring).
+/// The service keeps the ring mapped only while it uses it: an idle ring may be unmapped (<see cref="MappedRings"/>)
+/// and is mapped again at its next operation, which is always counted in flight first (<see cref="Ring"/>).
 /// </summary>
 internal sealed class ChannelHost : HostedObject
 {
     /// <summary>Blocking ring calls run in slices so a request whose caller went away stops waiting soon.</summary>
     private static readonly TimeSpan s_slice = TimeSpan.FromMilliseconds(200);
 
-    private readonly ShmRing _ring;
+    private readonly string _path;
+    private readonly int _maxMessageSize;
+    private readonly Lock _mapLock = new();
+    private ShmRing? _ring;
+    private int _referenced;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<CancellationTokenSource, ulong> _callers = new();
     private int _inFlight;
     private volatile bool _destroyed;
 
     public ChannelHost(ObjectDescriptor descriptor)
-        : base(descriptor) => _ring = ShmRing.Create(descriptor.ShmPath!, (int)descriptor.Capacity, (int)descriptor.SlotSize, (int)descriptor.MaxMessageBytes, joinable: descriptor.Flag);
+        : base(descriptor)
+    {
+        _path = descriptor.ShmPath!;
+        _ring = ShmRing.Create(_path, (int)descriptor.Capacity, (int)descriptor.SlotSize, (int)descriptor.MaxMessageBytes, joinable: descriptor.Flag);
+        _maxMessageSize = _ring.MaxMessageSize;
+        MappedRings.Added(this);
+    }
+
+    /// <summary>The ring's traffic when it was last read (<see cref="ReadTraffic(ref int, long)"/>), and when, for a ring not mapped here.</summary>
+    private ShmRingTraffic _traffic;
+    private long _trafficAt;
+
+    /// <summary>This host's place among the mapped rings (-1 while unmapped); kept by <see cref="MappedRings"/> under its lock.</summary>
+    internal int MappedSlot { get; set; } = -1;
+
+    /// <summary>
+    /// The ring, mapped again if it was unmapped. Only with the operation counted in <see cref="_inFlight"/> first:
+    /// an unmap gives up when it sees an operation inside (<see cref="TryUnmap"/>).
+    /// </summary>
+    private ShmRing Ring
+    {
+        get
+        {
+            Volatile.Write(ref _referenced, 1);
+            return Volatile.Read(ref _ring) ?? MapIn();
+        }
+    }
+
+    private ShmRing MapIn()
+    {
+        ShmRing ring;
+        lock (_mapLock)
+        {
+            if (_ring is { } mapped)
+            {
+                return mapped;
+            }
+
+            if (_destroyed)
+            {
+                throw new InvalidOperationException($"channel {Descriptor.Name} was destroyed");
+            }
+
+            ring = ShmRing.Open(_path);
+            Volatile.Write(ref _ring, ring);
+        }
+
+        MappedRings.Added(this);
+        return ring;
+    }
+
+    /// <summary>True if the ring was used since the last call (and clears the mark): the clock sweep passes it over once.</summary>
+    internal bool TakeReferenced() => Interlocked.Exchange(ref _referenced, 0) != 0;
+
+    /// <summary>
+    /// Unmaps the ring unless an operation is inside. The ring is taken away first and the count looked at after
+    /// (both full fences), so an operation either is seen here or, counted after, finds no ring and maps it again.
+    /// </summary>
+    internal bool TryUnmap()
+    {
+        ShmRing? ring;
+        lock (_mapLock)
+        {
+            ring = _ring;
+            if (ring is null)
+            {
+                return true;
+            }
+
+            Interlocked.Exchange(ref _ring, null);
+            if (Volatile.Read(ref _inFlight) != 0)
+            {
+                Volatile.Write(ref _ring, ring);
+                return false;
+            }
+        }
+
+        // Its figures as it goes: samples report them until the ring is read again.
+        _traffic = ring.Traffic;
+        _trafficAt = Environment.TickCount64;
+        ring.Dispose();
+        return true;
+    }
+
+    /// <summary>One quick operation on the ring, counted in flight so the ring stays mapped under it.</summary>
+    private T WithRing<T>(Func<ShmRing, T> use)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return use(Ring);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
 
     public override Task<ObjectReply> HandleAsync(ObjectRequest request, CancellationToken cancellationToken)
     {
@@ -30,25 +132,25 @@ internal sealed class ChannelHost : HostedObject
         switch (request.Op)
         {
             case ObjectOp.Send:
-                if (request.Payload.Length > _ring.MaxMessageSize)
+                if (request.Payload.Length > _maxMessageSize)
                 {
                     return Task.FromResult(new ObjectReply(ObjectStatus.Invalid, System.Text.Encoding.UTF8.GetBytes(
-                        $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)"), 0));
+                        $"a message of {request.Payload.Length} bytes is larger than the channel allows ({_maxMessageSize} bytes)"), 0));
                 }
 
-                return ServeAsync(request, SendSlice(request.Payload.Length), (timeout, token) => _ring.TrySend(request.Payload.Span, timeout, token) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, SendSlice(request.Payload.Length), (timeout, token) => Ring.TrySend(request.Payload.Span, timeout, token) ? Ok() : null, cancellationToken);
             case ObjectOp.Receive:
-                return ServeAsync(request, s_slice, (timeout, token) => _ring.TryReceive(timeout, token) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
+                return ServeAsync(request, s_slice, (timeout, token) => Ring.TryReceive(timeout, token) is { } message ? new ObjectReply(ObjectStatus.Ok, message, 0) : null, cancellationToken);
             case ObjectOp.Poll:
-                return Task.FromResult(Ok(_ring.IsClosed ? 1 : 0));
+                return Task.FromResult(WithRing(ring => Ok(ring.IsClosed ? 1 : 0)));
             case ObjectOp.CloseChannel:
                 return CloseAfterInboxAsync(cancellationToken);
             case ObjectOp.TaskDone:
-                return Task.FromResult(_ring.TaskDone()
-                    ? Ok(_ring.Unfinished)
-                    : new ObjectReply(ObjectStatus.Invalid, "TaskDone called more times than items were put"u8.ToArray(), 0));
+                return Task.FromResult(WithRing(ring => ring.TaskDone()
+                    ? Ok(ring.Unfinished)
+                    : new ObjectReply(ObjectStatus.Invalid, "TaskDone called more times than items were put"u8.ToArray(), 0)));
             case ObjectOp.JoinQueue:
-                return ServeAsync(request, s_slice, (timeout, token) => _ring.WaitAllDone(timeout, token) ? Ok() : null, cancellationToken);
+                return ServeAsync(request, s_slice, (timeout, token) => Ring.WaitAllDone(timeout, token) ? Ok() : null, cancellationToken);
             default:
                 return Invalid(request, "a channel");
         }
@@ -136,7 +238,7 @@ internal sealed class ChannelHost : HostedObject
                 // message to the next receiver rather than lose it. It goes to the back of the queue: the ring
                 // cannot put it back at the front, since the slots it left may already hold a producer's next
                 // message. (A request that was cancelled instead keeps the message: the reply carries it back.)
-                _ring.TryRequeue(reply.Payload.Span, s_slice * 10);
+                Ring.TryRequeue(reply.Payload.Span, s_slice * 10);
                 return Reply(ObjectStatus.TimedOut);
             }
 
@@ -176,10 +278,10 @@ internal sealed class ChannelHost : HostedObject
     /// </summary>
     public void Deliver(ChannelPut put, Action<ChannelPutAck> report)
     {
-        if (put.Payload.Length > _ring.MaxMessageSize)
+        if (put.Payload.Length > _maxMessageSize)
         {
             report(new ChannelPutAck(put.ChannelId, put.Sender, 1, put.Payload.Length, ObjectStatus.Invalid,
-                $"a message of {put.Payload.Length} bytes is larger than the channel allows ({_ring.MaxMessageSize} bytes)", Descriptor.HomeNode));
+                $"a message of {put.Payload.Length} bytes is larger than the channel allows ({_maxMessageSize} bytes)", Descriptor.HomeNode));
             return;
         }
 
@@ -209,8 +311,11 @@ internal sealed class ChannelHost : HostedObject
         {
             if (!_pumping)
             {
-                _ring.Close();
-                return Ok();
+                return WithRing(ring =>
+                {
+                    ring.Close();
+                    return Ok();
+                });
             }
 
             closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -255,7 +360,11 @@ internal sealed class ChannelHost : HostedObject
 
             if (next.Closed is { } closed)
             {
-                _ring.Close();
+                WithRing(ring =>
+                {
+                    ring.Close();
+                    return 0;
+                });
                 lock (_inbox)
                 {
                     _inbox.Dequeue();
@@ -303,7 +412,7 @@ internal sealed class ChannelHost : HostedObject
                     return (ObjectStatus.Destroyed, $"channel {Descriptor.Name} was destroyed");
                 }
 
-                if (_ring.TrySend(payload.Span, reported ? SendSlice(payload.Length) : TimeSpan.Zero, CancellationToken.None))
+                if (Ring.TrySend(payload.Span, reported ? SendSlice(payload.Length) : TimeSpan.Zero, CancellationToken.None))
                 {
                     return (ObjectStatus.Ok, string.Empty);
                 }
@@ -345,14 +454,48 @@ internal sealed class ChannelHost : HostedObject
 
     /// <summary>
     /// The ring's traffic for metrics, or null once the channel is destroyed: counted in flight like a served call,
-    /// so <see cref="Destroy"/> never unmaps the ring under the read.
+    /// so <see cref="Destroy"/> never unmaps the ring under the read. A ring not mapped here is read from its file's
+    /// header instead (a sample of every channel must not map them all again).
     /// </summary>
     public ShmRingTraffic? ReadTraffic()
+    {
+        var fileReads = 1;
+        return ReadTraffic(ref fileReads, maxAgeMs: 0);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadTraffic()"/>, for a sample of every channel: a ring not mapped here is read from its file
+    /// only while <paramref name="fileReads"/> lasts and its last figures are older than <paramref name="maxAgeMs"/>;
+    /// otherwise its last figures stand (taken when it was last read or unmapped). A run of 100,000 queues, most of
+    /// them unmapped here, is so sampled in bounded time, each ring again within a few samples.
+    /// </summary>
+    public ShmRingTraffic? ReadTraffic(ref int fileReads, long maxAgeMs)
     {
         Interlocked.Increment(ref _inFlight);
         try
         {
-            return _destroyed ? null : _ring.Traffic;
+            if (_destroyed)
+            {
+                return null;
+            }
+
+            if (Volatile.Read(ref _ring) is { } ring)
+            {
+                return _traffic = ring.Traffic;
+            }
+
+            var now = Environment.TickCount64;
+            if (fileReads > 0 && now - _trafficAt >= maxAgeMs)
+            {
+                fileReads--;
+                _trafficAt = now;
+                if (ShmRing.ReadTraffic(_path) is { } read)
+                {
+                    _traffic = read;
+                }
+            }
+
+            return _traffic;
         }
         finally
         {
@@ -382,10 +525,27 @@ internal sealed class ChannelHost : HostedObject
     public override void Destroy()
     {
         _destroyed = true;
-        _ring.Close();
         try
         {
-            _ring.Unlink();
+            // Mapped again if it was not: the close wakes every process that waits on the ring.
+            Interlocked.Increment(ref _inFlight);
+            try
+            {
+                (Volatile.Read(ref _ring) ?? MapInForClose()).Close();
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ObjectDisposedException)
+        {
+            // The file is gone or unreadable: no process can be waiting on a ring it cannot map.
+        }
+
+        try
+        {
+            File.Delete(_path);
         }
         catch (IOException)
         {
@@ -400,7 +560,33 @@ internal sealed class ChannelHost : HostedObject
 
         if (Volatile.Read(ref _inFlight) == 0)
         {
-            _ring.Dispose();
+            ShmRing? ring;
+            lock (_mapLock)
+            {
+                ring = Interlocked.Exchange(ref _ring, null);
+            }
+
+            ring?.Dispose();
+            MappedRings.Removed(this);
         }
+    }
+
+    /// <summary>Maps the ring for the close of a destroyed channel (<see cref="MapIn"/> refuses once destroyed).</summary>
+    private ShmRing MapInForClose()
+    {
+        ShmRing ring;
+        lock (_mapLock)
+        {
+            if (_ring is { } mapped)
+            {
+                return mapped;
+            }
+
+            ring = ShmRing.Open(_path);
+            Volatile.Write(ref _ring, ring);
+        }
+
+        MappedRings.Added(this);
+        return ring;
     }
 }

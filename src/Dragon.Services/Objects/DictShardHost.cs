@@ -18,6 +18,8 @@ internal sealed class DictShardHost : HostedObject
 
     private const int MaxReplyHint = 64 << 20;
 
+    private const int MaxGetHint = 1 << 20;
+
     private readonly DictShard _shard;
     private int _bytesPerKey;
 
@@ -87,7 +89,8 @@ internal sealed class DictShardHost : HostedObject
         // The value straight out of the shard into a rented reply (a read that raced a writer writes the same space
         // again), which the connection gives back once written.
         var key = request.Payload.Span;
-        var output = new PooledWriter(Volatile.Read(ref _bytesPerKey));
+        // Room for what a key took lately, at most a typical value's: a single read of a huge value grows it.
+        var output = new PooledWriter(Math.Min(Volatile.Read(ref _bytesPerKey), MaxGetHint));
         SpanDecoder<int> copy = value =>
         {
             value.CopyTo(output.GetSpan(value.Length));

@@ -16,6 +16,11 @@ internal sealed class HostedHandle : IDisposable
     private ShmRing? _ring;
     private int _released;
 
+    /// <summary>The ring file of a channel on this node, mapped at its first use (<see cref="Ring"/>), or null.</summary>
+    private readonly string? _ringPath;
+    private readonly Lock _mapping = new();
+    private bool _ringGone;
+
     private HostedHandle(ObjectDescriptor descriptor)
     {
         Descriptor = descriptor;
@@ -23,7 +28,9 @@ internal sealed class HostedHandle : IDisposable
         {
             if (descriptor.Kind == ObjectKind.Channel)
             {
-                _ring = ShmRing.Open(path);
+                // Mapped at first use, not here: a process that creates or attaches many queues for others (a
+                // queue per worker) holds no mapping of each (every mapping counts against vm.max_map_count).
+                _ringPath = path;
             }
             else if (descriptor.Kind == ObjectKind.DictionaryShard)
             {
@@ -51,8 +58,39 @@ internal sealed class HostedHandle : IDisposable
 
     public ulong Id => Descriptor.Id;
 
-    /// <summary>The ring, when the channel lives on this node; null when operations go to its home node.</summary>
-    public ShmRing? Ring => _ring;
+    /// <summary>
+    /// The ring, when the channel lives on this node (mapped at the first use); null when operations go to its home
+    /// node, or when the ring is already gone (then a request says why).
+    /// </summary>
+    public ShmRing? Ring => Volatile.Read(ref _ring) ?? MapRing();
+
+    private ShmRing? MapRing()
+    {
+        if (_ringPath is null)
+        {
+            return null;
+        }
+
+        lock (_mapping)
+        {
+            if (_ring is not null || _ringGone || Volatile.Read(ref _released) != 0)
+            {
+                return _ring;
+            }
+
+            try
+            {
+                Volatile.Write(ref _ring, ShmRing.Open(_ringPath));
+            }
+            catch (FileNotFoundException)
+            {
+                // Destroyed before this process first used it: its home node answers for it from now on.
+                _ringGone = true;
+            }
+
+            return _ring;
+        }
+    }
 
     /// <summary>
     /// The shared slot, when the event, lock or semaphore lives on this node: operations then make no request. Null
@@ -145,8 +183,12 @@ internal sealed class HostedHandle : IDisposable
             return;
         }
 
-        _ring?.Dispose();
-        _ring = null;
+        lock (_mapping)
+        {
+            _ring?.Dispose();
+            _ring = null;
+        }
+
         Shard?.Dispose();
         try
         {

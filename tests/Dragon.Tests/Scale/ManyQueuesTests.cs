@@ -29,8 +29,46 @@ public sealed partial class ManyQueuesTests : IDisposable
         _dragon.AssertNothingLeft();
     }
 
+    [Fact]
+    public void SeventyThousandQueues_NodeServiceInsideTheLauncher_PassTheMapCountAndAreAllReleased()
+    {
+        // One node, its service inside the launcher: every ring was mapped there, and past vm.max_map_count (65,530)
+        // the creation failed. Now the service keeps at most 16,384 mapped and the head only those it uses.
+        var result = _dragon.Run(TimeSpan.FromMinutes(8), Repo.TestApp, "scale-queues", "70000");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
+        var line = Summary().Match(result.Stdout);
+        Assert.True(line.Success, result.ToString());
+        int Figure(string name) => int.Parse(line.Groups[name].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(70_000, Figure("files"));
+        Assert.InRange(Figure("servicemaps"), 1, 16_384 + 4_000);
+        Assert.InRange(Figure("maps"), 1, 4_000);
+        Assert.InRange(Figure("fds"), 1, 400);
+        Assert.Equal(0, Figure("left"));
+        _dragon.AssertNothingLeft();
+    }
+
+    [Fact]
+    public void ThreeThousandQueues_ServiceKeepsSixtyFourMapped_EveryRemoteOperationStillServed()
+    {
+        // Both node services inside the launcher, which may keep 64 rings mapped: the head's puts and gets to the
+        // queues of node 1 go through that service, to rings it unmapped long before and maps again.
+        var result = _dragon.RunWithEnv(TimeSpan.FromMinutes(4), new Dictionary<string, string> { ["DRAGON_MAPPED_RINGS"] = "64" },
+            "--local-nodes", "2", Repo.TestApp, "scale-queues", "3000");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("FAIL", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(100, result.Stdout.Split('\n').Count(l => l.StartsWith("CHECK queue", StringComparison.Ordinal)));
+        var line = Summary().Match(result.Stdout);
+        Assert.True(line.Success, result.ToString());
+        int Figure(string name) => int.Parse(line.Groups[name].Value, CultureInfo.InvariantCulture);
+        Assert.Equal(3_000, Figure("files"));
+        Assert.InRange(Figure("servicemaps"), 1, 1_000);
+        Assert.Equal(0, Figure("left"));
+        _dragon.AssertNothingLeft();
+    }
+
     public void Dispose() => _dragon.Dispose();
 
-    [GeneratedRegex(@"queues=\d+ ring_files=(?<files>\d+) fds=(?<fds>\d+) service_fds=(?<servicefds>\d+) left=(?<left>-?\d+)")]
+    [GeneratedRegex(@"queues=\d+ ring_files=(?<files>\d+) fds=(?<fds>\d+) service_fds=(?<servicefds>\d+) maps=(?<maps>\d+) service_maps=(?<servicemaps>\d+) left=(?<left>-?\d+)")]
     private static partial Regex Summary();
 }

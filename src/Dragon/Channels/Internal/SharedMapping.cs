@@ -66,6 +66,43 @@ internal static unsafe partial class SharedMapping
         return Marshal.GetLastPInvokeError() == EINVAL;
     }
 
+    /// <summary>
+    /// Reads the first bytes of a file into <paramref name="into"/> with plain open/pread/close: no mapping, and none
+    /// of the advisory lock a <see cref="FileStream"/> takes. False when the file is gone or shorter.
+    /// </summary>
+    public static bool TryReadStart(string path, Span<byte> into)
+    {
+        var fd = open(path, OpenReadOnly | OpenCloseOnExec);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            fixed (byte* buffer = into)
+            {
+                return pread(fd, buffer, (nuint)into.Length, 0) == into.Length;
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    private const int OpenReadOnly = 0;
+    private const int OpenCloseOnExec = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint pread(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
 

@@ -143,6 +143,23 @@ internal sealed unsafe partial class ShmRing : IDisposable
         }
     }
 
+    /// <summary>
+    /// The traffic counters of the ring at <paramref name="path"/>, read from its file's header without mapping it
+    /// (for a ring this process does not keep mapped); null when the file is gone or too short.
+    /// </summary>
+    internal static ShmRingTraffic? ReadTraffic(string path)
+    {
+        Span<byte> bytes = stackalloc byte[ShmRingHeader.Size];
+        if (!SharedMapping.TryReadStart(path, bytes))
+        {
+            return null;
+        }
+
+        var header = System.Runtime.InteropServices.MemoryMarshal.Read<ShmRingHeader>(bytes);
+        var sent = header.MessagesSent;
+        return new ShmRingTraffic(sent, header.BytesSent, header.MessagesReceived, Math.Max(0, sent + header.MessagesRequeued - header.MessagesReceived));
+    }
+
     /// <summary>Slots published and not yet consumed, a snapshot for diagnostics and tests.</summary>
     internal long PendingSlots
     {

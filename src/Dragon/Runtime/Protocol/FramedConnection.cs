@@ -206,10 +206,10 @@ internal sealed class FramedConnection : IAsyncDisposable
             length += part.Length;
         }
 
-        // A rented payload (a message this side decoded and now sends on) goes back to the pool once written; one
-        // that the frame copied (a small payload is encoded into the frame) once queued.
-        var pooled = PooledBody.Of(message);
-        var copied = pooled is not null && parts.Count == 1;
+        // A rented payload (a message this side decoded and now sends on) goes back to the pool once written, even
+        // one the frame copied: a reply that is never written is still read (Undelivered gives a taken message
+        // back to its channel).
+        var written = PooledBody.Of(message);
 
         lock (_outLock)
         {
@@ -219,7 +219,6 @@ internal sealed class FramedConnection : IAsyncDisposable
                 throw _pending.LostError(_pending.LostReason ?? failed);
             }
 
-            var written = copied ? null : pooled;
             if (length > ChunkBytes && id != 0)
             {
                 _chunking.Add(new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped, written));
@@ -227,11 +226,6 @@ internal sealed class FramedConnection : IAsyncDisposable
             else
             {
                 _queue.Enqueue(new Outgoing(parts, length, onDropped, written));
-            }
-
-            if (copied)
-            {
-                pooled!.Release();
             }
 
             if (_writing)
@@ -550,6 +544,18 @@ internal sealed class FramedConnection : IAsyncDisposable
         catch (Exception e) when (e is IOException or DragonException)
         {
             // The peer is gone; the reply was handed to the undelivered handler.
+        }
+        catch (Exception e)
+        {
+            // A reply that cannot be encoded: the peer still gets one, naming why, rather than wait for ever.
+            _handlers.ServeFailed?.Invoke(request, e);
+            try
+            {
+                await EnqueueAsync(id, new ErrorReply(ErrorKind.Internal, $"the reply to {request.GetType().Name} could not be sent: {e.Message}"), onDropped: null).ConfigureAwait(false);
+            }
+            catch (Exception again) when (again is IOException or DragonException)
+            {
+            }
         }
     }
 

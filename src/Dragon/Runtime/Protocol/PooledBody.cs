@@ -76,13 +76,22 @@ internal sealed class PooledBody : MemoryManager<byte>
         var old = _array!;
         _array = grown;
         _length = length;
-        ArrayPool<byte>.Shared.Return(old);
+        GiveBack(old);
     }
 
     /// <summary>Gives the array back to the pool, once; later uses of the body throw.</summary>
     public void Release()
     {
         if (Interlocked.Exchange(ref _array, null) is { } array)
+        {
+            GiveBack(array);
+        }
+    }
+
+    /// <summary>Returns an array to the pool, unless it is larger than the pool should keep (the GC takes it).</summary>
+    private static void GiveBack(byte[] array)
+    {
+        if (array.Length <= MaxBytes)
         {
             ArrayPool<byte>.Shared.Return(array);
         }
