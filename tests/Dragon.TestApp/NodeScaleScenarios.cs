@@ -109,8 +109,12 @@ public static class NodeScaleScenarios
         var maps = File.ReadAllLines("/proc/self/maps").Length;
         var servicePids = NodeServicePids().DefaultIfEmpty(ParentPid()).ToArray();
         var serviceMaps = servicePids.Select(pid => File.ReadAllLines($"/proc/{pid}/maps").Length).Max();
-        for (var i = 0; i < count; i += Math.Max(1, count / 100))
+        // A hundred queues in use, on every node in turn (so over two nodes half of them go through the other node's
+        // service).
+        var step = Math.Max(1, count / 100);
+        for (var k = 0; k < 100 && (k * step) + (k % SystemInfo.Nodes.Count) < count; k++)
         {
+            var i = (k * step) + (k % SystemInfo.Nodes.Count);
             queues[i].Put(i);
             Check.That(queues[i].Get(TimeSpan.FromSeconds(10)) == i, $"queue {i} on node {i % SystemInfo.Nodes.Count} carries a message");
         }

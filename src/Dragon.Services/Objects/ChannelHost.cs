@@ -29,6 +29,7 @@ internal sealed class ChannelHost : HostedObject
         _path = descriptor.ShmPath!;
         _ring = ShmRing.Create(_path, (int)descriptor.Capacity, (int)descriptor.SlotSize, (int)descriptor.MaxMessageBytes, joinable: descriptor.Flag);
         _maxMessageSize = _ring.MaxMessageSize;
+        _referenced = 1;
         MappedRings.Added(this);
     }
 
@@ -75,6 +76,9 @@ internal sealed class ChannelHost : HostedObject
         return ring;
     }
 
+    /// <summary>True while an operation is inside the ring: a sweep passes it over.</summary>
+    internal bool Busy => Volatile.Read(ref _inFlight) != 0;
+
     /// <summary>True if the ring was used since the last call (and clears the mark): the clock sweep passes it over once.</summary>
     internal bool TakeReferenced() => Interlocked.Exchange(ref _referenced, 0) != 0;
 
@@ -108,13 +112,20 @@ internal sealed class ChannelHost : HostedObject
         return true;
     }
 
-    /// <summary>One quick operation on the ring, counted in flight so the ring stays mapped under it.</summary>
-    private T WithRing<T>(Func<ShmRing, T> use)
+    /// <summary>
+    /// One quick operation on the ring, counted in flight so the ring stays mapped under it. A channel destroyed
+    /// meanwhile answers Destroyed; a ring that cannot be mapped again answers Closed, naming why.
+    /// </summary>
+    private ObjectReply WithRing(Func<ShmRing, ObjectReply> use)
     {
         Interlocked.Increment(ref _inFlight);
         try
         {
-            return use(Ring);
+            return _destroyed ? Reply(ObjectStatus.Destroyed) : use(Ring);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or InvalidDataException or ObjectDisposedException)
+        {
+            return _destroyed ? Reply(ObjectStatus.Destroyed) : new ObjectReply(ObjectStatus.Closed, System.Text.Encoding.UTF8.GetBytes(e.Message), 0);
         }
         finally
         {
@@ -363,7 +374,7 @@ internal sealed class ChannelHost : HostedObject
                 WithRing(ring =>
                 {
                     ring.Close();
-                    return 0;
+                    return Ok();
                 });
                 lock (_inbox)
                 {
@@ -421,6 +432,11 @@ internal sealed class ChannelHost : HostedObject
             {
                 return (ObjectStatus.Closed, e.Message);
             }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // The ring could not be mapped again (no memory for the mapping, its file gone).
+                return (_destroyed ? ObjectStatus.Destroyed : ObjectStatus.Closed, $"channel {Descriptor.Name}: {e.Message}");
+            }
             finally
             {
                 Interlocked.Decrement(ref _inFlight);
@@ -467,7 +483,7 @@ internal sealed class ChannelHost : HostedObject
     /// As <see cref="ReadTraffic()"/>, for a sample of every channel: a ring not mapped here is read from its file
     /// only while <paramref name="fileReads"/> lasts and its last figures are older than <paramref name="maxAgeMs"/>;
     /// otherwise its last figures stand (taken when it was last read or unmapped). A run of 100,000 queues, most of
-    /// them unmapped here, is so sampled in bounded time, each ring again within a few samples.
+    /// them unmapped here, is so sampled in bounded time, the unmapped rings read in turn.
     /// </summary>
     public ShmRingTraffic? ReadTraffic(ref int fileReads, long maxAgeMs)
     {

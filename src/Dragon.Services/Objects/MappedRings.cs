@@ -62,8 +62,16 @@ internal static class MappedRings
         {
             if (!victim.TryUnmap())
             {
-                // An operation came in meanwhile: it stays mapped, and counted.
-                Added(victim);
+                // An operation came in meanwhile: it stays mapped, and counted again, without a sweep of its own (the
+                // count may stand over the bound until a later mapping sweeps).
+                lock (s_lock)
+                {
+                    if (victim.MappedSlot < 0)
+                    {
+                        victim.MappedSlot = s_mapped.Count;
+                        s_mapped.Add(victim);
+                    }
+                }
             }
         }
     }
@@ -89,8 +97,9 @@ internal static class MappedRings
             }
 
             var host = s_mapped[s_hand];
-            if (host.TakeReferenced())
+            if (host.TakeReferenced() || host.Busy)
             {
+                // Used since the hand last passed (or an operation is inside it now): passed over.
                 s_hand++;
                 continue;
             }

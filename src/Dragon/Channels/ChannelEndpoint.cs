@@ -64,11 +64,11 @@ internal sealed class ChannelEndpoint(HostedHandle handle) : IDisposable
     /// </summary>
     /// <exception cref="NodeLostException">The channel's node was lost with messages of this process undelivered.</exception>
     public bool Flush(long timeoutMs, CancellationToken cancellationToken) =>
-        Handle.Ring is not null || RemoteSender.For(Handle).Flush(timeoutMs, cancellationToken);
+        Handle.RingIsHere || RemoteSender.For(Handle).Flush(timeoutMs, cancellationToken);
 
     /// <inheritdoc cref="Flush"/>
     public ValueTask<bool> FlushAsync(long timeoutMs, CancellationToken cancellationToken) =>
-        Handle.Ring is not null ? ValueTask.FromResult(true) : RemoteSender.For(Handle).FlushAsync(timeoutMs, cancellationToken);
+        Handle.RingIsHere ? ValueTask.FromResult(true) : RemoteSender.For(Handle).FlushAsync(timeoutMs, cancellationToken);
 
     /// <summary>Receives; false when the timeout passed with nothing to receive. End of stream throws.</summary>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; nothing was taken from the channel.</exception>

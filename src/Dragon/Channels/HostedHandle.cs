@@ -64,6 +64,9 @@ internal sealed class HostedHandle : IDisposable
     /// </summary>
     public ShmRing? Ring => Volatile.Read(ref _ring) ?? MapRing();
 
+    /// <summary>Whether the channel's operations go through its ring here (<see cref="Ring"/>), without mapping it to find out.</summary>
+    public bool RingIsHere => _ringPath is not null && (Volatile.Read(ref _ring) is not null || !_ringGone);
+
     private ShmRing? MapRing()
     {
         if (_ringPath is null)
