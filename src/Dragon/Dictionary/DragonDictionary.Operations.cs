@@ -84,8 +84,9 @@ public sealed partial class DragonDictionary<TKey, TValue>
     }
 
     /// <summary>
-    /// Reads many keys: grouped by manager, each group in one round (read in shared memory on this node, one request
-    /// to another node, all managers at once). Returns the keys that have a value, with it.
+    /// Reads many keys: grouped by manager, all managers at once; a group is read in shared memory on this node, and
+    /// from another node in requests whose replies hold about a mebibyte each, several on their way at once. Returns
+    /// the keys that have a value, with it.
     /// </summary>
     public Dictionary<TKey, TValue> GetMany(IEnumerable<TKey> keys) => GetManyAsync(keys).GetAwaiter().GetResult();
 
@@ -103,33 +104,34 @@ public sealed partial class DragonDictionary<TKey, TValue>
             group.Keys.Add(key);
         }
 
-        var reads = new List<(List<TKey> Keys, Task<ReadOnlyMemory<byte>?[]> Values)>();
+        // Each manager's values are decoded as its replies come, into its group's own slots (managers' replies come
+        // on different threads), and gathered once all are in.
+        var reads = new List<(List<TKey> Keys, TValue[] Values, bool[] Found, Task Read)>();
         for (var m = 0; m < groups.Length; m++)
         {
             if (groups[m] is { } group)
             {
-                reads.Add((group.Keys, _client.GetManyAsync(m, group.Encoded.WrittenMemory, group.Keys.Count, _checkpoint, cancellationToken)));
+                var values = new TValue[group.Keys.Count];
+                var have = new bool[group.Keys.Count];
+                var read = _client.GetManyAsync(m, group.Encoded.WrittenMemory, group.Keys.Count, _checkpoint, (i, value) =>
+                {
+                    values[i] = MessageCodec.Decode<TValue>(value);
+                    have[i] = true;
+                }, cancellationToken);
+                reads.Add((group.Keys, values, have, read));
             }
         }
 
+        await Task.WhenAll(reads.Select(r => r.Read)).ConfigureAwait(false);
         var found = new Dictionary<TKey, TValue>();
-        foreach (var (names, read) in reads)
+        foreach (var (names, values, have, _) in reads)
         {
-            var values = await read.ConfigureAwait(false);
-            ReadOnlyMemory<byte>? any = null;
-            for (var i = 0; i < values.Length; i++)
+            for (var i = 0; i < names.Count; i++)
             {
-                if (values[i] is { } value)
+                if (have[i])
                 {
-                    found[names[i]] = MessageCodec.Decode<TValue>(value.Span);
-                    any = value;
+                    found[names[i]] = values[i];
                 }
-            }
-
-            // Every value was decoded into a copy: a reply's rented body (all values are slices of it) goes back.
-            if (any is { } slice)
-            {
-                PooledBody.Release(slice);
             }
         }
 

@@ -242,6 +242,40 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task GetMany_OfMoreThanAPartFromAnotherNode_ReadsEveryKeyInOrder_AndACancelledReadLeavesTheNextWhole()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 96 << 20 });
+        // 400 keys of manager 1 (another node): values of 64 KB and of 3 bytes mixed, and missing keys among them, so
+        // that the parts (about 1 MiB of reply each, sized from the previous reply) split the batch at many places.
+        var remote = Enumerable.Range(0, 4000).Select(i => $"part-{i}").Where(k => dict.ManagerOf(k) == 1).Take(400).ToArray();
+        var pairs = remote.Where((_, i) => i % 5 != 4)
+            .Select((k, i) => KeyValuePair.Create(k, Enumerable.Range(0, i % 3 == 0 ? 3 : 65_536).Select(b => (byte)(b * 7 + i)).ToArray()))
+            .ToArray();
+        dict.SetMany(pairs);
+        var expected = pairs.ToDictionary(p => p.Key, p => p.Value);
+        Assert.True(expected.Values.Sum(v => (long)v.Length) > 8L << 20);
+
+        for (var round = 0; round < 2; round++)
+        {
+            var read = await dict.GetManyAsync(remote);
+            Assert.Equal(expected.Count, read.Count);
+            Assert.All(expected, p => Assert.Equal(p.Value, read[p.Key]));
+        }
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            var cancelled = dict.GetManyAsync(remote, cancel.Token);
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        }
+
+        var again = await dict.GetManyAsync(remote.Reverse());
+        Assert.Equal(expected.Count, again.Count);
+        Assert.All(expected, p => Assert.Equal(p.Value, again[p.Key]));
+    }
+
+    [Fact]
     public async Task WaitFor_ReleasedByAPutOnEitherManager_AndTimesOutOtherwise()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);

@@ -18,6 +18,18 @@ internal sealed class DictClient : IDisposable
     private readonly HostedHandle[] _managers;
     private readonly long _waitMs;
 
+    // The bytes a key took in each manager's last batch-read reply (0: none yet), to size the next batch's parts.
+    private readonly int[] _replyBytesPerKey;
+
+    /// <summary>About the size of one part's reply in a batch read from another node.</summary>
+    internal const int ReplyBytes = 1 << 20;
+
+    /// <summary>Parts of one batch read on their way at once, per manager.</summary>
+    internal const int PartsInFlight = 8;
+
+    /// <summary>Keys in the first part of a batch read from a manager whose values' size is not known yet.</summary>
+    internal const int FirstPartKeys = 16;
+
     public DictClient(string name, HostedHandle[] managers, bool waitForCheckpoints, TimeSpan waitTimeout)
     {
         Name = name;
@@ -25,6 +37,7 @@ internal sealed class DictClient : IDisposable
         WaitForCheckpoints = waitForCheckpoints;
         WaitTimeout = waitTimeout;
         _waitMs = waitForCheckpoints ? Timeouts.ToMilliseconds(waitTimeout) : 0;
+        _replyBytesPerKey = new int[managers.Length];
         var here = RuntimeClient.Current.Hello.NodeIndex;
         LocalManagers = [.. Enumerable.Range(0, managers.Length).Where(m => managers[m].Descriptor.HomeNode == here)];
     }
@@ -172,13 +185,17 @@ internal sealed class DictClient : IDisposable
     }
 
     /// <summary>
-    /// Reads many keys of one manager: from its shard here, or in one request to its node. <paramref name="keys"/> are
-    /// <see cref="DictWire"/> pairs without values; a value is null for a key that has none.
+    /// Reads many keys of one manager and hands each value found to <paramref name="found"/> (a key that has none is
+    /// skipped). <paramref name="keys"/> are <see cref="DictWire"/> pairs without values. From its shard here, or in
+    /// requests to its node: the keys go in parts whose replies hold about <see cref="ReplyBytes"/> each (judged from
+    /// the bytes a key took in this manager's previous replies), <see cref="PartsInFlight"/> at most on their way, and
+    /// a reply's body goes back to the pool once its values are handed on. So a batch of large values holds about
+    /// that much in each process on the way, and never one message of the whole batch. Calls to
+    /// <paramref name="found"/> for one manager come one at a time.
     /// </summary>
-    public async Task<ReadOnlyMemory<byte>?[]> GetManyAsync(int manager, ReadOnlyMemory<byte> keys, int count, long checkpoint, CancellationToken cancellationToken)
+    public async Task GetManyAsync(int manager, ReadOnlyMemory<byte> keys, int count, long checkpoint, ValueFound found, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var values = new ReadOnlyMemory<byte>?[count];
         if (Enter(manager) is { } shard)
         {
             try
@@ -190,8 +207,8 @@ internal sealed class DictClient : IDisposable
                     throw Error(status, manager, shard.Describe(status, checkpoint));
                 }
 
-                DictWire.ReadValues(output.WrittenSpan, values, output.WrittenMemory);
-                return values;
+                DictWire.ReadValues(output.WrittenSpan, 0, count, found);
+                return;
             }
             finally
             {
@@ -199,9 +216,54 @@ internal sealed class DictClient : IDisposable
             }
         }
 
-        var reply = await RemoteAsync(manager, ObjectOp.DictGetMany, keys.ToArray(), checkpoint, 0, cancellationToken).ConfigureAwait(false);
-        DictWire.ReadValues(reply.Payload.Span, values, reply.Payload);
-        return values;
+        var ends = DictWire.KeyEnds(keys.Span, count);
+        var inFlight = new Queue<(int First, int Count, Task<ObjectReply> Reply)>();
+        try
+        {
+            var next = 0;
+            while (next < count || inFlight.Count > 0)
+            {
+                // A manager not read from yet gets a first part alone: its reply tells how large the rest will be.
+                var perKey = Volatile.Read(ref _replyBytesPerKey[manager]);
+                if (next < count && inFlight.Count < PartsInFlight && (perKey > 0 || inFlight.Count == 0))
+                {
+                    var take = Math.Min(count - next, perKey > 0 ? Math.Max(1, ReplyBytes / perKey) : FirstPartKeys);
+                    var from = next == 0 ? 0 : ends[next - 1];
+                    // The request itself is held to the same size (many small keys that have no values).
+                    var fits = Array.BinarySearch(ends, next, take, from + ReplyBytes);
+                    take = Math.Max(1, (fits >= 0 ? fits + 1 : ~fits) - next);
+                    var part = keys[from..ends[next + take - 1]];
+                    inFlight.Enqueue((next, take, RemoteAsync(manager, ObjectOp.DictGetMany, part, checkpoint, 0, cancellationToken)));
+                    next += take;
+                    continue;
+                }
+
+                var (first, taken, reply) = inFlight.Peek();
+                var payload = (await reply.ConfigureAwait(false)).Payload;
+                inFlight.Dequeue();
+                try
+                {
+                    Volatile.Write(ref _replyBytesPerKey[manager], Math.Max(1, payload.Length / taken));
+                    DictWire.ReadValues(payload.Span, first, taken, found);
+                }
+                finally
+                {
+                    PooledBody.Release(payload);
+                }
+            }
+        }
+        finally
+        {
+            // Parts still on their way when a read failed or was cancelled give their bodies back when they come.
+            foreach (var (_, _, reply) in inFlight)
+            {
+                _ = reply.ContinueWith(
+                    static done => PooledBody.Release(done.Result.Payload),
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
     }
 
     private bool CheckpointReached(int manager, long checkpoint) => _managers[manager].Shard!.Checkpoints.Newest >= checkpoint;

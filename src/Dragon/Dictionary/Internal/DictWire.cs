@@ -7,6 +7,9 @@ using Dragon.Runtime.Protocol;
 
 namespace Dragon.Dictionary.Internal;
 
+/// <summary>A value found by a batch read: the key's index in the batch and the value's encoding (valid during the call only).</summary>
+internal delegate void ValueFound(int index, ReadOnlySpan<byte> value);
+
 /// <summary>
 /// How dictionary operations travel in an <c>ObjectRequest</c> to a manager on another node, and the one layout of
 /// key-value pairs used by batches, scans and checkpoint files: a 32-bit length and the key's bytes, then (when values
@@ -159,28 +162,55 @@ internal static class DictWire
         return DictStatus.Ok;
     }
 
-    /// <summary>Reads the reply of <see cref="GetMany"/>: each value, or null for a key that has none.</summary>
-    public static void ReadValues(ReadOnlySpan<byte> data, Span<ReadOnlyMemory<byte>?> values, ReadOnlyMemory<byte> owner)
+    /// <summary>
+    /// Reads the reply of <see cref="GetMany"/> for <paramref name="count"/> keys: each value found goes to
+    /// <paramref name="found"/> with its key's index (counted from <paramref name="first"/>); a key that has none is skipped.
+    /// </summary>
+    public static void ReadValues(ReadOnlySpan<byte> data, int first, int count, ValueFound found)
     {
         var offset = 0;
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < count; i++)
         {
             var length = data.Length - offset >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(data[offset..]) : int.MinValue;
             if (length == -1)
             {
-                values[i] = null;
                 offset += 4;
                 continue;
             }
 
             if (length < 0 || length > data.Length - offset - 4)
             {
-                throw new InvalidDataException($"a reply to {values.Length} gets has a value of {length} bytes at byte {offset} of {data.Length}");
+                throw new InvalidDataException($"a reply to {count} gets has a value of {length} bytes at byte {offset} of {data.Length}");
             }
 
-            values[i] = owner.Slice(offset + 4, length);
+            found(first + i, data.Slice(offset + 4, length));
             offset += 4 + length;
         }
+
+        if (offset != data.Length)
+        {
+            throw new InvalidDataException($"a reply to {count} gets has {data.Length - offset} bytes past its last value");
+        }
+    }
+
+    /// <summary>The end of each key in a batch of keys without values, so that the batch can be sent in parts.</summary>
+    public static int[] KeyEnds(ReadOnlySpan<byte> keys, int count)
+    {
+        var ends = new int[count];
+        var reader = new PairReader(keys, withValues: false);
+        var offset = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (!reader.Next(out var key, out _))
+            {
+                throw new InvalidDataException($"a batch said to hold {count} keys holds {i}");
+            }
+
+            offset += 4 + key.Length;
+            ends[i] = offset;
+        }
+
+        return ends;
     }
 
     /// <summary>Reads pairs written by <see cref="WritePair"/>, checking every length against what is left.</summary>
