@@ -113,6 +113,16 @@ public static class ProcessScenarios
         var measurer = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.Length, large) with { Stdout = Stdio.Pipe });
         var measured = measurer.Stdout!.Receive<string>(TimeSpan.FromSeconds(30));
         Check.That(measurer.Join(TimeSpan.FromSeconds(30)) == 0 && measured == "length 100000", $"a 100 kB argument arrived whole ({measured})");
+
+        // A method's idle thread-pool threads do not spin, unless the template says otherwise.
+        const string spin = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+        foreach (var (env, expected) in new (Dictionary<string, string?>?, string)[] { (null, Environment.GetEnvironmentVariable(spin) ?? "0"), (new() { [spin] = "35" }, "35"), (new() { [spin] = null }, "unset") })
+        {
+            var child = DragonProcess.Start(ProcessTemplate.FromMethod(Workers.PrintVariable, spin) with { Stdout = Stdio.Pipe, Env = env });
+            var seen = child.Stdout!.Receive<string>(TimeSpan.FromSeconds(30));
+            Check.That(child.Join(TimeSpan.FromSeconds(30)) == 0 && seen == expected, $"a method child sees {spin}={expected} ({seen})");
+        }
+
         return 0;
     }
 
@@ -133,6 +143,8 @@ public static class Workers
 {
     /// <summary>Prints the length of <paramref name="text"/>.</summary>
     public static void Length(string text) => Console.WriteLine($"length {text.Length}");
+
+    public static void PrintVariable(string name) => Console.WriteLine(Environment.GetEnvironmentVariable(name) ?? "unset");
 
     /// <summary>Prints <paramref name="lines"/> numbered lines and exits with <paramref name="code"/>.</summary>
     public static int Count(string name, int lines, int code)

@@ -67,7 +67,9 @@ public sealed class ProcessScenarioTests : IDisposable
 
     [Fact]
     public void RuntimeObjects_PassedToAMethodInAnotherProcess_WorkThere() =>
-        RunResultChecks.AssertHas(Scenario(2, "pass-objects"), "the group was stopped from the other process", "a 100 kB argument arrived whole");
+        RunResultChecks.AssertHas(Scenario(2, "pass-objects"), "the group was stopped from the other process", "a 100 kB argument arrived whole",
+            "a method child sees DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0", "a method child sees DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=35",
+            "a method child sees DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=unset");
 
     public void Dispose() => _dragon.Dispose();
 }
