@@ -75,6 +75,8 @@ internal sealed class FramedConnection : IAsyncDisposable
     private readonly List<Chunked> _chunking = [];
     private bool _writing;
     private long _lastWriteEnd;
+    private int _requestsOut;
+    private int _servingCount;
 
     /// <summary>Notices that follow the last write within this are a stream: their write is deferred to batch them.</summary>
     private static readonly TimeSpan s_streaming = TimeSpan.FromMilliseconds(1);
@@ -129,10 +131,12 @@ internal sealed class FramedConnection : IAsyncDisposable
 
         // Fails at once when the reader has already ended: nothing would ever complete the reply.
         var completion = _pending.Add(id);
+        // Requests already awaiting their replies: then this one is part of a stream of them.
+        var others = Interlocked.Increment(ref _requestsOut) - 1;
         try
         {
             // Queued whole before this method first yields, so requests and notices given in order go out in order.
-            await EnqueueAsync(id, request, onDropped: null).ConfigureAwait(false);
+            await EnqueueAsync(id, request, onDropped: null, defer: others > 0).ConfigureAwait(false);
             using (cancellationToken.Register(static state => { var (connection, id) = ((FramedConnection, long))state!; connection.SendCancel(id); }, (this, id)))
             {
                 return await completion.Task.ConfigureAwait(false);
@@ -141,6 +145,7 @@ internal sealed class FramedConnection : IAsyncDisposable
         finally
         {
             _pending.Remove(id);
+            Interlocked.Decrement(ref _requestsOut);
         }
     }
 
@@ -193,10 +198,11 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <param name="id">The frame's id (0 for a notice).</param>
     /// <param name="message">What it carries.</param>
     /// <param name="onDropped">Called if the frame is never written (the connection ended first).</param>
-    /// <param name="defer">True for notices: while notices stream (the last write ended under a millisecond ago) the
+    /// <param name="defer">True for notices, for a request while others await their replies, and for a reply while
+    /// other requests are being served: while such messages stream (the last write ended under a millisecond ago) the
     /// write of an idle connection starts on the thread pool instead of on the caller, so a sender that streams
-    /// (puts, their reports) queues several before the write takes them all in one system call; a lone notice,
-    /// a request and a reply are written at once, for latency.</param>
+    /// (puts, their reports, pipelined requests and their replies) queues several before the write takes them all
+    /// in one system call; a lone notice, request or reply (a ping-pong) is written at once, for latency.</param>
     private ValueTask EnqueueAsync(long id, IMessage message, Action? onDropped, bool defer = false)
     {
         var parts = FrameCodec.EncodeParts(id, message);
@@ -408,6 +414,7 @@ internal sealed class FramedConnection : IAsyncDisposable
                     // Registered before the next frame is read, so a cancel that follows finds it.
                     var serving = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
                     _serving[frame.Id] = serving;
+                    Interlocked.Increment(ref _servingCount);
                     if (cancelledEarly.Remove(frame.Id))
                     {
                         serving.Cancel();
@@ -515,6 +522,7 @@ internal sealed class FramedConnection : IAsyncDisposable
     private async Task ServeAsync(long id, IMessage request, CancellationTokenSource serving)
     {
         IMessage reply;
+        var others = 0;
         try
         {
             reply = _handlers.Serve is { } serve
@@ -533,13 +541,15 @@ internal sealed class FramedConnection : IAsyncDisposable
         finally
         {
             _serving.TryRemove(id, out _);
+            // Other requests still being served: their replies follow this one, and may go in the same write.
+            others = Interlocked.Decrement(ref _servingCount);
         }
 
         serving.Dispose();
         var undelivered = _handlers.Undelivered is { } handler ? () => handler(request, reply) : (Action?)null;
         try
         {
-            await EnqueueAsync(id, reply, undelivered).ConfigureAwait(false);
+            await EnqueueAsync(id, reply, undelivered, defer: others > 0).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or DragonException)
         {
