@@ -66,9 +66,25 @@ internal sealed class LinkFramesTarget : FuzzTarget
     {
         using var stream = new MemoryStream(input, writable: false);
         var chunks = new ChunkAssembler("node 1");
+        var whole = true;
         while (FrameCodec.ReadRawAsync(stream, FrameCodec.MaxFrameBytes, CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } raw)
         {
-            _ = chunks.Add(raw.Id, raw.Body);
+            // Chunks both ways: copied in whole (AddChunk), and placed as a connection reads them (Begin/EndChunk).
+            whole = !whole;
+            if (whole || (raw.Id & ChunkAssembler.ChunkFlag) == 0)
+            {
+                _ = chunks.Add(raw.Id, raw.Body);
+                continue;
+            }
+
+            var prefix = chunks.PrefixBytes(raw.Id);
+            if (raw.Body.Length < prefix)
+            {
+                throw new InvalidDataException("a chunk shorter than its prefix");
+            }
+
+            raw.Body.AsSpan(prefix).CopyTo(chunks.BeginChunk(raw.Id, raw.Body.AsSpan(0, prefix), raw.Body.Length - prefix).Span);
+            _ = chunks.EndChunk(raw.Id, raw.Body[0] == 1, raw.Body.Length - prefix);
         }
     }
 

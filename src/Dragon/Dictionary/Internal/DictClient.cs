@@ -254,13 +254,24 @@ internal sealed class DictClient : IDisposable
         }
         finally
         {
-            // Parts still on their way when a read failed or was cancelled give their bodies back when they come.
+            // Parts still on their way when a read failed or was cancelled give their bodies back when they come (and
+            // their failures are observed: the first one is what the caller got).
             foreach (var (_, _, reply) in inFlight)
             {
                 _ = reply.ContinueWith(
-                    static done => PooledBody.Release(done.Result.Payload),
+                    static done =>
+                    {
+                        if (done.IsCompletedSuccessfully)
+                        {
+                            PooledBody.Release(done.Result.Payload);
+                        }
+                        else
+                        {
+                            _ = done.Exception;
+                        }
+                    },
                     CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskContinuationOptions.ExecuteSynchronously,
                     TaskScheduler.Default);
             }
         }

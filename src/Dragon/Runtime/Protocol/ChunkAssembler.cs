@@ -105,6 +105,77 @@ internal sealed class ChunkAssembler(string peer)
         return (id, parts.Decode());
     }
 
+    /// <summary>
+    /// Bytes of a chunk frame's body that come before its data: the last-chunk flag, and in a frame's first chunk the
+    /// whole body's length.
+    /// </summary>
+    public int PrefixBytes(long rawId) => _partial.ContainsKey(rawId & ~ChunkFlag) ? 1 : 5;
+
+    /// <summary>
+    /// Takes a chunk's prefix (<see cref="PrefixBytes"/> of them) and the length of the data that follows it, and
+    /// returns where that data goes: straight into the body being put together, so a chunk is read off the socket
+    /// once and never copied. Then <see cref="EndChunk"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A bad chunk; the link must end.</exception>
+    public Memory<byte> BeginChunk(long rawId, ReadOnlySpan<byte> prefix, int dataLength)
+    {
+        Debug.Assert((rawId & ChunkFlag) != 0, "not a chunk frame");
+        if (prefix.Length < 1 || prefix[0] > 1)
+        {
+            ProtocolError.ThrowFrame($"a chunk from {peer} has no valid last-chunk flag");
+        }
+
+        var id = rawId & ~ChunkFlag;
+        if (!_partial.TryGetValue(id, out var parts))
+        {
+            var total = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(prefix[1..]);
+            if (total < dataLength || total > FrameCodec.MaxFrameBytes)
+            {
+                ProtocolError.ThrowFrame($"a chunked frame from {peer} claims {total} bytes (its first chunk has {dataLength}, at most {FrameCodec.MaxFrameBytes})");
+            }
+
+            _partial[id] = parts = new Parts(total);
+        }
+
+        if (dataLength > parts.Total - parts.Length)
+        {
+            Drop(id, parts);
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Total} bytes it claimed");
+        }
+
+        if (parts.Length + dataLength > parts.Room)
+        {
+            parts.Grow();
+        }
+
+        return parts.SpaceMemory[..dataLength];
+    }
+
+    /// <summary>
+    /// The data <see cref="BeginChunk"/> placed has arrived: returns the decoded message once the last chunk is in,
+    /// else null.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A bad chunk or message; the link must end.</exception>
+    public (long Id, IMessage Message)? EndChunk(long rawId, bool last, int dataLength)
+    {
+        var id = rawId & ~ChunkFlag;
+        var parts = _partial[id];
+        parts.Length += dataLength;
+        if (!last)
+        {
+            return null;
+        }
+
+        _partial.Remove(id);
+        if (parts.Length != parts.Total)
+        {
+            parts.Release();
+            ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Total} bytes it claimed");
+        }
+
+        return (id, parts.Decode());
+    }
+
     private void Drop(long id, Parts parts)
     {
         _partial.Remove(id);
@@ -144,7 +215,9 @@ internal sealed class ChunkAssembler(string peer)
         public int Room => _pooled?.Length ?? _plain!.Length;
 
         /// <summary>Where the next bytes go.</summary>
-        public Span<byte> Space => _pooled is not null ? _pooled.Array.AsSpan(Length, _pooled.Length - Length) : _plain.AsSpan(Length);
+        public Span<byte> Space => SpaceMemory.Span;
+
+        public Memory<byte> SpaceMemory => _pooled is not null ? _pooled.Array.AsMemory(Length, _pooled.Length - Length) : _plain.AsMemory(Length);
 
         public void Grow()
         {

@@ -479,14 +479,24 @@ internal sealed class FramedConnection : IAsyncDisposable
     {
         while (await FrameCodec.ReadHeaderAsync(_input, header, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } next)
         {
-            // Chunks are read into one buffer the assembler copies from, so a large message leaves no garbage of its
-            // size behind; a whole frame gets its own body, which the decoded message keeps.
+            // A chunk's data is read straight into the body being put together (rented, so a large message leaves
+            // no garbage of its size behind), after its few bytes of prefix; a whole frame gets its own body, which
+            // the decoded message keeps.
             (long Id, IMessage Message)? frame;
             if ((next.Id & ChunkAssembler.ChunkFlag) != 0 && next.BodyLength <= chunkBuffer.Length)
             {
-                var body = chunkBuffer.AsMemory(0, next.BodyLength);
-                await FrameCodec.ReadBodyIntoAsync(_input, body, _closing.Token).ConfigureAwait(false);
-                frame = chunks.AddChunk(next.Id, body.Span);
+                var prefixBytes = chunks.PrefixBytes(next.Id);
+                if (next.BodyLength < prefixBytes)
+                {
+                    ProtocolError.ThrowFrame(next.BodyLength == 0 ? $"a chunk from {Peer} has no valid last-chunk flag" : $"the first chunk of a frame from {Peer} has no length");
+                }
+
+                var prefix = chunkBuffer.AsMemory(0, prefixBytes);
+                await FrameCodec.ReadBodyIntoAsync(_input, prefix, _closing.Token).ConfigureAwait(false);
+                var dataLength = next.BodyLength - prefixBytes;
+                var data = chunks.BeginChunk(next.Id, prefix.Span, dataLength);
+                await FrameCodec.ReadBodyIntoAsync(_input, data, _closing.Token).ConfigureAwait(false);
+                frame = chunks.EndChunk(next.Id, chunkBuffer[0] == 1, dataLength);
             }
             else if (PooledBody.Fits(next.BodyLength) && next.BodyLength <= chunkBuffer.Length)
             {
