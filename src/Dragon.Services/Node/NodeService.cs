@@ -610,6 +610,7 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
                 return;
             }
 
+            FramedConnection.SizeControlBuffers(client);
             var session = new ControlSession(this, client, _logger);
             _sessions[session] = 0;
             _ = session.RunAsync(_stopping.Token).ContinueWith(_ => _sessions.TryRemove(session, out byte _), TaskScheduler.Default);

@@ -146,6 +146,7 @@ internal sealed class RuntimeClient : IDisposable
     public static RuntimeClient Connect(string socketPath, string secret, ulong puid)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        FramedConnection.SizeControlBuffers(socket);
         try
         {
             socket.Connect(new UnixDomainSocketEndPoint(socketPath));

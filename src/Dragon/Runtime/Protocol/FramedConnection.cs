@@ -44,6 +44,21 @@ internal sealed class FrameHandlers
 /// </summary>
 internal sealed class FramedConnection : IAsyncDisposable
 {
+    /// <summary>
+    /// The kernel's buffers of a control socket (a process and its node service), each way. The default (208 KiB) holds
+    /// less than one large reply, so a reply of a mebibyte took several wake-ups of each side; with these, 1 MB
+    /// dictionary reads from another node went 25-35% faster (three runs each). The kernel uses the room only while
+    /// data waits in it, and caps it at <c>net.core.wmem_max</c>/<c>rmem_max</c>.
+    /// </summary>
+    public const int ControlBufferBytes = 2 << 20;
+
+    /// <summary>Sizes a control socket's kernel buffers (<see cref="ControlBufferBytes"/>); both ends do.</summary>
+    public static void SizeControlBuffers(Socket socket)
+    {
+        socket.SendBufferSize = ControlBufferBytes;
+        socket.ReceiveBufferSize = ControlBufferBytes;
+    }
+
     /// <summary>Frames larger than this travel in chunks.</summary>
     public const int ChunkBytes = 256 * 1024;
 
