@@ -43,10 +43,13 @@ public static class DictScenarios
         // Room for every version a phase holds at once (an overwrite allocates before it frees), in size classes.
         var perManager = ((long)clients * keys * (value + KeyBytes + 64) * 3 / 2 / nodes) + (16L << 20);
         using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = perManager, MaxKeysPerManager = ((long)clients * keys / nodes * 2) + 1024 });
+        // Each client's start and end of each phase (Stopwatch ticks: CLOCK_MONOTONIC, one clock for the processes of
+        // this machine), in a dictionary of their own that is never frozen.
+        using var spans = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 4 << 20 });
         using var ready = new DragonBarrier(clients + 1);
         using var done = new DragonBarrier(clients + 1);
         var workers = Enumerable.Range(0, clients)
-            .Select(c => DragonProcess.Start(ProcessTemplate.FromMethod(Client, dict, ready, done, c, keys, value, batch, string.Join(',', ops))
+            .Select(c => DragonProcess.Start(ProcessTemplate.FromMethod(Client, dict, spans, ready, done, c, keys, value, batch, string.Join(',', ops))
                 with { Policy = Policy.OnNode(c % nodes) }))
             .ToArray();
         // A client that fails ends the benchmark at once (its barrier would otherwise keep the others waiting).
@@ -77,9 +80,20 @@ public static class DictScenarios
                 }
 
                 ready.Wait(TimeSpan.FromMinutes(5), failed.Token);
-                var start = Stopwatch.GetTimestamp();
                 done.Wait(TimeSpan.FromMinutes(5), failed.Token);
-                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                // From the first client's start to the last one's end, as each measured it: the head's own clock would
+                // start late whenever the head ran after the clients the barrier let go (a phase of a few milliseconds
+                // then showed several times the machine's memory bandwidth).
+                var measured = spans.GetMany(Enumerable.Range(0, clients).Select(SpanKey));
+                if (measured.Count != clients)
+                {
+                    Console.Error.WriteLine($"FAIL {clients - measured.Count} clients left no span for {op}");
+                    return 1;
+                }
+
+                var first = measured.Values.Min(v => BitConverter.ToInt64(v, 0));
+                var last = measured.Values.Max(v => BitConverter.ToInt64(v, 8));
+                var seconds = (last - first) / (double)Stopwatch.Frequency;
                 if (op == KvPeerClient.WarmRead)
                 {
                     continue;
@@ -125,7 +139,9 @@ public static class DictScenarios
     }
 
     /// <summary>One client: its keys, a value, and the phases in order, each between the two barriers.</summary>
-    public static int Client(DragonDictionary<string, byte[]> dict, DragonBarrier ready, DragonBarrier done, int client, int keys, int value, int batch, string ops)
+    private static string SpanKey(int client) => $"span-{client}";
+
+    public static int Client(DragonDictionary<string, byte[]> dict, DragonDictionary<string, byte[]> spans, DragonBarrier ready, DragonBarrier done, int client, int keys, int value, int batch, string ops)
     {
         var names = Enumerable.Range(0, keys).Select(i => KeyOf(client, i)).ToArray();
         var data = new byte[value];
@@ -161,6 +177,7 @@ public static class DictScenarios
         foreach (var op in ops.Split(','))
         {
             ready.Wait(TimeSpan.FromMinutes(5));
+            var started = Stopwatch.GetTimestamp();
             var trace = PhaseTrace.Start();
             switch (op)
             {
@@ -193,7 +210,12 @@ public static class DictScenarios
                     break;
             }
 
+            var ended = Stopwatch.GetTimestamp();
             trace?.Print(client, op);
+            var span = new byte[16];
+            BitConverter.TryWriteBytes(span, started);
+            BitConverter.TryWriteBytes(span.AsSpan(8), ended);
+            spans[SpanKey(client)] = span;
             done.Wait(TimeSpan.FromMinutes(5));
         }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using StackExchange.Redis;
 
@@ -6,7 +7,7 @@ namespace Dragon.Bench.Scenarios;
 /// <summary>
 /// One client process of the peers' dictionary benchmark: a connection of its own to the Redis or Garnet server,
 /// its own keys. It speaks to its parent (<see cref="KvPeerScenarios"/>) over stdin/stdout: it prints
-/// <c>ready</c> once connected and prepared, then for each operation waits for <c>go</c> and prints <c>done OPS</c>.
+/// <c>ready</c> once connected and prepared, then for each operation waits for <c>go</c> and prints <c>done OPS START END</c> (its own span, Stopwatch ticks).
 /// The end of stdin (the parent gone) ends it.
 /// </summary>
 internal static class KvPeerClient
@@ -49,6 +50,7 @@ internal static class KvPeerClient
                 return 1;
             }
 
+            var started = Stopwatch.GetTimestamp();
             var ops = op switch
             {
                 "put" => Put(db, keys, value, Window(args)),
@@ -57,7 +59,8 @@ internal static class KvPeerClient
                 "get1" => GetOneByOne(db, keys, args.Value),
                 _ => Get(db, keys, args.Value, Window(args)),
             };
-            Console.WriteLine($"done {ops}");
+            // The span as this client measured it (Stopwatch ticks, one clock for the machine), as ours report theirs.
+            Console.WriteLine($"done {ops} {started} {Stopwatch.GetTimestamp()}");
         }
 
         return 0;

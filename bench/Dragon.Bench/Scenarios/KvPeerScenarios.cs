@@ -52,19 +52,24 @@ internal static class KvPeerScenarios
 
             foreach (var op in KvPeerClient.Phases(args))
             {
-                var start = Stopwatch.GetTimestamp();
                 foreach (var client in clients)
                 {
                     client.StandardInput.WriteLine("go");
                 }
 
+                // From the first client's start to the last one's end, as each measured it (as ours are timed).
                 long ops = 0;
+                var first = long.MaxValue;
+                var last = long.MinValue;
                 foreach (var client in clients)
                 {
-                    ops += long.Parse(Expect(client, "done ")["done ".Length..], CultureInfo.InvariantCulture);
+                    var done = Expect(client, "done ")["done ".Length..].Split(' ');
+                    ops += long.Parse(done[0], CultureInfo.InvariantCulture);
+                    first = Math.Min(first, long.Parse(done[1], CultureInfo.InvariantCulture));
+                    last = Math.Max(last, long.Parse(done[2], CultureInfo.InvariantCulture));
                 }
 
-                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                var seconds = (last - first) / (double)Stopwatch.Frequency;
                 if (op != KvPeerClient.WarmRead)
                 {
                     Console.WriteLine(args.Line(args.System, 1, op, ops, seconds));
