@@ -19,8 +19,8 @@ Medians of ROUNDS rounds; the order of the systems rotates every round.
 Both sides take the same arguments (the peers add --system, --port and --inflight; ours takes its node count from
 the run and may ignore --nodes):
     --clients N --value BYTES --bytes-per-client B --batch BATCH --ops put,mput,get,fget --nodes K
-and print one line per operation (ops in total over the clients; seconds from the common start of the operation,
-all clients ready, to the last client's end):
+and print one line per operation (ops in total over the clients; seconds from the first client's start of the
+operation to the last client's end, as the clients measured them on the machine's one monotonic clock):
     BENCH ddict system=<dragon|redis|garnet> nodes=<K> clients=<N> value=<BYTES> op=<OP> ops=<N> seconds=<S>
 Ours missing or failing leaves its columns and the ratios n/a.
 
