@@ -133,7 +133,8 @@ internal sealed class DictShardHost : HostedObject
         var output = new PooledWriter((int)Math.Clamp((long)perKey * keys, 4096, MaxReplyHint));
         try
         {
-            var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output);
+            // At most about a part's size (the asker asks again for the keys after where it stopped).
+            var status = DictWire.GetMany(_shard, request.Payload.Span, request.Argument, output, DictClient.ReplyBytes);
             if (keys > 0)
             {
                 Volatile.Write(ref _bytesPerKey, (output.WrittenCount / keys) + 8);

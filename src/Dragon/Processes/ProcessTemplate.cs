@@ -178,13 +178,23 @@ public sealed record ProcessTemplate
             {
                 env.Add(new("DOTNET_STARTUP_HOOKS", MethodTargets.StartupHookPath()));
             }
-            // The child's idle thread-pool threads sleep at once instead of spinning (sched_yield) for more work,
-            // unless the template or this process's environment sets it: a node's processes share its CPUs, and with
-            // four dictionary clients on 2 CPUs the spin took a third of their CPU (puts across nodes 1.3-1.6x faster
-            // without it, batch puts 1.5x). The launcher and node services are built the same way.
-            if (Env?.ContainsKey(ThreadPoolSpinLimit) != true && Environment.GetEnvironmentVariable(ThreadPoolSpinLimit) is null)
+            // The child's idle thread-pool threads sleep at once instead of spinning (sched_yield) for more work: a
+            // node's processes share its CPUs, and with four dictionary clients on 2 CPUs the spin took a third of
+            // their CPU (puts across nodes 1.3-1.6x faster without it, batch puts 1.5x). The launcher and node
+            // services are built the same way. A template that names the variable decides; otherwise the child gets
+            // this process's own setting (the child's environment is its node's, not this process's), and none when
+            // this process has it from elsewhere (COMPlus_, or its runtimeconfig, which the variable would override).
+            if (Env?.ContainsKey(ThreadPoolSpinLimit) != true)
             {
-                env.Add(new(ThreadPoolSpinLimit, "0"));
+                if (Environment.GetEnvironmentVariable(ThreadPoolSpinLimit) is { } own)
+                {
+                    env.Add(new(ThreadPoolSpinLimit, own));
+                }
+                else if (Environment.GetEnvironmentVariable("COMPlus_ThreadPool_UnfairSemaphoreSpinLimit") is null
+                    && AppContext.GetData("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit") is null)
+                {
+                    env.Add(new(ThreadPoolSpinLimit, "0"));
+                }
             }
 
             name = MethodTargets.Describe(Method);

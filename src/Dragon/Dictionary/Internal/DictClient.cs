@@ -189,8 +189,10 @@ internal sealed class DictClient : IDisposable
     /// skipped). <paramref name="keys"/> are <see cref="DictWire"/> pairs without values. From its shard here, or in
     /// requests to its node: the keys go in parts whose replies hold about <see cref="ReplyBytes"/> each (judged from
     /// the bytes a key took in this manager's previous replies), <see cref="PartsInFlight"/> at most on their way, and
-    /// a reply's body goes back to the pool once its values are handed on. So a batch of large values holds about
-    /// that much in each process on the way, and never one message of the whole batch. Calls to
+    /// a reply's body goes back to the pool once its values are handed on. A manager stops a reply once it holds
+    /// <see cref="ReplyBytes"/> and the keys after where it stopped are asked again, so a reply stays about that size
+    /// even when the judgement was wrong (values far larger than the last ones). So a batch of large values holds
+    /// about that much per part in each process on the way, and never one message of the whole batch. Calls to
     /// <paramref name="found"/> for one manager come one at a time.
     /// </summary>
     public async Task GetManyAsync(int manager, ReadOnlyMemory<byte> keys, int count, long checkpoint, ValueFound found, CancellationToken cancellationToken)
@@ -217,24 +219,33 @@ internal sealed class DictClient : IDisposable
         }
 
         var ends = DictWire.KeyEnds(keys.Span, count);
+        // Ranges of keys still to ask for: the batch at first, then what is left of it, and the keys after where a
+        // manager stopped its reply at its bound (so a part's reply is bounded even when the size judged from earlier
+        // replies was far too small).
+        var toAsk = new Stack<(int First, int Count)>();
+        toAsk.Push((0, count));
         var inFlight = new Queue<(int First, int Count, Task<ObjectReply> Reply)>();
         try
         {
-            var next = 0;
-            while (next < count || inFlight.Count > 0)
+            while (toAsk.Count > 0 || inFlight.Count > 0)
             {
                 // A manager not read from yet gets a first part alone: its reply tells how large the rest will be.
                 var perKey = Volatile.Read(ref _replyBytesPerKey[manager]);
-                if (next < count && inFlight.Count < PartsInFlight && (perKey > 0 || inFlight.Count == 0))
+                if (toAsk.Count > 0 && inFlight.Count < PartsInFlight && (perKey > 0 || inFlight.Count == 0))
                 {
-                    var take = Math.Min(count - next, perKey > 0 ? Math.Max(1, ReplyBytes / perKey) : FirstPartKeys);
-                    var from = next == 0 ? 0 : ends[next - 1];
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var (from, left) = toAsk.Pop();
+                    var take = Math.Min(left, perKey > 0 ? Math.Max(1, ReplyBytes / perKey) : FirstPartKeys);
                     // The request itself is held to the same size (many small keys that have no values).
-                    var fits = Array.BinarySearch(ends, next, take, from + ReplyBytes);
-                    take = Math.Max(1, (fits >= 0 ? fits + 1 : ~fits) - next);
-                    var part = keys[from..ends[next + take - 1]];
-                    inFlight.Enqueue((next, take, RemoteAsync(manager, ObjectOp.DictGetMany, part, checkpoint, 0, cancellationToken)));
-                    next += take;
+                    var start = from == 0 ? 0 : ends[from - 1];
+                    var fits = Array.BinarySearch(ends, from, take, start + ReplyBytes);
+                    take = Math.Max(1, (fits >= 0 ? fits + 1 : ~fits) - from);
+                    if (take < left)
+                    {
+                        toAsk.Push((from + take, left - take));
+                    }
+
+                    inFlight.Enqueue((from, take, RemoteAsync(manager, ObjectOp.DictGetMany, keys[start..ends[from + take - 1]], checkpoint, 0, cancellationToken)));
                     continue;
                 }
 
@@ -243,8 +254,12 @@ internal sealed class DictClient : IDisposable
                 inFlight.Dequeue();
                 try
                 {
-                    Volatile.Write(ref _replyBytesPerKey[manager], Math.Max(1, payload.Length / taken));
-                    DictWire.ReadValues(payload.Span, first, taken, found);
+                    var answered = DictWire.ReadValues(payload.Span, first, taken, found);
+                    Volatile.Write(ref _replyBytesPerKey[manager], Math.Max(1, payload.Length / answered));
+                    if (answered < taken)
+                    {
+                        toAsk.Push((first + answered, taken - answered));
+                    }
                 }
                 finally
                 {

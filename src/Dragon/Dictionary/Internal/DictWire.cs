@@ -127,10 +127,13 @@ internal static class DictWire
 
     /// <summary>
     /// Reads the keys of <paramref name="keys"/> (pairs without values) from <paramref name="shard"/>, writing for each
-    /// its value's length and bytes, or -1 when it has none. Anything but found or not found stops it.
+    /// its value's length and bytes, or -1 when it has none. Anything but found or not found stops it. Once
+    /// <paramref name="maxBytes"/> are written it stops before the next key: the reply answers the keys before it,
+    /// and the asker asks again for the rest (<see cref="ReadValues"/> says how many were answered).
     /// </summary>
-    public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, IBufferWriter<byte> output)
+    public static DictStatus GetMany(DictShard shard, ReadOnlySpan<byte> keys, long checkpoint, IBufferWriter<byte> output, int maxBytes = int.MaxValue)
     {
+        var written = 0L;
         var reader = new PairReader(keys, withValues: false);
         // Each value straight out of the shard into the reply, behind its length; committed once the read is known
         // whole (a read that raced a writer writes the same space again).
@@ -141,13 +144,14 @@ internal static class DictWire
             value.CopyTo(span[4..]);
             return value.Length;
         };
-        while (reader.Next(out var key, out _))
+        while (written < maxBytes && reader.Next(out var key, out _))
         {
             var status = shard.TryDecode(key, DictHash.Of(key), checkpoint, copy, out var length);
             if (status == DictStatus.NotFound)
             {
                 BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), -1);
                 output.Advance(4);
+                written += 4;
                 continue;
             }
 
@@ -157,20 +161,27 @@ internal static class DictWire
             }
 
             output.Advance(4 + length);
+            written += 4 + length;
         }
 
         return DictStatus.Ok;
     }
 
     /// <summary>
-    /// Reads the reply of <see cref="GetMany"/> for <paramref name="count"/> keys: each value found goes to
-    /// <paramref name="found"/> with its key's index (counted from <paramref name="first"/>); a key that has none is skipped.
+    /// Reads the reply of <see cref="GetMany"/> for up to <paramref name="count"/> keys: each value found goes to
+    /// <paramref name="found"/> with its key's index (counted from <paramref name="first"/>); a key that has none is
+    /// skipped. Returns how many keys the reply answered (fewer than asked when the manager stopped at its bound).
     /// </summary>
-    public static void ReadValues(ReadOnlySpan<byte> data, int first, int count, ValueFound found)
+    public static int ReadValues(ReadOnlySpan<byte> data, int first, int count, ValueFound found)
     {
         var offset = 0;
         for (var i = 0; i < count; i++)
         {
+            if (offset == data.Length && i > 0)
+            {
+                return i;
+            }
+
             var length = data.Length - offset >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(data[offset..]) : int.MinValue;
             if (length == -1)
             {
@@ -191,6 +202,8 @@ internal static class DictWire
         {
             throw new InvalidDataException($"a reply to {count} gets has {data.Length - offset} bytes past its last value");
         }
+
+        return count;
     }
 
     /// <summary>The end of each key in a batch of keys without values, so that the batch can be sent in parts.</summary>

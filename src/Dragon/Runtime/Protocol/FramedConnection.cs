@@ -242,7 +242,9 @@ internal sealed class FramedConnection : IAsyncDisposable
 
             if (length > ChunkBytes && id != 0)
             {
-                _chunking.Add(new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped, written));
+                // It takes its place in the queue: its first chunk goes out after what was queued before it and
+                // before what is queued after it (a cancel of it must not arrive before it has begun).
+                _queue.Enqueue(new Outgoing([], ChunkBytes, onDropped, null, new Chunked(id, parts, length - FrameCodec.HeaderBytes, onDropped, written)));
             }
             else
             {
@@ -295,6 +297,13 @@ internal sealed class FramedConnection : IAsyncDisposable
                 {
                     var next = _queue.Dequeue();
                     bytes += next.Length;
+                    if (next.Chunked is { } chunked)
+                    {
+                        // Its first chunk ends this batch (below), so nothing queued after it goes first.
+                        _chunking.Add(chunked);
+                        break;
+                    }
+
                     foreach (var part in next.Parts)
                     {
                         pieces.Add(Segment(part));
@@ -630,7 +639,8 @@ internal sealed class FramedConnection : IAsyncDisposable
     }
 
     /// <summary>A frame queued whole; <paramref name="Written"/> is a rented payload to give back once it is written.</summary>
-    private readonly record struct Outgoing(IReadOnlyList<ReadOnlyMemory<byte>> Parts, int Length, Action? OnDropped, PooledBody? Written);
+    /// <summary>A frame to write whole, or (<paramref name="Chunked"/>) the place in the queue of a frame going in chunks.</summary>
+    private readonly record struct Outgoing(IReadOnlyList<ReadOnlyMemory<byte>> Parts, int Length, Action? OnDropped, PooledBody? Written, Chunked? Chunked = null);
 
     /// <summary>A frame going out in chunks; the first chunk also carries the whole body's length.</summary>
     private sealed class Chunked(long id, IReadOnlyList<ReadOnlyMemory<byte>> parts, int bodyLength, Action? onDropped, PooledBody? written)
