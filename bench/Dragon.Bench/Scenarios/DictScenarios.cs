@@ -72,8 +72,9 @@ public static class DictScenarios
             ready.Wait(TimeSpan.FromMinutes(5), failed.Token);
             done.Wait(TimeSpan.FromMinutes(5), failed.Token);
             dict.Clear();
-            foreach (var op in ops)
+            for (var phase = 0; phase < ops.Length; phase++)
             {
+                var op = ops[phase];
                 if (op == "fget")
                 {
                     dict.Freeze();
@@ -84,7 +85,7 @@ public static class DictScenarios
                 // From the first client's start to the last one's end, as each measured it: the head's own clock would
                 // start late whenever the head ran after the clients the barrier let go (a phase of a few milliseconds
                 // then showed several times the machine's memory bandwidth).
-                var measured = spans.GetMany(Enumerable.Range(0, clients).Select(SpanKey));
+                var measured = spans.GetMany(Enumerable.Range(0, clients).Select(c => SpanKey(c, phase)));
                 if (measured.Count != clients)
                 {
                     Console.Error.WriteLine($"FAIL {clients - measured.Count} clients left no span for {op}");
@@ -139,7 +140,7 @@ public static class DictScenarios
     }
 
     /// <summary>One client: its keys, a value, and the phases in order, each between the two barriers.</summary>
-    private static string SpanKey(int client) => $"span-{client}";
+    private static string SpanKey(int client, int phase) => $"span-{client}-{phase}";
 
     public static int Client(DragonDictionary<string, byte[]> dict, DragonDictionary<string, byte[]> spans, DragonBarrier ready, DragonBarrier done, int client, int keys, int value, int batch, string ops)
     {
@@ -174,8 +175,10 @@ public static class DictScenarios
         ready.Wait(TimeSpan.FromMinutes(5));
         Put(dict, names, isLocal, data);
         done.Wait(TimeSpan.FromMinutes(5));
-        foreach (var op in ops.Split(','))
+        var phases = ops.Split(',');
+        for (var phase = 0; phase < phases.Length; phase++)
         {
+            var op = phases[phase];
             ready.Wait(TimeSpan.FromMinutes(5));
             var started = Stopwatch.GetTimestamp();
             var trace = PhaseTrace.Start();
@@ -215,7 +218,7 @@ public static class DictScenarios
             var span = new byte[16];
             BitConverter.TryWriteBytes(span, started);
             BitConverter.TryWriteBytes(span.AsSpan(8), ended);
-            spans[SpanKey(client)] = span;
+            spans[SpanKey(client, phase)] = span;
             done.Wait(TimeSpan.FromMinutes(5));
         }
 

@@ -7,8 +7,8 @@ namespace Dragon.Bench.Scenarios;
 /// The peers' side of the dictionary benchmark (bench/ddict/ddict.py): <c>Dragon.Bench kv-peer ARGS</c>, run
 /// outside the runtime against a Redis or Garnet server on loopback, through StackExchange.Redis. The clients are
 /// CLIENTS separate processes (this program again, with <c>--client I</c>), as our clients are, each with its own
-/// connection. The server is flushed first; then, per operation, all clients ready, one go, and the wall time to the
-/// last client's done: one <see cref="DictBenchArgs.Line"/> per operation (an untimed read pass first, see
+/// connection. The server is flushed first; then, per operation, all clients ready, one go, and the time from the first
+/// client's start to the last client's end as the clients measured them (as ours are timed): one <see cref="DictBenchArgs.Line"/> per operation (an untimed read pass first, see
 /// <see cref="KvPeerClient.Phases(DictBenchArgs)"/>). Frozen get is the peers' plain get (they have no freeze), over the keys mput
 /// wrote.
 /// </summary>

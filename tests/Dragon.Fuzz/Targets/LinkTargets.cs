@@ -77,12 +77,7 @@ internal sealed class LinkFramesTarget : FuzzTarget
                 continue;
             }
 
-            var prefix = chunks.PrefixBytes(raw.Id);
-            if (raw.Body.Length < prefix)
-            {
-                throw new InvalidDataException("a chunk shorter than its prefix");
-            }
-
+            var prefix = chunks.PrefixBytes(raw.Id, raw.Body.Length);
             raw.Body.AsSpan(prefix).CopyTo(chunks.BeginChunk(raw.Id, raw.Body.AsSpan(0, prefix), raw.Body.Length - prefix).Span);
             _ = chunks.EndChunk(raw.Id, raw.Body[0] == 1, raw.Body.Length - prefix);
         }

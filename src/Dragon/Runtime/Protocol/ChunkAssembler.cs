@@ -48,68 +48,27 @@ internal sealed class ChunkAssembler(string peer)
     /// <exception cref="InvalidDataException">A bad chunk or message; the link must end.</exception>
     public (long Id, IMessage Message)? AddChunk(long rawId, ReadOnlySpan<byte> body)
     {
-        Debug.Assert((rawId & ChunkFlag) != 0, "not a chunk frame");
-        if (body.Length < 1 || body[0] > 1)
-        {
-            ProtocolError.ThrowFrame($"a chunk from {peer} has no valid last-chunk flag");
-        }
-
-        var id = rawId & ~ChunkFlag;
-        var data = body[1..];
-        if (!_partial.TryGetValue(id, out var parts))
-        {
-            // The first chunk gives the whole body's length. As for a whole frame, the claim alone never makes this
-            // side allocate much: room for 256 KiB first, the exact whole once more than that has arrived, and every
-            // chunk is copied into it as it comes. The room is rented (a body the decoded message keeps goes back
-            // to the pool when the message is written on or consumed; see PooledBody).
-            if (data.Length < 4)
-            {
-                ProtocolError.ThrowFrame($"the first chunk of a frame from {peer} has no length");
-            }
-
-            var total = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(data);
-            data = data[4..];
-            if (total < data.Length || total > FrameCodec.MaxFrameBytes)
-            {
-                ProtocolError.ThrowFrame($"a chunked frame from {peer} claims {total} bytes (its first chunk has {data.Length}, at most {FrameCodec.MaxFrameBytes})");
-            }
-
-            _partial[id] = parts = new Parts(total);
-        }
-
-        if (data.Length > parts.Total - parts.Length)
-        {
-            Drop(id, parts);
-            ProtocolError.ThrowFrame($"a chunked frame from {peer} grew past the {parts.Total} bytes it claimed");
-        }
-
-        if (parts.Length + data.Length > parts.Room)
-        {
-            parts.Grow();
-        }
-
-        data.CopyTo(parts.Space);
-        parts.Length += data.Length;
-        if (body[0] == 0)
-        {
-            return null;
-        }
-
-        _partial.Remove(id);
-        if (parts.Length != parts.Total)
-        {
-            parts.Release();
-            ProtocolError.ThrowFrame($"a chunked frame from {peer} ended at {parts.Length} of the {parts.Total} bytes it claimed");
-        }
-
-        return (id, parts.Decode());
+        var prefix = PrefixBytes(rawId, body.Length);
+        var data = body[prefix..];
+        data.CopyTo(BeginChunk(rawId, body[..prefix], data.Length).Span);
+        return EndChunk(rawId, body[0] == 1, data.Length);
     }
 
     /// <summary>
     /// Bytes of a chunk frame's body that come before its data: the last-chunk flag, and in a frame's first chunk the
     /// whole body's length.
     /// </summary>
-    public int PrefixBytes(long rawId) => _partial.ContainsKey(rawId & ~ChunkFlag) ? 1 : 5;
+    /// <exception cref="InvalidDataException">The chunk's body (<paramref name="bodyLength"/>) is shorter than that.</exception>
+    public int PrefixBytes(long rawId, int bodyLength)
+    {
+        var prefix = _partial.ContainsKey(rawId & ~ChunkFlag) ? 1 : 5;
+        if (bodyLength < prefix)
+        {
+            ProtocolError.ThrowFrame(bodyLength == 0 ? $"a chunk from {peer} has no valid last-chunk flag" : $"the first chunk of a frame from {peer} has no length");
+        }
+
+        return prefix;
+    }
 
     /// <summary>
     /// Takes a chunk's prefix (<see cref="PrefixBytes"/> of them) and the length of the data that follows it, and
@@ -128,6 +87,10 @@ internal sealed class ChunkAssembler(string peer)
         var id = rawId & ~ChunkFlag;
         if (!_partial.TryGetValue(id, out var parts))
         {
+            // The first chunk gives the whole body's length. As for a whole frame, the claim alone never makes this
+            // side allocate much: room for 256 KiB first, the exact whole once more than that has arrived, and every
+            // chunk goes into it as it comes. The room is rented (a body the decoded message keeps goes back to the
+            // pool when the message is written on or consumed; see PooledBody).
             var total = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(prefix[1..]);
             if (total < dataLength || total > FrameCodec.MaxFrameBytes)
             {

@@ -509,12 +509,7 @@ internal sealed class FramedConnection : IAsyncDisposable
             (long Id, IMessage Message)? frame;
             if ((next.Id & ChunkAssembler.ChunkFlag) != 0 && next.BodyLength <= chunkBuffer.Length)
             {
-                var prefixBytes = chunks.PrefixBytes(next.Id);
-                if (next.BodyLength < prefixBytes)
-                {
-                    ProtocolError.ThrowFrame(next.BodyLength == 0 ? $"a chunk from {Peer} has no valid last-chunk flag" : $"the first chunk of a frame from {Peer} has no length");
-                }
-
+                var prefixBytes = chunks.PrefixBytes(next.Id, next.BodyLength);
                 var prefix = chunkBuffer.AsMemory(0, prefixBytes);
                 await FrameCodec.ReadBodyIntoAsync(_input, prefix, _closing.Token).ConfigureAwait(false);
                 var dataLength = next.BodyLength - prefixBytes;
