@@ -4,10 +4,11 @@
 GUPS-style: CLIENTS client processes, each writing its own KEYS distinct 128-byte keys and reading them back in a
 shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: max(64, MIB_PER_CLIENT MiB / value), so that a
 1 MB run is not a thousand times longer than a 1 KB one). Operations:
-put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled), fget (the mput keys, shuffled, on
-a frozen dictionary; the peers have no freeze, so theirs is a plain get), and for the peers alone mput-sets (the
-batch as pipelined SETs, not one MSET: their mput is the better of the two) and get1 (get one call at a time,
-unpipelined, at most 4,096 keys a client), and for ours alone on one node bget (get into the caller's buffer) and
+put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled: the peers pipelined, ours in
+batches of BATCH keys a manager through GetManyAsync, 4 batches in flight), fget (the mput keys, shuffled, on a frozen
+dictionary; the peers have no freeze, so theirs is a plain get), get1 (get one call at a time, unpipelined and
+unbatched, at most 4,096 keys a client), for the peers alone mput-sets (the batch as pipelined SETs, not one MSET:
+their mput is the better of the two), and for ours alone on one node bget (get into the caller's buffer) and
 copy (the node's memory copy rate: each client copying the same blocks within its own memory), for the target on
 large values (within 0.5x of the copy rate).
 Peers: redis-server and Garnet (the garnet-server dotnet tool) on free loopback ports for the run, no persistence,
@@ -50,7 +51,7 @@ dragon = os.path.join(root, "artifacts/bin/dragon")
 bench_dll = os.path.join(root, "artifacts/build/bin/Dragon.Bench/release/Dragon.Bench.dll")
 garnet_server = os.path.join(root, "artifacts/tools/garnet/garnet-server")
 line_re = re.compile(r"^BENCH ddict system=(\w+) nodes=(\d+) clients=(\d+) value=(\d+) op=([\w-]+) ops=(\d+) seconds=([0-9.eE+-]+)\s*$", re.M)
-ours_ops = ["put", "mput", "get", "fget"]
+ours_ops = ["put", "mput", "get", "fget", "get1"]
 # Ours alone, on one node: bget (get into the caller's buffer, TryCopyValueTo) and copy (the same blocks copied within
 # each client's own memory, no dictionary: the memory copy rate of the node, measured by the same processes).
 copy_ops = ["bget", "copy"]
@@ -232,8 +233,8 @@ def report():
                   + "".join(f"{fmt(rt, 2) if op in ours_ops else '':>10}" for rt in ratios))
     print("ratio: ours over the better peer. The peers run once, on one loopback server: their figures stand under every\n"
           "node count (clients split over two nodes mean nothing to them). Peer mput: the better of MSET (M) and the batch\n"
-          "as pipelined SETs (S). fget for the peers is a plain get of the mput keys (they have no freeze); get1 is their\n"
-          "get one call at a time (at most 4,096 keys a client), for reference.")
+          "as pipelined SETs (S). get: the peers pipelined, ours GetManyAsync batches. fget for the peers is a plain get of\n"
+          "the mput keys (they have no freeze). get1: one call at a time, unpipelined (at most 4,096 keys a client).")
     for n in node_counts:
         if n != 1:
             print(f"targets on {n} nodes (>= 1): get {fmt(worst.get((n, 'get')), 2)} put {fmt(worst.get((n, 'put')), 2)}; "

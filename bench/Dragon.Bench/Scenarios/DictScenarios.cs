@@ -7,14 +7,17 @@ namespace Dragon.Bench.Scenarios;
 /// <summary>
 /// The dictionary benchmark's side of ours (gups-style, the shape of Dragon's DDict benchmark): CLIENTS processes
 /// spread over the run's nodes, each with its own keys of 128 bytes and values of VALUE bytes, about BYTES per client;
-/// phases put (one key at a time), mput (batches), get (in a shuffled order) and fget (the same, dictionary frozen);
-/// bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the floor of any read: the same blocks in
-/// the same order copied within the client's own memory) go over the keys enough times to move 256 MiB a client.
+/// phases put (one key at a time), mput (batches), get (in a shuffled order, in batches through <c>GetManyAsync</c>,
+/// as the peers pipeline theirs), fget (the same, dictionary frozen) and get1 (one <c>TryGetValue</c> at a time, 4,096
+/// keys a client, as the peers' get1); bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the
+/// floor of any read: the same blocks in the same order copied within the client's own memory) go over the keys enough
+/// times to move 256 MiB a client.
 /// Before the first read phase, an untimed read pass (warm-get), as the peers' clients take one.
 /// Each phase starts when every client is ready and ends when the last one is done; the head prints
 /// <c>BENCH ddict system=dragon nodes=K clients=N value=V op=OP ops=TOTAL seconds=S</c>, the line the peers print too.
-/// Keys on another node's manager go as the peers' do, pipelined: puts 64 in flight per client, gets 64 to a request
-/// with up to 4 requests in flight. Untimed first: each client runs every operation on keys of its own (so the phases
+/// Keys on another node's manager go as the peers' do, pipelined: puts 64 in flight per client; gets in batches of 64
+/// keys a manager with up to 4 batches in flight (the part of a batch on this node's manager is read at once, out of
+/// shared memory, the part on another node's is one request). Untimed first: each client runs every operation on keys of its own (so the phases
 /// time compiled code), then puts all its keys once and the dictionary is cleared, so the phases use memory already
 /// touched, as a server that has run before does (a peer keeps its memory across FLUSHALL). On this VM a first touch
 /// of a page costs several microseconds, more than a put.
@@ -22,6 +25,9 @@ namespace Dragon.Bench.Scenarios;
 public static class DictScenarios
 {
     private const int KeyBytes = 128;
+
+    // get1 reads this many keys a client one call at a time, as the peers' get1 does.
+    private const int OneByOneKeys = 4_096;
 
     // bget and copy move at least this much a client (passes over its keys), so that a phase of large values lasts
     // long enough to time: 64 reads of 1 MB take a few milliseconds, about what the barriers cost.
@@ -102,7 +108,7 @@ public static class DictScenarios
 
                 Console.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(long)clients * keys * (op is "bget" or "copy" ? Passes(keys, value) : 1)} seconds={seconds:F4}"));
+                    $"BENCH ddict system=dragon nodes={nodes} clients={clients} value={value} op={op} ops={(op == "get1" ? (long)clients * Math.Min(OneByOneKeys, keys) : (long)clients * keys * (op is "bget" or "copy" ? Passes(keys, value) : 1))} seconds={seconds:F4}"));
                 if (op == "fget")
                 {
                     dict.Unfreeze();
@@ -157,6 +163,7 @@ public static class DictScenarios
         Put(dict, warm, warmLocal, data);
         dict.SetMany(warm.Take(batch).Select(n => KeyValuePair.Create(n, data)));
         Get(dict, warm, warmOrder, warmLocal, value, batch);
+        GetBatched(dict, warm, warmOrder, value, batch);
         foreach (var name in warm)
         {
             dict.Remove(name);
@@ -195,7 +202,17 @@ public static class DictScenarios
 
                     break;
                 case "get" or "fget" or KvPeerClient.WarmRead:
-                    Get(dict, names, order, isLocal, value, batch);
+                    GetBatched(dict, names, order, value, batch);
+                    break;
+                case "get1":
+                    foreach (var i in order.AsSpan(0, Math.Min(OneByOneKeys, keys)))
+                    {
+                        if (!dict.TryGetValue(names[i], out var read) || read.Length != value)
+                        {
+                            throw new InvalidOperationException($"key {names[i]} read wrong");
+                        }
+                    }
+
                     break;
                 case "bget":
                     for (var pass = 0; pass < Passes(keys, value); pass++)
@@ -336,6 +353,62 @@ public static class DictScenarios
         {
             Expect(inFlight.Dequeue(), value);
         }
+    }
+
+    /// <summary>
+    /// Every key read through <c>GetManyAsync</c> into the client's arrays, four batches on their way (each its own
+    /// arrays, reused), as the peers keep their gets pipelined. A batch holds the batch size times the managers (one a node), so that
+    /// each manager's part of it is about the batch size (the request to another node's manager as large as the
+    /// peers' pipeline is deep), and at most about a mebibyte of values a manager: a batch's values are all alive
+    /// until its last is in, so a batch of 64 values of 1 MB would be 64 MB of young objects for the collector to move
+    /// (a client's 1 MB reads took twice as long with 64 on their way as with 2-4).
+    /// </summary>
+    private static void GetBatched(DragonDictionary<string, byte[]> dict, string[] names, int[] order, int value, int batch)
+    {
+        batch = Math.Clamp((1 << 20) / value, 1, batch) * dict.ManagerCount;
+        const int depth = 4;
+        var keys = new string[depth][];
+        var values = new byte[depth][][];
+        var found = new bool[depth][];
+        for (var d = 0; d < depth; d++)
+        {
+            (keys[d], values[d], found[d]) = (new string[batch], new byte[batch][], new bool[batch]);
+        }
+
+        var inFlight = new Queue<(int Slot, int Count, Task<int> Read)>();
+        var next = 0;
+        for (var at = 0; at < order.Length; at += batch)
+        {
+            if (inFlight.Count == depth)
+            {
+                ExpectBatch(inFlight.Dequeue(), values, value);
+            }
+
+            var count = Math.Min(batch, order.Length - at);
+            var slot = next++ % depth;
+            for (var k = 0; k < count; k++)
+            {
+                keys[slot][k] = names[order[at + k]];
+            }
+
+            inFlight.Enqueue((slot, count, dict.GetManyAsync(keys[slot].AsMemory(0, count), values[slot], found[slot])));
+        }
+
+        while (inFlight.Count > 0)
+        {
+            ExpectBatch(inFlight.Dequeue(), values, value);
+        }
+    }
+
+    private static void ExpectBatch((int Slot, int Count, Task<int> Read) batch, byte[][][] values, int value)
+    {
+        if (batch.Read.GetAwaiter().GetResult() != batch.Count || values[batch.Slot].Take(batch.Count).Any(v => v.Length != value))
+        {
+            throw new InvalidOperationException("a batch of keys read wrong");
+        }
+
+        // Let the values go, as a reader that has used them would (kept, they would live on into older generations).
+        Array.Clear(values[batch.Slot]);
     }
 
     private static void Expect((int Count, Task<Dictionary<string, byte[]>> Read) batch, int value)

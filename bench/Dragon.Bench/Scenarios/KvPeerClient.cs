@@ -84,7 +84,7 @@ internal static class KvPeerClient
         var warmed = false;
         foreach (var op in ops)
         {
-            if (!warmed && op is "get" or "fget" or "get1")
+            if (!warmed && op is "get" or "fget" or "get1" or "mget")
             {
                 warmed = true;
                 yield return WarmRead;

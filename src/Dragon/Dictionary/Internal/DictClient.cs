@@ -150,6 +150,63 @@ internal sealed class DictClient : IDisposable
         return found;
     }
 
+    /// <summary>
+    /// Reads many keys of a manager whose shard is on this node, straight out of shared memory as
+    /// <see cref="TryDecode"/> does: key i's value is decoded into <paramref name="values"/> at
+    /// <paramref name="positions"/>[i] (and <paramref name="found"/> set there). The memory each read touches is asked
+    /// for a few keys ahead (<see cref="DictShard.PrefetchAhead"/>), so the reads' cache misses overlap: one read at a
+    /// time waits for its slot, then its entry, then its value. <paramref name="keys"/> are <see cref="DictWire"/>
+    /// pairs without values, <paramref name="hashes"/> their hashes. False, having read nothing, when the manager is
+    /// not read here at once (on another node, or a checkpoint to wait for): ask <see cref="GetManyAsync"/> then.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryReadManyHere<T>(
+        int manager, ReadOnlySpan<byte> keys, ReadOnlySpan<ulong> hashes, ReadOnlySpan<int> positions, long checkpoint, SpanDecoder<T> decode, Span<T> values, Span<bool> found)
+    {
+        if (!ReadsHere(manager, checkpoint) || Enter(manager) is not { } shard)
+        {
+            return false;
+        }
+
+        try
+        {
+            var offset = 0;
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                shard.PrefetchAhead(hashes, i);
+                var length = keys.Length - offset >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(keys[offset..]) : -1;
+                if (length < 0 || length > keys.Length - offset - 4)
+                {
+                    throw new InvalidDataException($"a batch of {hashes.Length} keys holds {i}");
+                }
+
+                var key = keys.Slice(offset + 4, length);
+                offset += 4 + length;
+                var status = shard.TryDecode(key, hashes[i], checkpoint, decode, out var value);
+                if (status == DictStatus.NotYet && WaitForCheckpoints)
+                {
+                    status = shard.WaitForCheckpoint(checkpoint, WaitTimeout, CancellationToken.None);
+                    if (status == DictStatus.Ok)
+                    {
+                        status = shard.TryDecode(key, hashes[i], checkpoint, decode, out value);
+                    }
+                }
+
+                if (Found(status, shard, manager, checkpoint))
+                {
+                    values[positions[i]] = value;
+                    found[positions[i]] = true;
+                }
+            }
+
+            return true;
+        }
+        finally
+        {
+            shard.Exit();
+        }
+    }
+
     /// <summary>Whether a read of <paramref name="manager"/> at <paramref name="checkpoint"/> is done here at once (no request, no wait).</summary>
     public bool ReadsHere(int manager, long checkpoint) =>
         _managers[manager].Shard is not null && (!WaitForCheckpoints || CheckpointReached(manager, checkpoint));

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using Dragon.Channels.Internal;
 
 namespace Dragon.Dictionary.Internal;
@@ -171,6 +172,102 @@ internal sealed unsafe partial class DictShard
 
             value = default!;
         }
+    }
+
+    // How far ahead of the read in hand a batch asks for memory: the slots of the keys this many on, the entries
+    // (header, key and the start of the value) of the keys fewer on, so a slot is in the cache when its entry is asked
+    // for. A read of a 1 KB value in the cache takes about 230 ns here, a miss about 100-150 ns.
+    private const int SlotsAhead = 8;
+    private const int EntriesAhead = 4;
+    private const int ValuesAhead = 2;
+
+    /// <summary>
+    /// Before the read of key <paramref name="i"/> of a batch whose keys have <paramref name="hashes"/>: asks the
+    /// memory for what the reads a few keys on will touch, so that their cache misses overlap the reads in between
+    /// instead of following one another (a lone read waits for its slot, then for its entry, then for its value).
+    /// Prefetches are hints: they never fault and change nothing, so a slot a writer is changing costs at most a
+    /// useless prefetch, and no sequence is needed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
+    public void PrefetchAhead(ReadOnlySpan<ulong> hashes, int i)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        if (i == 0)
+        {
+            for (var k = 0; k < Math.Min(SlotsAhead, hashes.Length); k++)
+            {
+                Sse.Prefetch0(&_slots[(long)hashes[k] & _slotMask]);
+            }
+
+            for (var k = 0; k < Math.Min(EntriesAhead, hashes.Length); k++)
+            {
+                PrefetchEntry(hashes[k]);
+            }
+        }
+
+        if (i + SlotsAhead < hashes.Length)
+        {
+            Sse.Prefetch0(&_slots[(long)hashes[i + SlotsAhead] & _slotMask]);
+        }
+
+        if (i + EntriesAhead < hashes.Length)
+        {
+            PrefetchEntry(hashes[i + EntriesAhead]);
+        }
+
+        if (i + ValuesAhead < hashes.Length)
+        {
+            PrefetchValue(hashes[i + ValuesAhead]);
+        }
+    }
+
+    /// <summary>
+    /// The rest of a small entry (its value past what <see cref="PrefetchEntry"/> asked for, up to 4 KiB), its
+    /// length read from the entry's header, which that prefetch brought in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchValue(ulong hash)
+    {
+        var slot = &_slots[(long)hash & _slotMask];
+        var head = slot->Head;
+        if (slot->Tag != DictLayout.TagOf(hash) || head < _heapStart || head > TotalBytes - 4096)
+        {
+            return;
+        }
+
+        var entry = Entry(head);
+        var end = Math.Min(DictLayout.EntryBytes + (long)entry->KeyLength + Math.Max(0, entry->ValueLength), 4096);
+        for (var offset = 256L; offset < end; offset += 64)
+        {
+            Sse.Prefetch0(_base + head + offset);
+        }
+    }
+
+    /// <summary>The entry the key's first slot names, if that slot bears the key's tag (the usual case).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchEntry(ulong hash)
+    {
+        var slot = &_slots[(long)hash & _slotMask];
+        if (slot->Tag != DictLayout.TagOf(hash))
+        {
+            return;
+        }
+
+        var head = slot->Head;
+        if (head < _heapStart || head > TotalBytes - 256)
+        {
+            return;
+        }
+
+        var entry = _base + head;
+        Sse.Prefetch0(entry);
+        Sse.Prefetch0(entry + 64);
+        Sse.Prefetch0(entry + 128);
+        Sse.Prefetch0(entry + 192);
     }
 
     /// <summary>Whether a key has a value at the checkpoint (the same read, without the copy).</summary>
