@@ -4,8 +4,8 @@
 GUPS-style: CLIENTS client processes, each writing its own KEYS distinct 128-byte keys and reading them back in a
 shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: max(64, MIB_PER_CLIENT MiB / value), so that a
 1 MB run is not a thousand times longer than a 1 KB one). Operations:
-put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled: the peers pipelined, ours in
-batches of BATCH keys a manager through GetManyAsync, 4 batches in flight), fget (the mput keys, shuffled, on a frozen
+put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled: the peers pipelined; ours one call
+at a time on its node's manager, in GetMany requests of BATCH keys to the other node's, 4 in flight), fget (the mput keys, shuffled, on a frozen
 dictionary; the peers have no freeze, so theirs is a plain get), get1 (get one call at a time, unpipelined and
 unbatched, at most 4,096 keys a client), for the peers alone mput-sets (the batch as pipelined SETs, not one MSET:
 their mput is the better of the two), and for ours alone on one node bget (get into the caller's buffer) and
@@ -233,7 +233,7 @@ def report():
                   + "".join(f"{fmt(rt, 2) if op in ours_ops else '':>10}" for rt in ratios))
     print("ratio: ours over the better peer. The peers run once, on one loopback server: their figures stand under every\n"
           "node count (clients split over two nodes mean nothing to them). Peer mput: the better of MSET (M) and the batch\n"
-          "as pipelined SETs (S). get: the peers pipelined, ours GetManyAsync batches. fget for the peers is a plain get of\n"
+          "as pipelined SETs (S). get: the peers pipelined, ours one call at a time on the node. fget for the peers is a plain get of\n"
           "the mput keys (they have no freeze). get1: one call at a time, unpipelined (at most 4,096 keys a client).")
     for n in node_counts:
         if n != 1:

@@ -7,17 +7,17 @@ namespace Dragon.Bench.Scenarios;
 /// <summary>
 /// The dictionary benchmark's side of ours (gups-style, the shape of Dragon's DDict benchmark): CLIENTS processes
 /// spread over the run's nodes, each with its own keys of 128 bytes and values of VALUE bytes, about BYTES per client;
-/// phases put (one key at a time), mput (batches), get (in a shuffled order, in batches through <c>GetManyAsync</c>,
-/// as the peers pipeline theirs), fget (the same, dictionary frozen) and get1 (one <c>TryGetValue</c> at a time, 4,096
-/// keys a client, as the peers' get1); bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the
-/// floor of any read: the same blocks in the same order copied within the client's own memory) go over the keys enough
-/// times to move 256 MiB a client.
+/// phases put (one key at a time), mput (batches), get (in a shuffled order), fget (the same, dictionary frozen),
+/// get1 (one <c>TryGetValue</c> at a time, 4,096 keys a client, as the peers' get1) and mget (every key through
+/// <c>GetManyAsync</c> into the client's arrays, batches of 64 keys a manager, four in flight; not in the default
+/// set); bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the floor of any read: the same
+/// blocks in the same order copied within the client's own memory) go over the keys enough times to move 256 MiB a
+/// client.
 /// Before the first read phase, an untimed read pass (warm-get), as the peers' clients take one.
 /// Each phase starts when every client is ready and ends when the last one is done; the head prints
 /// <c>BENCH ddict system=dragon nodes=K clients=N value=V op=OP ops=TOTAL seconds=S</c>, the line the peers print too.
-/// Keys on another node's manager go as the peers' do, pipelined: puts 64 in flight per client; gets in batches of 64
-/// keys a manager with up to 4 batches in flight (the part of a batch on this node's manager is read at once, out of
-/// shared memory, the part on another node's is one request). Untimed first: each client runs every operation on keys of its own (so the phases
+/// Keys on this node's manager are read one call at a time; keys on another node's manager go as the peers' do,
+/// pipelined: puts 64 in flight per client, gets 64 to a request with up to 4 requests in flight. Untimed first: each client runs every operation on keys of its own (so the phases
 /// time compiled code), then puts all its keys once and the dictionary is cleared, so the phases use memory already
 /// touched, as a server that has run before does (a peer keeps its memory across FLUSHALL). On this VM a first touch
 /// of a page costs several microseconds, more than a put.
@@ -202,6 +202,9 @@ public static class DictScenarios
 
                     break;
                 case "get" or "fget" or KvPeerClient.WarmRead:
+                    Get(dict, names, order, isLocal, value, batch);
+                    break;
+                case "mget":
                     GetBatched(dict, names, order, value, batch);
                     break;
                 case "get1":
