@@ -54,6 +54,9 @@ internal sealed class ChunkAssembler(string peer)
         return EndChunk(rawId, body[0] == 1, data.Length);
     }
 
+    /// <summary>The most bytes a chunk's prefix takes (<see cref="PrefixBytes"/>).</summary>
+    public const int MaxPrefixBytes = 5;
+
     /// <summary>
     /// Bytes of a chunk frame's body that come before its data: the last-chunk flag, and in a frame's first chunk the
     /// whole body's length.
@@ -61,7 +64,7 @@ internal sealed class ChunkAssembler(string peer)
     /// <exception cref="InvalidDataException">The chunk's body (<paramref name="bodyLength"/>) is shorter than that.</exception>
     public int PrefixBytes(long rawId, int bodyLength)
     {
-        var prefix = _partial.ContainsKey(rawId & ~ChunkFlag) ? 1 : 5;
+        var prefix = _partial.ContainsKey(rawId & ~ChunkFlag) ? 1 : MaxPrefixBytes;
         if (bodyLength < prefix)
         {
             ProtocolError.ThrowFrame(bodyLength == 0 ? $"a chunk from {peer} has no valid last-chunk flag" : $"the first chunk of a frame from {peer} has no length");

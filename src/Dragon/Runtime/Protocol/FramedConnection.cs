@@ -62,6 +62,9 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <summary>Frames larger than this travel in chunks.</summary>
     public const int ChunkBytes = 256 * 1024;
 
+    // The largest frame a chunk makes: its prefix (first or not, and the whole length in a first) and its data.
+    private const int MaxChunkFrameBytes = ChunkAssembler.MaxPrefixBytes + ChunkBytes;
+
     /// <summary>Most bytes gathered into one write.</summary>
     private const int BatchBytes = 512 * 1024;
 
@@ -410,9 +413,10 @@ internal sealed class FramedConnection : IAsyncDisposable
         try
         {
             var header = new byte[FrameCodec.HeaderBytes];
-            var chunkBuffer = new byte[1 + 4 + ChunkBytes];
+            // A chunk's few bytes of prefix; its data goes straight into the body being put together.
+            var prefixBuffer = new byte[ChunkAssembler.MaxPrefixBytes];
             var cancelledEarly = new HashSet<long>();
-            while (await ReadFrameAsync(chunks, header, chunkBuffer).ConfigureAwait(false) is { } frame)
+            while (await ReadFrameAsync(chunks, header, prefixBuffer).ConfigureAwait(false) is { } frame)
             {
                 if (frame.Id == 0)
                 {
@@ -499,7 +503,7 @@ internal sealed class FramedConnection : IAsyncDisposable
     }
 
     /// <summary>Reads the next whole frame, putting chunked ones back together.</summary>
-    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks, byte[] header, byte[] chunkBuffer)
+    private async Task<(long Id, IMessage Message)?> ReadFrameAsync(ChunkAssembler chunks, byte[] header, byte[] prefixBuffer)
     {
         while (await FrameCodec.ReadHeaderAsync(_input, header, FrameCodec.MaxFrameBytes, _closing.Token).ConfigureAwait(false) is { } next)
         {
@@ -507,17 +511,17 @@ internal sealed class FramedConnection : IAsyncDisposable
             // no garbage of its size behind), after its few bytes of prefix; a whole frame gets its own body, which
             // the decoded message keeps.
             (long Id, IMessage Message)? frame;
-            if ((next.Id & ChunkAssembler.ChunkFlag) != 0 && next.BodyLength <= chunkBuffer.Length)
+            if ((next.Id & ChunkAssembler.ChunkFlag) != 0 && next.BodyLength <= MaxChunkFrameBytes)
             {
                 var prefixBytes = chunks.PrefixBytes(next.Id, next.BodyLength);
-                var prefix = chunkBuffer.AsMemory(0, prefixBytes);
+                var prefix = prefixBuffer.AsMemory(0, prefixBytes);
                 await FrameCodec.ReadBodyIntoAsync(_input, prefix, _closing.Token).ConfigureAwait(false);
                 var dataLength = next.BodyLength - prefixBytes;
                 var data = chunks.BeginChunk(next.Id, prefix.Span, dataLength);
                 await FrameCodec.ReadBodyIntoAsync(_input, data, _closing.Token).ConfigureAwait(false);
-                frame = chunks.EndChunk(next.Id, chunkBuffer[0] == 1, dataLength);
+                frame = chunks.EndChunk(next.Id, prefixBuffer[0] == 1, dataLength);
             }
-            else if (PooledBody.Fits(next.BodyLength) && next.BodyLength <= chunkBuffer.Length)
+            else if (PooledBody.Fits(next.BodyLength) && next.BodyLength <= MaxChunkFrameBytes)
             {
                 // A large whole frame (a value of tens of kilobytes) into a rented body, as much as a first chunk
                 // would take: its length alone never makes this side allocate more than that.
