@@ -189,7 +189,9 @@ internal sealed class DictShardHost : HostedObject
             return Ok((long)DictStatus.Ok);
         }
 
-        return Failure(ObjectStatus.Broken, $"{_shard.Describe(status, request.Argument)} (the first {done} of the batch went in)", status);
+        // The status and how many went in: a client that sent puts of its callers together ends each one on its own.
+        return new ObjectReply(
+            ObjectStatus.Broken, Encoding.UTF8.GetBytes($"{_shard.Describe(status, request.Argument)} (the first {done} of the batch went in)"), DictClient.PutManyFailureValue(status, done));
     }
 
     private ObjectReply Add(ObjectRequest request)

@@ -417,6 +417,60 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task SmallPutsToAnotherNode_SentTogether_EachEndsOnItsOwn_WhenTheManagerFillsInTheMiddleOfABatch()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 1 << 20, MaxKeysPerManager = 100_000 });
+        // 600 puts of 4 KB to the other node's manager, all on their way at once: beyond the first few they go in
+        // batches, and the manager fills (room for about 200) inside one.
+        var keys = Enumerable.Range(0, 6000).Select(i => $"lane-{i}").Where(k => dict.ManagerOf(k) == 1).Take(600).ToArray();
+        byte[] ValueOf(int i) => [.. Enumerable.Range(0, 4000).Select(b => (byte)(b + i))];
+        var puts = keys.Select((k, i) => dict.SetAsync(k, ValueOf(i))).ToArray();
+        await Task.WhenAll(puts).ContinueWith(_ => { }, TaskScheduler.Default);
+
+        var stored = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCompletedSuccessfully).ToList();
+        var refused = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsFaulted).ToList();
+        Assert.Equal(keys.Length, stored.Count + refused.Count);
+        Assert.All(refused, i => Assert.IsType<DictionaryFullException>(puts[i].Exception!.InnerException));
+        Assert.InRange(stored.Count, 100, 300);
+        Assert.All(stored, i => Assert.Equal(ValueOf(i), dict[keys[i]]));
+        Assert.All(refused, i => Assert.False(dict.ContainsKey(keys[i])));
+        Assert.Equal(stored.Count, dict.Count);
+    }
+
+    [Fact]
+    public async Task SmallPutsToAnotherNode_CancelledWhileWaitingToGo_NeverGo_AndTheLaneGoesOn()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, string>(new() { MemoryPerManager = 32 << 20 });
+        var keys = Enumerable.Range(0, 20_000).Select(i => $"cancel-{i}").Where(k => dict.ManagerOf(k) == 1).Take(2000).ToArray();
+        using var cancel = new CancellationTokenSource();
+        var puts = new Task[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            puts[i] = dict.SetAsync(keys[i], $"value-{i}", cancel.Token);
+            if (i == keys.Length / 2)
+            {
+                await cancel.CancelAsync();
+            }
+        }
+
+        await Task.WhenAll(puts).ContinueWith(_ => { }, TaskScheduler.Default);
+        Assert.DoesNotContain(puts, p => p.IsFaulted);
+        var done = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCompletedSuccessfully).ToList();
+        var cancelled = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCanceled).ToList();
+        Assert.All(done, i => Assert.Equal($"value-{i}", dict[keys[i]]));
+        // Puts after the cancel never went; of those before it, the ones still waiting never went either.
+        Assert.All(cancelled.Where(i => i > keys.Length / 2), i => Assert.False(dict.ContainsKey(keys[i])));
+        Assert.Contains(cancelled, i => i <= keys.Length / 2 && !dict.ContainsKey(keys[i]));
+
+        // The lane is not left waiting on anything: more puts go and end.
+        var more = keys.Take(100).Select((k, i) => dict.SetAsync(k, $"again-{i}")).ToArray();
+        await Task.WhenAll(more).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal($"again-{i}", dict[keys[i]]));
+    }
+
+    [Fact]
     public void Checkpoints_PersistedAndRestoredInANewRun_ReadExactlyThatCheckpoint()
     {
         var directory = Path.Combine(Path.GetTempPath(), $"dragon-dict-{Guid.NewGuid():N}");

@@ -16,6 +16,7 @@ namespace Dragon.Dictionary.Internal;
 internal sealed class DictClient : IDisposable
 {
     private readonly HostedHandle[] _managers;
+    private readonly DictPutLane?[] _lanes;
     private readonly long _waitMs;
 
     // The bytes a key took in each manager's last batch-read reply (0: none yet), to size the next batch's parts.
@@ -34,6 +35,7 @@ internal sealed class DictClient : IDisposable
     {
         Name = name;
         _managers = managers;
+        _lanes = new DictPutLane?[managers.Length];
         WaitForCheckpoints = waitForCheckpoints;
         WaitTimeout = waitTimeout;
         _waitMs = waitForCheckpoints ? Timeouts.ToMilliseconds(waitTimeout) : 0;
@@ -415,14 +417,27 @@ internal sealed class DictClient : IDisposable
     /// <summary>A put, done here or sent: the key and value are used before this returns (the caller may reuse them).</summary>
     public Task PutAsync(int manager, ReadOnlySpan<byte> key, ulong hash, ReadOnlySpan<byte> value, long checkpoint, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // As an async method would: a cancelled task, not a throw at the call.
+            return Task.FromCanceled(cancellationToken);
+        }
+
         if (_managers[manager].Shard is not null)
         {
             Put(manager, key, hash, value, checkpoint);
             return Task.CompletedTask;
         }
 
-        return RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, cancellationToken);
+        // Another node: through this manager's lane, which sends puts asked while others are on their way together.
+        var lane = Volatile.Read(ref _lanes[manager]);
+        if (lane is null)
+        {
+            Interlocked.CompareExchange(ref _lanes[manager], new DictPutLane(this, manager), null);
+            lane = _lanes[manager]!;
+        }
+
+        return lane.PutAsync(key, value, checkpoint, cancellationToken);
     }
 
     /// <summary>A batch of <see cref="DictWire"/> pairs, all for <paramref name="manager"/>: one hold of its lock, or one request.</summary>
@@ -669,26 +684,38 @@ internal sealed class DictClient : IDisposable
     /// A request to a manager's node. A failure there comes back Broken with its <see cref="DictStatus"/> and the
     /// manager's description; the loss of the node is the loss of the manager and its keys.
     /// </summary>
-    private async Task<ObjectReply> RemoteAsync(int manager, ObjectOp op, ReadOnlyMemory<byte> payload, long argument, long timeoutMs, CancellationToken cancellationToken)
+    internal async Task<ObjectReply> RemoteAsync(int manager, ObjectOp op, ReadOnlyMemory<byte> payload, long argument, long timeoutMs, CancellationToken cancellationToken)
     {
-        ObjectReply reply;
+        var reply = await RequestAsync(manager, op, payload, argument, timeoutMs, cancellationToken).ConfigureAwait(false);
+        if (reply.Status == ObjectStatus.Broken)
+        {
+            throw Error((DictStatus)(int)reply.Value, manager, Encoding.UTF8.GetString(reply.Payload.Span));
+        }
+
+        return reply;
+    }
+
+    /// <summary>As <see cref="RemoteAsync"/>, but a failure the manager reports comes back as its reply.</summary>
+    internal async Task<ObjectReply> RequestAsync(int manager, ObjectOp op, ReadOnlyMemory<byte> payload, long argument, long timeoutMs = 0, CancellationToken cancellationToken = default)
+    {
         try
         {
-            reply = await _managers[manager].RequestAsync(op, timeoutMs, argument, payload, cancellationToken).ConfigureAwait(false);
+            return await _managers[manager].RequestAsync(op, timeoutMs, argument, payload, cancellationToken).ConfigureAwait(false);
         }
         catch (NodeLostException e)
         {
             throw new DictionaryManagerLostException(
                 $"dictionary '{Name}': manager {manager} on node {NodeOf(manager)} is lost, and the keys it held with it ({e.Message})", e);
         }
-
-        if (reply.Status == ObjectStatus.Broken)
-        {
-            throw Error((DictStatus)reply.Value, manager, Encoding.UTF8.GetString(reply.Payload.Span));
-        }
-
-        return reply;
     }
+
+    /// <summary>
+    /// A batch put's failure reply carries its status in the low 32 bits of its value and in the high 32 how many
+    /// pairs of the batch went in before it (<see cref="PutManyFailureValue"/>).
+    /// </summary>
+    internal static (DictStatus Status, int Done) PutManyFailure(long value) => ((DictStatus)(int)value, (int)(value >> 32));
+
+    internal static long PutManyFailureValue(DictStatus status, int done) => (uint)(int)status | ((long)done << 32);
 
     private static ObjectReply Wait(Task<ObjectReply> request) => request.GetAwaiter().GetResult();
 
