@@ -4,7 +4,7 @@
 GUPS-style: CLIENTS client processes, each writing its own KEYS distinct 128-byte keys and reading them back in a
 shuffled order, for values of 1 KB, 64 KB and 1 MB (KEYS a client: max(64, MIB_PER_CLIENT MiB / value), so that a
 1 MB run is not a thousand times longer than a 1 KB one). Operations:
-put (one key a call), mput (batches of BATCH keys), get (the put keys, shuffled: the peers pipelined; ours one call
+put (one key a call), mput (batches of BATCH keys, two on their way), get (the put keys, shuffled: the peers pipelined; ours one call
 at a time on its node's manager, in GetMany requests of BATCH keys to the other node's, 4 in flight), fget (the mput keys, shuffled, on a frozen
 dictionary; the peers have no freeze, so theirs is a plain get), get1 (get one call at a time, unpipelined and
 unbatched, at most 4,096 keys a client), for the peers alone mput-sets (the batch as pipelined SETs, not one MSET:

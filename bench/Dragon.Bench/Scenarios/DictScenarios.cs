@@ -7,10 +7,10 @@ namespace Dragon.Bench.Scenarios;
 /// <summary>
 /// The dictionary benchmark's side of ours (gups-style, the shape of Dragon's DDict benchmark): CLIENTS processes
 /// spread over the run's nodes, each with its own keys of 128 bytes and values of VALUE bytes, about BYTES per client;
-/// phases put (one key at a time), mput (batches), get (in a shuffled order), fget (the same, dictionary frozen),
-/// get1 (one <c>TryGetValue</c> at a time, 4,096 keys a client, as the peers' get1) and mget (every key through
-/// <c>GetManyAsync</c> into the client's arrays, batches of 64 keys a manager, four in flight; not in the default
-/// set); bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the floor of any read: the same
+/// phases put (one key at a time), mput (batches, two on their way, as the peers' MSETs), get (in a shuffled order),
+/// fget (the same, dictionary frozen), get1 (one <c>TryGetValue</c> at a time, 4,096 keys a client, as the peers'
+/// get1) and mget (every key through <c>GetManyAsync</c> into the client's arrays, batches of 64 keys a manager, four
+/// in flight; not in the default set); bget (get into the client's one buffer, <c>TryCopyValueTo</c>) and copy (the floor of any read: the same
 /// blocks in the same order copied within the client's own memory) go over the keys enough times to move 256 MiB a
 /// client.
 /// Before the first read phase, an untimed read pass (warm-get), as the peers' clients take one.
@@ -195,11 +195,16 @@ public static class DictScenarios
                     Put(dict, names, isLocal, data);
                     break;
                 case "mput":
+                    // Two batches on their way at most, as the peers keep their MSETs.
+                    Task? previous = null;
                     foreach (var chunk in names.Chunk(batch))
                     {
-                        dict.SetMany(chunk.Select(n => KeyValuePair.Create(n, data)));
+                        var next = dict.SetManyAsync(chunk.Select(n => KeyValuePair.Create(n, data)));
+                        previous?.GetAwaiter().GetResult();
+                        previous = next;
                     }
 
+                    previous?.GetAwaiter().GetResult();
                     break;
                 case "get" or "fget" or KvPeerClient.WarmRead:
                     Get(dict, names, order, isLocal, value, batch);
