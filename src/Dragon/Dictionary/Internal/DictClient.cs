@@ -411,7 +411,20 @@ internal sealed class DictClient : IDisposable
             value = whole;
         }
 
-        Wait(RemoteAsync(manager, ObjectOp.DictPut, DictWire.Put(key, value), checkpoint, 0, CancellationToken.None));
+        // Through the lane, so that it leaves after the puts this process has waiting for that manager.
+        Lane(manager).PutAsync(key, value, checkpoint, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    private DictPutLane Lane(int manager)
+    {
+        var lane = Volatile.Read(ref _lanes[manager]);
+        if (lane is null)
+        {
+            Interlocked.CompareExchange(ref _lanes[manager], new DictPutLane(this, manager), null);
+            lane = _lanes[manager]!;
+        }
+
+        return lane;
     }
 
     /// <summary>A put, done here or sent: the key and value are used before this returns (the caller may reuse them).</summary>
@@ -430,14 +443,7 @@ internal sealed class DictClient : IDisposable
         }
 
         // Another node: through this manager's lane, which sends puts asked while others are on their way together.
-        var lane = Volatile.Read(ref _lanes[manager]);
-        if (lane is null)
-        {
-            Interlocked.CompareExchange(ref _lanes[manager], new DictPutLane(this, manager), null);
-            lane = _lanes[manager]!;
-        }
-
-        return lane.PutAsync(key, value, checkpoint, cancellationToken);
+        return Lane(manager).PutAsync(key, value, checkpoint, cancellationToken);
     }
 
     /// <summary>A batch of <see cref="DictWire"/> pairs, all for <paramref name="manager"/>: one hold of its lock, or one request.</summary>

@@ -4,58 +4,76 @@ using Dragon.Runtime.Protocol;
 namespace Dragon.Dictionary.Internal;
 
 /// <summary>
-/// The small puts of this process to one manager on another node. A put asked while <see cref="Window"/> requests to
-/// that manager are on their way waits for the next of them to come back, then goes with every other put that waited,
-/// in the order they were asked, as one batch request: a client that keeps many small puts on their way sends a few
-/// batches instead of a request each, so the node services on the way carry a message per batch. A put with none on
-/// its way goes at once, alone, as before; so does a large one.
+/// The puts of this process to one manager on another node. A put asked while <see cref="Window"/> requests to that
+/// manager are on their way, or while others wait, waits for the next request to come back, then goes with the puts
+/// that waited, in the order they were asked, as batch requests of at most about <see cref="BatchBytes"/> (and of one
+/// checkpoint each): a client that keeps many small puts on their way sends a few batches instead of a request each,
+/// so the node services on the way carry a message per batch. A put with fewer on their way and none waiting goes at
+/// once, alone, as before.
 /// </summary>
 /// <remarks>
-/// Each put still ends on its own: a batch the manager takes whole completes them all; one it stops at a put (the
-/// manager full) completes those before it, fails that one with the manager's error, and sends those after it again,
-/// first. A put cancelled while it waits never goes; one cancelled once its batch has gone ends cancelled, and may or
-/// may not have been written, as a lone put cancelled on its way.
+/// Puts of one process to one manager leave in the order asked. Each still ends on its own: a batch the manager takes
+/// whole completes them all; one it stops at a put completes those before it and fails that one with the manager's
+/// error; those after it go again, first, when the stop was the manager's room (a smaller value may still fit), and
+/// fail with the same error when it was the whole shard's state (frozen, a retired checkpoint, gone). A put cancelled
+/// while it waits never goes; one cancelled once its batch has gone ends cancelled, and may or may not have been
+/// written, as a lone put cancelled on its way.
 /// </remarks>
 internal sealed class DictPutLane(DictClient client, int manager)
 {
     /// <summary>Requests to the manager on their way before puts wait to go together.</summary>
     public const int Window = 4;
 
-    /// <summary>A put larger than this (key and value) always goes alone: copying it into a batch would cost more than its request.</summary>
-    public const int MaxWaitingPut = 16 << 10;
-
-    // A batch goes early, without waiting for a request to come back, once this much waits and the window has room.
-    private const int BatchBytes = 1 << 20;
+    /// <summary>What a batch holds at most (a single larger put goes in a batch of its own).</summary>
+    public const int BatchBytes = 1 << 20;
 
     private readonly Lock _gate = new();
-    private List<Waiting> _waiting = [];
+    private readonly List<Waiting> _waiting = [];
     private long _waitingBytes;
-    private long _waitingCheckpoint;
     private int _onTheirWay;
 
     public Task PutAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long checkpoint, CancellationToken cancellationToken)
     {
-        var pairBytes = 8 + key.Length + value.Length;
-        Waiting put;
+        bool alone;
         lock (_gate)
         {
-            if ((_onTheirWay < Window && _waiting.Count == 0) || pairBytes > MaxWaitingPut || (_waiting.Count > 0 && checkpoint != _waitingCheckpoint))
+            alone = _onTheirWay < Window && _waiting.Count == 0;
+            if (alone)
             {
                 _onTheirWay++;
-                return AloneAsync(DictWire.Put(key, value), checkpoint, cancellationToken);
             }
-
-            put = new Waiting(Pair(key, value), cancellationToken);
-            _waiting.Add(put);
-            _waitingBytes += pairBytes;
-            _waitingCheckpoint = checkpoint;
         }
 
+        if (alone)
+        {
+            ReadOnlyMemory<byte> payload;
+            try
+            {
+                payload = DictWire.Put(key, value);
+            }
+            catch (Exception e)
+            {
+                Returned();
+                return Task.FromException(e);
+            }
+
+            return AloneAsync(payload, checkpoint, cancellationToken);
+        }
+
+        // Registered before anyone else can see it: a cancel that comes first leaves it ended, and no batch takes it.
+        var put = new Waiting(Pair(key, value), checkpoint, cancellationToken);
         if (cancellationToken.CanBeCanceled)
         {
             put.Registration = cancellationToken.Register(static state => ((Waiting)state!).Cancel(), put);
         }
 
+        lock (_gate)
+        {
+            _waiting.Add(put);
+            _waitingBytes += put.Pair.Length;
+        }
+
+        // Nothing may be on its way any more (all came back meanwhile): then nothing would send it.
         SendIfDue(force: false);
         return put.Task;
     }
@@ -83,31 +101,48 @@ internal sealed class DictPutLane(DictClient client, int manager)
         SendIfDue(force: true);
     }
 
-    /// <summary>Sends what waits, as one batch, when the window has room and a request came back or enough waits.</summary>
+    /// <summary>
+    /// Sends what waits, a batch per free place in the window: when a request came back (or none is on its way), or
+    /// when a full batch waits.
+    /// </summary>
     private void SendIfDue(bool force)
     {
-        List<Waiting> batch;
-        long checkpoint;
-        lock (_gate)
+        while (true)
         {
-            if (_waiting.Count == 0 || _onTheirWay >= Window || !(force || _waitingBytes >= BatchBytes))
+            List<Waiting> batch;
+            lock (_gate)
             {
-                return;
+                if (_waiting.Count == 0 || _onTheirWay >= Window || !(force || _onTheirWay == 0 || _waitingBytes >= BatchBytes))
+                {
+                    return;
+                }
+
+                // The first waiting puts of one checkpoint, up to a batch's bytes (at least one).
+                var checkpoint = _waiting[0].Checkpoint;
+                var count = 0;
+                long bytes = 0;
+                while (count < _waiting.Count && _waiting[count].Checkpoint == checkpoint
+                    && (count == 0 || bytes + _waiting[count].Pair.Length <= BatchBytes))
+                {
+                    bytes += _waiting[count++].Pair.Length;
+                }
+
+                batch = _waiting.GetRange(0, count);
+                _waiting.RemoveRange(0, count);
+                _waitingBytes -= bytes;
+                _onTheirWay++;
             }
 
-            (batch, _waiting, _waitingBytes, checkpoint) = (_waiting, [], 0, _waitingCheckpoint);
-            _onTheirWay++;
+            _ = BatchAsync(batch);
         }
-
-        _ = BatchAsync(batch, checkpoint);
     }
 
-    private async Task BatchAsync(List<Waiting> batch, long checkpoint)
+    private async Task BatchAsync(List<Waiting> batch)
     {
+        // Those cancelled while they waited never go.
+        var going = batch.Where(p => p.TryTake()).ToList();
         try
         {
-            // Those cancelled while they waited never go.
-            var going = batch.Where(p => p.TryTake()).ToList();
             if (going.Count == 0)
             {
                 return;
@@ -120,22 +155,8 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 payload.Advance(put.Pair.Length);
             }
 
-            ObjectReply reply;
-            try
-            {
-                reply = await client.RequestAsync(manager, ObjectOp.DictPutMany, payload.ToPayload(), checkpoint).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                foreach (var put in going)
-                {
-                    put.Fail(e);
-                }
-
-                return;
-            }
-
-            if (reply.Status != ObjectStatus.Broken)
+            var reply = await client.RequestAsync(manager, ObjectOp.DictPutMany, payload.ToPayload(), going[0].Checkpoint).ConfigureAwait(false);
+            if (reply.Status == ObjectStatus.Ok)
             {
                 foreach (var put in going)
                 {
@@ -145,26 +166,56 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 return;
             }
 
-            // Stopped at a put: those before it went in, it failed, those after it go again, first.
+            var message = Encoding.UTF8.GetString(reply.Payload.Span);
             var (status, done) = DictClient.PutManyFailure(reply.Value);
-            done = Math.Clamp(done, 0, going.Count - 1);
-            for (var i = 0; i < done; i++)
+            if (reply.Status != ObjectStatus.Broken || done < 0)
+            {
+                throw client.Error(status, manager, message);
+            }
+
+            // Stopped at a put: those before it went in, and it failed.
+            for (var i = 0; i < Math.Min(done, going.Count); i++)
             {
                 going[i].Succeed();
             }
 
-            going[done].Fail(client.Error(status, manager, Encoding.UTF8.GetString(reply.Payload.Span)));
-            var again = going.Skip(done + 1).ToList();
-            foreach (var put in again)
+            if (done >= going.Count)
+            {
+                return;
+            }
+
+            var error = client.Error(status, manager, message);
+            going[done].Fail(error);
+            var after = going.Skip(done + 1).ToList();
+            if (status is not (DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge))
+            {
+                // The shard's state, not this put's size: the others would meet it too.
+                foreach (var put in after)
+                {
+                    put.Fail(error);
+                }
+
+                return;
+            }
+
+            // The manager's room: a smaller value may still fit, so the others go again, first.
+            foreach (var put in after)
             {
                 put.Requeue();
             }
 
             lock (_gate)
             {
-                _waiting.InsertRange(0, again);
-                _waitingBytes += again.Sum(p => (long)p.Pair.Length);
-                _waitingCheckpoint = checkpoint;
+                _waiting.InsertRange(0, after);
+                _waitingBytes += after.Sum(p => (long)p.Pair.Length);
+            }
+        }
+        catch (Exception e)
+        {
+            // Ends every put still open (those ended already stay as they are).
+            foreach (var put in going)
+            {
+                put.Fail(e);
             }
         }
         finally
@@ -184,12 +235,14 @@ internal sealed class DictPutLane(DictClient client, int manager)
     }
 
     /// <summary>A put that waits to go: waiting (0), taken into a batch (1), or ended (2).</summary>
-    private sealed class Waiting(byte[] pair, CancellationToken cancellationToken)
+    private sealed class Waiting(byte[] pair, long checkpoint, CancellationToken cancellationToken)
     {
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _state;
 
         public byte[] Pair { get; } = pair;
+
+        public long Checkpoint { get; } = checkpoint;
 
         public CancellationTokenRegistration Registration { get; set; }
 

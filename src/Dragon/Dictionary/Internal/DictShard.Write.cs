@@ -97,6 +97,14 @@ internal sealed unsafe partial class DictShard
         var reader = new DictWire.PairReader(batch);
         while (true)
         {
+            // Every pair in: the batch succeeded, whatever has happened to the shard since (a freeze after the last
+            // chunk must not fail a batch that went in whole).
+            var rest = reader;
+            if (!rest.Next(out _, out _))
+            {
+                return DictStatus.Ok;
+            }
+
             var taken = 0;
             var status = DictStatus.Ok;
             LockForAllocate();
