@@ -172,18 +172,15 @@ internal sealed class DictClient : IDisposable
 
         try
         {
-            var offset = 0;
+            var reader = new DictWire.PairReader(keys, withValues: false);
             for (var i = 0; i < hashes.Length; i++)
             {
                 shard.PrefetchAhead(hashes, i);
-                var length = keys.Length - offset >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(keys[offset..]) : -1;
-                if (length < 0 || length > keys.Length - offset - 4)
+                if (!reader.Next(out var key, out _))
                 {
-                    throw new InvalidDataException($"a batch of {hashes.Length} keys holds {i}");
+                    throw new InvalidDataException($"a batch said to hold {hashes.Length} keys holds {i}");
                 }
 
-                var key = keys.Slice(offset + 4, length);
-                offset += 4 + length;
                 var status = shard.TryDecode(key, hashes[i], checkpoint, decode, out var value);
                 if (status == DictStatus.NotYet && WaitForCheckpoints)
                 {

@@ -61,7 +61,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
         }
 
         // Registered before anyone else can see it: a cancel that comes first leaves it ended, and no batch takes it.
-        var put = new Waiting(Pair(key, value), checkpoint, cancellationToken);
+        var put = new Waiting(DictWire.Pair(key, value), checkpoint, cancellationToken);
         if (cancellationToken.CanBeCanceled)
         {
             put.Registration = cancellationToken.Register(static state => ((Waiting)state!).Cancel(), put);
@@ -222,16 +222,6 @@ internal sealed class DictPutLane(DictClient client, int manager)
         {
             Returned();
         }
-    }
-
-    private static byte[] Pair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
-    {
-        var pair = new byte[8 + key.Length + value.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(pair, key.Length);
-        key.CopyTo(pair.AsSpan(4));
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(pair.AsSpan(4 + key.Length), value.Length);
-        value.CopyTo(pair.AsSpan(8 + key.Length));
-        return pair;
     }
 
     /// <summary>A put that waits to go: waiting (0), taken into a batch (1), or ended (2).</summary>

@@ -37,6 +37,17 @@ internal static class DictWire
         output.Advance(length);
     }
 
+    /// <summary>One pair as <see cref="WritePair(ArrayBufferWriter{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/> writes it, in an array of its own.</summary>
+    public static byte[] Pair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var pair = new byte[8 + key.Length + value.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(pair, key.Length);
+        key.CopyTo(pair.AsSpan(4));
+        BinaryPrimitives.WriteInt32LittleEndian(pair.AsSpan(4 + key.Length), value.Length);
+        value.CopyTo(pair.AsSpan(8 + key.Length));
+        return pair;
+    }
+
     /// <summary>
     /// A pair whose value is encoded straight into <paramref name="output"/> by <paramref name="encode"/> (no
     /// buffer of its own between), its length written in front of it afterwards.
