@@ -65,7 +65,8 @@ public sealed class FenceTests : IDisposable
     {
         using var dragon = _dragon.StartDragon(["--wlm", "fork", "--local-nodes", "2", Repo.TestApp, "lose-node", "1"]);
         ReadLineOrFail(dragon, line => line.StartsWith("READY", StringComparison.Ordinal));
-        var victims = ProcessesOfNode(1);
+        // A sleeper started just before READY may still be on its way into exec (its environment not yet its own).
+        var victims = WaitFor(() => ProcessesOfNode(1), pids => pids.Length >= 2, s_fewSeconds);
         Assert.True(victims.Length >= 2, $"node 1 runs the scenario's sleepers ({victims.Length} found)");
         var service = Assert.Single(_dragon.RuntimeProcesses("_node"), pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("--index\01\0", StringComparison.Ordinal));
         var nodeDir = Assert.Single(Directory.GetDirectories(_dragon.RunBase, "*.n1"));
