@@ -271,7 +271,14 @@ public static class DictScenarios
             $"TRACE client={client} op={op} ms={Stopwatch.GetElapsedTime(_start).TotalMilliseconds:F1} gen0={GC.CollectionCount(0) - _collections[0]} " +
             $"gen1={GC.CollectionCount(1) - _collections[1]} gen2={GC.CollectionCount(2) - _collections[2]} " +
             $"pause_ms={(GC.GetTotalPauseDuration() - _paused).TotalMilliseconds:F1} minor_faults={MinorFaults() - _faults} " +
-            $"allocated_mb={(GC.GetTotalAllocatedBytes() - _allocated) >> 20}"));
+            $"allocated_mb={(GC.GetTotalAllocatedBytes() - _allocated) >> 20} {LastCollection()}"));
+
+        // What the last collection of each kind found: the objects pinned, the bytes promoted, the heap after it.
+        private static string LastCollection() => string.Join(' ', new[] { GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background }.Select(kind =>
+        {
+            var info = GC.GetGCMemoryInfo(kind);
+            return string.Create(CultureInfo.InvariantCulture, $"{kind}:pinned={info.PinnedObjectsCount},promoted_kb={info.PromotedBytes >> 10},heap_mb={info.HeapSizeBytes >> 20}");
+        }));
 
         // Field 10 of /proc/self/stat (minflt), counted after the command's closing parenthesis.
         private static long MinorFaults() =>

@@ -16,7 +16,7 @@ namespace Dragon.Tests.Transport;
 public sealed class PooledBodyTests
 {
     /// <summary>Sizes around the thresholds: plain, rented whole, rented as chunks are put together, and large.</summary>
-    private static readonly int[] s_sizes = [1_000, 16 * 1024, 70_000, 256 * 1024, 300_000, 1_100_000];
+    private static readonly int[] s_sizes = [1_000, 16 * 1024, 70_000, 256 * 1024, 300_000, 1_100_000, 3_300_000];
 
     [Fact]
     public async Task Forwarded_ManyLargeRequestsAndRepliesInFlight_EveryPayloadArrivesIntact()
@@ -40,6 +40,23 @@ public sealed class PooledBodyTests
         await Task.WhenAll(requests);
         Assert.Equal(0, chain.BadRequests);
         Assert.Equal(240, chain.Served);
+    }
+
+    [Fact]
+    public async Task Forwarded_LoneLargeFramesOneAfterAnother_GoSeveralChunksAWrite_AndArriveIntact()
+    {
+        // Nothing else on the connections: each frame's chunks go several to a write, the last write shorter.
+        await using var chain = await Chain.StartAsync();
+        foreach (var (seed, size) in new[] { (1, 4 * FramedConnection.ChunkBytes), (2, (4 * FramedConnection.ChunkBytes) + 1), (3, 3_300_000), (4, (FramedConnection.ChunkBytes * 9) - 5) })
+        {
+            var request = new ObjectRequest(1, ObjectOp.Send, Pattern(seed, size), 0, Argument: ((long)size << 20) | (uint)seed, 0);
+            var reply = Assert.IsType<ObjectReply>(await chain.Client.RequestAsync(request, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(ObjectStatus.Ok, reply.Status);
+            Assert.True(IsPattern(reply.Payload.Span, seed + 1_000_000, size), $"reply {seed} ({size} bytes) arrived changed");
+            PooledBody.Release(reply.Payload);
+        }
+
+        Assert.Equal(0, chain.BadRequests);
     }
 
     [Fact]

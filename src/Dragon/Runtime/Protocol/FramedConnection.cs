@@ -68,6 +68,9 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// <summary>Most bytes gathered into one write.</summary>
     private const int BatchBytes = 512 * 1024;
 
+    /// <summary>Chunks of a lone large frame gathered into one write when nothing else waits to go.</summary>
+    private const int LoneChunksPerWrite = 4;
+
     /// <summary>Most pieces gathered into one write (the kernel takes at most 1,024 per call).</summary>
     private const int BatchPieces = 256;
 
@@ -323,10 +326,18 @@ internal sealed class FramedConnection : IAsyncDisposable
                     }
                 }
 
-                // One chunk of each large frame under way, so they share the connection with everything else.
+                // One chunk of each large frame under way, so they share the connection with everything else; a lone
+                // large frame with nothing queued behind it goes a few chunks to a write (fewer system calls and
+                // wake-ups on both sides, and the others wait no longer than one write).
                 for (var i = 0; i < _chunking.Count; i++)
                 {
-                    if (_chunking[i].NextChunk(pieces))
+                    var last = _chunking[i].NextChunk(pieces);
+                    for (var more = 1; !last && more < LoneChunksPerWrite && _chunking.Count == 1 && _queue.Count == 0 && pieces.Count < BatchPieces - 8; more++)
+                    {
+                        last = _chunking[i].NextChunk(pieces);
+                    }
+
+                    if (last)
                     {
                         if (_chunking[i].OnDropped is { } onDropped)
                         {
