@@ -140,10 +140,30 @@ public sealed partial class DragonDictionary<TKey, TValue>
     /// <inheritdoc cref="GetMany(ReadOnlySpan{TKey}, Span{TValue}, Span{bool})"/>
     public Task<int> GetManyAsync(ReadOnlyMemory<TKey> keys, Memory<TValue> values, Memory<bool> found, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        // As from the other async operations: a wrong call throws at once, anything else (a cancelled token, a read
+        // this node's managers refused) comes as the task's end.
         CheckManyLengths(keys.Length, values.Length, found.Length);
-        // Keys on this node are read at once, with no task of their own; only requests to other nodes are awaited.
-        var groups = ReadManyHere(keys.Span, values.Span, found.Span, cancellationToken, out var others);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<int>(cancellationToken);
+        }
+
+        ManyRead?[] groups;
+        Task? others;
+        try
+        {
+            // Keys on this node are read at once, with no task of their own; only requests to other nodes are awaited.
+            groups = ReadManyHere(keys.Span, values.Span, found.Span, cancellationToken, out others);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<int>(cancellationToken);
+        }
+        catch (Exception e) when (e is not ArgumentException)
+        {
+            return Task.FromException<int>(e);
+        }
+
         return others is null ? Task.FromResult(CountFound(found.Span[..keys.Length])) : AwaitOthersAsync(others, groups, keys.Length, values, found);
 
         static async Task<int> AwaitOthersAsync(Task others, ManyRead?[] groups, int count, Memory<TValue> values, Memory<bool> found)

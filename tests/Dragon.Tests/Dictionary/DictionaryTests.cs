@@ -274,7 +274,11 @@ public sealed class DictionaryTests
         Assert.Contains("300 keys", error.Message, StringComparison.Ordinal);
         using var cancel = new CancellationTokenSource();
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dict.GetManyAsync(keys, new byte[300][], new bool[300], cancel.Token));
+        // An already cancelled token ends the task cancelled, as the other async operations do; a wrong call throws at once.
+        var cancelled = dict.GetManyAsync(keys, new byte[300][], new bool[300], cancel.Token);
+        Assert.True(cancelled.IsCanceled);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Throws<ArgumentException>(() => { _ = dict.GetManyAsync(keys, new byte[300][], new bool[10], cancel.Token); });
     }
 
     [Fact]
