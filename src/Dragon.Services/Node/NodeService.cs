@@ -513,13 +513,21 @@ internal sealed partial class NodeService : INodeControl, IAsyncDisposable
     }
 
     /// <summary>Sends a request to another node's service and waits for its reply.</summary>
-    public async Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken)
+    public Task<IMessage> ForwardAsync(int peer, IMessage request, CancellationToken cancellationToken) => ForwardAsync(peer, request, relay: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ForwardAsync(int, IMessage, CancellationToken)"/>; with <paramref name="relay"/>, the caller only
+    /// passes the reply back to the process that asked, and does so on the link's reader as the reply comes (see
+    /// <see cref="FramedConnection.RequestAsync(IMessage, bool, CancellationToken)"/>): one wake-up of a thread less on
+    /// every request a process makes of another node.
+    /// </summary>
+    public async Task<IMessage> ForwardAsync(int peer, IMessage request, bool relay, CancellationToken cancellationToken)
     {
         var dialling = LinkTo(peer);
         try
         {
             var link = await dialling.ConfigureAwait(false);
-            return await link.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+            return await link.RequestAsync(request, relay, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or AuthenticationFailedException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested))

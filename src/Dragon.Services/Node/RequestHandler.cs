@@ -95,7 +95,7 @@ internal static class RequestHandler
 
         // Noted before it goes: that node must hear of the caller's exit (see NodeService.Reach).
         node.NoteReached(callerPuid, owner);
-        return node.ForwardAsync(owner, request, cancellationToken);
+        return node.ForwardAsync(owner, request, relay: true, cancellationToken);
     }
 
     private static async Task<IMessage> ServeLocalAsync(NodeService node, IMessage request, CancellationToken cancellationToken)

@@ -38,9 +38,12 @@ internal sealed class PendingReplies(string peer, Func<string, Exception, Except
     public Exception LostError(Exception reason) => lost(Peer, reason);
 
     /// <summary>Registers a request; throws the connection's loss if it is already gone.</summary>
-    public TaskCompletionSource<IMessage> Add(long id)
+    /// <param name="id">The request's id.</param>
+    /// <param name="inline">True when what waits for the reply may run on the connection's reader as the reply comes
+    /// (it only hands the reply on, never blocks); otherwise it runs on the thread pool.</param>
+    public TaskCompletionSource<IMessage> Add(long id, bool inline = false)
     {
-        var completion = new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var completion = new TaskCompletionSource<IMessage>(inline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
             if (_lost is { } reason)

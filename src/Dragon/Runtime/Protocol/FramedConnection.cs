@@ -145,13 +145,21 @@ internal sealed class FramedConnection : IAsyncDisposable
     /// and the wait goes on for the final reply, which says what was done (a result the operation reached before it
     /// stopped is never dropped); only the connection's loss ends the wait without a reply.
     /// </summary>
-    public async Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken)
+    public Task<IMessage> RequestAsync(IMessage request, CancellationToken cancellationToken) => RequestAsync(request, relay: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="RequestAsync(IMessage, CancellationToken)"/>; with <paramref name="relay"/>, what awaits the reply
+    /// runs on this connection's reader as the reply comes, rather than on the thread pool: for a node service that
+    /// passes a process's request on and its reply back, so the reply goes on without waiting for a thread. What awaits
+    /// must only hand the reply on (queue or start a write), never block.
+    /// </summary>
+    public async Task<IMessage> RequestAsync(IMessage request, bool relay, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var id = (Interlocked.Increment(ref _nextId) * 2) + _parity;
 
         // Fails at once when the reader has already ended: nothing would ever complete the reply.
-        var completion = _pending.Add(id);
+        var completion = _pending.Add(id, inline: relay);
         // Requests already awaiting their replies: then this one is part of a stream of them.
         var others = Interlocked.Increment(ref _requestsOut) - 1;
         try
