@@ -56,8 +56,9 @@ internal sealed class DictShardHost : HostedObject
                 ObjectOp.DictGetMany => GetMany(request),
                 ObjectOp.DictContains => Status(_shard.Contains(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
                 ObjectOp.DictPut => Put(request),
-                ObjectOp.DictRemove => Status(_shard.Remove(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument),
+                ObjectOp.DictRemove => Status(_shard.Remove(request.Payload.Span, DictHash.Of(request.Payload.Span), request.Argument), request.Argument, DictLayout.EntryBytes + request.Payload.Length),
                 ObjectOp.DictPutMany => PutMany(request),
+                ObjectOp.DictPutEach => PutEach(request),
                 ObjectOp.DictAdd => Add(request),
                 ObjectOp.DictScan => Scan(request),
                 ObjectOp.DictCount => Ok(_shard.Count(request.Argument)),
@@ -76,7 +77,7 @@ internal sealed class DictShardHost : HostedObject
         finally
         {
             _shard.Exit();
-            if (request.Op is ObjectOp.DictPut or ObjectOp.DictPutMany)
+            if (request.Op is ObjectOp.DictPut or ObjectOp.DictPutMany or ObjectOp.DictPutEach)
             {
                 // The pairs are in the shard now: a rented request body (a large put from another node) goes back.
                 PooledBody.Release(request.Payload);
@@ -192,6 +193,53 @@ internal sealed class DictShardHost : HostedObject
         // The status and how many went in: a client that sent puts of its callers together ends each one on its own.
         return new ObjectReply(
             ObjectStatus.Broken, Encoding.UTF8.GetBytes($"{_shard.Describe(status, request.Argument)} (the first {done} of the batch went in)"), DictClient.PutManyFailureValue(status, done));
+    }
+
+    /// <summary>
+    /// Puts each pair on its own, in order: one refused for the manager's room is skipped and the others go on (a
+    /// smaller value may still fit), each refusal described in the reply; the shard's state (frozen, a retired
+    /// checkpoint) stops the batch at that pair. After <see cref="DictWire.MaxRefusals"/> refusals the batch stops at
+    /// the next pair untried, with the room's status, and the client sends the rest again.
+    /// </summary>
+    private ObjectReply PutEach(ObjectRequest request)
+    {
+        var batch = request.Payload.Span;
+        var count = DictWire.CountPairs(batch);
+        var refusals = new List<(int Index, DictStatus Status, string Message)>();
+        var at = 0;
+        var stop = (Status: DictStatus.Ok, Index: count, Message: "");
+        while (at < count)
+        {
+            var status = _shard.PutMany(batch, request.Argument, out var done);
+            if (status == DictStatus.Ok)
+            {
+                break;
+            }
+
+            at += done;
+            var rest = DictWire.SkipPairs(batch, done);
+            var reader = new DictWire.PairReader(rest);
+            reader.Next(out var key, out var value);
+            if (status is not (DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge or DictStatus.NoShm))
+            {
+                stop = (status, at, _shard.Describe(status, request.Argument));
+                break;
+            }
+
+            if (refusals.Count == DictWire.MaxRefusals)
+            {
+                stop = (status, at, "");
+                break;
+            }
+
+            refusals.Add((at, status, _shard.Describe(status, request.Argument, DictLayout.EntryBytes + key.Length + value.Length)));
+            batch = DictWire.SkipPairs(rest, 1);
+            at++;
+        }
+
+        return refusals.Count == 0 && stop.Index == count
+            ? Ok((long)DictStatus.Ok)
+            : new ObjectReply(ObjectStatus.Broken, DictWire.Refusals(refusals, stop.Message), DictClient.PutManyFailureValue(stop.Status, stop.Index));
     }
 
     private ObjectReply Add(ObjectRequest request)

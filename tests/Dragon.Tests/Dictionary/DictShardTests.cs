@@ -32,6 +32,44 @@ public sealed class DictShardTests : IDisposable
     }
 
     [Fact]
+    public void Remove_OnAFullShard_FreesTheKey_UnlessAnOlderCheckpointStillSeesIt()
+    {
+        using var shard = DictShard.Create(_path, 0, 1 << 20, 100_000, workingSet: 2);
+        var value = new string('v', 300);
+        var filled = 0;
+        DictStatus status;
+        while ((status = Put(shard, $"full{filled}", value)) == DictStatus.Ok)
+        {
+            filled++;
+        }
+
+        Assert.Equal(DictStatus.Full, status);
+        var tiny = 0;
+        while (Put(shard, $"tiny{tiny}", "t") == DictStatus.Ok)
+        {
+            tiny++;
+        }
+
+        var inUse = shard.Stats().BytesInUse;
+
+        // Checkpoint 0 is the oldest held and nothing newer exists: the key goes at once, with no tombstone's block.
+        var first = Bytes("full0");
+        Assert.Equal(DictStatus.Ok, shard.Remove(first, DictHash.Of(first), 0));
+        Assert.Null(Get(shard, "full0"));
+        Assert.Equal(DictStatus.NotFound, shard.Remove(first, DictHash.Of(first), 0));
+        Assert.True(shard.Stats().BytesInUse < inUse, "the removed key's block was not freed");
+        Assert.Equal(filled + tiny - 1, shard.Count(0));
+        Assert.Equal(DictStatus.Ok, Put(shard, "refill", value));
+
+        // A removal at checkpoint 1 while checkpoint 0 still holds the key needs a tombstone: refused for room, and
+        // nothing changed (the value read at 0, checkpoint 1 not begun).
+        var second = Bytes("full1");
+        Assert.Equal(DictStatus.Full, shard.Remove(second, DictHash.Of(second), 1));
+        Assert.Equal(value, Get(shard, "full1", 0));
+        Assert.Equal((0L, 0L), shard.Checkpoints);
+    }
+
+    [Fact]
     public void Checkpoints_KeepTheWorkingSet_AndFreeWhatNoneCanSee()
     {
         using var shard = DictShard.Create(_path, 0, 1 << 20, 1000, workingSet: 2);

@@ -443,35 +443,102 @@ public sealed class DictionaryTests
     }
 
     [Fact]
-    public async Task SmallPutsToAnotherNode_CancelledWhileWaitingToGo_NeverGo_AndTheLaneGoesOn()
+    public async Task PutsToAnotherNode_SentTogether_OnesRefusedForRoomFailOnTheirOwn_AndSmallerOnesAfterThemGoIn()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);
-        using var dict = new DragonDictionary<string, string>(new() { MemoryPerManager = 32 << 20 });
-        var keys = Enumerable.Range(0, 20_000).Select(i => $"cancel-{i}").Where(k => dict.ManagerOf(k) == 1).Take(2000).ToArray();
-        using var cancel = new CancellationTokenSource();
-        var puts = new Task[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 2 << 20, MaxKeysPerManager = 50_000 });
+        var keys = Enumerable.Range(0, 100_000).Select(i => $"room-{i}").Where(k => dict.ManagerOf(k) == 1).ToArray();
+        var small = new byte[200];
+
+        // The other node's manager filled with small values, then room made for 300 of them again: no room for a
+        // large value anywhere.
+        var filled = 0;
+        while (true)
         {
-            puts[i] = dict.SetAsync(keys[i], $"value-{i}", cancel.Token);
-            if (i == keys.Length / 2)
+            try
             {
-                await cancel.CancelAsync();
+                dict[keys[filled]] = small;
+                filled++;
+            }
+            catch (DictionaryFullException)
+            {
+                break;
             }
         }
 
+        Assert.InRange(filled, 1000, keys.Length - 1000);
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.True(dict.Remove(keys[i]));
+        }
+
+        // 400 puts at once, large and small in turn: they go in batches; each large one is refused for room on its
+        // own (more refusals than one reply describes), and every small one after it still goes in.
+        var large = new byte[300_000];
+        var fresh = keys[filled..(filled + 400)];
+        var puts = fresh.Select((k, i) => dict.SetAsync(k, i % 2 == 0 ? large : small)).ToArray();
         await Task.WhenAll(puts).ContinueWith(_ => { }, TaskScheduler.Default);
-        Assert.DoesNotContain(puts, p => p.IsFaulted);
-        var done = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCompletedSuccessfully).ToList();
-        var cancelled = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCanceled).ToList();
-        Assert.All(done, i => Assert.Equal($"value-{i}", dict[keys[i]]));
-        // Puts after the cancel never went; of those before it, the ones still waiting never went either.
-        Assert.All(cancelled.Where(i => i > keys.Length / 2), i => Assert.False(dict.ContainsKey(keys[i])));
-        Assert.Contains(cancelled, i => i <= keys.Length / 2 && !dict.ContainsKey(keys[i]));
+
+        for (var i = 0; i < fresh.Length; i++)
+        {
+            if (i % 2 == 0)
+            {
+                var e = Assert.IsType<DictionaryFullException>(puts[i].Exception?.InnerException);
+                Assert.Contains("manager 1", e.Message, StringComparison.Ordinal);
+                Assert.Contains("does not fit", e.Message, StringComparison.Ordinal);
+                Assert.False(dict.ContainsKey(fresh[i]));
+            }
+            else
+            {
+                Assert.True(puts[i].IsCompletedSuccessfully, $"small put {i}: {puts[i].Exception?.InnerException?.Message}");
+                Assert.Equal(small, dict[fresh[i]]);
+            }
+        }
+
+        Assert.Equal(filled - 300 + 200, dict.Count);
+    }
+
+    [Fact]
+    public async Task SmallPutsToAnotherNode_CancelledWhileWaitingToGo_NeverGo_AndTheLaneGoesOn()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, string>(new() { MemoryPerManager = 256 << 20 });
+        var onOne = Enumerable.Range(0, 100_000).Select(i => $"cancel-{i}").Where(k => dict.ManagerOf(k) == 1).ToArray();
+
+        // Whether puts still wait in the lane when the cancel comes depends on how fast the first ones come back, so
+        // the scenario runs again (fresh keys) until some did; every run checks what must always hold.
+        var waitedAndNeverWent = false;
+        for (var attempt = 0; attempt < 8 && !waitedAndNeverWent; attempt++)
+        {
+            var keys = onOne.AsSpan(attempt * 2000, 2000).ToArray();
+            using var cancel = new CancellationTokenSource();
+            var puts = new Task[keys.Length];
+            for (var i = 0; i < keys.Length; i++)
+            {
+                puts[i] = dict.SetAsync(keys[i], $"value-{i}", cancel.Token);
+                if (i == keys.Length / 2)
+                {
+                    await cancel.CancelAsync();
+                }
+            }
+
+            await Task.WhenAll(puts).ContinueWith(_ => { }, TaskScheduler.Default);
+            Assert.DoesNotContain(puts, p => p.IsFaulted);
+            var done = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCompletedSuccessfully).ToList();
+            var cancelled = Enumerable.Range(0, keys.Length).Where(i => puts[i].IsCanceled).ToList();
+            Assert.All(done, i => Assert.Equal($"value-{i}", dict[keys[i]]));
+            // Puts after the cancel never went; of those before it, the ones still waiting never went either (those
+            // already in a batch on its way may have gone in: they end cancelled, written or not).
+            Assert.All(cancelled.Where(i => i > keys.Length / 2), i => Assert.False(dict.ContainsKey(keys[i])));
+            waitedAndNeverWent = cancelled.Any(i => i <= keys.Length / 2 && !dict.ContainsKey(keys[i]));
+        }
+
+        Assert.True(waitedAndNeverWent, "in 8 runs no put was still waiting in the lane when the cancel came");
 
         // The lane is not left waiting on anything: more puts go and end.
-        var more = keys.Take(100).Select((k, i) => dict.SetAsync(k, $"again-{i}")).ToArray();
+        var more = onOne.Take(100).Select((k, i) => dict.SetAsync(k, $"again-{i}")).ToArray();
         await Task.WhenAll(more).WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal($"again-{i}", dict[keys[i]]));
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal($"again-{i}", dict[onOne[i]]));
     }
 
     [Fact]

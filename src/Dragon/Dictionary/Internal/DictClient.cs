@@ -501,7 +501,8 @@ internal sealed class DictClient : IDisposable
         {
             try
             {
-                return Found(shard.Remove(key, hash, checkpoint), shard, manager, checkpoint);
+                // A removal's tombstone is an entry of the key alone (when a checkpoint still held needs one).
+                return Found(shard.Remove(key, hash, checkpoint), shard, manager, checkpoint, DictLayout.EntryBytes + key.Length);
             }
             finally
             {
@@ -676,11 +677,11 @@ internal sealed class DictClient : IDisposable
     }
 
     /// <summary>Whether a status of a point operation means found (Ok) or not (NotFound); anything else throws.</summary>
-    private bool Found(DictStatus status, DictShard shard, int manager, long checkpoint) => status switch
+    private bool Found(DictStatus status, DictShard shard, int manager, long checkpoint, long need = 0) => status switch
     {
         DictStatus.Ok => true,
         DictStatus.NotFound => false,
-        _ => throw Error(status, manager, shard.Describe(status, checkpoint)),
+        _ => throw Error(status, manager, shard.Describe(status, checkpoint, need)),
     };
 
     /// <summary>

@@ -155,7 +155,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 payload.Advance(put.Pair.Length);
             }
 
-            var reply = await client.RequestAsync(manager, ObjectOp.DictPutMany, payload.ToPayload(), going[0].Checkpoint).ConfigureAwait(false);
+            var reply = await client.RequestAsync(manager, ObjectOp.DictPutEach, payload.ToPayload(), going[0].Checkpoint).ConfigureAwait(false);
             if (reply.Status == ObjectStatus.Ok)
             {
                 foreach (var put in going)
@@ -166,48 +166,62 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 return;
             }
 
-            var message = Encoding.UTF8.GetString(reply.Payload.Span);
-            var (status, done) = DictClient.PutManyFailure(reply.Value);
-            if (reply.Status != ObjectStatus.Broken || done < 0)
+            var (status, stoppedAt) = DictClient.PutManyFailure(reply.Value);
+            if (reply.Status != ObjectStatus.Broken || stoppedAt < 0)
             {
-                throw client.Error(status, manager, message);
+                throw client.Error(status, manager, Encoding.UTF8.GetString(reply.Payload.Span));
             }
 
-            // Stopped at a put: those before it went in, and it failed.
-            for (var i = 0; i < Math.Min(done, going.Count); i++)
+            // Each put refused for room failed on its own (the others went on); those before where the batch stopped,
+            // and not refused, went in.
+            var (refused, stop) = DictWire.ReadRefusals(reply.Payload.Span);
+            var ended = new bool[going.Count];
+            foreach (var (index, why, message) in refused)
             {
-                going[i].Succeed();
+                if (index >= 0 && index < going.Count)
+                {
+                    going[index].Fail(client.Error(why, manager, message));
+                    ended[index] = true;
+                }
             }
 
-            if (done >= going.Count)
+            for (var i = 0; i < Math.Min(stoppedAt, going.Count); i++)
+            {
+                if (!ended[i])
+                {
+                    going[i].Succeed();
+                }
+            }
+
+            if (stoppedAt >= going.Count)
             {
                 return;
             }
 
-            var error = client.Error(status, manager, message);
-            going[done].Fail(error);
-            var after = going.Skip(done + 1).ToList();
-            if (status is not (DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge))
+            if (status is DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge or DictStatus.NoShm)
             {
-                // The shard's state, not this put's size: the others would meet it too.
-                foreach (var put in after)
+                // Stopped after the most refusals a reply describes: the rest go again, first.
+                var again = going.Skip(stoppedAt).ToList();
+                foreach (var put in again)
                 {
-                    put.Fail(error);
+                    put.Requeue();
+                }
+
+                lock (_gate)
+                {
+                    _waiting.InsertRange(0, again);
+                    _waitingBytes += again.Sum(p => (long)p.Pair.Length);
                 }
 
                 return;
             }
 
-            // The manager's room: a smaller value may still fit, so the others go again, first.
-            foreach (var put in after)
+            // The shard's state (frozen, a retired checkpoint, gone), not a put's size: the put it stopped at and the
+            // ones after it would all meet it.
+            var error = client.Error(status, manager, stop);
+            foreach (var put in going.Skip(stoppedAt))
             {
-                put.Requeue();
-            }
-
-            lock (_gate)
-            {
-                _waiting.InsertRange(0, after);
-                _waitingBytes += after.Sum(p => (long)p.Pair.Length);
+                put.Fail(error);
             }
         }
         catch (Exception e)

@@ -409,6 +409,19 @@ internal sealed unsafe partial class DictShard
             return DictStatus.NotFound;
         }
 
+        if (tombstone && link == &slot->Head && checkpoint <= _header->Oldest)
+        {
+            // No version newer than this checkpoint and none older that a checkpoint still held could see: the
+            // removal would leave nothing any checkpoint reads (Trim would free the chain, tombstone and all), so the
+            // key goes at once, without a tombstone's block. A full manager can still have keys removed.
+            Volatile.Write(ref slot->Head, 0);
+            FreeChain(current);
+            Volatile.Write(ref slot->Tag, DictLayout.DeletedTag);
+            _header->LiveKeys -= wasLive ? 1 : 0;
+            _header->Removes++;
+            return DictStatus.Ok;
+        }
+
         var failure = DictStatus.Ok;
         var block = filled != 0 ? filled : Allocate(need, out failure);
         if (block == 0)

@@ -237,12 +237,111 @@ internal static class DictWire
         return ends;
     }
 
+    /// <summary>How many pairs (with values) a batch holds.</summary>
+    /// <exception cref="InvalidDataException">A pair's length runs past the batch.</exception>
+    public static int CountPairs(ReadOnlySpan<byte> batch)
+    {
+        var reader = new PairReader(batch);
+        var count = 0;
+        while (reader.Next(out _, out _))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>The batch after its first <paramref name="count"/> pairs (with values).</summary>
+    /// <exception cref="InvalidDataException">A pair's length runs past the batch.</exception>
+    public static ReadOnlySpan<byte> SkipPairs(ReadOnlySpan<byte> batch, int count)
+    {
+        var reader = new PairReader(batch);
+        for (var i = 0; i < count && reader.Next(out _, out _); i++)
+        {
+        }
+
+        return batch[reader.Offset..];
+    }
+
+    /// <summary>Refusals a <c>DictPutEach</c> reply describes at most; then the batch stops and the rest is sent again.</summary>
+    public const int MaxRefusals = 64;
+
+    /// <summary>
+    /// A <c>DictPutEach</c> failure's payload: how many puts were refused, each one's index in the batch, status and
+    /// the manager's description of it, then the description of what stopped the batch (empty when nothing did).
+    /// </summary>
+    public static byte[] Refusals(IReadOnlyList<(int Index, DictStatus Status, string Message)> refusals, string stop)
+    {
+        var output = new ArrayBufferWriter<byte>(64 + (refusals.Count * 160) + stop.Length);
+        WriteInt32(output, refusals.Count);
+        foreach (var (index, status, message) in refusals)
+        {
+            WriteInt32(output, index);
+            WriteInt32(output, (int)status);
+            WriteInt32(output, Encoding.UTF8.GetByteCount(message));
+            output.Write(Encoding.UTF8.GetBytes(message));
+        }
+
+        output.Write(Encoding.UTF8.GetBytes(stop));
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Reads <see cref="Refusals(IReadOnlyList{ValueTuple{int, DictStatus, string}}, string)"/>.</summary>
+    /// <exception cref="InvalidDataException">The payload is not one.</exception>
+    public static (List<(int Index, DictStatus Status, string Message)> Refused, string Stop) ReadRefusals(ReadOnlySpan<byte> payload)
+    {
+        var offset = 0;
+        var count = ReadInt32(payload, ref offset);
+        if (count < 0 || count > MaxRefusals)
+        {
+            throw new InvalidDataException($"a dictionary manager's reply claims {count} refusals (at most {MaxRefusals})");
+        }
+
+        var refused = new List<(int, DictStatus, string)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var index = ReadInt32(payload, ref offset);
+            var status = (DictStatus)ReadInt32(payload, ref offset);
+            var length = ReadInt32(payload, ref offset);
+            if (length < 0 || length > payload.Length - offset)
+            {
+                throw new InvalidDataException($"a dictionary manager's refusal claims a {length}-byte description with {payload.Length - offset} left");
+            }
+
+            refused.Add((index, status, Encoding.UTF8.GetString(payload.Slice(offset, length))));
+            offset += length;
+        }
+
+        return (refused, Encoding.UTF8.GetString(payload[offset..]));
+    }
+
+    private static int ReadInt32(ReadOnlySpan<byte> payload, ref int offset)
+    {
+        if (payload.Length - offset < 4)
+        {
+            throw new InvalidDataException($"a dictionary manager's refusals end at byte {payload.Length}, inside a number");
+        }
+
+        var value = BinaryPrimitives.ReadInt32LittleEndian(payload[offset..]);
+        offset += 4;
+        return value;
+    }
+
+    private static void WriteInt32(ArrayBufferWriter<byte> output, int value)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(output.GetSpan(4), value);
+        output.Advance(4);
+    }
+
     /// <summary>Reads pairs written by <see cref="WritePair"/>, checking every length against what is left.</summary>
     public ref struct PairReader(ReadOnlySpan<byte> data, bool withValues = true)
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private readonly bool _withValues = withValues;
         private int _offset;
+
+        /// <summary>Bytes read so far: where the next pair starts.</summary>
+        public readonly int Offset => _offset;
 
         public bool Next(out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
         {

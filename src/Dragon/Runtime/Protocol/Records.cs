@@ -139,6 +139,12 @@ internal enum ObjectOp
     DictPersist = 72,
     DictRestore = 73,
     DictGetMany = 74,
+
+    /// <summary>
+    /// The puts of several callers of one process, in the order asked: each goes in or is refused on its own (a put
+    /// refused for the manager's room does not stop the ones after it, as if each had been sent alone).
+    /// </summary>
+    DictPutEach = 75,
 }
 
 internal enum ObjectStatus
