@@ -220,7 +220,7 @@ internal sealed class DictShardHost : HostedObject
             var rest = DictWire.SkipPairs(batch, done);
             var reader = new DictWire.PairReader(rest);
             reader.Next(out var key, out var value);
-            if (status is not (DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge or DictStatus.NoShm))
+            if (!status.IsForRoom())
             {
                 stop = (status, at, _shard.Describe(status, request.Argument));
                 break;

@@ -31,24 +31,27 @@ public sealed class DictShardTests : IDisposable
         return shard.Put(bytes, DictHash.Of(bytes), Bytes(value), checkpoint);
     }
 
+    /// <summary>Puts keys <paramref name="prefix"/>0, 1, ... with <paramref name="value"/> until one is refused: how many went in, and why the next did not.</summary>
+    private static (int Count, DictStatus Refusal) PutUntilRefused(DictShard shard, string prefix, string value)
+    {
+        var count = 0;
+        DictStatus status;
+        while ((status = Put(shard, $"{prefix}{count}", value)) == DictStatus.Ok)
+        {
+            count++;
+        }
+
+        return (count, status);
+    }
+
     [Fact]
     public void Remove_OnAFullShard_FreesTheKey_UnlessAnOlderCheckpointStillSeesIt()
     {
         using var shard = DictShard.Create(_path, 0, 1 << 20, 100_000, workingSet: 2);
         var value = new string('v', 300);
-        var filled = 0;
-        DictStatus status;
-        while ((status = Put(shard, $"full{filled}", value)) == DictStatus.Ok)
-        {
-            filled++;
-        }
-
+        var (filled, status) = PutUntilRefused(shard, "full", value);
         Assert.Equal(DictStatus.Full, status);
-        var tiny = 0;
-        while (Put(shard, $"tiny{tiny}", "t") == DictStatus.Ok)
-        {
-            tiny++;
-        }
+        var (tiny, _) = PutUntilRefused(shard, "tiny", "t");
 
         var inUse = shard.Stats().BytesInUse;
 
@@ -161,13 +164,7 @@ public sealed class DictShardTests : IDisposable
         // goes back, so the bytes in use are those of the keys that went in, and removing them all leaves none.
         using var shard = DictShard.Create(_path, 0, 1 << 20, 8, workingSet: 1);
         var value = new string('v', 500);
-        var accepted = 0;
-        DictStatus status;
-        while ((status = Put(shard, $"single{accepted}", value)) == DictStatus.Ok)
-        {
-            accepted++;
-        }
-
+        var (accepted, status) = PutUntilRefused(shard, "single", value);
         Assert.Equal(DictStatus.KeyTableFull, status);
         var perKey = shard.Stats().BytesInUse / accepted;
         Assert.Equal(accepted * perKey, shard.Stats().BytesInUse);
@@ -199,12 +196,7 @@ public sealed class DictShardTests : IDisposable
     {
         using var shard = DictShard.Create(_path, 3, 64 << 10, 10_000, workingSet: 1);
         var value = new string('v', 1000);
-        var i = 0;
-        DictStatus status;
-        while ((status = Put(shard, $"k{i}", value)) == DictStatus.Ok)
-        {
-            i++;
-        }
+        var (i, status) = PutUntilRefused(shard, "k", value);
 
         Assert.Equal(DictStatus.Full, status);
         Assert.InRange(i, 40, 64);

@@ -728,7 +728,7 @@ internal sealed class DictClient : IDisposable
         var text = $"dictionary '{Name}': {message}";
         return status switch
         {
-            DictStatus.Full or DictStatus.KeyTableFull or DictStatus.NoShm or DictStatus.TooLarge => new DictionaryFullException(text),
+            _ when status.IsForRoom() => new DictionaryFullException(text),
             DictStatus.Retired or DictStatus.NotYet or DictStatus.NoCheckpoint => new DictionaryCheckpointException(text),
             DictStatus.Frozen or DictStatus.NotInteger => new InvalidOperationException(text),
             DictStatus.Destroyed => new ObjectDisposedException(_managers[manager].Describe, text),

@@ -12,12 +12,13 @@ namespace Dragon.Dictionary.Internal;
 /// once, alone, as before.
 /// </summary>
 /// <remarks>
-/// Puts of one process to one manager leave in the order asked. Each still ends on its own: a batch the manager takes
-/// whole completes them all; one it stops at a put completes those before it and fails that one with the manager's
-/// error; those after it go again, first, when the stop was the manager's room (a smaller value may still fit), and
-/// fail with the same error when it was the whole shard's state (frozen, a retired checkpoint, gone). A put cancelled
-/// while it waits never goes; one cancelled once its batch has gone ends cancelled, and may or may not have been
-/// written, as a lone put cancelled on its way.
+/// Puts of one process to one manager leave in the order asked. Each still ends on its own: a batch is a
+/// <c>DictPutEach</c> request, which the manager puts pair by pair, so a put refused for room fails with its own
+/// description and the ones after it still go in, as if each had gone alone. The shard's state (frozen, a retired
+/// checkpoint, gone) stops the batch: the put there and the ones after it fail with that error. A reply describes at
+/// most <see cref="DictWire.MaxRefusals"/> refusals; a batch stopped after that many sends the rest again, first. A
+/// put cancelled while it waits never goes; one cancelled once its batch has gone ends cancelled, and may or may not
+/// have been written, as a lone put cancelled on its way.
 /// </remarks>
 internal sealed class DictPutLane(DictClient client, int manager)
 {
@@ -198,7 +199,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 return;
             }
 
-            if (status is DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge or DictStatus.NoShm)
+            if (status.IsForRoom())
             {
                 // Stopped after the most refusals a reply describes: the rest go again, first.
                 var again = going.Skip(stoppedAt).ToList();

@@ -22,6 +22,16 @@ internal enum DictStatus
     Failed = 13,
 }
 
+internal static class DictStatusExtensions
+{
+    /// <summary>
+    /// A write refused for the manager's room (its bytes, its key table, /dev/shm, or an entry larger than the whole
+    /// manager), not for the shard's state: another, smaller write may still go in. Such a refusal is a
+    /// <see cref="DictionaryFullException"/>.
+    /// </summary>
+    public static bool IsForRoom(this DictStatus status) => status is DictStatus.Full or DictStatus.KeyTableFull or DictStatus.TooLarge or DictStatus.NoShm;
+}
+
 /// <summary>
 /// One manager's shard of a dictionary, in a shared-memory file that the home node service creates and every process
 /// of that node maps: the same code serves a process's own operations (no request, no socket) and the requests the
