@@ -67,6 +67,25 @@ internal static unsafe partial class SharedMapping
     }
 
     /// <summary>
+    /// Reads one byte of every page of bytes [<paramref name="start"/>, <paramref name="end"/>) of a mapping, so that
+    /// this process's first access to each page is paid here, not by the operation that lands on it. Populating a
+    /// range fills the kernel's page tables, but under a hypervisor that keeps page tables of its own (shadow paging,
+    /// as on the benchmark machine) each process's first access to each page still exits to the hypervisor, about
+    /// 6 us a page even for a populated page (docs/performance.md); on bare metal this is one cache miss a page. A
+    /// read is enough: the kernel's entry is already writable, so a later write does not exit again.
+    /// </summary>
+    public static void Touch(byte* mapping, long start, long end)
+    {
+        var sum = 0;
+        for (var page = (start + s_pageSize - 1) / s_pageSize * s_pageSize; page < end; page += s_pageSize)
+        {
+            sum += Volatile.Read(ref mapping[page]);
+        }
+
+        GC.KeepAlive(sum);
+    }
+
+    /// <summary>
     /// Reads the first bytes of a file into <paramref name="into"/> with plain open/pread/close: no mapping, and none
     /// of the advisory lock a <see cref="FileStream"/> takes. False when the file is gone or shorter.
     /// </summary>

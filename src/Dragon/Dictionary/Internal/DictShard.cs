@@ -210,7 +210,9 @@ internal sealed unsafe partial class DictShard : IDisposable
         var from = Volatile.Read(ref _mappedHere);
         if (backed > from && Interlocked.CompareExchange(ref _mappedHere, backed, from) == from)
         {
-            _ = SharedMapping.TryBack(_base, from, Math.Min(backed, TotalBytes));
+            var end = Math.Min(backed, TotalBytes);
+            _ = SharedMapping.TryBack(_base, from, end);
+            SharedMapping.Touch(_base, from, end);
         }
     }
 
