@@ -199,10 +199,16 @@ internal sealed unsafe partial class DictShard : IDisposable
     private long _mappedHere;
     private int _entries;
 
+    // How much of the file this process has touched as it mapped it in (see MapInBacked), and at most how much.
+    private const long TouchLimit = 512L << 20;
+    private long _touched;
+
     /// <summary>
     /// Fills this process's page tables for everything backed so far, in one call: otherwise its first touch of each
     /// page another process backed is a fault of its own (several microseconds each in a VM, more than a 1 KB put),
-    /// and processes that write in turn touch each other's pages.
+    /// and processes that write in turn touch each other's pages. Then reads a byte of each page (up to
+    /// <see cref="TouchLimit"/> in all): under shadow paging a populated page still costs each process about 6 us at
+    /// its first access, which otherwise lands on the operation that makes it (<see cref="SharedMapping.Touch"/>).
     /// </summary>
     private void MapInBacked()
     {
@@ -212,7 +218,15 @@ internal sealed unsafe partial class DictShard : IDisposable
         {
             var end = Math.Min(backed, TotalBytes);
             _ = SharedMapping.TryBack(_base, from, end);
-            SharedMapping.Touch(_base, from, end);
+            // A process that touches what it maps in pays for pages it may never use: a shard of many gigabytes read
+            // a little by one process would take seconds (at 6 us a page). The first TouchLimit bytes are touched;
+            // past them a page's first access is paid when it comes, as before.
+            var touch = Math.Min(end, from + Math.Max(0, TouchLimit - Volatile.Read(ref _touched)));
+            if (touch > from)
+            {
+                Interlocked.Add(ref _touched, touch - from);
+                SharedMapping.Touch(_base, from, touch);
+            }
         }
     }
 
