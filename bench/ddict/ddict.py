@@ -241,9 +241,25 @@ def report():
                   f"on 1 node: get >= 10, put >= 3; each the smallest ratio over the value sizes")
     if 1 in node_counts:
         copy_report()
+    first_touch_report()
     remote = max(node_counts)
     print(f"ddict get_ratio={fmt(worst.get((1, 'get')), 2)} put_ratio={fmt(worst.get((1, 'put')), 2)} "
           f"remote_get_ratio={fmt(worst.get((remote, 'get')) if remote > 1 else None, 2)}")
+
+
+def first_touch_report():
+    """The machine's cost of a process's first access to a populated page of shared memory (bench/peers/first_touch.c),
+    measured after the rounds: several microseconds under shadow paging, a cache miss on bare metal. Each process
+    that maps a shard pays it once a page (the dictionary touches up to 512 MiB as it maps in)."""
+    tool = os.path.join(root, "artifacts", "bench", "first_touch")
+    if not os.access(tool, os.X_OK):
+        return
+    done = subprocess.run([tool, "128"], capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or len(lines) < 2:
+        print(f"first_touch failed: {done.stderr.strip()}", file=sys.stderr)
+        return
+    print(f"a process's first access to a page of shared memory, populated: {lines[0]} ({lines[1].split('=')[1]} us a page)")
 
 
 def copy_report():
