@@ -217,12 +217,14 @@ internal sealed unsafe partial class DictShard : IDisposable
         if (backed > from && Interlocked.CompareExchange(ref _mappedHere, backed, from) == from)
         {
             var end = Math.Min(backed, TotalBytes);
-            _ = SharedMapping.TryBack(_base, from, end);
+            // Backed means a writer backed these pages; still, a page is read only once known backed, since a read of a
+            // hole in a full /dev/shm would be a SIGBUS.
+            var mapped = SharedMapping.TryBack(_base, from, end);
             // A process that touches what it maps in pays for pages it may never use: a shard of many gigabytes read
             // a little by one process would take seconds (at 6 us a page). The first TouchLimit bytes are touched;
             // past them a page's first access is paid when it comes, as before.
             var touch = Math.Min(end, from + Math.Max(0, TouchLimit - Volatile.Read(ref _touched)));
-            if (touch > from)
+            if (mapped && touch > from)
             {
                 Interlocked.Add(ref _touched, touch - from);
                 SharedMapping.Touch(_base, from, touch);
