@@ -212,6 +212,34 @@ public sealed class DictShardTests : IDisposable
     }
 
     [Fact]
+    public void Restore_IntoAManagerTooSmall_IsTheFullError_NamingTheSizeOfWhatDidNotFit()
+    {
+        var directory = Directory.CreateTempSubdirectory("dragon-test-restore-").FullName;
+        var smallPath = $"/dev/shm/dragon-test-shard-{Guid.NewGuid():N}";
+        try
+        {
+            using (var shard = DictShard.Create(_path, 0, 4 << 20, 1_000, workingSet: 2))
+            {
+                Assert.Equal(DictStatus.Ok, Put(shard, "a", "small"));
+                var big = Bytes("big");
+                Assert.Equal(DictStatus.Ok, shard.Put(big, DictHash.Of(big), new byte[200_000], 0));
+                Assert.Equal(2, DictCheckpointFile.Write(shard, 1, 0, directory));
+            }
+
+            // One entry larger than the whole manager: 32 bytes of entry, 3 of key, 200,000 of value.
+            using var small = DictShard.Create(smallPath, 0, 64 << 10, 1_000, workingSet: 2);
+            var tooLarge = Assert.Throws<DictionaryFullException>(() => DictCheckpointFile.Read(small, 1, 0, directory));
+            Assert.Contains("an entry of 200035 bytes is larger than manager 0's", tooLarge.Message);
+            Assert.Contains(directory, tooLarge.Message);
+        }
+        finally
+        {
+            DictShard.TryDelete(smallPath);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task KilledWriter_ItsLockIsTakenOver_AndTheShardRepaired()
     {
         using var shard = DictShard.Create(_path, 0, 1 << 20, 1000, workingSet: 1);
