@@ -29,6 +29,9 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     where TKey : notnull
 {
     private readonly DictClient _client;
+
+    /// <summary>This handle's client of the managers (for tests of what it keeps).</summary>
+    internal DictClient Client => _client;
     private readonly int _pinned;
     private readonly bool _owner;
     private long _checkpoint;

@@ -499,6 +499,46 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task PutsToAnotherNode_AskedFasterThanTheyGo_WaitForRoom_SoWhatWaitsStaysBounded_AndEveryOneGoesIn()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 512 << 20, MaxKeysPerManager = 10_000 });
+        // A bound of 4 MiB instead of 64 (the same code): 320 puts of 512 KB (160 MB) to the other node's manager,
+        // none awaited before the last is asked, left up to 49 MB waiting at once without it.
+        const long bound = 4 << 20;
+        dict.Client.MaxWaitingPutBytes = bound;
+        var keys = Enumerable.Range(0, 5000).Select(i => $"bound-{i}").Where(k => dict.ManagerOf(k) == 1).Take(320).ToArray();
+        var value = new byte[512 << 10];
+        var puts = new Task[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            // The caller may change its array once the call returns: each put's copy was taken by then.
+            BitConverter.TryWriteBytes(value, i);
+            puts[i] = dict.SetAsync(keys[i], value);
+        }
+
+        // One more, asked from another thread while the lane is busy and given up at once: it may have found room
+        // (then it went in) or have waited (then it ends cancelled and never goes); never cancelled and written.
+        using var giveUp = new CancellationTokenSource();
+        var late = Task.Run(() => dict.SetAsync("bound-late", value, giveUp.Token));
+        giveUp.Cancel();
+        await Task.WhenAll(puts);
+        await late.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        Assert.InRange(dict.Client.PeakWaitingBytes(1), 1, bound);
+        for (var i = 0; i < keys.Length; i += 7)
+        {
+            var read = dict[keys[i]];
+            Assert.Equal(value.Length, read.Length);
+            Assert.Equal(i, BitConverter.ToInt32(read));
+        }
+
+        Assert.True(late.IsCompletedSuccessfully || late.IsCanceled, late.Exception?.ToString());
+        Assert.Equal(late.IsCompletedSuccessfully, dict.ContainsKey("bound-late"));
+        Assert.Equal(keys.Length + (late.IsCompletedSuccessfully ? 1 : 0), dict.Count);
+    }
+
+    [Fact]
     public async Task SmallPutsToAnotherNode_CancelledWhileWaitingToGo_NeverGo_AndTheLaneGoesOn()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);

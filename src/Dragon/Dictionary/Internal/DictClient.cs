@@ -412,6 +412,15 @@ internal sealed class DictClient : IDisposable
         Lane(manager).PutAsync(key, value, checkpoint, CancellationToken.None).GetAwaiter().GetResult();
     }
 
+    /// <summary>
+    /// How many bytes of puts may wait to go to one manager on another node before a put blocks its caller
+    /// (<see cref="DictPutLane"/>); read by each lane when it is made, so set it before the first put.
+    /// </summary>
+    internal long MaxWaitingPutBytes { get; set; } = DictPutLane.MaxWaitingBytes;
+
+    /// <summary>The most bytes of puts that have waited at once in the lane to <paramref name="manager"/> (0 when it has none).</summary>
+    internal long PeakWaitingBytes(int manager) => Volatile.Read(ref _lanes[manager])?.PeakWaitingBytes ?? 0;
+
     private DictPutLane Lane(int manager)
     {
         var lane = Volatile.Read(ref _lanes[manager]);

@@ -19,6 +19,13 @@ namespace Dragon.Dictionary.Internal;
 /// most <see cref="DictWire.MaxRefusals"/> refusals; a batch stopped after that many sends the rest again, first. A
 /// put cancelled while it waits never goes; one cancelled once its batch has gone ends cancelled, and may or may not
 /// have been written, as a lone put cancelled on its way.
+/// <para>
+/// What waits is bounded: a put is a copy of its key and value (the caller may reuse them as soon as the call
+/// returns), so a caller that asks puts faster than the manager takes them would otherwise grow this process without
+/// end. Past <see cref="MaxWaitingBytes"/> waiting, a put blocks its caller, as a bounded queue's add does, until
+/// batches leave and its copy fits (one larger than the bound goes when nothing else waits). Its cancellation token
+/// ends that wait: the put never goes and its task is cancelled.
+/// </para>
 /// </remarks>
 internal sealed class DictPutLane(DictClient client, int manager)
 {
@@ -28,10 +35,31 @@ internal sealed class DictPutLane(DictClient client, int manager)
     /// <summary>What a batch holds at most (a single larger put goes in a batch of its own).</summary>
     public const int BatchBytes = 1 << 20;
 
+    /// <summary>What may wait to go at most, in bytes of pairs, unless the client says otherwise (<see cref="DictClient.MaxWaitingPutBytes"/>); a put past it blocks its caller until there is room.</summary>
+    public const long MaxWaitingBytes = 64L << 20;
+
+    private readonly long _maxWaitingBytes = client.MaxWaitingPutBytes;
+
     private readonly Lock _gate = new();
     private readonly List<Waiting> _waiting = [];
     private long _waitingBytes;
+    private long _peakWaitingBytes;
     private int _onTheirWay;
+
+    // Callers waiting for room wait on this (Monitor), pulsed when a batch leaves; taken before _gate, never inside it.
+    private readonly object _room = new();
+
+    /// <summary>The most bytes that have waited at once (for tests of the bound).</summary>
+    internal long PeakWaitingBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peakWaitingBytes;
+            }
+        }
+    }
 
     public Task PutAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long checkpoint, CancellationToken cancellationToken)
     {
@@ -61,6 +89,11 @@ internal sealed class DictPutLane(DictClient client, int manager)
             return AloneAsync(payload, checkpoint, cancellationToken);
         }
 
+        if (!WaitForRoom(DictWire.PairBytes(key.Length, value.Length), cancellationToken))
+        {
+            return Task.FromCanceled(cancellationToken);
+        }
+
         // Registered before anyone else can see it: a cancel that comes first leaves it ended, and no batch takes it.
         var put = new Waiting(DictWire.Pair(key, value), checkpoint, cancellationToken);
         if (cancellationToken.CanBeCanceled)
@@ -72,11 +105,57 @@ internal sealed class DictPutLane(DictClient client, int manager)
         {
             _waiting.Add(put);
             _waitingBytes += put.Pair.Length;
+            _peakWaitingBytes = Math.Max(_peakWaitingBytes, _waitingBytes);
         }
 
         // Nothing may be on its way any more (all came back meanwhile): then nothing would send it.
         SendIfDue(force: false);
         return put.Task;
+    }
+
+    /// <summary>
+    /// Blocks until a pair of <paramref name="bytes"/> fits under the bound (at once when nothing
+    /// waits); false when <paramref name="cancellationToken"/> is cancelled first.
+    /// </summary>
+    private bool WaitForRoom(long bytes, CancellationToken cancellationToken)
+    {
+        if (HasRoom(bytes))
+        {
+            return true;
+        }
+
+        using var wake = cancellationToken.UnsafeRegister(static state => Pulse(state!), _room);
+        lock (_room)
+        {
+            while (!HasRoom(bytes))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
+
+                // Pulsed when a batch leaves or the token is cancelled; the timeout only bounds a missed pulse.
+                Monitor.Wait(_room, 100);
+            }
+        }
+
+        return true;
+    }
+
+    private bool HasRoom(long bytes)
+    {
+        lock (_gate)
+        {
+            return _waitingBytes == 0 || _waitingBytes + bytes <= _maxWaitingBytes;
+        }
+    }
+
+    private static void Pulse(object room)
+    {
+        lock (room)
+        {
+            Monitor.PulseAll(room);
+        }
     }
 
     private async Task AloneAsync(ReadOnlyMemory<byte> payload, long checkpoint, CancellationToken cancellationToken)
@@ -134,6 +213,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 _onTheirWay++;
             }
 
+            Pulse(_room);
             _ = BatchAsync(batch);
         }
     }

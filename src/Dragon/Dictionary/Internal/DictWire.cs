@@ -37,10 +37,13 @@ internal static class DictWire
         output.Advance(length);
     }
 
+    /// <summary>The bytes of a pair with a key and a value of these lengths (each length four bytes in front of it).</summary>
+    public static long PairBytes(int keyLength, int valueLength) => 8L + keyLength + valueLength;
+
     /// <summary>One pair as <see cref="WritePair(ArrayBufferWriter{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/> writes it, in an array of its own.</summary>
     public static byte[] Pair(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var pair = new byte[8 + key.Length + value.Length];
+        var pair = new byte[PairBytes(key.Length, value.Length)];
         BinaryPrimitives.WriteInt32LittleEndian(pair, key.Length);
         key.CopyTo(pair.AsSpan(4));
         BinaryPrimitives.WriteInt32LittleEndian(pair.AsSpan(4 + key.Length), value.Length);
