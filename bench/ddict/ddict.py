@@ -254,12 +254,17 @@ def first_touch_report():
     tool = os.path.join(root, "artifacts", "bench", "first_touch")
     if not os.access(tool, os.X_OK):
         return
-    done = subprocess.run([tool, "128"], capture_output=True, text=True, timeout=120)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or len(lines) < 2:
-        print(f"first_touch failed: {done.stderr.strip()}", file=sys.stderr)
+    try:
+        done = subprocess.run([tool, "128"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"first_touch failed: {e}", file=sys.stderr)
         return
-    print(f"a process's first access to a page of shared memory, populated: {lines[0]} ({lines[1].split('=')[1]} us a page)")
+    detail = re.search(r"^first_touch .*$", done.stdout, re.M)
+    per_page = re.search(r"^BENCH first_touch_us_per_page=([0-9.]+)$", done.stdout, re.M)
+    if done.returncode != 0 or not detail or not per_page:
+        print(f"first_touch failed (exit {done.returncode}): {done.stderr.strip()}", file=sys.stderr)
+        return
+    print(f"a process's first access to a page of shared memory, populated: {detail.group(0)} ({per_page.group(1)} us a page)")
 
 
 def copy_report():

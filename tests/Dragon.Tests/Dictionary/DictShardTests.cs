@@ -229,7 +229,7 @@ public sealed class DictShardTests : IDisposable
             // One entry larger than the whole manager: 32 bytes of entry, 3 of key, 200,000 of value.
             using var small = DictShard.Create(smallPath, 0, 64 << 10, 1_000, workingSet: 2);
             var tooLarge = Assert.Throws<DictionaryFullException>(() => DictCheckpointFile.Read(small, 1, 0, directory));
-            Assert.Contains("an entry of 200035 bytes is larger than manager 0's", tooLarge.Message);
+            Assert.Contains($"an entry of {DictLayout.EntryBytes + 3 + 200_000} bytes is larger than manager 0's", tooLarge.Message);
             Assert.Contains(directory, tooLarge.Message);
         }
         finally

@@ -504,26 +504,51 @@ public sealed class DictionaryTests
         using var runtime = LocalRuntime.Start(nodes: 2);
         using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 512 << 20, MaxKeysPerManager = 10_000 });
         // A bound of 4 MiB instead of 64 (the same code): 320 puts of 512 KB (160 MB) to the other node's manager,
-        // none awaited before the last is asked, left up to 49 MB waiting at once without it.
+        // none awaited before the last is asked, left up to 49-58 MB waiting at once without it.
         const long bound = 4 << 20;
         dict.Client.MaxWaitingPutBytes = bound;
         var keys = Enumerable.Range(0, 5000).Select(i => $"bound-{i}").Where(k => dict.ManagerOf(k) == 1).Take(320).ToArray();
         var value = new byte[512 << 10];
-        var puts = new Task[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
+        var producer = Task.Factory.StartNew(
+            () =>
+            {
+                var puts = new Task[keys.Length];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    // The caller may change its array once the call returns: each put's copy was taken by then.
+                    BitConverter.TryWriteBytes(value, i);
+                    puts[i] = dict.SetAsync(keys[i], value);
+                }
+
+                return puts;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
+        // Meanwhile, puts given up while they wait for room: each asked from a thread of its own once the producer is
+        // blocked, cancelled once it waits in line behind it. One cancelled while it waited never goes.
+        var late = new List<(string Key, Task Put, bool GaveUpWaiting)>();
+        var lateValue = new byte[512 << 10];
+        for (var attempt = 0; attempt < 20 && !producer.IsCompleted; attempt++)
         {
-            // The caller may change its array once the call returns: each put's copy was taken by then.
-            BitConverter.TryWriteBytes(value, i);
-            puts[i] = dict.SetAsync(keys[i], value);
+            if (!SpinWait.SpinUntil(() => dict.Client.CallersWaitingForRoom(1) >= 1 || producer.IsCompleted, 10_000) || producer.IsCompleted)
+            {
+                break;
+            }
+
+            var gaveUpBefore = dict.Client.RoomWaitsCancelled(1);
+            using var giveUp = new CancellationTokenSource();
+            var key = $"bound-late-{attempt}";
+            var put = Task.Factory.StartNew(
+                () => dict.SetAsync(key, lateValue, giveUp.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            SpinWait.SpinUntil(() => dict.Client.CallersWaitingForRoom(1) >= 2 || put.IsCompleted, 10_000);
+            giveUp.Cancel();
+            await put.ContinueWith(_ => { }, TaskScheduler.Default);
+            late.Add((key, put, dict.Client.RoomWaitsCancelled(1) > gaveUpBefore));
         }
 
-        // One more, asked from another thread while the lane is busy and given up at once: it may have found room
-        // (then it went in) or have waited (then it ends cancelled and never goes); never cancelled and written.
-        using var giveUp = new CancellationTokenSource();
-        var late = Task.Run(() => dict.SetAsync("bound-late", value, giveUp.Token));
-        giveUp.Cancel();
-        await Task.WhenAll(puts);
-        await late.ContinueWith(_ => { }, TaskScheduler.Default);
+        await Task.WhenAll(await producer);
 
         Assert.InRange(dict.Client.PeakWaitingBytes(1), 1, bound);
         for (var i = 0; i < keys.Length; i += 7)
@@ -533,9 +558,21 @@ public sealed class DictionaryTests
             Assert.Equal(i, BitConverter.ToInt32(read));
         }
 
-        Assert.True(late.IsCompletedSuccessfully || late.IsCanceled, late.Exception?.ToString());
-        Assert.Equal(late.IsCompletedSuccessfully, dict.ContainsKey("bound-late"));
-        Assert.Equal(keys.Length + (late.IsCompletedSuccessfully ? 1 : 0), dict.Count);
+        Assert.Contains(late, l => l.GaveUpWaiting);
+        foreach (var (key, put, gaveUpWaiting) in late)
+        {
+            if (gaveUpWaiting)
+            {
+                Assert.True(put.IsCanceled, $"{key}: {put.Status}");
+                Assert.False(dict.ContainsKey(key), key);
+            }
+            else if (put.IsCompletedSuccessfully)
+            {
+                Assert.True(dict.ContainsKey(key), key);
+            }
+        }
+
+        Assert.Equal(keys.Length + late.Count(l => dict.ContainsKey(l.Key)), dict.Count);
     }
 
     [Fact]

@@ -63,8 +63,22 @@ internal static unsafe partial class SharedMapping
             return true;
         }
 
-        return Marshal.GetLastPInvokeError() == EINVAL;
+        if (Marshal.GetLastPInvokeError() == EINVAL)
+        {
+            s_populates = false;
+            return true;
+        }
+
+        return false;
     }
+
+    private static volatile bool s_populates = true;
+
+    /// <summary>
+    /// Whether <see cref="TryBack"/> backs pages here (false on kernels without <c>MADV_POPULATE_WRITE</c>, seen at
+    /// its first use): only then may a range it said backed be read without the risk of a hole.
+    /// </summary>
+    public static bool Populates => s_populates;
 
     /// <summary>
     /// Reads one byte of every page of bytes [<paramref name="start"/>, <paramref name="end"/>) of a mapping, so that
@@ -72,7 +86,9 @@ internal static unsafe partial class SharedMapping
     /// range fills the kernel's page tables, but under a hypervisor that keeps page tables of its own (shadow paging,
     /// as on the benchmark machine) each process's first access to each page still exits to the hypervisor, about
     /// 6 us a page even for a populated page (docs/performance.md); on bare metal this is one cache miss a page. A
-    /// read is enough: the kernel's entry is already writable, so a later write does not exit again.
+    /// read is enough: the kernel's entry is already writable, so a later write does not exit again. Only for a
+    /// range <see cref="TryBack"/> backed where it <see cref="Populates"/>: a read of a hole would allocate a page,
+    /// and on a full /dev/shm that is a SIGBUS.
     /// </summary>
     public static void Touch(byte* mapping, long start, long end)
     {

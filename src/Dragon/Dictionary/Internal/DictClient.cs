@@ -421,6 +421,12 @@ internal sealed class DictClient : IDisposable
     /// <summary>The most bytes of puts that have waited at once in the lane to <paramref name="manager"/> (0 when it has none).</summary>
     internal long PeakWaitingBytes(int manager) => Volatile.Read(ref _lanes[manager])?.PeakWaitingBytes ?? 0;
 
+    /// <summary>Callers blocked now in the lane to <paramref name="manager"/>, waiting for room.</summary>
+    internal int CallersWaitingForRoom(int manager) => Volatile.Read(ref _lanes[manager])?.CallersWaitingForRoom ?? 0;
+
+    /// <summary>How many callers gave up waiting for room in the lane to <paramref name="manager"/>.</summary>
+    internal int RoomWaitsCancelled(int manager) => Volatile.Read(ref _lanes[manager])?.RoomWaitsCancelled ?? 0;
+
     private DictPutLane Lane(int manager)
     {
         var lane = Volatile.Read(ref _lanes[manager]);

@@ -23,8 +23,11 @@ namespace Dragon.Dictionary.Internal;
 /// What waits is bounded: a put is a copy of its key and value (the caller may reuse them as soon as the call
 /// returns), so a caller that asks puts faster than the manager takes them would otherwise grow this process without
 /// end. Past <see cref="MaxWaitingBytes"/> waiting, a put blocks its caller, as a bounded queue's add does, until
-/// batches leave and its copy fits (one larger than the bound goes when nothing else waits). Its cancellation token
-/// ends that wait: the put never goes and its task is cancelled.
+/// batches leave and its copy fits (one larger than the bound goes when nothing else waits); callers that wait get room
+/// in the order they came, and one that comes while others wait waits behind them. Its cancellation token ends that
+/// wait: the put never goes and its task is cancelled. Puts sent again after a manager's refusals return over the
+/// bound by at most the batches that were on their way. Blocking is the price of the copy: it must be taken before
+/// the call returns, so a caller past the bound cannot be given a pending task instead.
 /// </para>
 /// </remarks>
 internal sealed class DictPutLane(DictClient client, int manager)
@@ -35,7 +38,10 @@ internal sealed class DictPutLane(DictClient client, int manager)
     /// <summary>What a batch holds at most (a single larger put goes in a batch of its own).</summary>
     public const int BatchBytes = 1 << 20;
 
-    /// <summary>What may wait to go at most, in bytes of pairs, unless the client says otherwise (<see cref="DictClient.MaxWaitingPutBytes"/>); a put past it blocks its caller until there is room.</summary>
+    /// <summary>
+    /// What may wait to go at most, in bytes of pairs, unless the client says otherwise
+    /// (<see cref="DictClient.MaxWaitingPutBytes"/>); a put past it blocks its caller until there is room.
+    /// </summary>
     public const long MaxWaitingBytes = 64L << 20;
 
     private readonly long _maxWaitingBytes = client.MaxWaitingPutBytes;
@@ -44,10 +50,38 @@ internal sealed class DictPutLane(DictClient client, int manager)
     private readonly List<Waiting> _waiting = [];
     private long _waitingBytes;
     private long _peakWaitingBytes;
+
+    // Callers waiting for room, by the bytes each wants, in the order they came; and how many gave up (cancelled).
+    private readonly LinkedList<long> _inLine = new();
+    private int _roomWaitsCancelled;
     private int _onTheirWay;
 
     // Callers waiting for room wait on this (Monitor), pulsed when a batch leaves; taken before _gate, never inside it.
     private readonly object _room = new();
+
+    /// <summary>Callers blocked now, waiting for room (for tests of the bound).</summary>
+    internal int CallersWaitingForRoom
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inLine.Count;
+            }
+        }
+    }
+
+    /// <summary>How many callers gave up waiting for room, cancelled (for tests of the bound).</summary>
+    internal int RoomWaitsCancelled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _roomWaitsCancelled;
+            }
+        }
+    }
 
     /// <summary>The most bytes that have waited at once (for tests of the bound).</summary>
     internal long PeakWaitingBytes
@@ -89,13 +123,26 @@ internal sealed class DictPutLane(DictClient client, int manager)
             return AloneAsync(payload, checkpoint, cancellationToken);
         }
 
-        if (!WaitForRoom(DictWire.PairBytes(key.Length, value.Length), cancellationToken))
+        // Its bytes reserved first (waiting for room when there is none), then its copy made and added.
+        var bytes = DictWire.PairBytes(key.Length, value.Length);
+        if (!WaitForRoom(bytes, cancellationToken))
         {
             return Task.FromCanceled(cancellationToken);
         }
 
-        // Registered before anyone else can see it: a cancel that comes first leaves it ended, and no batch takes it.
-        var put = new Waiting(DictWire.Pair(key, value), checkpoint, cancellationToken);
+        Waiting put;
+        try
+        {
+            // Registered before anyone else can see it: a cancel that comes first leaves it ended, and no batch
+            // takes it.
+            put = new Waiting(DictWire.Pair(key, value), checkpoint, cancellationToken);
+        }
+        catch
+        {
+            Unreserve(bytes);
+            throw;
+        }
+
         if (cancellationToken.CanBeCanceled)
         {
             put.Registration = cancellationToken.Register(static state => ((Waiting)state!).Cancel(), put);
@@ -104,8 +151,6 @@ internal sealed class DictPutLane(DictClient client, int manager)
         lock (_gate)
         {
             _waiting.Add(put);
-            _waitingBytes += put.Pair.Length;
-            _peakWaitingBytes = Math.Max(_peakWaitingBytes, _waitingBytes);
         }
 
         // Nothing may be on its way any more (all came back meanwhile): then nothing would send it.
@@ -114,40 +159,79 @@ internal sealed class DictPutLane(DictClient client, int manager)
     }
 
     /// <summary>
-    /// Blocks until a pair of <paramref name="bytes"/> fits under the bound (at once when nothing
-    /// waits); false when <paramref name="cancellationToken"/> is cancelled first.
+    /// Reserves <paramref name="bytes"/> of the waiting room, blocking until they fit under the bound (at once when
+    /// nothing waits) and every caller that came to wait before has had its turn; false, with nothing reserved, when
+    /// <paramref name="cancellationToken"/> is cancelled first.
     /// </summary>
     private bool WaitForRoom(long bytes, CancellationToken cancellationToken)
     {
-        if (HasRoom(bytes))
+        LinkedListNode<long> place;
+        lock (_gate)
         {
-            return true;
+            if (_inLine.Count == 0 && Fits(bytes))
+            {
+                Reserve(bytes);
+                return true;
+            }
+
+            place = _inLine.AddLast(bytes);
         }
 
-        using var wake = cancellationToken.UnsafeRegister(static state => Pulse(state!), _room);
-        lock (_room)
+        var admitted = false;
+        using (cancellationToken.UnsafeRegister(static state => Pulse(state!), _room))
         {
-            while (!HasRoom(bytes))
+            lock (_room)
             {
-                if (cancellationToken.IsCancellationRequested)
+                while (true)
                 {
-                    return false;
-                }
+                    lock (_gate)
+                    {
+                        if (_inLine.First == place && Fits(bytes))
+                        {
+                            _inLine.RemoveFirst();
+                            Reserve(bytes);
+                            admitted = true;
+                            break;
+                        }
 
-                // Pulsed when a batch leaves or the token is cancelled; the timeout only bounds a missed pulse.
-                Monitor.Wait(_room, 100);
+                        if (cancellationToken.IsCancellationRequested)
+                        {
+                            _inLine.Remove(place);
+                            _roomWaitsCancelled++;
+                            break;
+                        }
+                    }
+
+                    // Pulsed when a batch leaves, a caller ahead leaves the line, or the token is cancelled; the
+                    // timeout only bounds a pulse missed.
+                    Monitor.Wait(_room, 100);
+                }
             }
         }
 
-        return true;
+        // The next in line may fit now too (this one reserved little, or left).
+        Pulse(_room);
+        return admitted;
     }
 
-    private bool HasRoom(long bytes)
+    // Under _gate.
+    private bool Fits(long bytes) => _waitingBytes == 0 || _waitingBytes + bytes <= _maxWaitingBytes;
+
+    // Under _gate.
+    private void Reserve(long bytes)
+    {
+        _waitingBytes += bytes;
+        _peakWaitingBytes = Math.Max(_peakWaitingBytes, _waitingBytes);
+    }
+
+    private void Unreserve(long bytes)
     {
         lock (_gate)
         {
-            return _waitingBytes == 0 || _waitingBytes + bytes <= _maxWaitingBytes;
+            _waitingBytes -= bytes;
         }
+
+        Pulse(_room);
     }
 
     private static void Pulse(object room)
@@ -190,6 +274,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
         while (true)
         {
             List<Waiting> batch;
+            bool inLine;
             lock (_gate)
             {
                 if (_waiting.Count == 0 || _onTheirWay >= Window || !(force || _onTheirWay == 0 || _waitingBytes >= BatchBytes))
@@ -211,9 +296,14 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 _waiting.RemoveRange(0, count);
                 _waitingBytes -= bytes;
                 _onTheirWay++;
+                inLine = _inLine.Count > 0;
             }
 
-            Pulse(_room);
+            if (inLine)
+            {
+                Pulse(_room);
+            }
+
             _ = BatchAsync(batch);
         }
     }
@@ -288,10 +378,11 @@ internal sealed class DictPutLane(DictClient client, int manager)
                     put.Requeue();
                 }
 
+                // Over the bound by at most the batches that were on their way: they were counted before they left.
                 lock (_gate)
                 {
                     _waiting.InsertRange(0, again);
-                    _waitingBytes += again.Sum(p => (long)p.Pair.Length);
+                    Reserve(again.Sum(p => (long)p.Pair.Length));
                 }
 
                 return;

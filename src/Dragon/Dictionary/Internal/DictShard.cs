@@ -217,17 +217,29 @@ internal sealed unsafe partial class DictShard : IDisposable
         if (backed > from && Interlocked.CompareExchange(ref _mappedHere, backed, from) == from)
         {
             var end = Math.Min(backed, TotalBytes);
-            // Backed means a writer backed these pages; still, a page is read only once known backed, since a read of a
-            // hole in a full /dev/shm would be a SIGBUS.
-            var mapped = SharedMapping.TryBack(_base, from, end);
+            // A page is read only once the populate said it is backed (a writer's block may have a tail it never
+            // wrote, and a read of a hole in a full /dev/shm would be a SIGBUS).
+            if (!SharedMapping.TryBack(_base, from, end) || !SharedMapping.Populates)
+            {
+                return;
+            }
+
             // A process that touches what it maps in pays for pages it may never use: a shard of many gigabytes read
             // a little by one process would take seconds (at 6 us a page). The first TouchLimit bytes are touched;
-            // past them a page's first access is paid when it comes, as before.
-            var touch = Math.Min(end, from + Math.Max(0, TouchLimit - Volatile.Read(ref _touched)));
-            if (mapped && touch > from)
+            // past them a page's first access is paid when it comes, as before. The budget is taken before the
+            // touch, so callers mapping in ranges of their own at once share it.
+            long granted;
+            long used;
+            do
             {
-                Interlocked.Add(ref _touched, touch - from);
-                SharedMapping.Touch(_base, from, touch);
+                used = Volatile.Read(ref _touched);
+                granted = Math.Min(end - from, Math.Max(0, TouchLimit - used));
+            }
+            while (granted > 0 && Interlocked.CompareExchange(ref _touched, used + granted, used) != used);
+
+            if (granted > 0)
+            {
+                SharedMapping.Touch(_base, from, from + granted);
             }
         }
     }
