@@ -237,7 +237,14 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         _client.Put(ManagerFor(hash), encoded, hash, EncodeValue(value), _checkpoint);
     }
 
-    /// <inheritdoc cref="Set"/>
+    /// <summary>Sets <paramref name="key"/> to <paramref name="value"/> (adding it or replacing its value).</summary>
+    /// <remarks>
+    /// The key and value are encoded (copied) before this returns, so the caller may change them at once. A put to a
+    /// manager on another node may wait to go with others; when more than 64 MiB of this process's puts already wait
+    /// for that manager, this call blocks until they fall under it (so puts asked without awaiting hold bounded
+    /// memory), and <paramref name="cancellationToken"/> ends that wait with the put never sent.
+    /// </remarks>
+    /// <exception cref="DictionaryFullException">The key's manager has no room; nothing changed (the task faults).</exception>
     public Task SetAsync(TKey key, TValue value, CancellationToken cancellationToken = default)
     {
         // Both encodings are used before PutAsync returns: a put to another node is one payload built from them.
