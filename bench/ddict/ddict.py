@@ -53,8 +53,10 @@ garnet_server = os.path.join(root, "artifacts/tools/garnet/garnet-server")
 line_re = re.compile(r"^BENCH ddict system=(\w+) nodes=(\d+) clients=(\d+) value=(\d+) op=([\w-]+) ops=(\d+) seconds=([0-9.eE+-]+)\s*$", re.M)
 ours_ops = ["put", "mput", "get", "fget", "get1"]
 # Ours alone, on one node: bget (get into the caller's buffer, TryCopyValueTo) and copy (the same blocks copied within
-# each client's own memory, no dictionary: the memory copy rate of the node, measured by the same processes).
-copy_ops = ["bget", "copy"]
+# each client's own memory, no dictionary: the memory copy rate of the node, measured by the same processes); lookup
+# (the floor of a one-call get: the same key encoding, hash, probe of a key table of the shard's shape, key compare and
+# copy into a new array, in each client's own memory, no dictionary).
+copy_ops = ["bget", "copy", "lookup"]
 peer_ops = ["put", "mput", "mput-sets", "get", "fget", "get1"]
 samples = {}  # (system, nodes, value, op) -> [ops/s]
 servers = []  # Popen of the peers' servers, each in a session of its own
@@ -241,10 +243,25 @@ def report():
                   f"on 1 node: get >= 10, put >= 3; each the smallest ratio over the value sizes")
     if 1 in node_counts:
         copy_report()
+        lookup_report()
     first_touch_report()
     remote = max(node_counts)
     print(f"ddict get_ratio={fmt(worst.get((1, 'get')), 2)} put_ratio={fmt(worst.get((1, 'put')), 2)} "
           f"remote_get_ratio={fmt(worst.get((remote, 'get')) if remote > 1 else None, 2)}")
+
+
+def lookup_report():
+    """The one-call get on one node against its floor: a hash table read one call at a time in the client's own memory."""
+    print("one-call get on 1 node against its floor (ops/s): lookup is each client reading its keys in the same order from a\n"
+          "hash table of its own (the same key encoding and hash, a key table and entries of the shard's shape, each value\n"
+          "copied into a new array; no dictionary, no shared memory); 10x peer is the get target (10 x the better peer's get)")
+    print(f"{'value':>8}{'lookup':>12}{'get':>12}{'get/lookup':>12}{'10x peer':>12}{'10x/lookup':>12}")
+    for value in values:
+        lookup, get = med("dragon", 1, value, "lookup"), med("dragon", 1, value, "get")
+        peers = [peer_rate(p, value, "get")[0] for p in ("redis", "garnet")]
+        best = max([p for p in peers if p is not None], default=None)
+        target = None if best is None else 10 * best
+        print(f"{value:>8}{fmt(lookup):>12}{fmt(get):>12}{fmt(ratio(get, lookup), 2):>12}{fmt(target):>12}{fmt(ratio(target, lookup), 2):>12}")
 
 
 def first_touch_report():
