@@ -509,7 +509,7 @@ public static class DictScenarios
         public LookupFloor(string[] names, byte[] value)
         {
             var slots = DictLayout.SlotsFor(names.Length);
-            _slots = new ulong[slots * 2];
+            _slots = GC.AllocateArray<ulong>(checked((int)(slots * 2)), pinned: true);
             _mask = slots - 1;
             var entries = new (byte[] Key, ulong Hash)[names.Length];
             var largest = 0;
@@ -521,7 +521,10 @@ public static class DictScenarios
             }
 
             var block = (int)DictLayout.ClassSize(DictLayout.ClassOf(DictLayout.EntryBytes + largest + value.Length));
-            _heap = new byte[(long)block * names.Length];
+            // On the pinned heap, as a shard's file is outside the collector's: never copied by a collection (with the
+            // benchmark's large-object threshold a plain array of tens of megabytes would start in the young
+            // generation and be moved as it is promoted, inside the timed phase).
+            _heap = GC.AllocateArray<byte>(checked(block * names.Length), pinned: true);
             for (var i = 0; i < names.Length; i++)
             {
                 var at = (long)block * i;
