@@ -217,6 +217,11 @@ def peer_rate(system, value, op):
     return (mset, " M") if mset >= sets else (sets, " S")
 
 
+def better_peer(value, op):
+    """The better of the peers' median ops/s for an operation (None when neither has one)."""
+    return max([p for p, _ in (peer_rate(s, value, op) for s in ("redis", "garnet")) if p is not None], default=None)
+
+
 def report():
     print(f"ops/s in total over {opts.clients} clients, medians of {opts.rounds} rounds ({os.cpu_count()} CPUs); keys a client: "
           f"{opts.mib_per_client:g} MiB of values, at least 64; batch {opts.batch}; peers {opts.inflight} in flight a client")
@@ -226,7 +231,7 @@ def report():
     for value in values:
         for op in ["put", "mput", "get", "fget", "get1"]:
             peers = [peer_rate(s, value, op) for s in ("redis", "garnet")]
-            best = max([p for p, _ in peers if p is not None], default=None)
+            best = better_peer(value, op)
             ours = [med("dragon", n, value, op) if op in ours_ops else None for n in node_counts]
             ratios = [ratio(o, best) for o in ours]
             for n, rt in zip(node_counts, ratios):
@@ -261,8 +266,7 @@ def lookup_report():
     print(f"{'value':>8}{'lookup':>12}{'get':>12}{'get/lookup':>12}{'10x peer':>12}{'10x/lookup':>12}")
     for value in [v for v in values if v <= LOOKUP_MAX_VALUE]:
         lookup, get = med("dragon", 1, value, "lookup"), med("dragon", 1, value, "get")
-        peers = [peer_rate(p, value, "get")[0] for p in ("redis", "garnet")]
-        best = max([p for p in peers if p is not None], default=None)
+        best = better_peer(value, "get")
         target = None if best is None else 10 * best
         print(f"{value:>8}{fmt(lookup):>12}{fmt(get):>12}{fmt(ratio(get, lookup), 2):>12}{fmt(target):>12}{fmt(ratio(target, lookup), 2):>12}")
 

@@ -218,8 +218,6 @@ internal sealed class DictShardHost : HostedObject
 
             at += done;
             var rest = DictWire.SkipPairs(batch, done);
-            var reader = new DictWire.PairReader(rest);
-            reader.Next(out var key, out var value);
             if (!status.IsForRoom())
             {
                 stop = (status, at, _shard.Describe(status, request.Argument));
@@ -232,7 +230,7 @@ internal sealed class DictShardHost : HostedObject
                 break;
             }
 
-            refusals.Add((at, status, _shard.Describe(status, request.Argument, DictLayout.EntryBytes + key.Length + value.Length)));
+            refusals.Add((at, status, _shard.Describe(status, request.Argument, DictWire.EntryBytesOfPair(rest, 0))));
             batch = DictWire.SkipPairs(rest, 1);
             at++;
         }

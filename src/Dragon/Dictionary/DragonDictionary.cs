@@ -29,9 +29,6 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     where TKey : notnull
 {
     private readonly DictClient _client;
-
-    /// <summary>This handle's client of the managers (for tests of what it keeps).</summary>
-    internal DictClient Client => _client;
     private readonly int _pinned;
     private readonly bool _owner;
     private long _checkpoint;
@@ -101,6 +98,9 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
     /// <summary>The run-wide name (given, or made up for an anonymous dictionary).</summary>
     public string Name => _client.Name;
+
+    /// <summary>This handle's client of the managers (for tests of what it keeps).</summary>
+    internal DictClient Client => _client;
 
     /// <summary>How many managers hold the dictionary's keys.</summary>
     public int ManagerCount => _client.ManagerCount;

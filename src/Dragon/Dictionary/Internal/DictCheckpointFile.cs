@@ -110,13 +110,6 @@ internal static class DictCheckpointFile
         stream.Write(pairs);
     }
 
-    /// <summary>The bytes an entry of the pair after the first <paramref name="done"/> of <paramref name="pairs"/> needs.</summary>
-    private static long NeedOf(ReadOnlySpan<byte> pairs, int done)
-    {
-        var reader = new DictWire.PairReader(DictWire.SkipPairs(pairs, done));
-        return reader.Next(out var key, out var value) ? DictLayout.EntryBytes + key.Length + value.Length : 0;
-    }
-
     /// <summary>
     /// Reads the checkpoint file of <paramref name="shard"/>'s manager and puts every pair at <paramref name="checkpoint"/>.
     /// </summary>
@@ -211,7 +204,7 @@ internal static class DictCheckpointFile
                 // A pair refused for room (this manager smaller than the one that persisted it, or one pair larger
                 // than all of it) is the dictionary's full error, with the size of the pair that did not fit.
                 throw status.IsForRoom()
-                    ? new DictionaryFullException($"restoring '{path}': {shard.Describe(status, checkpoint, NeedOf(pairs, done))}")
+                    ? new DictionaryFullException($"restoring '{path}': {shard.Describe(status, checkpoint, DictWire.EntryBytesOfPair(pairs, done))}")
                     : new InvalidDataException($"restoring '{path}': {shard.Describe(status, checkpoint)}");
             }
 

@@ -254,6 +254,16 @@ internal static class DictWire
         return count;
     }
 
+    /// <summary>
+    /// The bytes a shard entry of pair <paramref name="index"/> of <paramref name="batch"/> needs (what a refusal for
+    /// room names); 0 when the batch holds fewer pairs.
+    /// </summary>
+    public static long EntryBytesOfPair(ReadOnlySpan<byte> batch, int index)
+    {
+        var reader = new PairReader(SkipPairs(batch, index));
+        return reader.Next(out var key, out var value) ? DictLayout.EntryBytes + key.Length + value.Length : 0;
+    }
+
     /// <summary>The batch after its first <paramref name="count"/> pairs (with values).</summary>
     /// <exception cref="InvalidDataException">A pair's length runs past the batch.</exception>
     public static ReadOnlySpan<byte> SkipPairs(ReadOnlySpan<byte> batch, int count)
