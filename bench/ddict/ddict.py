@@ -15,7 +15,8 @@ Peers: redis-server and Garnet (the garnet-server dotnet tool) on free loopback 
 flushed between runs, through StackExchange.Redis from `Dragon.Bench kv-peer` (CLIENTS processes, a connection
 each; put and get pipelined with at most INFLIGHT unanswered calls a client, mput as MSETs of BATCH keys).
 Ours: `dragon --local-nodes K Dragon.Bench.dll ddict ARGS`, on one node and on two.
-Medians of ROUNDS rounds; the order of the systems rotates every round.
+Medians of ROUNDS rounds, of every phase (get three times a round, one after another, on both sides; our lookup too); the
+order of the systems rotates every round.
 
 Both sides take the same arguments (the peers add --system, --port and --inflight; ours takes its node count from
 the run and may ignore --nodes):
@@ -59,6 +60,9 @@ ours_ops = ["put", "mput", "get", "fget", "get1"]
 copy_ops = ["bget", "copy", "lookup"]
 # lookup for small values only: a get of large values is bound by the copy (the copy table), not by its misses.
 LOOKUP_MAX_VALUE = 4096
+# Phases run this many times a round, one after the other, on both sides: a read phase is short (a tenth of a second
+# to a few), so one phase a round left the medians, and the get ratios, at the mercy of one slow phase.
+REPEATS = {"get": 3, "lookup": 3}
 peer_ops = ["put", "mput", "mput-sets", "get", "fget", "get1"]
 samples = {}  # (system, nodes, value, op) -> [ops/s]
 servers = []  # Popen of the peers' servers, each in a session of its own
@@ -122,16 +126,21 @@ def run(command, timeout=900):
         raise
 
 
+def phases(ops):
+    """The phases a run is asked for: each operation, as many times as REPEATS says."""
+    return [op for name in ops for op in [name] * REPEATS.get(name, 1)]
+
+
 def record(out, system, nodes, value, ops):
     found = {}
     for m in line_re.finditer(out):
         if m.group(1) == system and int(m.group(4)) == value and float(m.group(7)) > 0:
-            found[m.group(5)] = int(m.group(6)) / float(m.group(7))
-    for op in ops:
-        if op not in found:
-            return f"no BENCH ddict line for op={op}"
-    for op, rate in found.items():
-        samples.setdefault((system, nodes, value, op), []).append(rate)
+            found.setdefault(m.group(5), []).append(int(m.group(6)) / float(m.group(7)))
+    for op in set(ops):
+        if len(found.get(op, [])) != ops.count(op):
+            return f"{len(found.get(op, []))} BENCH ddict lines for op={op}, {ops.count(op)} asked"
+    for op, rates in found.items():
+        samples.setdefault((system, nodes, value, op), []).extend(rates)
     return None
 
 
@@ -142,8 +151,8 @@ def common_args(value, ops, nodes):
 
 def run_peer(system, port, value):
     code, out, err = run(["dotnet", bench_dll, "kv-peer", "--system", system, "--port", str(port), "--inflight", str(opts.inflight),
-                          *common_args(value, peer_ops, 1)])
-    problem = f"exit code {code}" if code != 0 else record(out, system, 1, value, peer_ops)
+                          *common_args(value, phases(peer_ops), 1)])
+    problem = f"exit code {code}" if code != 0 else record(out, system, 1, value, phases(peer_ops))
     if problem:
         raise SystemExit(f"kv-peer {system} value={value} failed ({problem}):\n{out}\n{err}")
 
@@ -151,7 +160,7 @@ def run_peer(system, port, value):
 def run_ours(nodes, value):
     if (nodes, value) in failed:
         return
-    ops = ours_ops + ([op for op in copy_ops if op != "lookup" or value <= LOOKUP_MAX_VALUE] if nodes == 1 else [])
+    ops = phases(ours_ops + ([op for op in copy_ops if op != "lookup" or value <= LOOKUP_MAX_VALUE] if nodes == 1 else []))
     code, out, err = run([dragon, "--local-nodes", str(nodes), bench_dll, "ddict", *common_args(value, ops, nodes)])
     problem = f"exit code {code}" if code != 0 else record(out, "dragon", nodes, value, ops)
     if problem:
@@ -223,7 +232,8 @@ def better_peer(value, op):
 
 
 def report():
-    print(f"ops/s in total over {opts.clients} clients, medians of {opts.rounds} rounds ({os.cpu_count()} CPUs); keys a client: "
+    print(f"ops/s in total over {opts.clients} clients, medians of {opts.rounds} rounds, of every phase ("
+          + ", ".join(f"{op} {n} a round" for op, n in REPEATS.items()) + f"; {os.cpu_count()} CPUs); keys a client: "
           f"{opts.mib_per_client:g} MiB of values, at least 64; batch {opts.batch}; peers {opts.inflight} in flight a client")
     print(f"{'value':>8} {'op':<5}{'redis':>14}{'garnet':>14}" + "".join(f"{f'dragon {n}n':>12}" for n in node_counts)
           + "".join(f"{f'ratio {n}n':>10}" for n in node_counts))

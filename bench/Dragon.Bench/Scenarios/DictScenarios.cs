@@ -367,16 +367,16 @@ public static class DictScenarios
 
     private static void Get(DragonDictionary<string, byte[]> dict, string[] names, int[] order, bool[] isLocal, int value, int batch, ArrayBufferWriter<byte>? into = null)
     {
-        // Remote keys are read in batches of about half a mebibyte (at most the batch size), about a mebibyte of
-        // values on their way (one batch at least, four at most): one batch is answered while the client reads the
-        // other. A value read is alive from its reply's arrival until the loop comes to it, and every collection
-        // meanwhile moves it: a batch of 64 values of 1 MB is 64 MB of young objects for the collector to move (a
-        // client's 1 MB reads took twice as long with 64 on their way as with 2-4), and with four 1 MB reads on their
-        // way each collection moved 2-5 MB and the client's heap took fresh pages (thousands of faults a phase). With
-        // one, a collection moved nothing, and 1 MB reads between two nodes cost the clients 1.0 ms of CPU each
-        // instead of 2.3 (docs/performance.md).
-        batch = Math.Clamp((512 << 10) / value, 1, batch);
-        var depth = Math.Clamp((1 << 20) / (batch * value), 1, 4);
+        // Remote keys are read in batches of about a mebibyte (at most the batch size), up to four on their way: about
+        // 4 MiB of values unanswered, the peers' window (KvPeerClient.Window). With half of that a batch and a
+        // mebibyte on their way, 64 KB reads between two nodes ran at a median 13,800/s against 16,700/s (30 phases
+        // each, alternated), the client waiting on one round trip per mebibyte. Values of a mebibyte and more go one
+        // at a time all the same: a value read is alive from its reply's arrival until the loop comes to it, and every
+        // collection meanwhile moves it. With four 1 MB reads on their way each collection moved 2-5 MB and the
+        // client's heap took fresh pages (thousands of faults a phase); with one, a collection moved nothing, and 1 MB
+        // reads between two nodes cost the clients 1.0 ms of CPU each instead of 2.3 (docs/performance.md).
+        batch = Math.Clamp((1 << 20) / value, 1, batch);
+        var depth = value >= 1 << 20 ? 1 : Math.Clamp((4 << 20) / (batch * value), 1, 4);
         var inFlight = new Queue<(int Count, Task<Dictionary<string, byte[]>> Read)>();
         var remote = new List<string>(batch);
         foreach (var i in order)
