@@ -319,14 +319,7 @@ internal sealed class DictPutLane(DictClient client, int manager)
                 return;
             }
 
-            var payload = new PooledWriter(going.Sum(p => p.Pair.Length));
-            foreach (var put in going)
-            {
-                put.Pair.CopyTo(payload.GetSpan(put.Pair.Length));
-                payload.Advance(put.Pair.Length);
-            }
-
-            var reply = await client.RequestAsync(manager, ObjectOp.DictPutEach, payload.ToPayload(), going[0].Checkpoint).ConfigureAwait(false);
+            var reply = await client.RequestAsync(manager, ObjectOp.DictPutEach, Payload(going), going[0].Checkpoint).ConfigureAwait(false);
             if (reply.Status == ObjectStatus.Ok)
             {
                 foreach (var put in going)
@@ -408,6 +401,28 @@ internal sealed class DictPutLane(DictClient client, int manager)
         {
             Returned();
         }
+    }
+
+    /// <summary>
+    /// A batch's request body: its pairs one after another. A batch of one put (a large put, that the next does not fit
+    /// with) is its pair as it is, not a copy of it: a megabyte put is copied once on its way out, not twice. The pair
+    /// is never written to, so a put sent again after a refusal sends it again.
+    /// </summary>
+    private static ReadOnlyMemory<byte> Payload(List<Waiting> going)
+    {
+        if (going.Count == 1)
+        {
+            return going[0].Pair;
+        }
+
+        var payload = new PooledWriter(going.Sum(p => p.Pair.Length));
+        foreach (var put in going)
+        {
+            put.Pair.CopyTo(payload.GetSpan(put.Pair.Length));
+            payload.Advance(put.Pair.Length);
+        }
+
+        return payload.ToPayload();
     }
 
     /// <summary>A put that waits to go: waiting (0), taken into a batch (1), or ended (2).</summary>
