@@ -252,8 +252,15 @@ public static class DictScenarios
 
                     previous?.GetAwaiter().GetResult();
                     break;
-                case "get" or "fget" or KvPeerClient.WarmRead:
+                case "get" or "fget":
                     Get(dict, names, order, isLocal, value, batch);
+                    break;
+                case KvPeerClient.WarmRead:
+                    KvPeerClient.UntilJitQuiet(() =>
+                    {
+                        Get(dict, names, order, isLocal, value, batch);
+                        return keys;
+                    });
                     break;
                 case "mget":
                     GetBatched(dict, names, order, value, batch);
@@ -312,6 +319,8 @@ public static class DictScenarios
         private readonly TimeSpan _paused = GC.GetTotalPauseDuration();
         private readonly long _faults = MinorFaults();
         private readonly long _allocated = GC.GetTotalAllocatedBytes();
+        private readonly long _jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+        private readonly TimeSpan _jitTime = System.Runtime.JitInfo.GetCompilationTime();
 
         public static PhaseTrace? Start() => Environment.GetEnvironmentVariable("DDICT_TRACE") == "1" ? new PhaseTrace() : null;
 
@@ -320,7 +329,8 @@ public static class DictScenarios
             $"TRACE client={client} op={op} ms={Stopwatch.GetElapsedTime(_start).TotalMilliseconds:F1} gen0={GC.CollectionCount(0) - _collections[0]} " +
             $"gen1={GC.CollectionCount(1) - _collections[1]} gen2={GC.CollectionCount(2) - _collections[2]} " +
             $"pause_ms={(GC.GetTotalPauseDuration() - _paused).TotalMilliseconds:F1} minor_faults={MinorFaults() - _faults} " +
-            $"allocated_mb={(GC.GetTotalAllocatedBytes() - _allocated) >> 20} {LastCollection()}"));
+            $"allocated_mb={(GC.GetTotalAllocatedBytes() - _allocated) >> 20} jitted={System.Runtime.JitInfo.GetCompiledMethodCount() - _jitted} " +
+            $"jit_ms={(System.Runtime.JitInfo.GetCompilationTime() - _jitTime).TotalMilliseconds:F1} {LastCollection()}"));
 
         // What the last collection of each kind found: the objects pinned, the bytes promoted, the heap after it.
         private static string LastCollection() => string.Join(' ', new[] { GCKind.Ephemeral, GCKind.FullBlocking, GCKind.Background }.Select(kind =>
