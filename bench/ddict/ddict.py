@@ -279,6 +279,32 @@ def lookup_report():
         best = better_peer(value, "get")
         target = None if best is None else 10 * best
         print(f"{value:>8}{fmt(lookup):>12}{fmt(get):>12}{fmt(ratio(get, lookup), 2):>12}{fmt(target):>12}{fmt(ratio(target, lookup), 2):>12}")
+    load_latency_report()
+
+
+def load_latency_report():
+    """Under the lookup: the latency of one dependent load here (bench/peers/load_latency.c, 256 MiB in 4 KB pages), and
+    what it allows a one-call get of a random key that needs three such loads in a row (the caller's key string, the
+    key's slot in a key table of megabytes, its entry), with no other work, on every CPU of the machine."""
+    tool = os.path.join(root, "artifacts", "bench", "load_latency")
+    if not os.access(tool, os.X_OK):
+        return
+    try:
+        done = subprocess.run([tool, "256"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print(f"load_latency failed: {e}", file=sys.stderr)
+        return
+    latency = re.search(r"^BENCH load_latency_ns=([0-9.]+)$", done.stdout, re.M)
+    if done.returncode != 0 or not latency:
+        print(f"load_latency failed (exit {done.returncode}): {done.stderr.strip()}", file=sys.stderr)
+        return
+    ns = float(latency.group(1))
+    cpus = os.cpu_count() or 1
+    bound = cpus / (3 * ns * 1e-9)
+    best = better_peer(1024, "get") if 1024 in values else None
+    target = "" if best is None else f"; the 1 KB get target, {fmt(10 * best)}, is {fmt(10 * best / bound, 2)} of it"
+    print(f"a dependent load here: {ns:.1f} ns (a random line of 256 MiB, 4 KB pages). Three in a row (the caller's key, its\n"
+          f"slot, its entry) and nothing else, on {cpus} CPUs: at most {fmt(bound)} one-call gets/s{target}")
 
 
 def first_touch_report():
