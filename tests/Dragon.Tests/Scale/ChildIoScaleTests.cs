@@ -12,14 +12,20 @@ namespace Dragon.Tests.Scale;
 /// </summary>
 public sealed class ChildIoScaleTests(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>Resident bytes per child allowed; measured 7-10 KB per child (with a thread per pipe and exit: ~190 KB).</summary>
+    /// <summary>
+    /// Resident bytes per child allowed, over the second thousand children: measured 7-10 KB per child over the first
+    /// thousand on one machine (with a thread per pipe and exit: ~190 KB). On another (a 32 MB last-level cache, kernel
+    /// 6.18) the first thousand grew the service by 14-19 KB each and the next ones by 5 and then 2.4 KB (to 3,072):
+    /// the collector's heap filling up to its budgets, not what a child keeps. So the bound is on the second thousand,
+    /// where a cost that every child keeps still shows whole.
+    /// </summary>
     private const long MaxBytesPerChild = 16 * 1024;
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(300);
     private readonly DragonRun _dragon = new();
 
     [Fact]
-    public async Task NodeService_1024SleepingChildren_ThreadsStayFlatAndMemoryPerChildIsSmall()
+    public async Task NodeService_2048SleepingChildren_ThreadsStayFlatAndMemoryPerChildIsSmall()
     {
         // The head runs under the node service, away from the launcher: it takes its commands from a FIFO.
         var control = Path.Combine(Path.GetTempPath(), $"dragon-scale-{Guid.NewGuid():N}");
@@ -35,14 +41,17 @@ public sealed class ChildIoScaleTests(ITestOutputHelper output) : IDisposable
             // Half of the children leave their output to the launcher (forwarded), half pipe it to the head.
             var (threads16, rss16) = await StartAndWeighAsync(dragon, commands, service, 16, stderr);
             var (threads1024, rss1024) = await StartAndWeighAsync(dragon, commands, service, 1024, stderr);
-            var perChild = (rss1024 - rss16) / (1024 - 16);
-            output.WriteLine($"node service: 16 children {threads16} threads {rss16 >> 10} KiB; 1024 children {threads1024} threads {rss1024 >> 10} KiB; {perChild} bytes per child");
+            var (threads2048, rss2048) = await StartAndWeighAsync(dragon, commands, service, 2048, stderr);
+            var perChild = (rss2048 - rss1024) / 1024;
+            output.WriteLine(
+                $"node service: 16 children {threads16} threads {rss16 >> 10} KiB; 1024 children {threads1024} threads {rss1024 >> 10} KiB; " +
+                $"2048 children {threads2048} threads {rss2048 >> 10} KiB; {(rss1024 - rss16) / (1024 - 16)} bytes per child over the first thousand, {perChild} over the second");
 
-            Assert.True(threads1024 - threads16 < 8, $"threads grew from {threads16} at 16 children to {threads1024} at 1,024");
-            Assert.True(perChild <= MaxBytesPerChild, $"the service grew by {perChild} bytes per child ({rss16 >> 10} KiB at 16, {rss1024 >> 10} KiB at 1,024)");
+            Assert.True(threads2048 - threads16 < 8, $"threads grew from {threads16} at 16 children to {threads1024} at 1,024 and {threads2048} at 2,048");
+            Assert.True(perChild <= MaxBytesPerChild, $"the service grew by {perChild} bytes per child from 1,024 children to 2,048 ({rss1024 >> 10} KiB, {rss2048 >> 10} KiB)");
 
             commands.WriteLine("stop");
-            await ExpectAsync(dragon, "STOPPED 1024", stderr);
+            await ExpectAsync(dragon, "STOPPED 2048", stderr);
             Assert.Equal(0, ProcStatus.LiveChildren(service, "sleep"));
             Assert.True(dragon.WaitForExit(120_000), "dragon did not end");
             Assert.True(dragon.ExitCode == 0, $"exit {dragon.ExitCode}: {await stderr}");
