@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.Json.Serialization;
 using Dragon.Channels;
@@ -201,14 +202,99 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         return true;
     }
 
-    private static int CopyBytes(TKey key, ReadOnlySpan<byte> message, IBufferWriter<byte> destination)
+    /// <summary>
+    /// Runs <paramref name="reader"/> over the bytes of <paramref name="key"/>'s value, which must be bytes, where they
+    /// lie: on the manager's node that is shared memory, read in place with no copy and no new array (a sum, a search
+    /// or a decode of a large array costs one pass over it); on another node, the reply's bytes. False, and
+    /// <paramref name="result"/> the default, when the key has no value.
+    /// </summary>
+    /// <remarks>
+    /// The span is valid only while <paramref name="reader"/> runs: keep what it makes of the bytes, never the span.
+    /// On a dictionary that is not frozen another process may replace the value while the reader runs; such a read is
+    /// thrown away and the reader runs again, and only what it returned (or threw) for a whole value counts. So the
+    /// reader must do nothing but compute its result. On a frozen dictionary (<see cref="Freeze"/>) nothing can change
+    /// the value, and the reader runs once.
+    /// </remarks>
+    /// <exception cref="InvalidCastException">The key's value is not bytes.</exception>
+    public bool TryReadValue<TResult>(TKey key, DictionaryValueReader<TResult> reader, out TResult result)
     {
-        if (message.IsEmpty || message[0] != MessageCodec.BytesTag)
+        ArgumentNullException.ThrowIfNull(reader);
+        var encoded = EncodeKey(key, out var hash);
+        var run = new ReaderRun<TResult>(key, reader);
+        if (!_client.TryDecode(ManagerFor(hash), encoded, hash, _checkpoint, run.Read, out result))
         {
-            throw new InvalidCastException($"the value of key {Describe(key)} is not bytes, so it cannot be copied as such (read it with TryGetValue)");
+            result = default!;
+            return false;
         }
 
-        var payload = message[1..];
+        run.ThrowIfFailed();
+        return true;
+    }
+
+    /// <inheritdoc cref="TryReadValue"/>
+    public async Task<(bool Found, TResult Result)> TryReadValueAsync<TResult>(TKey key, DictionaryValueReader<TResult> reader, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        cancellationToken.ThrowIfCancellationRequested();
+        var encodedHere = EncodeKey(key, out var hash);
+        if (_client.ReadsHere(ManagerFor(hash), _checkpoint))
+        {
+            var found = TryReadValue(key, reader, out var local);
+            return (found, local);
+        }
+
+        var encoded = encodedHere.ToArray();
+        if (await _client.TryGetAsync(ManagerFor(hash), encoded, hash, _checkpoint, cancellationToken).ConfigureAwait(false) is not { } value)
+        {
+            return (false, default!);
+        }
+
+        try
+        {
+            return (true, reader(BytesOf(key, value.Span)));
+        }
+        finally
+        {
+            PooledBody.Release(value);
+        }
+    }
+
+    /// <summary>
+    /// One <see cref="TryReadValue"/>: what the caller's reader throws is kept, not thrown, until the read is known
+    /// whole (a read that raced a writer may see anything, and its failure must not escape); each new try starts
+    /// afresh.
+    /// </summary>
+    private sealed class ReaderRun<TResult>(TKey key, DictionaryValueReader<TResult> reader)
+    {
+        private ExceptionDispatchInfo? _failed;
+
+        public TResult Read(ReadOnlySpan<byte> message)
+        {
+            _failed = null;
+            // Not bytes: an error the read itself retries while the value may be torn, then throws.
+            var bytes = BytesOf(key, message);
+            try
+            {
+                return reader(bytes);
+            }
+            catch (Exception e)
+            {
+                _failed = ExceptionDispatchInfo.Capture(e);
+                return default!;
+            }
+        }
+
+        public void ThrowIfFailed() => _failed?.Throw();
+    }
+
+    private static ReadOnlySpan<byte> BytesOf(TKey key, ReadOnlySpan<byte> message) =>
+        !message.IsEmpty && message[0] == MessageCodec.BytesTag
+            ? message[1..]
+            : throw new InvalidCastException($"the value of key {Describe(key)} is not bytes, so it cannot be read as such (read it with TryGetValue)");
+
+    private static int CopyBytes(TKey key, ReadOnlySpan<byte> message, IBufferWriter<byte> destination)
+    {
+        var payload = BytesOf(key, message);
         payload.CopyTo(destination.GetSpan(payload.Length));
         return payload.Length;
     }

@@ -216,6 +216,126 @@ public sealed class DictionaryTests
     }
 
     [Fact]
+    public async Task TryReadValue_OnBothManagers_ReadsTheBytesInPlaceOnThisNode_AndTheReadersErrorsAreTheCallers()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 2);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 64 << 20 });
+        var keys = Enumerable.Range(0, 100).Select(i => $"array-{i}").ToArray();
+        var local = keys.First(k => dict.ManagerOf(k) == 0);
+        var remote = keys.First(k => dict.ManagerOf(k) == 1);
+        var value = Enumerable.Range(0, 1 << 20).Select(i => (byte)(i * 7)).ToArray();
+        var sum = value.Sum(b => (long)b);
+        dict[local] = value;
+        dict[remote] = value;
+        static long Sum(ReadOnlySpan<byte> bytes)
+        {
+            long total = 0;
+            foreach (var b in bytes)
+            {
+                total += b;
+            }
+
+            return total;
+        }
+
+        foreach (var key in new[] { local, remote })
+        {
+            Assert.True(dict.TryReadValue(key, Sum, out var read), key);
+            Assert.Equal(sum, read);
+            Assert.Equal((true, sum), await dict.TryReadValueAsync(key, Sum));
+            Assert.Equal(value.Length, dict.TryReadValue(key, bytes => bytes.Length, out var length) ? length : -1);
+        }
+
+        // On this node the reader runs over the shard's memory: twenty reads of a 1 MB value make no array of it (a
+        // copy a read would allocate 20 MB).
+        _ = dict.TryReadValue(local, Sum, out _);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True(dict.TryReadValue(local, Sum, out var read) && read == sum);
+        }
+
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 64 << 10);
+
+        // A key without a value: false, and the reader never runs.
+        var ran = false;
+        Assert.False(dict.TryReadValue("missing", bytes => ran = true, out var none));
+        Assert.False(none);
+        Assert.False((await dict.TryReadValueAsync("missing", bytes => ran = true)).Found);
+        Assert.False(ran);
+
+        // What the reader throws over a whole value is the caller's, as it was thrown, on either node.
+        foreach (var key in new[] { local, remote })
+        {
+            var thrown = Assert.Throws<FormatException>(() => dict.TryReadValue<int>(key, bytes => throw new FormatException($"bad header {bytes[0]}"), out _));
+            Assert.Equal($"bad header {value[0]}", thrown.Message);
+            await Assert.ThrowsAsync<FormatException>(() => dict.TryReadValueAsync<int>(key, bytes => throw new FormatException("bad")));
+        }
+
+        // A value that is not bytes cannot be read as bytes, and the error names the key.
+        using var texts = new DragonDictionary<string, string>(new() { MemoryPerManager = 8 << 20 });
+        foreach (var key in new[] { local, remote })
+        {
+            texts[key] = "text";
+            var wrong = Assert.Throws<InvalidCastException>(() => texts.TryReadValue(key, bytes => bytes.Length, out _));
+            Assert.Contains(key, wrong.Message, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<InvalidCastException>(() => texts.TryReadValueAsync(key, bytes => bytes.Length));
+        }
+    }
+
+    [Fact]
+    public async Task TryReadValue_WhileAnotherThreadReplacesTheValue_SeesOnlyWholeValues_AndOnAFrozenDictionaryRunsTheReaderOnce()
+    {
+        using var runtime = LocalRuntime.Start(nodes: 1);
+        using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 16 << 20 });
+        // As TryCopyValueTo's test: each value one byte repeated, so a read that mixed two shows. The reader throws an
+        // exception the dictionary knows nothing of when it sees a mix: a read that raced the writer must keep it and
+        // run again, and only a whole read's result (or error) may reach the caller.
+        int[] sizes = [70_000, 70_000, 70_000, 3_000, 3_000, 3_000, 1];
+        var values = sizes.Select((size, i) => Enumerable.Repeat((byte)(i + 1), size).ToArray()).ToArray();
+        dict["k"] = values[0];
+        var runs = 0;
+        int Whole(ReadOnlySpan<byte> bytes)
+        {
+            runs++;
+            return bytes.IndexOfAnyExcept(bytes[0]) < 0 ? bytes.Length : throw new ApplicationException($"a read of {bytes.Length} bytes mixed two values");
+        }
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+        var writer = Task.Run(() =>
+        {
+            var writes = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                dict["k"] = values[writes++ % values.Length];
+            }
+
+            return writes;
+        });
+
+        var reads = 0;
+        var seen = new HashSet<int>();
+        while (!writer.IsCompleted)
+        {
+            Assert.True(dict.TryReadValue("k", Whole, out var length));
+            Assert.Contains(length, sizes);
+            seen.Add(length);
+            reads++;
+        }
+
+        var writes = await writer;
+        Assert.True(writes > 100, $"the writer made {writes} writes");
+        Assert.True(reads > 100 && seen.Count > 1, $"{reads} reads saw the sizes {string.Join(",", seen)}");
+
+        dict.Freeze();
+        runs = 0;
+        Assert.True(dict.TryReadValue("k", Whole, out var frozen));
+        Assert.Contains(frozen, sizes);
+        Assert.Equal(1, runs);
+        dict.Unfreeze();
+    }
+
+    [Fact]
     public async Task GetMany_OnBothManagers_ReturnsEveryFoundKeyWithItsValue_AndLeavesOutTheMissing()
     {
         using var runtime = LocalRuntime.Start(nodes: 2);
