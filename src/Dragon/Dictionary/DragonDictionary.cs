@@ -203,10 +203,12 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     }
 
     /// <summary>
-    /// Runs <paramref name="reader"/> over the bytes of <paramref name="key"/>'s value, which must be bytes, where they
-    /// lie: on the manager's node that is shared memory, read in place with no copy and no new array (a sum, a search
-    /// or a decode of a large array costs one pass over it); on another node, the reply's bytes. False, and
-    /// <paramref name="result"/> the default, when the key has no value.
+    /// Runs <paramref name="reader"/> over the bytes of <paramref name="key"/>'s value where they lie: on the manager's
+    /// node that is shared memory, read in place with no copy and no new array (a sum, a search or a decode of a large
+    /// array costs one pass over it); on another node, the reply's bytes. The value must be bytes, or an array of
+    /// <c>double</c>, <c>float</c>, <c>int</c> or <c>long</c>, whose elements' little-endian bytes the reader gets
+    /// (<c>MemoryMarshal.Cast&lt;byte, double&gt;(bytes)</c> views them as the elements; they need not be aligned).
+    /// False, and <paramref name="result"/> the default, when the key has no value.
     /// </summary>
     /// <remarks>
     /// The span is valid only while <paramref name="reader"/> runs: keep what it makes of the bytes, never the span.
@@ -215,7 +217,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     /// reader must do nothing but compute its result. On a frozen dictionary (<see cref="Freeze"/>) nothing can change
     /// the value, and the reader runs once.
     /// </remarks>
-    /// <exception cref="InvalidCastException">The key's value is not bytes.</exception>
+    /// <exception cref="InvalidCastException">The key's value is neither bytes nor an array of those numbers.</exception>
     public bool TryReadValue<TResult>(TKey key, DictionaryValueReader<TResult> reader, out TResult result)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -251,7 +253,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
 
         try
         {
-            return (true, reader(BytesOf(key, value.Span)));
+            return (true, reader(RawOf(key, value.Span)));
         }
         finally
         {
@@ -272,7 +274,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         {
             _failed = null;
             // Not bytes: an error the read itself retries while the value may be torn, then throws.
-            var bytes = BytesOf(key, message);
+            var bytes = RawOf(key, message);
             try
             {
                 return reader(bytes);
@@ -291,6 +293,12 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
         !message.IsEmpty && message[0] == MessageCodec.BytesTag
             ? message[1..]
             : throw new InvalidCastException($"the value of key {Describe(key)} is not bytes, so it cannot be read as such (read it with TryGetValue)");
+
+    /// <summary>The raw bytes of a value of bytes or of an array of numbers (<see cref="TryReadValue"/>).</summary>
+    private static ReadOnlySpan<byte> RawOf(TKey key, ReadOnlySpan<byte> message) =>
+        !message.IsEmpty && MessageCodec.IsRaw(message[0])
+            ? message[1..]
+            : throw new InvalidCastException($"the value of key {Describe(key)} is neither bytes nor an array of double, float, int or long, so it cannot be read in place (read it with TryGetValue)");
 
     private static int CopyBytes(TKey key, ReadOnlySpan<byte> message, IBufferWriter<byte> destination)
     {

@@ -54,6 +54,7 @@ internal sealed class ChannelMessageTarget : FuzzTarget
                 break;
             case 3:
                 _ = MessageCodec.Decode<byte[]>(input);
+                _ = MessageCodec.Decode<double[]>(input);
                 break;
             default:
                 _ = MessageCodec.Decode<Sample>(input);
@@ -65,7 +66,7 @@ internal sealed class ChannelMessageTarget : FuzzTarget
 
     private static byte[][] BuildSeeds()
     {
-        object?[] values = [null, new byte[] { 1, 2, 3 }, "text", 42, 42L, 4.2, true, new Sample("a", [1, 2], 0.5)];
+        object?[] values = [null, new byte[] { 1, 2, 3 }, "text", 42, 42L, 4.2, true, new Sample("a", [1, 2], 0.5), new double[] { 1.5, -2 }, new float[] { 3f }, new int[] { 4, 5 }, new long[] { 6 }];
         return values.Select(v =>
         {
             var writer = new System.Buffers.ArrayBufferWriter<byte>();

@@ -272,7 +272,18 @@ public sealed class DictionaryTests
             await Assert.ThrowsAsync<FormatException>(() => dict.TryReadValueAsync<int>(key, bytes => throw new FormatException("bad")));
         }
 
-        // A value that is not bytes cannot be read as bytes, and the error names the key.
+        // An array of doubles is read in place too, as its elements' bytes (unaligned after the value's tag).
+        using var arrays = new DragonDictionary<string, double[]>(new() { MemoryPerManager = 32 << 20 });
+        var doubles = Enumerable.Range(0, 100_000).Select(i => i * 0.5).ToArray();
+        foreach (var key in new[] { local, remote })
+        {
+            arrays[key] = doubles;
+            Assert.True(arrays.TryReadValue(key, bytes => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(bytes).ToArray().Sum(), out var total));
+            Assert.Equal(doubles.Sum(), total);
+            Assert.Equal(doubles, arrays[key]);
+        }
+
+        // A value that is neither cannot be read in place, and the error names the key.
         using var texts = new DragonDictionary<string, string>(new() { MemoryPerManager = 8 << 20 });
         foreach (var key in new[] { local, remote })
         {
