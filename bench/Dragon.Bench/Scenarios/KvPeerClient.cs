@@ -15,11 +15,12 @@ internal static class KvPeerClient
     /// <summary>Untimed: reads of the put keys before the first timed read, until the JIT is quiet (<see cref="UntilJitQuiet"/>).</summary>
     public const string WarmRead = "warm-get";
 
-    // A warm pass is repeated until a pass and this pause after it compiled at most QuietMethods methods, at most
-    // MaxWarmPasses times.
+    // A warm pass is repeated until QuietPasses passes in a row, each with this pause after it, compiled at most
+    // QuietMethods methods each, at most MaxWarmPasses times.
     private const int QuietPauseMs = 250;
     private const int QuietMethods = 2;
-    private const int MaxWarmPasses = 10;
+    private const int QuietPasses = 2;
+    private const int MaxWarmPasses = 20;
 
     /// <summary>Bytes of values unanswered at once a client, whatever INFLIGHT says: see <see cref="Window"/>.</summary>
     private const int InflightBytes = 4 << 20;
@@ -80,23 +81,27 @@ internal static class KvPeerClient
     private static int Window(DictBenchArgs args) => Math.Min(args.Inflight, Math.Max(2, InflightBytes / args.Value));
 
     /// <summary>
-    /// Runs an untimed pass of reads over the real keys again and again until the JIT is quiet: until a pass, and a
-    /// pause after it for the background compiler, compiled at most <see cref="QuietMethods"/> methods (at most
-    /// <see cref="MaxWarmPasses"/> passes). One pass was not enough: a method is promoted to optimised code after 30
+    /// Runs an untimed pass of reads over the real keys again and again until the JIT is quiet: until
+    /// <see cref="QuietPasses"/> passes in a row, each with a pause after it for the background compiler, compiled at
+    /// most <see cref="QuietMethods"/> methods each (at most <see cref="MaxWarmPasses"/> passes). One pass was not enough: a method is promoted to optimised code after 30
     /// calls, the promotion waits until no new method was compiled for 100 ms, and it goes through an instrumented
     /// tier first. Code called once a batch (the path of a large reply) took several passes to get there, so 64 KB
     /// reads between two nodes compiled 20-90 methods a client in each timed phase, 20-210 ms of compiling in
-    /// phases of 30-170 ms on two cores. Both sides' clients are .NET processes and both warm this way (ours in
+    /// phases of 30-170 ms on two cores. One quiet pass was not enough for 1 MB values either (16 reads of the other
+    /// node a pass): clients then compiled 450-720 methods in 5-8 passes and still up to 22 in a timed phase. Both
+    /// sides' clients are .NET processes and both warm this way (ours in
     /// DictScenarios). Returns what the last pass returned.
     /// </summary>
     public static long UntilJitQuiet(Func<long> pass)
     {
+        var quiet = 0;
         for (var passes = 1; ; passes++)
         {
             var before = System.Runtime.JitInfo.GetCompiledMethodCount();
             var result = pass();
             Thread.Sleep(QuietPauseMs);
-            if (System.Runtime.JitInfo.GetCompiledMethodCount() - before <= QuietMethods || passes == MaxWarmPasses)
+            quiet = System.Runtime.JitInfo.GetCompiledMethodCount() - before <= QuietMethods ? quiet + 1 : 0;
+            if (quiet == QuietPasses || passes == MaxWarmPasses)
             {
                 if (Environment.GetEnvironmentVariable("DDICT_TRACE") == "1")
                 {
