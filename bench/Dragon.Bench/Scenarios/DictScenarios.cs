@@ -380,13 +380,12 @@ public static class DictScenarios
         // Remote keys are read in batches of about a mebibyte (at most the batch size), up to four on their way: about
         // 4 MiB of values unanswered, the peers' window (KvPeerClient.Window). With half of that a batch and a
         // mebibyte on their way, 64 KB reads between two nodes ran at a median 13,800/s against 16,700/s (30 phases
-        // each, alternated), the client waiting on one round trip per mebibyte. Values of a mebibyte and more go one
-        // at a time all the same: a value read is alive from its reply's arrival until the loop comes to it, and every
-        // collection meanwhile moves it. With four 1 MB reads on their way each collection moved 2-5 MB and the
-        // client's heap took fresh pages (thousands of faults a phase); with one, a collection moved nothing, and 1 MB
-        // reads between two nodes cost the clients 1.0 ms of CPU each instead of 2.3 (docs/performance.md).
+        // each, alternated), the client waiting on one round trip per mebibyte. Values of a mebibyte went one at a
+        // time until the clients' JIT was quiet before the timed reads (KvPeerClient.UntilJitQuiet): with it, four on
+        // their way read at a median 1,975/s against 1,748/s for one (18 phases each, alternated); before it, the
+        // compiles hid any difference.
         batch = Math.Clamp((1 << 20) / value, 1, batch);
-        var depth = value >= 1 << 20 ? 1 : Math.Clamp((4 << 20) / (batch * value), 1, 4);
+        var depth = Math.Clamp((4 << 20) / (batch * value), 1, 4);
         var inFlight = new Queue<(int Count, Task<Dictionary<string, byte[]>> Read)>();
         var remote = new List<string>(batch);
         foreach (var i in order)
