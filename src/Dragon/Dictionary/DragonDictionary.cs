@@ -218,7 +218,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     /// the value, and the reader runs once.
     /// </remarks>
     /// <exception cref="InvalidCastException">The key's value is neither bytes nor an array of those numbers.</exception>
-    public bool TryReadValue<TResult>(TKey key, DictionaryValueReader<TResult> reader, out TResult result)
+    public bool TryReadValue<TResult>(TKey key, Func<ReadOnlySpan<byte>, TResult> reader, out TResult result)
     {
         ArgumentNullException.ThrowIfNull(reader);
         var encoded = EncodeKey(key, out var hash);
@@ -234,7 +234,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     }
 
     /// <inheritdoc cref="TryReadValue"/>
-    public async Task<(bool Found, TResult Result)> TryReadValueAsync<TResult>(TKey key, DictionaryValueReader<TResult> reader, CancellationToken cancellationToken = default)
+    public async Task<(bool Found, TResult Result)> TryReadValueAsync<TResult>(TKey key, Func<ReadOnlySpan<byte>, TResult> reader, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
         cancellationToken.ThrowIfCancellationRequested();
@@ -266,7 +266,7 @@ public sealed partial class DragonDictionary<TKey, TValue> : IDisposable, IAsync
     /// whole (a read that raced a writer may see anything, and its failure must not escape); each new try starts
     /// afresh.
     /// </summary>
-    private sealed class ReaderRun<TResult>(TKey key, DictionaryValueReader<TResult> reader)
+    private sealed class ReaderRun<TResult>(TKey key, Func<ReadOnlySpan<byte>, TResult> reader)
     {
         private ExceptionDispatchInfo? _failed;
 
