@@ -286,19 +286,10 @@ def load_latency_report():
     """Under the lookup: the latency of one dependent load here (bench/peers/load_latency.c, 256 MiB in 4 KB pages), and
     what it allows a one-call get of a random key that needs three such loads in a row (the caller's key string, the
     key's slot in a key table of megabytes, its entry), with no other work, on every CPU of the machine."""
-    tool = os.path.join(root, "artifacts", "bench", "load_latency")
-    if not os.access(tool, os.X_OK):
+    done = run_floor("load_latency", "256", "load_latency_ns")
+    if not done:
         return
-    try:
-        done = subprocess.run([tool, "256"], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        print(f"load_latency failed: {e}", file=sys.stderr)
-        return
-    latency = re.search(r"^BENCH load_latency_ns=([0-9.]+)$", done.stdout, re.M)
-    if done.returncode != 0 or not latency:
-        print(f"load_latency failed (exit {done.returncode}): {done.stderr.strip()}", file=sys.stderr)
-        return
-    ns = float(latency.group(1))
+    ns = float(done[0])
     cpus = os.cpu_count() or 1
     bound = cpus / (3 * ns * 1e-9)
     best = better_peer(1024, "get") if 1024 in values else None
@@ -311,20 +302,29 @@ def first_touch_report():
     """The machine's cost of a process's first access to a populated page of shared memory (bench/peers/first_touch.c),
     measured after the rounds: several microseconds under shadow paging, a cache miss on bare metal. Each process
     that maps a shard pays it once a page (the dictionary touches up to 512 MiB as it maps in)."""
-    tool = os.path.join(root, "artifacts", "bench", "first_touch")
+    done = run_floor("first_touch", "128", "first_touch_us_per_page")
+    detail = done and re.search(r"^first_touch .*$", done[1], re.M)
+    if not detail:
+        return
+    print(f"a process's first access to a page of shared memory, populated: {detail.group(0)} ({done[0]} us a page)")
+
+
+def run_floor(name, mib, figure):
+    """Runs the C floor artifacts/bench/NAME (built by scripts/bench) on MIB mebibytes: (the value of its last line
+    `BENCH FIGURE=<value>`, its whole output), or None when it is missing or failed (said on stderr)."""
+    tool = os.path.join(root, "artifacts", "bench", name)
     if not os.access(tool, os.X_OK):
-        return
+        return None
     try:
-        done = subprocess.run([tool, "128"], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([tool, mib], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as e:
-        print(f"first_touch failed: {e}", file=sys.stderr)
-        return
-    detail = re.search(r"^first_touch .*$", done.stdout, re.M)
-    per_page = re.search(r"^BENCH first_touch_us_per_page=([0-9.]+)$", done.stdout, re.M)
-    if done.returncode != 0 or not detail or not per_page:
-        print(f"first_touch failed (exit {done.returncode}): {done.stderr.strip()}", file=sys.stderr)
-        return
-    print(f"a process's first access to a page of shared memory, populated: {detail.group(0)} ({per_page.group(1)} us a page)")
+        print(f"{name} failed: {e}", file=sys.stderr)
+        return None
+    found = re.search(rf"^BENCH {figure}=([0-9.]+)$", done.stdout, re.M)
+    if done.returncode != 0 or not found:
+        print(f"{name} failed (exit {done.returncode}): {done.stderr.strip()}", file=sys.stderr)
+        return None
+    return found.group(1), done.stdout
 
 
 def copy_report():

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Dragon.Runtime;
 using Xunit;
 
@@ -167,28 +168,38 @@ public sealed class DictionaryTests
         }
     }
 
+    /// <summary>
+    /// Values for a reader racing a writer: each one byte repeated, a different byte for each, so a read that mixed two
+    /// of them shows. Values of one size reuse each other's blocks at once (a replacement frees the block it replaced,
+    /// and the next write of that size takes it), so a reader that kept reading a reused block would.
+    /// </summary>
+    private static (int[] Sizes, byte[][] Values) OneByteValues()
+    {
+        int[] sizes = [70_000, 70_000, 70_000, 3_000, 3_000, 3_000, 1];
+        return (sizes, sizes.Select((size, i) => Enumerable.Repeat((byte)(i + 1), size).ToArray()).ToArray());
+    }
+
+    /// <summary>Sets <paramref name="key"/> to each of <paramref name="values"/> in turn on a thread of its own for <paramref name="time"/>; the writes it made.</summary>
+    private static Task<int> Rewrite(DragonDictionary<string, byte[]> dict, string key, byte[][] values, TimeSpan time) => Task.Run(() =>
+    {
+        var stop = Stopwatch.StartNew();
+        var writes = 0;
+        while (stop.Elapsed < time)
+        {
+            dict[key] = values[writes++ % values.Length];
+        }
+
+        return writes;
+    });
+
     [Fact]
     public async Task TryCopyValueTo_WhileAnotherThreadReplacesTheValue_CommitsOnlyWholeValues_AndReadsAFrozenDictionary()
     {
         using var runtime = LocalRuntime.Start(nodes: 1);
         using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 16 << 20 });
-        // Every value is one byte repeated, a different byte for each of the writer's values: a read that mixed two
-        // of them shows. Values of one size reuse each other's blocks at once (a replacement frees the block it
-        // replaced, and the next write of that size takes it), so a reader that kept reading a reused block would.
-        int[] sizes = [70_000, 70_000, 70_000, 3_000, 3_000, 3_000, 1];
-        var values = sizes.Select((size, i) => Enumerable.Repeat((byte)(i + 1), size).ToArray()).ToArray();
+        var (sizes, values) = OneByteValues();
         dict["k"] = values[0];
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
-        var writer = Task.Run(() =>
-        {
-            var writes = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                dict["k"] = values[writes++ % values.Length];
-            }
-
-            return writes;
-        });
+        var writer = Rewrite(dict, "k", values, TimeSpan.FromSeconds(1.5));
 
         var buffer = new ArrayBufferWriter<byte>();
         var reads = 0;
@@ -299,11 +310,10 @@ public sealed class DictionaryTests
     {
         using var runtime = LocalRuntime.Start(nodes: 1);
         using var dict = new DragonDictionary<string, byte[]>(new() { MemoryPerManager = 16 << 20 });
-        // As TryCopyValueTo's test: each value one byte repeated, so a read that mixed two shows. The reader throws an
-        // exception the dictionary knows nothing of when it sees a mix: a read that raced the writer must keep it and
-        // run again, and only a whole read's result (or error) may reach the caller.
-        int[] sizes = [70_000, 70_000, 70_000, 3_000, 3_000, 3_000, 1];
-        var values = sizes.Select((size, i) => Enumerable.Repeat((byte)(i + 1), size).ToArray()).ToArray();
+        // The reader throws an exception the dictionary knows nothing of when it sees a mix (OneByteValues): a read
+        // that raced the writer must keep it and run again, and only a whole read's result (or error) may reach the
+        // caller.
+        var (sizes, values) = OneByteValues();
         dict["k"] = values[0];
         var runs = 0;
         int Whole(ReadOnlySpan<byte> bytes)
@@ -312,17 +322,7 @@ public sealed class DictionaryTests
             return bytes.IndexOfAnyExcept(bytes[0]) < 0 ? bytes.Length : throw new ApplicationException($"a read of {bytes.Length} bytes mixed two values");
         }
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
-        var writer = Task.Run(() =>
-        {
-            var writes = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                dict["k"] = values[writes++ % values.Length];
-            }
-
-            return writes;
-        });
+        var writer = Rewrite(dict, "k", values, TimeSpan.FromSeconds(1.5));
 
         var reads = 0;
         var seen = new HashSet<int>();
